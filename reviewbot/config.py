@@ -1,0 +1,117 @@
+"""Run configuration: one frozen value, read once at the entry point and passed down.
+
+Defaults live here and nowhere else. Loading and validating `.reviewbot.toml` /
+`[tool.reviewbot]` is the job of `load_config`; everything below the CLI receives a `Config`.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import ConfigError
+
+DEFAULT_MODEL = "claude-sonnet-4-6"
+WARMUP_STRATEGIES = ("leader", "prewarm", "none")
+TTLS = ("5m", "1h")
+
+
+@dataclass(frozen=True)
+class Config:
+    model: str = DEFAULT_MODEL
+    specialists: tuple[str, ...] = ()          # empty: all of the registry
+    max_turns: int = 8                         # per agent, tool round-trips included
+    max_output_tokens: int = 8192              # per call
+    warmup: str = "leader"                     # how the cached prefix is written before the fan-out
+    base_ttl: str = "5m"                       # TTL of the tools + system breakpoint ("1h" pays across PRs)
+    max_retries: int = 2                       # SDK retries for 408/409/429/5xx
+    timeout_seconds: float = 600.0
+    min_confidence: float = 0.5                # findings below are dropped before the summary
+    max_patch_chars: int = 60_000              # a longer patch file is truncated, with a note
+    preload_chars: int = 240_000               # patches pre-read into the shared prefix, at most this much
+    extra_instructions: tuple[tuple[str, str], ...] = field(default_factory=tuple)   # (specialist, text)
+
+    def instructions_for(self, specialist: str) -> str:
+        return "\n".join(text for name, text in self.extra_instructions if name == specialist)
+
+
+_SCALARS = {f.name: f.type for f in fields(Config)}
+
+
+def _validate(key: str, value, where: str):
+    def bad(expect):
+        return ConfigError(f"{where}: '{key}' must be {expect}, got {value!r}")
+
+    if key in ("model",):
+        if not isinstance(value, str) or not value.strip():
+            raise bad("a non-empty string")
+        return value.strip()
+    if key in ("max_turns", "max_output_tokens", "max_retries", "max_patch_chars", "preload_chars"):
+        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key in ("max_retries", "preload_chars") else 1):
+            raise bad("a positive integer")
+        return value
+    if key in ("timeout_seconds", "min_confidence"):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise bad("a non-negative number")
+        if key == "min_confidence" and value > 1:
+            raise bad("a number from 0 to 1")
+        return float(value)
+    if key == "warmup":
+        if value not in WARMUP_STRATEGIES:
+            raise bad("one of " + ", ".join(WARMUP_STRATEGIES))
+        return value
+    if key == "base_ttl":
+        if value not in TTLS:
+            raise bad("one of " + ", ".join(TTLS))
+        return value
+    if key == "specialists":
+        from .specialists.registry import NAMES
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of specialist names")
+        unknown = [v for v in value if v not in NAMES]
+        if unknown:
+            raise ConfigError(f"{where}: unknown specialist {unknown[0]!r} in 'specialists' (known: {', '.join(NAMES)})")
+        return tuple(dict.fromkeys(value))
+    if key == "extra_instructions":
+        from .specialists.registry import NAMES
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise bad("a table of specialist name = \"text\"")
+        unknown = [k for k in value if k not in NAMES]
+        if unknown:
+            raise ConfigError(f"{where}: unknown specialist {unknown[0]!r} in 'extra_instructions'")
+        return tuple(sorted(value.items()))
+    raise ConfigError(f"{where}: unknown key '{key}'")
+
+
+def config_from_mapping(data: dict, where: str = "config") -> Config:
+    """A Config from a parsed TOML table; unknown keys and wrong types are errors naming the key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table")
+    return Config(**{key: _validate(key, value, where) for key, value in data.items()})
+
+
+def load_config(repo_dir: Path, explicit: Path | None = None) -> Config:
+    """`explicit`, else `.reviewbot.toml`, else `[tool.reviewbot]` of pyproject.toml, else defaults."""
+    candidates = [explicit] if explicit else [repo_dir / ".reviewbot.toml", repo_dir / "pyproject.toml"]
+    for path in candidates:
+        if path is None or not path.is_file():
+            if explicit:
+                raise ConfigError(f"config file not found: {explicit}")
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path.name}: invalid TOML: {e}") from None
+        if path.name == "pyproject.toml" and not explicit:
+            table = data.get("tool", {}).get("reviewbot")
+            if table is None:
+                continue
+            return config_from_mapping(table, f"{path.name} [tool.reviewbot]")
+        return config_from_mapping(data, path.name)
+    return Config()
+
+
+def with_overrides(config: Config, **overrides) -> Config:
+    """Command-line flags over the file's values; None means 'not given'."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return replace(config, **given) if given else config

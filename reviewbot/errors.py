@@ -1,0 +1,44 @@
+"""The one error module: every failure the user can cause or meet, with its exit code.
+
+Errors propagate unchanged through the pipeline and become a one-line message and an exit code in
+one place, the CLI (reviewbot.cli.main). Nothing else catches them to print.
+"""
+from __future__ import annotations
+
+# Exit codes are public API (README, "Exit codes").
+EXIT_OK = 0
+EXIT_FINDINGS = 1       # --fail-on threshold reached
+EXIT_USAGE = 2          # bad arguments, bad config
+EXIT_INPUT = 3          # the change cannot be read: not a repo, bad ref, malformed diff
+EXIT_API = 4            # Anthropic or GitHub failed after retries, or refused our credentials
+EXIT_PARTIAL = 5        # the review ran but is incomplete (a specialist or the summary failed, budget hit)
+
+
+class ReviewbotError(Exception):
+    """Base class. str(err) is the one-line message shown to the user."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(ReviewbotError):
+    exit_code = EXIT_USAGE
+
+
+class InputError(ReviewbotError):
+    """The change cannot be read or parsed."""
+
+    exit_code = EXIT_INPUT
+
+
+class APIError(ReviewbotError):
+    """A remote API failed for good, or refused our credentials."""
+
+    exit_code = EXIT_API
+
+
+class BudgetExceeded(ReviewbotError):
+    exit_code = EXIT_PARTIAL
+
+
+class ToolInputError(ValueError):
+    """Tool input from the model is invalid; its message goes back to the model as an is_error result."""

@@ -1,0 +1,82 @@
+"""The edge to the Anthropic API: send one request, return the reply and its timings.
+
+This is the only module that calls the SDK. It builds nothing: requests arrive complete from
+reviewbot.specialists.requests. SDK failures that survive the SDK's own retries become APIError
+with a one-line message (never the key). ANTHROPIC_BASE_URL is honoured by the SDK itself, which is
+how cachesim stands in for the API in development, tests and benchmarks.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import anthropic
+
+from .errors import APIError
+from .usage import Usage, usage_from_api
+
+
+@dataclass(frozen=True)
+class Reply:
+    content: tuple[dict, ...]
+    stop_reason: str
+    usage: Usage
+    model: str
+    started: float            # time.monotonic() values
+    first_byte: float
+    ended: float
+
+
+def _block(b) -> dict:
+    """A response content block as the minimal dict we send back (deterministic, no nulls)."""
+    if b.type == "text":
+        return {"type": "text", "text": b.text}
+    if b.type == "tool_use":
+        return {"type": "tool_use", "id": b.id, "name": b.name, "input": b.input}
+    return b.model_dump(exclude_none=True)
+
+
+def _one_line(e: Exception) -> str:
+    status = getattr(e, "status_code", None)
+    body = getattr(e, "body", None)
+    msg = ""
+    if isinstance(body, dict):
+        msg = (body.get("error") or {}).get("message", "") if isinstance(body.get("error"), dict) else ""
+    msg = (msg or getattr(e, "message", "") or str(e) or type(e).__name__).splitlines()[0][:200]
+    if isinstance(e, anthropic.AuthenticationError):
+        return "Anthropic API rejected the API key (401): check ANTHROPIC_API_KEY"
+    if isinstance(e, anthropic.APITimeoutError):
+        return "Anthropic API timed out"
+    if isinstance(e, anthropic.APIConnectionError):
+        return "cannot reach the Anthropic API: connection failed"
+    return f"Anthropic API error {status}: {msg}" if status else f"Anthropic API error: {msg}"
+
+
+def make_client(api_key: str, base_url: str | None, max_retries: int, timeout: float) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout)
+
+
+class Transport:
+    """Sends requests with an AsyncAnthropic client it is given."""
+
+    def __init__(self, client: anthropic.AsyncAnthropic, clock: Callable[[], float] = time.monotonic):
+        self._client = client
+        self._clock = clock
+
+    async def send(self, request: dict, on_first_byte: Callable[[], None] | None = None) -> Reply:
+        started = self._clock()
+        try:
+            if request.get("max_tokens") == 0:           # a pre-warm cannot stream
+                msg = await self._client.messages.create(**request)
+                first = self._clock()
+            else:
+                async with self._client.messages.stream(**request) as stream:
+                    first = self._clock()
+                    if on_first_byte:
+                        on_first_byte()
+                    msg = await stream.get_final_message()
+        except anthropic.APIError as e:
+            raise APIError(_one_line(e)) from None
+        return Reply(tuple(_block(b) for b in msg.content), msg.stop_reason or "", usage_from_api(msg.usage),
+                     msg.model or request["model"], started, first, self._clock())

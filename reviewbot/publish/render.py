@@ -1,0 +1,128 @@
+"""Reporters: a ReviewResult rendered as terminal markdown or as JSON (the documented schema).
+
+Every output format goes through one interface, `render(result, fmt) -> str`, so the CLI never
+formats anything itself. Pure. Text that came from the model or the PR is stripped of control
+characters (no terminal escapes smuggled in through a finding).
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from ..review import ReviewResult
+from ..specialists.findings import Finding
+from ..usage import summarize, usage_json
+
+SCHEMA_VERSION = 1
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
+
+
+def clean(text: str | None) -> str:
+    return _CONTROL.sub("", text or "")
+
+
+def _where(f: Finding) -> str:
+    if not f.path:
+        return "(whole change)"
+    if f.placement == "inline":
+        return f"{f.path}:{f.line}" + (f"-{f.end_line}" if f.end_line else "")
+    return f.path
+
+
+def finding_json(f: Finding) -> dict:
+    return {"fingerprint": f.fingerprint, "specialist": f.specialist, "also_flagged_by": list(f.also_flagged_by),
+            "path": f.path, "line": f.line, "end_line": f.end_line, "placement": f.placement,
+            "severity": f.severity, "category": f.category, "title": f.title, "explanation": f.explanation,
+            "suggestion": f.suggestion, "confidence": f.confidence, "note": f.note or None}
+
+
+def to_json(result: ReviewResult) -> dict:
+    m = result.meta
+    s = result.schedule
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "change": {"repository": m.repository, "number": m.number, "title": m.title, "author": m.author,
+                   "base_ref": m.base_ref, "head_ref": m.head_ref, "base_sha": m.base_sha, "head_sha": m.head_sha,
+                   "files_changed": result.files_changed, "additions": result.additions,
+                   "deletions": result.deletions},
+        "complete": result.complete,
+        "verdict": result.verdict,
+        "overview": result.overview,
+        "findings": [finding_json(f) for f in result.findings],
+        "specialists": [{"name": a.name, "status": a.status, "findings": a.findings, "files": list(a.files),
+                         "error": a.error, "notes": list(a.notes)} for a in result.agents],
+        "summary": None if result.summary is None else {
+            "status": result.summary.status, "error": result.summary.error, "notes": list(result.summary.notes)},
+        "rejected": [dict(finding_json(f), reason=r) for f, r in result.rejected],
+        "low_confidence": [finding_json(f) for f in result.low_confidence],
+        "duplicates_folded": result.duplicates_folded,
+        "usage": usage_json(result.calls),
+        "cache": None if s is None else {"prefix_sha256": s.prefix_sha256, "strategy": s.strategy,
+                                         "ttl_seconds": s.ttl_seconds, "within_ttl": s.within_ttl,
+                                         "dispatch_offsets": [list(x) for x in s.dispatch_offsets]},
+        "notes": list(result.notes),
+    }
+
+
+def usage_line(result: ReviewResult) -> str:
+    run = summarize(result.calls)
+    if not run.calls:
+        return "usage: no API calls"
+    hit = "n/a" if run.hit_rate is None else f"{run.hit_rate:.1%}"
+    saving = "" if run.saving is None else f", saving {run.saving:.0%}"
+    return (f"usage: {run.calls} calls, cache hit rate {hit}, cost ${run.cost:.4f} "
+            f"(without caching ${run.naive_cost:.4f}{saving})")
+
+
+def to_markdown(result: ReviewResult) -> str:
+    m = result.meta
+    out = [f"# reviewbot: {clean(m.title) or 'review'}", ""]
+    out.append(f"{clean(m.base_ref) or m.base_sha[:12]}..{clean(m.head_ref) or m.head_sha[:12]} · "
+               f"{result.files_changed} file(s), +{result.additions} -{result.deletions}"
+               + (f" · verdict: {result.verdict.replace('_', ' ')}" if result.verdict else ""))
+    if not result.complete:
+        out += ["", "**Partial review:** some reviewers did not finish (see below)."]
+    if result.overview:
+        out += ["", "## Overview", "", clean(result.overview).strip()]
+    out += ["", f"## Findings ({len(result.findings)})", ""]
+    if not result.findings:
+        out.append("No findings.")
+    for i, f in enumerate(result.findings, start=1):
+        who = f.specialist + (f"; also {', '.join(f.also_flagged_by)}" if f.also_flagged_by else "")
+        out.append(f"### {i}. [{f.severity}] {clean(f.title)}")
+        out.append(f"`{clean(_where(f))}` · {clean(f.category)} · {who} · confidence {f.confidence:.2f}")
+        out += ["", clean(f.explanation).strip()]
+        if f.suggestion:
+            out += ["", "Suggested replacement:", "```", clean(f.suggestion).rstrip("\n"), "```"]
+        if f.note:
+            out += ["", f"_{clean(f.note)}_"]
+        out.append("")
+    out += ["## Reviewers", ""]
+    for a in result.agents:
+        if a.status == "ok":
+            out.append(f"- {a.name}: {a.findings} finding(s) on {len(a.files)} file(s)")
+        elif a.status == "idle":
+            out.append(f"- {a.name}: not run (no file of its kinds)")
+        else:
+            out.append(f"- {a.name}: **failed**: {clean(a.error)}")
+    if result.summary is not None:
+        out.append(f"- summary: {result.summary.status}" + (f": {clean(result.summary.error)}"
+                                                           if result.summary.error else ""))
+    if result.rejected or result.low_confidence or result.duplicates_folded:
+        out.append(f"- set aside: {len(result.rejected)} rejected by the summary, {len(result.low_confidence)} "
+                   f"below the confidence floor, {result.duplicates_folded} duplicate(s) merged")
+    for note in result.notes:
+        out.append(f"- note: {clean(note)}")
+    out += ["", "## Usage", "", usage_line(result)]
+    if result.schedule:
+        out.append(f"shared prefix sha256 {result.schedule.prefix_sha256[:16]}… written once "
+                   f"({result.schedule.strategy}), every call dispatched within its "
+                   f"{result.schedule.ttl_seconds}s TTL: {'yes' if result.schedule.within_ttl else 'NO'}")
+    return "\n".join(out) + "\n"
+
+
+FORMATS = {"markdown": to_markdown, "json": lambda r: json.dumps(to_json(r), indent=2, ensure_ascii=False) + "\n"}
+
+
+def render(result: ReviewResult, fmt: str) -> str:
+    return FORMATS[fmt](result)

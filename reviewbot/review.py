@@ -1,0 +1,206 @@
+"""The orchestrator: change -> workspace -> seven specialists -> summary -> ReviewResult.
+
+It wires the pure parts (plan, prompts, requests, merging) to the one thing that talks to the
+network, a Transport passed in. The cache schedule lives here: the shared prefix is written once
+(by a leader call whose first byte releases the others, or by a max_tokens=0 pre-warm) and every
+other call is dispatched after that and inside the TTL, which is checked and reported.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .change.model import Change, ChangeMeta
+from .config import Config
+from .errors import APIError
+from .llm import Transport
+from .specialists.agent import AgentResult, Limits, run_agent
+from .specialists.findings import Finding
+from .specialists.registry import SUMMARY, by_name, selected
+from .specialists.requests import Prefix, build_prewarm
+from .summary.merge import apply_summary, derive_verdict, findings_for_summary, first_pass
+from .templates import render
+from .usage import CallRecord
+from .workspace.fence import fence
+from .workspace.files import Workspace, write_workspace
+from .workspace.layout import CONTEXT_FILE, Plan, build_plan, render_context
+
+TTL_SECONDS = {"5m": 300, "1h": 3600}
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    name: str
+    status: str                 # "ok", "failed", "idle" (no file of its kinds)
+    findings: int = 0
+    files: tuple[str, ...] = ()
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the shared prefix was written and when every later call was dispatched, relative to it."""
+
+    strategy: str
+    prefix_sha256: str
+    ttl_seconds: int
+    dispatch_offsets: tuple[tuple[str, float], ...]
+
+    @property
+    def within_ttl(self) -> bool:
+        return all(0 <= t < self.ttl_seconds for _, t in self.dispatch_offsets)
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    meta: ChangeMeta
+    files_changed: int
+    additions: int
+    deletions: int
+    findings: tuple[Finding, ...]
+    verdict: str | None
+    overview: str | None
+    agents: tuple[AgentStatus, ...]
+    summary: AgentStatus | None
+    rejected: tuple[tuple[Finding, str], ...]
+    low_confidence: tuple[Finding, ...]
+    duplicates_folded: int
+    calls: tuple[CallRecord, ...]
+    schedule: Schedule | None
+    notes: tuple[str, ...] = ()
+    raw: dict = field(default_factory=dict, compare=False)       # specialist -> its raw submission
+
+    @property
+    def complete(self) -> bool:
+        return all(a.status != "failed" for a in self.agents) and (self.summary is None or
+                                                                  self.summary.status == "ok")
+
+
+class _Runner:
+    """Holds the per-run clock and the call log; `send` is what the agent loop calls."""
+
+    def __init__(self, transport: Transport, on_event: Callable[[str], None]):
+        self.transport, self.on_event = transport, on_event
+        self.t0 = time.monotonic()
+        self.dispatched: list[tuple[str, float]] = []
+
+    async def send(self, request: dict, label: str, on_first_byte=None):
+        self.dispatched.append((label, time.monotonic() - self.t0))
+        reply = await self.transport.send(request, on_first_byte)
+        rec = CallRecord(label, request["model"], reply.usage, reply.started - self.t0,
+                         reply.first_byte - self.t0, reply.ended - self.t0, reply.stop_reason)
+        return rec, reply.content
+
+
+def specialist_delta(name: str, plan: Plan, config: Config) -> str:
+    spec = by_name(name)
+    return render("specialist_role.md.j2", specialist=spec, focus_text=render(spec.prompt),
+                  files=plan.assigned(name), extra=config.instructions_for(name))
+
+
+def prepare(change: Change, config: Config, workspace_dir: Path) -> tuple[Workspace, Prefix]:
+    """Plan, render and write the workspace; return it with the shared prefix. No network."""
+    specialists = selected(config.specialists)
+    plan = build_plan(change, specialists, config.max_patch_chars, config.preload_chars)
+    context = render_context(change, plan, specialists)
+    ws = write_workspace(workspace_dir, plan, context)
+    reads = ((CONTEXT_FILE, context),) + tuple((pf.patch_file, pf.patch_text) for pf in plan.files if pf.preloaded)
+    prefix = Prefix(model=config.model, system_text=render("system.md.j2"), opening=render("opening.md.j2"),
+                    reads=reads, base_ttl=config.base_ttl)
+    return ws, prefix
+
+
+async def _fan_out(runner: _Runner, ws: Workspace, prefix: Prefix, config: Config,
+                   limits: Limits) -> tuple[list[AgentResult], list[CallRecord]]:
+    names = [s.name for s in ws.plan.specialists]
+    extra_calls: list[CallRecord] = []
+    if config.warmup == "prewarm":
+        rec, _ = await runner.send(build_prewarm(prefix), "prewarm")
+        extra_calls.append(rec)
+    tasks: list[asyncio.Task] = []
+
+    def start(name: str, first_byte=None):
+        runner.on_event(f"{name}: started")
+        tasks.append(asyncio.create_task(run_agent(
+            name, specialist_delta(name, ws.plan, config), prefix, runner.send, ws.root, limits,
+            on_first_byte=first_byte, on_event=runner.on_event)))
+
+    rest = names
+    if config.warmup == "leader" and names:
+        began = asyncio.Event()
+        start(names[0], began.set)
+        waiter = asyncio.create_task(began.wait())
+        await asyncio.wait({waiter, tasks[0]}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        rest = names[1:]
+    for name in rest:
+        start(name)
+    return list(await asyncio.gather(*tasks)), extra_calls
+
+
+def _status(r: AgentResult, files: tuple[str, ...]) -> AgentStatus:
+    if r.error or r.submission is None:
+        return AgentStatus(r.name, "failed", 0, files, r.error or "; ".join(r.notes) or "no submission",
+                           tuple(r.notes))
+    return AgentStatus(r.name, "ok", len(r.submission.findings), files, None, tuple(r.notes))
+
+
+async def run_review(change: Change, config: Config, transport: Transport, workspace_dir: Path,
+                     on_event: Callable[[str], None] = lambda m: None) -> ReviewResult:
+    ws, prefix = prepare(change, config, workspace_dir)
+    runner = _Runner(transport, on_event)
+    sha = prefix.sha256()
+    on_event(f"shared prefix sha256 {sha}")
+    limits = Limits(config.max_turns, config.max_output_tokens)
+    all_specs = selected(config.specialists)
+    idle = tuple(AgentStatus(s.name, "idle") for s in all_specs if s not in ws.plan.specialists)
+    results, calls = await _fan_out(runner, ws, prefix, config, limits)
+    statuses = []
+    for r in results:
+        st = _status(r, tuple(pf.file.path for pf in ws.plan.assigned(r.name)))
+        statuses.append(st)
+        on_event(f"{r.name}: {'done with %d finding(s)' % st.findings if st.status == 'ok' else 'failed: ' + st.error}")
+        calls += r.calls
+    ok = {r.name: r.submission for r in results if r.submission is not None and not r.error}
+    if results and not ok and all(r.error for r in results):
+        raise APIError(results[0].error)
+    fp = first_pass(ok, change, config.min_confidence)
+    summary_status, verdict_sub = None, None
+    notes: list[str] = []
+    if results:
+        delta = render("summary.md.j2", findings=fence("specialist-findings", findings_for_summary(fp.findings))
+                       if fp.findings else "", count=len(fp.findings),
+                       failed=[s for s in statuses if s.status == "failed"], idle=[s.name for s in idle])
+        on_event("summary: started")
+        sr = await run_agent(SUMMARY, delta, prefix, runner.send, ws.root, limits, on_event=on_event)
+        calls += sr.calls
+        summary_status = _status(sr, ())
+        verdict_sub = sr.submission if summary_status.status == "ok" else None
+        on_event(f"summary: {summary_status.status}")
+    verdict = apply_summary(fp.findings, verdict_sub, change, config.min_confidence)
+    notes += verdict.notes
+    verdict_name = verdict_sub.verdict if verdict_sub else None
+    if verdict_name is None:
+        verdict_name = derive_verdict(verdict.findings)
+        notes.append("verdict derived from the findings' severities (the summary agent gave none)")
+    ttl = TTL_SECONDS["5m"]
+    schedule = None
+    if runner.dispatched:
+        t_warm = runner.dispatched[0][1]
+        schedule = Schedule(config.warmup, sha, ttl,
+                            tuple((label, round(t - t_warm, 3)) for label, t in runner.dispatched))
+        if not schedule.within_ttl:
+            notes.append(f"some calls were dispatched more than {ttl}s after the prefix was written")
+    return ReviewResult(
+        meta=change.meta, files_changed=len(change.files), additions=change.additions, deletions=change.deletions,
+        findings=verdict.findings, verdict=verdict_name,
+        overview=verdict_sub.overview if verdict_sub else None,
+        agents=tuple(sorted(statuses, key=lambda s: [x.name for x in all_specs].index(s.name))) + idle,
+        summary=summary_status, rejected=verdict.rejected, low_confidence=fp.low_confidence,
+        duplicates_folded=fp.merged + verdict.duplicates, calls=tuple(sorted(calls, key=lambda c: c.started)),
+        schedule=schedule, notes=tuple(notes),
+        raw={r.name: r.submission for r in results})

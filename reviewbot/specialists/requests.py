@@ -1,0 +1,91 @@
+"""Building the Messages API requests: the cached prefix and each agent's turns. Pure.
+
+Layout of every request of a review (the seven specialists, the summary, the pre-warm):
+
+    tools      read_file, submit_findings                       \
+    system     base prompt                       <- breakpoint 1  |  byte-identical in every call:
+    user       opening line                                       |  written to the cache once,
+    assistant  tool_use read_file(shared-mr-context.txt),         |  read by all the others
+               tool_use read_file(diff/001-...patch), ...         |
+    user       tool_results: the context, the patches <- bp 2    /
+               + the agent's role and files      (varies per agent)
+    ...        the agent's own turns             <- breakpoint 3 on the newest block, from turn 2
+
+The orchestrator pre-fills the reads every reviewer would make (the shared context and the
+reviewed patches, within a budget), so they are paid for once and read by everyone at the cache
+price; patches beyond the budget stay on disk for the agents' own read_file calls.
+
+tool_choice and thinking are never set, so they are the same in every call (changing either would
+invalidate the cached messages). At most three breakpoints are used.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+
+from .tools import READ_FILE_NAME, TOOLS
+
+PRELOAD_ID = "toolu_reviewbot_preload_{:03d}"
+EPHEMERAL = {"type": "ephemeral"}
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """Everything the calls of one review share, in cache order."""
+
+    model: str
+    system_text: str
+    opening: str
+    reads: tuple[tuple[str, str], ...]          # (workspace path, text): the context file first
+    base_ttl: str = "5m"
+    tools: tuple[dict, ...] = TOOLS
+
+    def system(self) -> list[dict]:
+        cc = {"type": "ephemeral", "ttl": "1h"} if self.base_ttl == "1h" else dict(EPHEMERAL)
+        return [{"type": "text", "text": self.system_text, "cache_control": cc}]
+
+    def messages(self) -> list[dict]:
+        """The three prefix messages: the opening, the pre-filled reads, their results (breakpoint 2)."""
+        ids = [PRELOAD_ID.format(i) for i in range(len(self.reads))]
+        uses = [{"type": "tool_use", "id": i, "name": READ_FILE_NAME, "input": {"path": path}}
+                for i, (path, _) in zip(ids, self.reads)]
+        results = [{"type": "tool_result", "tool_use_id": i, "content": text} for i, (_, text) in zip(ids, self.reads)]
+        results[-1]["cache_control"] = dict(EPHEMERAL)
+        return [{"role": "user", "content": [{"type": "text", "text": self.opening}]},
+                {"role": "assistant", "content": uses},
+                {"role": "user", "content": results}]
+
+    def sha256(self) -> str:
+        """Hash of the shared prefix as sent (model, tools, system, prefix messages)."""
+        body = {"model": self.model, "tools": list(self.tools), "system": self.system(),
+                "messages": self.messages()}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def build_request(prefix: Prefix, delta: str, history: list[dict], max_tokens: int) -> dict:
+    """One turn of an agent: prefix + its role/files (delta) + its conversation so far.
+
+    Breakpoint 3 sits on the newest block once the agent has turns of its own; on the first turn
+    the delta alone is too small to be worth a cache write that may never be read."""
+    messages = prefix.messages()
+    messages[-1]["content"].append({"type": "text", "text": delta})
+    messages += copy.deepcopy(history)
+    if history:
+        messages[-1]["content"][-1]["cache_control"] = dict(EPHEMERAL)
+    return {"model": prefix.model, "max_tokens": max_tokens, "tools": [dict(t) for t in prefix.tools],
+            "system": prefix.system(), "messages": messages}
+
+
+def build_prewarm(prefix: Prefix) -> dict:
+    """A max_tokens=0 call that writes the shared prefix to the cache and generates nothing."""
+    return {"model": prefix.model, "max_tokens": 0, "tools": [dict(t) for t in prefix.tools],
+            "system": prefix.system(), "messages": prefix.messages()}
+
+
+def tool_result(tool_use_id: str, content: str, is_error: bool = False) -> dict:
+    block = {"type": "tool_result", "tool_use_id": tool_use_id, "content": content}
+    if is_error:
+        block["is_error"] = True
+    return block

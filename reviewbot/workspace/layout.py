@@ -1,0 +1,93 @@
+"""The review plan and the workspace layout, computed before anything is written.
+
+Pure functions of the change: which patch file name each changed file gets, what kind of file it
+is, which specialists look at it, and the text of shared-mr-context.txt. The same change always
+gives the same plan and the same bytes, which is what makes the shared context cacheable.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..change.model import Change, FileChange
+from ..specialists.registry import BINARY, GENERATED, LOCKFILE, Specialist
+from ..templates import render
+from .fence import fence
+from .kinds import file_kind
+
+CONTEXT_FILE = "shared-mr-context.txt"
+DIFF_DIR = "diff"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SUMMARISED = (LOCKFILE, GENERATED, BINARY)     # listed in the table, not reviewed line by line
+
+
+def patch_name(index: int, path: str) -> str:
+    """`diff/NNN-<path with / as __ and anything unusual as _>.patch`: unique by index, safe for any path."""
+    safe = _UNSAFE.sub("_", path.replace("/", "__")).strip("._") or "file"
+    if len(safe) > 80:
+        safe = safe[:40] + "_" + safe[-39:]
+    return f"{DIFF_DIR}/{index:03d}-{safe}.patch"
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    file: FileChange
+    patch_file: str
+    kind: str
+    reviewers: tuple[str, ...]
+    patch_text: str              # what the workspace writes (may be truncated, with a note)
+    preloaded: bool = False      # pre-read into the shared prefix (within the inline budget)
+
+
+@dataclass(frozen=True)
+class Plan:
+    files: tuple[PlannedFile, ...]
+    specialists: tuple[Specialist, ...]      # those that run: at least one file assigned
+
+    def assigned(self, name: str) -> tuple[PlannedFile, ...]:
+        """The files a specialist reviews, most added lines first (new code is where findings live)."""
+        mine = [pf for pf in self.files if name in pf.reviewers]
+        return tuple(sorted(mine, key=lambda pf: -pf.file.additions))
+
+
+def _patch_text(f: FileChange, limit: int) -> str:
+    text = f.patch if f.patch.endswith("\n") or not f.patch else f.patch + "\n"
+    if f.is_binary and not f.hunks:
+        text += "# binary file: no textual diff to review\n"
+    if len(text) > limit:
+        cut = text.rfind("\n", 0, limit) + 1 or limit
+        text = text[:cut] + f"# [reviewbot] patch truncated at {cut} of {len(text)} characters\n"
+    return text
+
+
+def build_plan(change: Change, specialists: tuple[Specialist, ...], max_patch_chars: int,
+               preload_chars: int) -> Plan:
+    """Name, classify and route every file; preload the reviewed patches, in order, while they fit
+    in `preload_chars` (the rest stay on disk for read_file)."""
+    files, budget = [], preload_chars
+    for i, f in enumerate(change.files, start=1):
+        kind = file_kind(f.path, f.is_binary)
+        reviewers = () if kind in _SUMMARISED else tuple(s.name for s in specialists if kind in s.file_kinds)
+        text = _patch_text(f, max_patch_chars)
+        preload = bool(reviewers) and len(text) <= budget
+        budget -= len(text) if preload else 0
+        files.append(PlannedFile(f, patch_name(i, f.path), kind, reviewers, text, preload))
+    running = tuple(s for s in specialists if any(s.name in pf.reviewers for pf in files))
+    return Plan(tuple(files), running)
+
+
+def render_context(change: Change, plan: Plan, all_specialists: tuple[Specialist, ...]) -> str:
+    """The text of shared-mr-context.txt (deterministic; untrusted parts fenced)."""
+    meta = change.meta
+    idle = [s.name for s in all_specialists if s not in plan.specialists]
+    return render(
+        "shared_context.txt.j2",
+        meta=meta,
+        title=fence("pr-title", meta.title),
+        description=fence("pr-description", meta.description) if meta.description.strip() else "",
+        commits=fence("commit-subjects", "\n".join(meta.commits)) if meta.commits else "",
+        files=plan.files, additions=change.additions, deletions=change.deletions,
+        routing=[(s.name, [pf.patch_file for pf in plan.assigned(s.name)]) for s in plan.specialists],
+        idle=idle,
+        rules=[(name, fence(name, text)) for name, text in change.review_rules],
+    )

@@ -1,0 +1,103 @@
+"""Validation of submitted findings, placement on the diff, and the merge passes."""
+from reviewbot.specialists.findings import FILE, GENERAL, INLINE, Finding, Submission, parse_submission, place
+from reviewbot.summary.merge import apply_summary, findings_for_summary, first_pass
+
+from helpers import change, file_change
+
+
+def raw(**kw):
+    d = {"path": "src/app.py", "line": 10, "severity": "high", "category": "bug", "title": "Off by one",
+         "explanation": "The loop skips the last item.", "confidence": 0.9}
+    d.update(kw)
+    return d
+
+
+def f(specialist="correctness", **kw):
+    sub, errors = parse_submission({"findings": [raw(**kw)]}, specialist)
+    assert not errors
+    return sub.findings[0]
+
+
+def test_valid_submission_parses():
+    sub, errors = parse_submission({"findings": [raw(end_line=12, suggestion="x = 1")], "verdict": "minor_issues",
+                                    "overview": "ok", "rejected": [{"id": "F1", "reason": "wrong"}]}, "security")
+    assert errors == []
+    assert sub.findings[0].end_line == 12 and sub.findings[0].suggestion == "x = 1"
+    assert sub.verdict == "minor_issues" and sub.rejected == (("F1", "wrong"),)
+
+
+def test_invalid_fields_are_reported_and_valid_findings_kept():
+    sub, errors = parse_submission({"findings": [raw(line="abc"), raw(severity="urgent"), raw(confidence=3),
+                                                 raw(title=None), "nope", raw(line="12")]}, "security")
+    assert len(errors) == 5
+    assert any("'line' must be a non-negative integer" in e for e in errors)
+    assert any("'severity' must be one of" in e for e in errors)
+    assert [x.line for x in sub.findings] == [12]            # "12" is repaired, not rejected
+
+
+def test_not_a_submission():
+    assert parse_submission("findings", "x")[0] is None
+    assert parse_submission({"findings": "none"}, "x")[0] is None
+    sub, errors = parse_submission({"findings": [], "rejected": "F1"}, "x")
+    assert errors and sub.rejected == ()
+
+
+def test_end_line_before_line_is_dropped():
+    assert f(line=12, end_line=10).end_line is None
+
+
+def test_placement_inline_file_general():
+    ch = change(file_change("src/app.py", added=(10, 11), context=(8, 9, 12)))
+    assert place(f(line=10), ch).placement == INLINE
+    assert place(f(line=8), ch).placement == INLINE                 # context lines are commentable
+    moved = place(f(line=40, suggestion="y"), ch)
+    assert moved.placement == FILE and "not part of the diff" in moved.note and moved.suggestion is None
+    assert place(f(line=0), ch).placement == FILE
+    other = place(f(path="src/other.py"), ch)
+    assert other.placement == GENERAL and "not a file of this change" in other.note
+    assert place(f(path="b/src/app.py", line=11), ch).placement == INLINE
+    assert place(f(path=""), ch).placement == GENERAL
+
+
+def test_range_must_stay_in_one_hunk():
+    ch = change(file_change("src/app.py", added=(10, 11), context=(9, 12)))
+    assert place(f(line=10, end_line=12), ch).end_line == 12
+    assert place(f(line=10, end_line=30), ch).end_line is None
+
+
+def test_first_pass_folds_repeats_keeps_the_worst_and_is_order_independent():
+    ch = change()
+    subs = {"security": Submission((f("security", severity="critical", title="SQL injection"),)),
+            "correctness": Submission((f("correctness", severity="medium", title="SQL  injection!"),
+                                       f("correctness", line=11, title="Other", confidence=0.2))),
+            "performance": Submission((f("performance", line=12, title="Slow"),))}
+    fp = first_pass(subs, ch, 0.5)
+    assert [(x.specialist, x.severity, x.also_flagged_by) for x in fp.findings] == [
+        ("security", "critical", ("correctness",)), ("performance", "high", ())]
+    assert fp.merged == 1 and len(fp.low_confidence) == 1
+    reordered = first_pass(dict(reversed(list(subs.items()))), ch, 0.5)
+    assert reordered == fp
+
+
+def test_summary_rejects_folds_adds_and_ignores_unknown_ids():
+    ch = change()
+    numbered = first_pass({"a": Submission((f("security", title="A"), f("correctness", line=11, title="B"),
+                                            f("performance", line=12, title="C")))}, ch, 0.5).findings
+    assert '"id": "F3"' in findings_for_summary(numbered)
+    verdict = apply_summary(numbered, Submission((f("summary", line=11, title="New"),), "needs_changes", "o",
+                                                 rejected=(("F1", "wrong"), ("F9", "x")),
+                                                 duplicates=(("F3", "F2"), ("F2", "F2"))), ch, 0.5)
+    assert [x.title for x in verdict.findings] == ["B", "New"]
+    assert verdict.findings[0].also_flagged_by == ("performance",)
+    assert verdict.rejected[0][1] == "wrong" and verdict.duplicates == 1
+    assert "F9" in verdict.notes[0]
+
+
+def test_no_summary_keeps_everything():
+    numbered = (f(),)
+    assert apply_summary(numbered, None, change(), 0.5).findings == numbered
+
+
+def test_fingerprint_ignores_line_and_wording_noise():
+    assert f(line=10).fingerprint == f(line=11, title="off-by-one").fingerprint
+    assert f(title="Off by one").fingerprint != f(title="Null dereference").fingerprint

@@ -1,0 +1,100 @@
+"""The cached prefix: byte-identical across agents, breakpoints where the design puts them."""
+import json
+
+from reviewbot.config import Config
+from reviewbot.review import prepare, specialist_delta
+from reviewbot.specialists.registry import NAMES
+from reviewbot.specialists.requests import PRELOAD_ID, build_prewarm, build_request
+from reviewbot.workspace.layout import CONTEXT_FILE
+
+from helpers import change, file_change
+
+
+def _breakpoints(req):
+    found = []
+    for i, t in enumerate(req["tools"]):
+        if "cache_control" in t:
+            found.append(("tool", i))
+    for i, b in enumerate(req["system"]):
+        if "cache_control" in b:
+            found.append(("system", i))
+    for m, msg in enumerate(req["messages"]):
+        for j, b in enumerate(msg["content"]):
+            if "cache_control" in b:
+                found.append((m, j))
+    return found
+
+
+def _prefix_bytes(req):
+    """Everything before the first agent-specific block: tools, system, first three messages minus the delta."""
+    msgs = json.loads(json.dumps(req["messages"][:3]))
+    if req["max_tokens"]:
+        msgs[2]["content"] = msgs[2]["content"][:-1]
+    return json.dumps({"model": req["model"], "tools": req["tools"], "system": req["system"], "messages": msgs})
+
+
+def test_every_specialist_and_the_prewarm_share_one_prefix(tmp_path):
+    ch = change(file_change("src/app.py"), file_change("docs/guide.md"), file_change("requirements.txt"))
+    ws, prefix = prepare(ch, Config(), tmp_path / "ws")
+    requests = [build_request(prefix, specialist_delta(n, ws.plan, Config()), [], 1000)
+                for n in [s.name for s in ws.plan.specialists]]
+    assert len(requests) == 7
+    prefixes = {_prefix_bytes(r) for r in requests} | {_prefix_bytes(build_prewarm(prefix))}
+    assert len(prefixes) == 1
+    deltas = {r["messages"][2]["content"][-1]["text"] for r in requests}
+    assert len(deltas) == 7
+
+
+def test_breakpoints_system_preloaded_reads_and_newest_block(tmp_path):
+    ws, prefix = prepare(change(file_change("src/app.py"), file_change("src/b.py")), Config(), tmp_path / "ws")
+    history = [{"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "read_file",
+                                                  "input": {"path": "diff/001-src__app.py.patch"}}]},
+               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "x"}]}]
+    req = build_request(prefix, "delta", history, 1000)
+    assert _breakpoints(req) == [("system", 0), (2, 2), (4, 0)]
+    assert "cache_control" not in history[1]["content"][0]          # the caller's history is not mutated
+    first = build_request(prefix, "delta", [], 1000)
+    assert _breakpoints(first) == [("system", 0), (2, 2)]          # no write for a lone delta
+    uses = req["messages"][1]["content"]
+    assert [u["input"]["path"] for u in uses] == [CONTEXT_FILE, "diff/001-src__app.py.patch",
+                                                  "diff/002-src__b.py.patch"]
+    assert [u["id"] for u in uses] == [PRELOAD_ID.format(i) for i in range(3)]
+    results = req["messages"][2]["content"]
+    assert results[0]["content"] == ws.context_text and "+++ b/src/b.py" in results[2]["content"]
+    assert "tool_choice" not in req and "thinking" not in req
+    assert _breakpoints(build_prewarm(prefix)) == [("system", 0), (2, 2)]
+
+
+def test_preload_budget_leaves_the_rest_to_read_file(tmp_path):
+    ch = change(file_change("src/app.py"), file_change("src/b.py"), file_change("src/c.py"))
+    size = len(ch.files[0].patch) + 1
+    ws, prefix = prepare(ch, Config(preload_chars=2 * size), tmp_path / "ws")
+    assert [pf.preloaded for pf in ws.plan.files] == [True, True, False]
+    assert len(prefix.reads) == 3
+    assert "diff/003-src__c.py.patch | " in ws.context_text and "(preloaded)" in ws.context_text
+    delta = specialist_delta("correctness", ws.plan, Config())
+    assert "src/c.py: read diff/003-src__c.py.patch" in delta and "src/app.py: its patch is preloaded" in delta
+
+
+def test_one_hour_ttl_only_on_the_stable_part(tmp_path):
+    _, prefix = prepare(change(), Config(base_ttl="1h"), tmp_path / "ws")
+    req = build_request(prefix, "d", [], 100)
+    assert req["system"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+    assert req["messages"][2]["content"][-2]["cache_control"] == {"type": "ephemeral"}
+
+
+def test_specialist_focus_is_never_in_the_shared_prefix(tmp_path):
+    ws, prefix = prepare(change(), Config(), tmp_path / "ws")
+    shared = prefix.system_text + prefix.opening + "".join(text for _, text in prefix.reads)
+    for name in NAMES:
+        delta = specialist_delta(name, ws.plan, Config())
+        focus_line = delta.splitlines()[0]
+        assert focus_line not in shared
+
+
+def test_same_change_same_prefix_hash(tmp_path):
+    _, p1 = prepare(change(), Config(), tmp_path / "a")
+    _, p2 = prepare(change(), Config(), tmp_path / "b")
+    assert p1.sha256() == p2.sha256()
+    _, p3 = prepare(change(title="Other"), Config(), tmp_path / "c")
+    assert p3.sha256() != p1.sha256()

@@ -93,6 +93,7 @@ class Change:
     meta: ChangeMeta
     files: tuple[FileChange, ...] = field(default_factory=tuple)
     review_rules: tuple[tuple[str, str], ...] = ()   # (file name, text) of REVIEW.md / AGENTS.md ... from the base
+    prior_findings: tuple[str, ...] = ()             # one line each: findings already posted on this PR
 
     @property
     def additions(self) -> int:

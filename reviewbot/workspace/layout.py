@@ -90,4 +90,6 @@ def render_context(change: Change, plan: Plan, all_specialists: tuple[Specialist
         routing=[(s.name, [pf.patch_file for pf in plan.assigned(s.name)]) for s in plan.specialists],
         idle=idle,
         rules=[(name, fence(name, text)) for name, text in change.review_rules],
+        prior=fence("prior-findings", "\n".join(f"- {line}" for line in change.prior_findings))
+        if change.prior_findings else "",
     )

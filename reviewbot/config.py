@@ -13,6 +13,8 @@ from .errors import ConfigError
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 WARMUP_STRATEGIES = ("leader", "prewarm", "none")
+ROUTINGS = ("tiered", "all")
+MODES = ("cached", "naive")
 TTLS = ("5m", "1h")
 
 
@@ -20,15 +22,22 @@ TTLS = ("5m", "1h")
 class Config:
     model: str = DEFAULT_MODEL
     specialists: tuple[str, ...] = ()          # empty: all of the registry
+    routing: str = "tiered"                    # "tiered": fewer specialists for small changes; "all"
+    mode: str = "cached"                       # "naive": no breakpoints, no warm-up (the baseline to beat)
     max_turns: int = 8                         # per agent, tool round-trips included
     max_output_tokens: int = 8192              # per call
     warmup: str = "leader"                     # how the cached prefix is written before the fan-out
     base_ttl: str = "5m"                       # TTL of the tools + system breakpoint ("1h" pays across PRs)
-    max_retries: int = 2                       # SDK retries for 408/409/429/5xx
+    max_retries: int = 4                       # SDK retries (backoff with jitter) for 408/409/429/5xx
     timeout_seconds: float = 600.0
     min_confidence: float = 0.5                # findings below are dropped before the summary
     max_patch_chars: int = 60_000              # a longer patch file is truncated, with a note
     preload_chars: int = 240_000               # patches pre-read into the shared prefix, at most this much
+    budget_calls: int = 0                      # per review; 0: no limit. Checked before each call
+    budget_tokens: int = 0
+    budget_dollars: float = 0.0
+    itpm_limit: int = 0                        # input tokens per minute to pace under; 0: no pacing
+    cache_ttl_seconds: float = 300.0           # the provider's 5-minute TTL (cachesim --ttl-seconds)
     extra_instructions: tuple[tuple[str, str], ...] = field(default_factory=tuple)   # (specialist, text)
 
     def instructions_for(self, specialist: str) -> str:
@@ -46,11 +55,12 @@ def _validate(key: str, value, where: str):
         if not isinstance(value, str) or not value.strip():
             raise bad("a non-empty string")
         return value.strip()
-    if key in ("max_turns", "max_output_tokens", "max_retries", "max_patch_chars", "preload_chars"):
-        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key in ("max_retries", "preload_chars") else 1):
-            raise bad("a positive integer")
+    zero_ok = ("max_retries", "preload_chars", "budget_calls", "budget_tokens", "itpm_limit")
+    if key in ("max_turns", "max_output_tokens", "max_patch_chars") + zero_ok:
+        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key in zero_ok else 1):
+            raise bad("a non-negative integer" if key in zero_ok else "a positive integer")
         return value
-    if key in ("timeout_seconds", "min_confidence"):
+    if key in ("timeout_seconds", "min_confidence", "budget_dollars", "cache_ttl_seconds"):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             raise bad("a non-negative number")
         if key == "min_confidence" and value > 1:
@@ -59,6 +69,11 @@ def _validate(key: str, value, where: str):
     if key == "warmup":
         if value not in WARMUP_STRATEGIES:
             raise bad("one of " + ", ".join(WARMUP_STRATEGIES))
+        return value
+    if key in ("routing", "mode"):
+        allowed = ROUTINGS if key == "routing" else MODES
+        if value not in allowed:
+            raise bad("one of " + ", ".join(allowed))
         return value
     if key == "base_ttl":
         if value not in TTLS:

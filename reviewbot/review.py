@@ -8,7 +8,6 @@ other call is dispatched after that and inside the TTL, which is checked and rep
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -17,18 +16,18 @@ from .change.model import Change, ChangeMeta
 from .config import Config
 from .errors import APIError
 from .llm import Transport
+from .scheduling import Budget, Runner
+from .usage import CallRecord
 from .specialists.agent import AgentResult, Limits, run_agent
 from .specialists.findings import Finding
 from .specialists.registry import SUMMARY, by_name, selected
 from .specialists.requests import Prefix, build_prewarm
 from .summary.merge import apply_summary, derive_verdict, findings_for_summary, first_pass
 from .templates import render
-from .usage import CallRecord
 from .workspace.fence import fence
 from .workspace.files import Workspace, write_workspace
 from .workspace.layout import CONTEXT_FILE, Plan, build_plan, render_context
 
-TTL_SECONDS = {"5m": 300, "1h": 3600}
 
 
 @dataclass(frozen=True)
@@ -43,16 +42,24 @@ class AgentStatus:
 
 @dataclass(frozen=True)
 class Schedule:
-    """When the shared prefix was written and when every later call was dispatched, relative to it."""
+    """When each call that carried the shared prefix was dispatched (seconds from the first one).
+
+    Every call reads, and so refreshes, the cached prefix; the prefix stays warm as long as no gap
+    between consecutive dispatches reaches the TTL."""
 
     strategy: str
     prefix_sha256: str
-    ttl_seconds: int
+    ttl_seconds: float
     dispatch_offsets: tuple[tuple[str, float], ...]
 
     @property
+    def longest_gap(self) -> float:
+        times = sorted(t for _, t in self.dispatch_offsets)
+        return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+
+    @property
     def within_ttl(self) -> bool:
-        return all(0 <= t < self.ttl_seconds for _, t in self.dispatch_offsets)
+        return self.longest_gap < self.ttl_seconds
 
 
 @dataclass(frozen=True)
@@ -80,22 +87,6 @@ class ReviewResult:
                                                                   self.summary.status == "ok")
 
 
-class _Runner:
-    """Holds the per-run clock and the call log; `send` is what the agent loop calls."""
-
-    def __init__(self, transport: Transport, on_event: Callable[[str], None]):
-        self.transport, self.on_event = transport, on_event
-        self.t0 = time.monotonic()
-        self.dispatched: list[tuple[str, float]] = []
-
-    async def send(self, request: dict, label: str, on_first_byte=None):
-        self.dispatched.append((label, time.monotonic() - self.t0))
-        reply = await self.transport.send(request, on_first_byte)
-        rec = CallRecord(label, request["model"], reply.usage, reply.started - self.t0,
-                         reply.first_byte - self.t0, reply.ended - self.t0, reply.stop_reason)
-        return rec, reply.content
-
-
 def specialist_delta(name: str, plan: Plan, config: Config) -> str:
     spec = by_name(name)
     return render("specialist_role.md.j2", specialist=spec, focus_text=render(spec.prompt),
@@ -105,22 +96,22 @@ def specialist_delta(name: str, plan: Plan, config: Config) -> str:
 def prepare(change: Change, config: Config, workspace_dir: Path) -> tuple[Workspace, Prefix]:
     """Plan, render and write the workspace; return it with the shared prefix. No network."""
     specialists = selected(config.specialists)
-    plan = build_plan(change, specialists, config.max_patch_chars, config.preload_chars)
+    plan = build_plan(change, specialists, config.max_patch_chars, config.preload_chars,
+                      tiered=config.routing == "tiered")
     context = render_context(change, plan, specialists)
     ws = write_workspace(workspace_dir, plan, context)
     reads = ((CONTEXT_FILE, context),) + tuple((pf.patch_file, pf.patch_text) for pf in plan.files if pf.preloaded)
     prefix = Prefix(model=config.model, system_text=render("system.md.j2"), opening=render("opening.md.j2"),
-                    reads=reads, base_ttl=config.base_ttl)
+                    reads=reads, base_ttl=config.base_ttl, naive=config.mode == "naive")
     return ws, prefix
 
 
-async def _fan_out(runner: _Runner, ws: Workspace, prefix: Prefix, config: Config,
-                   limits: Limits) -> tuple[list[AgentResult], list[CallRecord]]:
+async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config,
+                   limits: Limits) -> list[AgentResult]:
     names = [s.name for s in ws.plan.specialists]
-    extra_calls: list[CallRecord] = []
-    if config.warmup == "prewarm":
-        rec, _ = await runner.send(build_prewarm(prefix), "prewarm")
-        extra_calls.append(rec)
+    warmup = "none" if config.mode == "naive" else config.warmup
+    if warmup == "prewarm" and names:
+        await runner.send(build_prewarm(prefix), "prewarm")
     tasks: list[asyncio.Task] = []
 
     def start(name: str, first_byte=None):
@@ -130,7 +121,7 @@ async def _fan_out(runner: _Runner, ws: Workspace, prefix: Prefix, config: Confi
             on_first_byte=first_byte, on_event=runner.on_event)))
 
     rest = names
-    if config.warmup == "leader" and names:
+    if warmup == "leader" and names:
         began = asyncio.Event()
         start(names[0], began.set)
         waiter = asyncio.create_task(began.wait())
@@ -139,7 +130,15 @@ async def _fan_out(runner: _Runner, ws: Workspace, prefix: Prefix, config: Confi
         rest = names[1:]
     for name in rest:
         start(name)
-    return list(await asyncio.gather(*tasks)), extra_calls
+    stop, warm = asyncio.Event(), None
+    if config.mode != "naive" and tasks:
+        warm = asyncio.create_task(runner.keep_warm(build_prewarm(prefix), config.cache_ttl_seconds, stop))
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        stop.set()
+        if warm is not None:
+            await warm
 
 
 def _status(r: AgentResult, files: tuple[str, ...]) -> AgentStatus:
@@ -152,19 +151,21 @@ def _status(r: AgentResult, files: tuple[str, ...]) -> AgentStatus:
 async def run_review(change: Change, config: Config, transport: Transport, workspace_dir: Path,
                      on_event: Callable[[str], None] = lambda m: None) -> ReviewResult:
     ws, prefix = prepare(change, config, workspace_dir)
-    runner = _Runner(transport, on_event)
+    runner = Runner(transport, on_event, Budget(config.budget_calls, config.budget_tokens, config.budget_dollars),
+                    config.itpm_limit)
     sha = prefix.sha256()
     on_event(f"shared prefix sha256 {sha}")
     limits = Limits(config.max_turns, config.max_output_tokens)
     all_specs = selected(config.specialists)
-    idle = tuple(AgentStatus(s.name, "idle") for s in all_specs if s not in ws.plan.specialists)
-    results, calls = await _fan_out(runner, ws, prefix, config, limits)
+    idle = tuple(AgentStatus(s.name, "idle", notes=(
+        f"{ws.plan.tier.name} tier: {ws.plan.tier.reason}" if s in ws.plan.applicable else "no file of its kinds",))
+        for s in all_specs if s not in ws.plan.specialists)
+    results = await _fan_out(runner, ws, prefix, config, limits)
     statuses = []
     for r in results:
         st = _status(r, tuple(pf.file.path for pf in ws.plan.assigned(r.name)))
         statuses.append(st)
         on_event(f"{r.name}: {'done with %d finding(s)' % st.findings if st.status == 'ok' else 'failed: ' + st.error}")
-        calls += r.calls
     ok = {r.name: r.submission for r in results if r.submission is not None and not r.error}
     if results and not ok and all(r.error for r in results):
         raise APIError(results[0].error)
@@ -177,7 +178,6 @@ async def run_review(change: Change, config: Config, transport: Transport, works
                        failed=[s for s in statuses if s.status == "failed"], idle=[s.name for s in idle])
         on_event("summary: started")
         sr = await run_agent(SUMMARY, delta, prefix, runner.send, ws.root, limits, on_event=on_event)
-        calls += sr.calls
         summary_status = _status(sr, ())
         verdict_sub = sr.submission if summary_status.status == "ok" else None
         on_event(f"summary: {summary_status.status}")
@@ -187,20 +187,21 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     if verdict_name is None:
         verdict_name = derive_verdict(verdict.findings)
         notes.append("verdict derived from the findings' severities (the summary agent gave none)")
-    ttl = TTL_SECONDS["5m"]
+    notes += runner.notes
     schedule = None
     if runner.dispatched:
-        t_warm = runner.dispatched[0][1]
-        schedule = Schedule(config.warmup, sha, ttl,
-                            tuple((label, round(t - t_warm, 3)) for label, t in runner.dispatched))
+        schedule = Schedule("none" if config.mode == "naive" else config.warmup, sha, config.cache_ttl_seconds,
+                            tuple((label, round(t, 3)) for label, t in runner.dispatched))
         if not schedule.within_ttl:
-            notes.append(f"some calls were dispatched more than {ttl}s after the prefix was written")
+            notes.append(f"the shared prefix went unused for longer than its {config.cache_ttl_seconds:.0f}s TTL "
+                         f"(longest gap {schedule.longest_gap:.1f}s)")
     return ReviewResult(
         meta=change.meta, files_changed=len(change.files), additions=change.additions, deletions=change.deletions,
         findings=verdict.findings, verdict=verdict_name,
         overview=verdict_sub.overview if verdict_sub else None,
         agents=tuple(sorted(statuses, key=lambda s: [x.name for x in all_specs].index(s.name))) + idle,
         summary=summary_status, rejected=verdict.rejected, low_confidence=fp.low_confidence,
-        duplicates_folded=fp.merged + verdict.duplicates, calls=tuple(sorted(calls, key=lambda c: c.started)),
+        duplicates_folded=fp.merged + verdict.duplicates,
+        calls=tuple(sorted(runner.records, key=lambda c: c.started)),
         schedule=schedule, notes=tuple(notes),
         raw={r.name: r.submission for r in results})

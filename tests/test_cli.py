@@ -66,11 +66,13 @@ def test_no_command_prints_help(capsys):
 
 
 @pytest.mark.parametrize("fail_on,expected", [("nit", 1), (None, 0)])
-def test_fail_on_and_markdown_output(repo, capsys, monkeypatch, fail_on, expected):
+def test_fail_on_and_markdown_output(repo, tmp_path, capsys, monkeypatch, fail_on, expected):
     """Same requests as the e2e JSON run, so the same cassette serves: the format is not sent."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:8787")
-    args = ["review", "--repo", str(repo), "--base", "base", "--head", "pr", "-q"]
+    config = tmp_path / "all.toml"
+    config.write_text('routing = "all"\n')
+    args = ["review", "--repo", str(repo), "--base", "base", "--head", "pr", "-q", "--config", str(config)]
     with recorder().use_cassette("test_e2e_review_unidiff-126.yaml"):
         code, out, err = _run(capsys, *args, *(["--fail-on", fail_on] if fail_on else []))
     assert code == expected

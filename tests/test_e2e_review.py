@@ -43,8 +43,15 @@ def _assert_one_shared_write(usage):
         assert c["input_tokens"] < shared / 2
 
 
+def all_seven(tmp_path):
+    """A config that turns tiered routing off (unidiff-126 is a medium change: 4 specialists by default)."""
+    path = tmp_path / "all.toml"
+    path.write_text('routing = "all"\n')
+    return path
+
+
 def test_review_unidiff_126_all_seven_specialists(tmp_path, capsys, env):
-    code, review, err, out_dir, meta = _review(tmp_path, capsys, "unidiff-126")
+    code, review, err, out_dir, meta = _review(tmp_path, capsys, "unidiff-126", "--config", str(all_seven(tmp_path)))
     assert code == 0
     assert review["schema_version"] == 1 and review["complete"] is True
     assert review["change"]["files_changed"] == meta["files_changed"]

@@ -57,7 +57,7 @@ def submit(*findings, **extra):
              "input": {"findings": list(findings), **extra}}]
 
 
-def _run(tmp_path, script, config=Config(max_retries=0)):
+def _run(tmp_path, script, config=Config(max_retries=0, routing="all")):
     t = ScriptedTransport(script)
     result = asyncio.run(run_review(change(file_change("src/app.py")), config, t, tmp_path / "ws"))
     return result, t
@@ -82,7 +82,7 @@ def test_prewarm_sends_one_max_tokens_zero_call_first(tmp_path):
             return Reply((), "max_tokens", Usage(0, 100, 0, 0, 0), request["model"], s, s, s)
         return await orig(request, on_first_byte)
     t.send = send
-    result = asyncio.run(run_review(change(), Config(warmup="prewarm"), t, tmp_path / "ws"))
+    result = asyncio.run(run_review(change(), Config(warmup="prewarm", routing="all"), t, tmp_path / "ws"))
     assert t.log[0] == ("prewarm", None) and result.calls[0].label == "prewarm"
 
 
@@ -137,6 +137,6 @@ def test_a_model_that_never_submits_is_nudged_once_then_stopped(tmp_path):
 
 def test_turns_are_bounded(tmp_path):
     read = [{"type": "tool_use", "id": "r", "name": "read_file", "input": {"path": "shared-mr-context.txt"}}]
-    result, t = _run(tmp_path, {"maintainability": read, "*": submit()}, Config(max_turns=3))
+    result, t = _run(tmp_path, {"maintainability": read, "*": submit()}, Config(max_turns=3, routing="all"))
     m = {a.name: a for a in result.agents}["maintainability"]
     assert m.status == "failed" and "3 turns" in m.error

@@ -98,3 +98,14 @@ def test_same_change_same_prefix_hash(tmp_path):
     assert p1.sha256() == p2.sha256()
     _, p3 = prepare(change(title="Other"), Config(), tmp_path / "c")
     assert p3.sha256() != p1.sha256()
+
+
+def test_naive_mode_inlines_everything_and_sets_no_breakpoint(tmp_path):
+    ws, prefix = prepare(change(), Config(mode="naive"), tmp_path / "ws")
+    history = [{"role": "assistant", "content": [{"type": "text", "text": "hm"}]},
+               {"role": "user", "content": [{"type": "text", "text": "go on"}]}]
+    for req in (build_request(prefix, "delta", [], 100), build_request(prefix, "delta", history, 100)):
+        assert "cache_control" not in json.dumps(req)
+        first = req["messages"][0]["content"]
+        assert ws.context_text in first[0]["text"] and "+++ b/src/app.py" in first[0]["text"]
+        assert first[1] == {"type": "text", "text": "delta"}

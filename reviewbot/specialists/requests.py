@@ -41,13 +41,21 @@ class Prefix:
     reads: tuple[tuple[str, str], ...]          # (workspace path, text): the context file first
     base_ttl: str = "5m"
     tools: tuple[dict, ...] = TOOLS
+    naive: bool = False     # the baseline: everything inlined in the user prompt, no cache_control at all
 
     def system(self) -> list[dict]:
+        if self.naive:
+            return [{"type": "text", "text": self.system_text}]
         cc = {"type": "ephemeral", "ttl": "1h"} if self.base_ttl == "1h" else dict(EPHEMERAL)
         return [{"type": "text", "text": self.system_text, "cache_control": cc}]
 
     def messages(self) -> list[dict]:
-        """The three prefix messages: the opening, the pre-filled reads, their results (breakpoint 2)."""
+        """The three prefix messages: the opening, the pre-filled reads, their results (breakpoint 2).
+
+        Naive mode: one user message with the files' texts embedded (what a bot without caching sends)."""
+        if self.naive:
+            files = "".join(f"\n\n===== {path} =====\n{text}" for path, text in self.reads)
+            return [{"role": "user", "content": [{"type": "text", "text": self.opening + files}]}]
         ids = [PRELOAD_ID.format(i) for i in range(len(self.reads))]
         uses = [{"type": "tool_use", "id": i, "name": READ_FILE_NAME, "input": {"path": path}}
                 for i, (path, _) in zip(ids, self.reads)]
@@ -72,7 +80,7 @@ def build_request(prefix: Prefix, delta: str, history: list[dict], max_tokens: i
     messages = prefix.messages()
     messages[-1]["content"].append({"type": "text", "text": delta})
     messages += copy.deepcopy(history)
-    if history:
+    if history and not prefix.naive:
         messages[-1]["content"][-1]["cache_control"] = dict(EPHEMERAL)
     return {"model": prefix.model, "max_tokens": max_tokens, "tools": [dict(t) for t in prefix.tools],
             "system": prefix.system(), "messages": messages}

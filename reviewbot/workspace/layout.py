@@ -14,6 +14,7 @@ from ..specialists.registry import BINARY, GENERATED, LOCKFILE, Specialist
 from ..templates import render
 from .fence import fence
 from .kinds import file_kind
+from .routing import Tier, choose_tier, select
 
 CONTEXT_FILE = "shared-mr-context.txt"
 DIFF_DIR = "diff"
@@ -43,6 +44,8 @@ class PlannedFile:
 class Plan:
     files: tuple[PlannedFile, ...]
     specialists: tuple[Specialist, ...]      # those that run: at least one file assigned
+    tier: Tier = Tier("full", None, "all specialists requested")
+    applicable: tuple[Specialist, ...] = ()  # had files of their kinds (before the tier's cap)
 
     def assigned(self, name: str) -> tuple[PlannedFile, ...]:
         """The files a specialist reviews, most added lines first (new code is where findings live)."""
@@ -61,25 +64,33 @@ def _patch_text(f: FileChange, limit: int) -> str:
 
 
 def build_plan(change: Change, specialists: tuple[Specialist, ...], max_patch_chars: int,
-               preload_chars: int) -> Plan:
-    """Name, classify and route every file; preload the reviewed patches, in order, while they fit
-    in `preload_chars` (the rest stay on disk for read_file)."""
+               preload_chars: int, tiered: bool = True) -> Plan:
+    """Name, classify and route every file, pick the tier's specialists, and preload the reviewed
+    patches, in order, while they fit in `preload_chars` (the rest stay on disk for read_file)."""
+    kinds = [file_kind(f.path, f.is_binary) for f in change.files]
+    routed = [() if k in _SUMMARISED else tuple(s.name for s in specialists if k in s.file_kinds) for k in kinds]
+    applicable = tuple(s for s in specialists if any(s.name in r for r in routed))
+    if tiered:
+        tier = choose_tier([f.path for f in change.files], set(kinds), change.additions + change.deletions)
+        running = select(applicable, tier, set(kinds), bool(change.review_rules))
+    else:
+        tier, running = Tier("full", None, "tiered routing is off"), applicable
+    names = {s.name for s in running}
     files, budget = [], preload_chars
-    for i, f in enumerate(change.files, start=1):
-        kind = file_kind(f.path, f.is_binary)
-        reviewers = () if kind in _SUMMARISED else tuple(s.name for s in specialists if kind in s.file_kinds)
+    for i, (f, kind, reviewers) in enumerate(zip(change.files, kinds, routed), start=1):
+        reviewers = tuple(r for r in reviewers if r in names)
         text = _patch_text(f, max_patch_chars)
         preload = bool(reviewers) and len(text) <= budget
         budget -= len(text) if preload else 0
         files.append(PlannedFile(f, patch_name(i, f.path), kind, reviewers, text, preload))
-    running = tuple(s for s in specialists if any(s.name in pf.reviewers for pf in files))
-    return Plan(tuple(files), running)
+    return Plan(tuple(files), running, tier, applicable)
 
 
 def render_context(change: Change, plan: Plan, all_specialists: tuple[Specialist, ...]) -> str:
     """The text of shared-mr-context.txt (deterministic; untrusted parts fenced)."""
     meta = change.meta
-    idle = [s.name for s in all_specialists if s not in plan.specialists]
+    idle = [s.name for s in all_specialists if s not in plan.applicable]
+    capped = [s.name for s in plan.applicable if s not in plan.specialists]
     return render(
         "shared_context.txt.j2",
         meta=meta,
@@ -88,7 +99,7 @@ def render_context(change: Change, plan: Plan, all_specialists: tuple[Specialist
         commits=fence("commit-subjects", "\n".join(meta.commits)) if meta.commits else "",
         files=plan.files, additions=change.additions, deletions=change.deletions,
         routing=[(s.name, [pf.patch_file for pf in plan.assigned(s.name)]) for s in plan.specialists],
-        idle=idle,
+        idle=idle, capped=capped, tier=plan.tier,
         rules=[(name, fence(name, text)) for name, text in change.review_rules],
         prior=fence("prior-findings", "\n".join(f"- {line}" for line in change.prior_findings))
         if change.prior_findings else "",

@@ -1,0 +1,150 @@
+"""Call scheduling for one review: the run clock, the budget, ITPM pacing and keeping the cache warm.
+
+Every API call of a review goes through `Runner.send`, which
+- refuses a call once the review's budget (calls, tokens, dollars) is spent, so a review stops with
+  a partial, labelled result instead of running away;
+- paces calls under an input-tokens-per-minute limit (uncached input and cache writes count, cache
+  reads do not), waiting before it sends rather than hammering and retrying on 429s;
+- records each call (usage and timings) and when the shared prefix was last used.
+`keep_warm` runs beside a long phase and, when the next use of the prefix would otherwise come
+later than a fraction of the TTL after the last one, sends a max_tokens=0 call that reads (and so
+refreshes) it, provided the prefix is cached at all. The decisions are pure functions.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import APIError, BudgetExceeded
+from .llm import Transport
+from .usage import CallRecord, cost
+
+KEEP_WARM_AT = 0.8          # refresh when this fraction of the TTL has passed since the last use
+
+
+@dataclass(frozen=True)
+class Budget:
+    calls: int = 0             # 0: no limit
+    tokens: int = 0            # input (all kinds) + output
+    dollars: float = 0.0
+
+
+def budget_exceeded(records: list[CallRecord], budget: Budget, dispatched: int | None = None) -> str | None:
+    """Why no further call may be made, or None. Calls count when sent (`dispatched`); tokens and
+    dollars when their usage is known."""
+    calls = len(records) if dispatched is None else dispatched
+    if budget.calls and calls >= budget.calls:
+        return f"budget of {budget.calls} calls reached"
+    tokens = sum(r.usage.total_input + r.usage.output_tokens for r in records)
+    if budget.tokens and tokens >= budget.tokens:
+        return f"budget of {budget.tokens} tokens reached ({tokens} used)"
+    spent = sum(cost(r.usage, r.model) for r in records)
+    if budget.dollars and spent >= budget.dollars:
+        return f"budget of ${budget.dollars:.2f} reached (${spent:.4f} spent)"
+    return None
+
+
+def pacing_delay(window: list[tuple[float, int]], now: float, need: int, limit: int, span: float = 60.0) -> float:
+    """Seconds to wait until `need` more uncached tokens fit under `limit` per rolling `span`."""
+    if not limit:
+        return 0.0
+    live = [(t, n) for t, n in window if t > now - span]
+    used = sum(n for _, n in live)
+    if used + need <= limit or not live:
+        return 0.0                      # a single call larger than the limit is sent alone
+    for t, n in sorted(live):
+        used -= n
+        if used + need <= limit:
+            return max(0.0, t + span - now)
+    return max(0.0, max(t for t, _ in live) + span - now)
+
+
+def estimate_tokens(chars: int) -> int:
+    """A conservative token estimate for pacing (code and JSON run about 3 characters a token)."""
+    return chars // 3 + 1
+
+
+def keep_warm_due(now: float, last_use: float, ttl: float) -> bool:
+    return now - last_use >= KEEP_WARM_AT * ttl
+
+
+def keep_warm_pays(prefix_cached: bool, calls_to_come: int) -> bool:
+    """A refresh costs one cache read of the prefix; letting it expire costs a re-write (1.25x) on the
+    next call. It pays whenever the prefix is cacheable (above the model's minimum) and a call will
+    still come."""
+    return prefix_cached and calls_to_come > 0
+
+
+class Runner:
+    """The per-review call gate: clock, budget, pacing, call log, last use of the shared prefix."""
+
+    def __init__(self, transport: Transport, on_event: Callable[[str], None], budget: Budget = Budget(),
+                 itpm_limit: int = 0, clock: Callable[[], float] = time.monotonic):
+        self.transport, self.on_event, self.budget, self.itpm = transport, on_event, budget, itpm_limit
+        self.clock = clock
+        self.t0 = clock()
+        self.records: list[CallRecord] = []
+        self.dispatched: list[tuple[str, float]] = []     # (label, seconds from t0): every prefix use
+        self.window: deque[tuple[float, int]] = deque()
+        self.prefix_cached: bool | None = None            # known after the first call's usage
+        self._lock = asyncio.Lock()
+        self.notes: list[str] = []
+
+    def now(self) -> float:
+        return self.clock() - self.t0
+
+    def _uncached_chars(self, request: dict) -> int:
+        """What of this request will not come from the cache: all of it until the prefix is known to
+        be cached, then only what follows the shared prefix (the agent's delta and turns)."""
+        msgs = request.get("messages") or []
+        if not self.prefix_cached or len(msgs) < 3:
+            return len(json.dumps(request))
+        return len(json.dumps(msgs[2]["content"][-1])) + len(json.dumps(msgs[3:]))
+
+    async def send(self, request: dict, label: str, on_first_byte=None):
+        reason = budget_exceeded(self.records, self.budget, len(self.dispatched))
+        if reason:
+            raise BudgetExceeded(reason)
+        need = estimate_tokens(self._uncached_chars(request)) if self.itpm else 0
+        if self.itpm:
+            async with self._lock:
+                delay = pacing_delay(list(self.window), self.now(), need, self.itpm)
+                if delay > 0:
+                    self.on_event(f"pacing: waiting {delay:.1f}s for the input-tokens-per-minute limit")
+                    await asyncio.sleep(delay)
+                self.window.append((self.now(), need))
+        self.dispatched.append((label, self.now()))
+        reply = await self.transport.send(request, on_first_byte)
+        if self.itpm:
+            used = reply.usage.input_tokens + reply.usage.cache_write
+            self.window.append((self.now(), max(0, used - need)))     # correct the estimate
+        if self.prefix_cached is None:
+            self.prefix_cached = reply.usage.cache_write + reply.usage.cache_read > 0
+        rec = CallRecord(label, request["model"], reply.usage, reply.started - self.t0,
+                         reply.first_byte - self.t0, reply.ended - self.t0, reply.stop_reason)
+        self.records.append(rec)
+        return rec, reply.content
+
+    def last_prefix_use(self) -> float:
+        return max((t for _, t in self.dispatched), default=0.0)
+
+    async def keep_warm(self, warm_request: dict, ttl: float, stop: asyncio.Event, poll: float | None = None) -> None:
+        """Refresh the shared prefix until `stop` is set, whenever it is due and pays."""
+        poll = poll or max(0.05, min(5.0, ttl / 20))
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), poll)
+                return
+            except asyncio.TimeoutError:
+                pass
+            if keep_warm_due(self.now(), self.last_prefix_use(), ttl) and keep_warm_pays(bool(self.prefix_cached), 1):
+                self.on_event("keep-warm: refreshing the shared prefix before it expires")
+                try:
+                    await self.send(warm_request, "keep-warm")
+                except (APIError, BudgetExceeded) as e:
+                    self.notes.append(f"keep-warm stopped: {e}")    # the review goes on; the cache may expire
+                    return

@@ -1,0 +1,86 @@
+"""Budget, ITPM pacing and keep-warm: the pure decisions, then the orchestrator with a slow agent."""
+import asyncio
+
+from reviewbot.config import Config
+from reviewbot.llm import Reply
+from reviewbot.review import run_review
+from reviewbot.scheduling import (Budget, budget_exceeded, keep_warm_due, keep_warm_pays, pacing_delay)
+from reviewbot.usage import CallRecord, Usage
+
+from helpers import change, file_change
+from test_orchestrator import ScriptedTransport, _finding, submit
+
+
+def rec(inp=1000, out=100, model="claude-sonnet-4-6"):
+    return CallRecord("x", model, Usage(inp, 0, 0, 0, out), 0, 0, 0)
+
+
+def test_budget_by_calls_tokens_and_dollars():
+    records = [rec(), rec()]
+    assert budget_exceeded(records, Budget()) is None
+    assert budget_exceeded(records, Budget(calls=2)) == "budget of 2 calls reached"
+    assert "tokens" in budget_exceeded(records, Budget(tokens=2000))
+    assert budget_exceeded(records, Budget(tokens=3000)) is None
+    assert "$0.01" in budget_exceeded(records, Budget(dollars=0.008))    # 2 x (3000 + 1500) / 1e6 = $0.009
+    assert budget_exceeded(records, Budget(dollars=0.01)) is None
+    assert budget_exceeded(records, Budget(calls=3), dispatched=3) == "budget of 3 calls reached"
+
+
+def test_pacing_waits_for_the_window_to_roll():
+    assert pacing_delay([], 0, 5000, 0) == 0                          # no limit
+    assert pacing_delay([(0.0, 4000)], 10.0, 1000, 5000) == 0         # fits
+    assert pacing_delay([(0.0, 4000), (5.0, 1000)], 10.0, 2000, 5000) == 50.0   # first entry leaves at 60
+    assert pacing_delay([(0.0, 4000)], 70.0, 4000, 5000) == 0         # rolled out already
+    assert pacing_delay([(1.0, 100)], 2.0, 9000, 5000) == 59.0        # too big: waits for an empty window
+
+
+def test_keep_warm_decisions():
+    assert keep_warm_due(now=250, last_use=0, ttl=300) and not keep_warm_due(now=200, last_use=0, ttl=300)
+    assert keep_warm_pays(True, 1) and not keep_warm_pays(False, 1) and not keep_warm_pays(True, 0)
+
+
+def test_keep_warm_refreshes_the_prefix_while_a_slow_specialist_runs(tmp_path):
+    class Slow(ScriptedTransport):
+        async def send(self, request, on_first_byte=None):
+            if request["max_tokens"] == 0:                  # the keep-warm call
+                self.requests.append(("keep-warm", 0, request))
+                return Reply((), "max_tokens", Usage(0, 0, 0, 500, 0), request["model"], 0, 0, 0)
+            reply = await super().send(request, on_first_byte)
+            if "Performance" in request["messages"][2]["content"][-1]["text"]:
+                await asyncio.sleep(0.6)                    # longer than 0.8 x the 0.5 s TTL
+            return reply.__class__(reply.content, reply.stop_reason, Usage(0, 0, 0, 500, 5), reply.model,
+                                   reply.started, reply.first_byte, reply.ended)
+
+    t = Slow({"*": submit(_finding())})
+    cfg = Config(routing="all", cache_ttl_seconds=0.5)
+    result = asyncio.run(run_review(change(), cfg, t, tmp_path / "ws"))
+    labels = [c.label for c in result.calls]
+    assert "keep-warm" in labels
+    warm = [r for w, _, r in t.requests if r["max_tokens"] == 0]
+    assert warm and "cache_control" in str(warm[0]["system"])
+    assert result.schedule.within_ttl, result.schedule.dispatch_offsets
+
+
+def test_no_keep_warm_when_the_prefix_is_not_cacheable(tmp_path):
+    class Slow(ScriptedTransport):
+        async def send(self, request, on_first_byte=None):
+            reply = await super().send(request, on_first_byte)
+            if "Performance" in request["messages"][2]["content"][-1]["text"]:
+                await asyncio.sleep(0.6)
+            return reply.__class__(reply.content, reply.stop_reason, Usage(500, 0, 0, 0, 5), reply.model,
+                                   reply.started, reply.first_byte, reply.ended)
+
+    result = asyncio.run(run_review(change(), Config(routing="all", cache_ttl_seconds=0.5),
+                                    Slow({"*": submit(_finding())}), tmp_path / "ws"))
+    assert "keep-warm" not in [c.label for c in result.calls]
+
+
+def test_budget_stops_cleanly_with_a_labelled_partial_review(tmp_path):
+    t = ScriptedTransport({"*": submit(_finding())})
+    result = asyncio.run(run_review(change(file_change("src/app.py")), Config(routing="all", budget_calls=3),
+                                    t, tmp_path / "ws"))
+    failed = [a for a in result.agents if a.status == "failed"]
+    assert failed and all("budget of 3 calls reached" in a.error for a in failed)
+    assert result.summary.status == "failed" and not result.complete
+    assert result.findings                                    # what was paid for is kept
+    assert len(result.calls) == 3                             # nothing starts once the budget is spent

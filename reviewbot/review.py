@@ -8,7 +8,7 @@ other call is dispatched after that and inside the TTL, which is checked and rep
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -19,7 +19,10 @@ from .llm import Transport
 from .scheduling import Budget, Runner
 from .usage import CallRecord
 from .specialists.agent import AgentResult, Limits, run_agent
-from .specialists.findings import Finding
+from .secrets import SCANNER, redact
+from .secrets import findings as secret_findings
+from .secrets import scan as scan_secrets
+from .specialists.findings import Finding, Submission
 from .specialists.registry import SUMMARY, by_name, selected
 from .specialists.requests import Prefix, build_prewarm
 from .summary.merge import apply_summary, derive_verdict, findings_for_summary, first_pass
@@ -169,7 +172,11 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     ok = {r.name: r.submission for r in results if r.submission is not None and not r.error}
     if results and not ok and all(r.error for r in results):
         raise APIError(results[0].error)
-    fp = first_pass(ok, change, config.min_confidence)
+    secrets = scan_secrets(change)
+    if secrets:
+        on_event(f"secret-scan: {len(secrets)} possible secret(s) in added lines")
+    fp = first_pass({**ok, SCANNER: Submission(secret_findings(secrets))} if secrets else ok,
+                    change, config.min_confidence)
     summary_status, verdict_sub = None, None
     notes: list[str] = []
     if results:
@@ -197,11 +204,20 @@ async def run_review(change: Change, config: Config, transport: Transport, works
                          f"(longest gap {schedule.longest_gap:.1f}s)")
     return ReviewResult(
         meta=change.meta, files_changed=len(change.files), additions=change.additions, deletions=change.deletions,
-        findings=verdict.findings, verdict=verdict_name,
-        overview=verdict_sub.overview if verdict_sub else None,
+        findings=tuple(_redact(f, secrets) for f in verdict.findings), verdict=verdict_name,
+        overview=redact(verdict_sub.overview, secrets) if verdict_sub else None,
         agents=tuple(sorted(statuses, key=lambda s: [x.name for x in all_specs].index(s.name))) + idle,
-        summary=summary_status, rejected=verdict.rejected, low_confidence=fp.low_confidence,
+        summary=summary_status, rejected=tuple((_redact(f, secrets), r) for f, r in verdict.rejected),
+        low_confidence=tuple(_redact(f, secrets) for f in fp.low_confidence),
         duplicates_folded=fp.merged + verdict.duplicates,
         calls=tuple(sorted(runner.records, key=lambda c: c.started)),
         schedule=schedule, notes=tuple(notes),
-        raw={r.name: r.submission for r in results})
+        raw={r.name: r.submission and replace(r.submission, findings=tuple(
+            _redact(f, secrets) for f in r.submission.findings)) for r in results})
+
+
+def _redact(f: Finding, secrets) -> Finding:
+    if not secrets:
+        return f
+    return replace(f, title=redact(f.title, secrets), explanation=redact(f.explanation, secrets),
+                   suggestion=redact(f.suggestion, secrets))

@@ -16,6 +16,8 @@ from .change.model import Change, ChangeMeta
 from .config import Config
 from .errors import APIError
 from .llm import Transport
+from .resume import load as load_state
+from .resume import save_agent, save_run
 from .scheduling import Budget, Runner
 from .usage import CallRecord
 from .specialists.agent import AgentResult, Limits, run_agent
@@ -96,22 +98,23 @@ def specialist_delta(name: str, plan: Plan, config: Config) -> str:
                   files=plan.assigned(name), extra=config.instructions_for(name))
 
 
-def prepare(change: Change, config: Config, workspace_dir: Path) -> tuple[Workspace, Prefix]:
-    """Plan, render and write the workspace; return it with the shared prefix. No network."""
+def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = False) -> tuple[Workspace, Prefix]:
+    """Plan, render and write the workspace (or check it, to resume); return it with the shared
+    prefix. No network."""
     specialists = selected(config.specialists)
     plan = build_plan(change, specialists, config.max_patch_chars, config.preload_chars,
                       tiered=config.routing == "tiered")
     context = render_context(change, plan, specialists)
-    ws = write_workspace(workspace_dir, plan, context)
+    ws = write_workspace(workspace_dir, plan, context, resume=resume)
     reads = ((CONTEXT_FILE, context),) + tuple((pf.patch_file, pf.patch_text) for pf in plan.files if pf.preloaded)
     prefix = Prefix(model=config.model, system_text=render("system.md.j2"), opening=render("opening.md.j2"),
                     reads=reads, base_ttl=config.base_ttl, naive=config.mode == "naive")
     return ws, prefix
 
 
-async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config,
-                   limits: Limits) -> list[AgentResult]:
-    names = [s.name for s in ws.plan.specialists]
+async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config, limits: Limits,
+                   finished: dict[str, AgentResult], keep_state: bool) -> list[AgentResult]:
+    names = [s.name for s in ws.plan.specialists if s.name not in finished]
     warmup = "none" if config.mode == "naive" else config.warmup
     if warmup == "prewarm" and names:
         await runner.send(build_prewarm(prefix), "prewarm")
@@ -119,9 +122,8 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
 
     def start(name: str, first_byte=None):
         runner.on_event(f"{name}: started")
-        tasks.append(asyncio.create_task(run_agent(
-            name, specialist_delta(name, ws.plan, config), prefix, runner.send, ws.root, limits,
-            on_first_byte=first_byte, on_event=runner.on_event)))
+        tasks.append(asyncio.create_task(_agent(
+            name, specialist_delta(name, ws.plan, config), prefix, runner, ws, limits, keep_state, first_byte)))
 
     rest = names
     if warmup == "leader" and names:
@@ -137,11 +139,22 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
     if config.mode != "naive" and tasks:
         warm = asyncio.create_task(runner.keep_warm(build_prewarm(prefix), config.cache_ttl_seconds, stop))
     try:
-        return list(await asyncio.gather(*tasks))
+        done = {r.name: r for r in await asyncio.gather(*tasks)}
     finally:
         stop.set()
         if warm is not None:
             await warm
+    return [finished.get(s.name) or done[s.name] for s in ws.plan.specialists]
+
+
+async def _agent(name: str, delta: str, prefix: Prefix, runner: Runner, ws: Workspace, limits: Limits,
+                 keep_state: bool, first_byte=None) -> AgentResult:
+    """One agent run; with keep_state its result is saved the moment it finishes."""
+    r = await run_agent(name, delta, prefix, runner.send, ws.root, limits, on_first_byte=first_byte,
+                        on_event=runner.on_event)
+    if keep_state:
+        save_agent(ws.root, r)
+    return r
 
 
 def _status(r: AgentResult, files: tuple[str, ...]) -> AgentStatus:
@@ -152,18 +165,27 @@ def _status(r: AgentResult, files: tuple[str, ...]) -> AgentStatus:
 
 
 async def run_review(change: Change, config: Config, transport: Transport, workspace_dir: Path,
-                     on_event: Callable[[str], None] = lambda m: None) -> ReviewResult:
-    ws, prefix = prepare(change, config, workspace_dir)
+                     on_event: Callable[[str], None] = lambda m: None, keep_state: bool = False,
+                     resume: bool = False) -> ReviewResult:
+    """Review `change`. keep_state saves every finished agent in workspace_dir/state; resume reuses
+    the agents a saved run finished (same change and configuration) and runs only the rest."""
+    ws, prefix = prepare(change, config, workspace_dir, resume=resume)
     runner = Runner(transport, on_event, Budget(config.budget_calls, config.budget_tokens, config.budget_dollars),
                     config.itpm_limit)
     sha = prefix.sha256()
     on_event(f"shared prefix sha256 {sha}")
+    finished = load_state(ws.root, sha) if resume else {}
+    if finished:
+        on_event(f"resume: reusing {', '.join(sorted(finished))} from {ws.root}")
+    if keep_state and not resume:
+        save_run(ws.root, {"prefix_sha256": sha, "model": config.model, "base": change.meta.base_sha,
+                           "head": change.meta.head_sha})
     limits = Limits(config.max_turns, config.max_output_tokens)
     all_specs = selected(config.specialists)
     idle = tuple(AgentStatus(s.name, "idle", notes=(
         f"{ws.plan.tier.name} tier: {ws.plan.tier.reason}" if s in ws.plan.applicable else "no file of its kinds",))
         for s in all_specs if s not in ws.plan.specialists)
-    results = await _fan_out(runner, ws, prefix, config, limits)
+    results = await _fan_out(runner, ws, prefix, config, limits, finished, keep_state)
     statuses = []
     for r in results:
         st = _status(r, tuple(pf.file.path for pf in ws.plan.assigned(r.name)))
@@ -184,7 +206,9 @@ async def run_review(change: Change, config: Config, transport: Transport, works
                        if fp.findings else "", count=len(fp.findings),
                        failed=[s for s in statuses if s.status == "failed"], idle=[s.name for s in idle])
         on_event("summary: started")
-        sr = await run_agent(SUMMARY, delta, prefix, runner.send, ws.root, limits, on_event=on_event)
+        reran = any(s.name not in finished for s in ws.plan.specialists)
+        sr = (not reran and finished.get(SUMMARY)) or await _agent(SUMMARY, delta, prefix, runner, ws, limits,
+                                                                   keep_state)
         summary_status = _status(sr, ())
         verdict_sub = sr.submission if summary_status.status == "ok" else None
         on_event(f"summary: {summary_status.status}")
@@ -195,6 +219,9 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         verdict_name = derive_verdict(verdict.findings)
         notes.append("verdict derived from the findings' severities (the summary agent gave none)")
     notes += runner.notes
+    if finished:
+        notes.append(f"resumed: {len(finished)} finished agent(s) reused, their "
+                     f"{sum(len(r.calls) for r in finished.values())} call(s) not repeated")
     schedule = None
     if runner.dispatched:
         schedule = Schedule("none" if config.mode == "naive" else config.warmup, sha, config.cache_ttl_seconds,

@@ -29,16 +29,22 @@ class Workspace:
         return [CONTEXT_FILE] + [pf.patch_file for pf in self.plan.files]
 
 
-def write_workspace(root: Path, plan: Plan, context_text: str) -> Workspace:
-    """Write the files (byte-exact, "\\n" line ends, UTF-8). The directory must be empty or absent."""
+def write_workspace(root: Path, plan: Plan, context_text: str, resume: bool = False) -> Workspace:
+    """Write the files (byte-exact, "\n" line ends, UTF-8). The directory must be empty or absent,
+    unless `resume`: then it must hold exactly these files already (the same change)."""
     root = Path(root)
+    files = {root / CONTEXT_FILE: context_text} | {root / pf.patch_file: pf.patch_text for pf in plan.files}
+    if resume:
+        for path, text in files.items():
+            if not path.is_file() or path.read_bytes() != text.encode("utf-8", "surrogateescape"):
+                raise InputError(f"cannot resume: {root} was made for a different change ({path.name} differs)")
+        return Workspace(root, context_text, plan)
     if root.exists() and any(root.iterdir()):
         raise InputError(f"workspace directory is not empty: {root}")
     try:
         (root / "diff").mkdir(parents=True, exist_ok=True)
-        (root / CONTEXT_FILE).write_bytes(context_text.encode("utf-8", "surrogateescape"))
-        for pf in plan.files:
-            (root / pf.patch_file).write_bytes(pf.patch_text.encode("utf-8", "surrogateescape"))
+        for path, text in files.items():
+            path.write_bytes(text.encode("utf-8", "surrogateescape"))
     except OSError as e:
         raise InputError(f"cannot write workspace {root}: {e.strerror}") from None
     return Workspace(root, context_text, plan)

@@ -1,0 +1,83 @@
+"""Saving each agent's finished result beside the workspace, and loading them to resume a run.
+
+A run with --keep-workspace DIR writes DIR/state/<agent>.json as soon as an agent finishes, so a
+run that breaks later (network, budget, Ctrl-C) has already kept everything it paid for.
+`reviewbot review --resume DIR` loads the agents that finished and runs only the others. The
+shared prefix's sha256 is saved too: a resume against a different change or configuration is
+refused rather than mixing two reviews.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from .errors import InputError
+from .specialists.agent import AgentResult
+from .specialists.findings import Finding, Submission
+from .usage import CallRecord, Usage
+
+STATE = "state"
+
+
+def _submission_json(s: Submission | None) -> dict | None:
+    if s is None:
+        return None
+    return {"findings": [asdict(f) for f in s.findings], "verdict": s.verdict, "overview": s.overview,
+            "rejected": [list(x) for x in s.rejected], "duplicates": [list(x) for x in s.duplicates]}
+
+
+def _submission(d: dict | None) -> Submission | None:
+    if d is None:
+        return None
+    findings = tuple(Finding(**{**f, "also_flagged_by": tuple(f.get("also_flagged_by") or ())})
+                     for f in d["findings"])
+    return Submission(findings, d.get("verdict"), d.get("overview"),
+                      tuple(tuple(x) for x in d.get("rejected") or ()), tuple(tuple(x) for x in d.get("duplicates") or ()))
+
+
+def agent_json(r: AgentResult) -> dict:
+    return {"name": r.name, "submission": _submission_json(r.submission), "notes": list(r.notes), "error": r.error,
+            "files_read": list(r.files_read),
+            "calls": [{**asdict(c), "usage": asdict(c.usage)} for c in r.calls]}
+
+
+def agent_from_json(d: dict) -> AgentResult:
+    calls = [CallRecord(**{**c, "usage": Usage(**c["usage"])}) for c in d.get("calls") or ()]
+    return AgentResult(d["name"], _submission(d.get("submission")), calls, list(d.get("notes") or ()),
+                       d.get("error"), list(d.get("files_read") or ()))
+
+
+def save_agent(root: Path, r: AgentResult) -> None:
+    state = Path(root) / STATE
+    state.mkdir(exist_ok=True)
+    tmp = state / f".{r.name}.json.tmp"
+    tmp.write_text(json.dumps(agent_json(r), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(state / f"{r.name}.json")               # atomic: a crash never leaves half a file
+
+
+def save_run(root: Path, info: dict) -> None:
+    (Path(root) / STATE).mkdir(exist_ok=True)
+    (Path(root) / STATE / "run.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+
+
+def load(root: Path, prefix_sha256: str) -> dict[str, AgentResult]:
+    """The agents of a saved run that finished with a submission, by name."""
+    state = Path(root) / STATE
+    try:
+        info = json.loads((state / "run.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        raise InputError(f"cannot resume: no saved run in {root} (run with --keep-workspace first)") from None
+    if info.get("prefix_sha256") != prefix_sha256:
+        raise InputError(f"cannot resume: the run saved in {root} was for a different change or configuration")
+    done = {}
+    for path in sorted(state.glob("*.json")):
+        if path.name == "run.json":
+            continue
+        try:
+            r = agent_from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise InputError(f"cannot resume: {path} is damaged ({e})") from None
+        if r.submission is not None and not r.error:
+            done[r.name] = r
+    return done

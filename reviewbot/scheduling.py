@@ -83,9 +83,9 @@ class Runner:
     """The per-review call gate: clock, budget, pacing, call log, last use of the shared prefix."""
 
     def __init__(self, transport: Transport, on_event: Callable[[str], None], budget: Budget = Budget(),
-                 itpm_limit: int = 0, clock: Callable[[], float] = time.monotonic):
+                 itpm_limit: int = 0, clock: Callable[[], float] = time.monotonic, sleep=asyncio.sleep):
         self.transport, self.on_event, self.budget, self.itpm = transport, on_event, budget, itpm_limit
-        self.clock = clock
+        self.clock, self.sleep = clock, sleep
         self.t0 = clock()
         self.records: list[CallRecord] = []
         self.dispatched: list[tuple[str, float]] = []     # (label, seconds from t0): every prefix use
@@ -115,7 +115,7 @@ class Runner:
                 delay = pacing_delay(list(self.window), self.now(), need, self.itpm)
                 if delay > 0:
                     self.on_event(f"pacing: waiting {delay:.1f}s for the input-tokens-per-minute limit")
-                    await asyncio.sleep(delay)
+                    await self.sleep(delay)
                 self.window.append((self.now(), need))
         self.dispatched.append((label, self.now()))
         reply = await self.transport.send(request, on_first_byte)

@@ -84,3 +84,33 @@ def test_budget_stops_cleanly_with_a_labelled_partial_review(tmp_path):
     assert result.summary.status == "failed" and not result.complete
     assert result.findings                                    # what was paid for is kept
     assert len(result.calls) == 3                             # nothing starts once the budget is spent
+
+
+def test_runner_paces_under_the_itpm_limit_and_counts_only_uncached_input():
+    from reviewbot.scheduling import Runner
+
+    now = [0.0]
+    waits = []
+
+    async def fake_sleep(s):
+        waits.append(s)
+        now[0] += s
+
+    class T:
+        async def send(self, request, on_first_byte=None):
+            cached = request["label"] != "first"
+            usage = Usage(50, 0, 0, 3000, 10) if cached else Usage(100, 3000, 0, 0, 10)
+            return Reply((), "end_turn", usage, "m", now[0], now[0], now[0])
+
+    big = {"model": "m", "label": "first", "messages": [{"content": [{"type": "text", "text": "x" * 9000}]}]}
+    small = {"model": "m", "label": "next", "messages": [
+        {"content": []}, {"content": []}, {"content": [{"type": "tool_result", "content": "y" * 9000},
+                                                      {"type": "text", "text": "delta" * 20}]}]}
+    runner = Runner(T(), lambda m: None, itpm_limit=3500, clock=lambda: now[0], sleep=fake_sleep)
+
+    async def go():
+        await runner.send(big, "first")          # ~3000 uncached tokens: fits alone
+        await runner.send(small, "a")            # prefix now cached: only the delta counts, no wait
+        await runner.send(big | {"label": "next2"}, "b")   # would pass 3500 in the minute: waits
+    asyncio.run(go())
+    assert len(waits) == 1 and 55 <= waits[0] <= 60

@@ -1,4 +1,4 @@
-"""vcrpy set-up shared by the end-to-end tests.
+"""vcrpy set-up shared by the end-to-end tests (the configuration itself is reviewbot.cassettes).
 
 Cassettes replay offline by default (record_mode "none": a request that is not in the cassette
 fails the test). Requests are matched on method, path and the exact body, so any non-determinism
@@ -13,41 +13,37 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import vcr
+from reviewbot.cassettes import make_vcr
 
 CASSETTES = Path(__file__).parent / "cassettes"
 RECORDING = os.environ.get("REVIEWBOT_RECORD") == "1"
-SECRET_HEADERS = ["x-api-key", "authorization", "anthropic-organization-id", "cookie", "set-cookie",
-                  "request-id", "x-request-id"]
 
 
-def _scrub_response(response):
-    for name in list(response.get("headers", {})):
-        if name.lower() in SECRET_HEADERS:
-            del response["headers"][name]
-    return response
+def recorder():
+    """reviewbot's own cassette config (reviewbot.cassettes), rooted at tests/cassettes."""
+    return make_vcr(CASSETTES, "all" if RECORDING else "none")
 
 
-def recorder() -> vcr.VCR:
-    return vcr.VCR(
-        cassette_library_dir=str(CASSETTES),
-        record_mode="all" if RECORDING else "none",
-        match_on=["method", "path", "body"],
-        filter_headers=SECRET_HEADERS,
-        before_record_response=_scrub_response,
-        decode_compressed_response=True,
-    )
+def cassette(name: str):
+    """Replay tests/cassettes/NAME; when recording, record it afresh (vcrpy's "all" mode would
+    append to the old interactions, and a stale answer could then be replayed for a new request)."""
+    if RECORDING:
+        (CASSETTES / name).unlink(missing_ok=True)
+    return recorder().use_cassette(name)
 
 
 def api_url() -> str:
     return os.environ.get("ANTHROPIC_BASE_URL", "http://127.0.0.1:8787") if RECORDING else "http://127.0.0.1:8787"
 
 
-def reset_cachesim() -> None:
-    """When recording against cachesim, start every test from an empty cache (a real API has no /_reset)."""
+def reset_cachesim(settings: dict | None = None) -> None:
+    """When recording against cachesim, start every test from an empty cache (a real API has no /_reset);
+    `settings` go in the reset body (e.g. a fault plan)."""
     if RECORDING and "127.0.0.1" in api_url():
+        import json
         import urllib.request
-        urllib.request.urlopen(urllib.request.Request(api_url() + "/_reset", data=b"{}", method="POST"), timeout=5)
+        body = json.dumps({"fault_plan": [], "itpm_limit": 0, **(settings or {})}).encode()
+        urllib.request.urlopen(urllib.request.Request(api_url() + "/_reset", data=body, method="POST"), timeout=5)
 
 
 def api_key() -> str:

@@ -5,7 +5,7 @@ import pytest
 
 from reviewbot.cli import main
 
-from cassette import recorder
+from cassette import cassette
 from corpus import GIT_ENV, clone
 
 
@@ -73,7 +73,7 @@ def test_fail_on_and_markdown_output(repo, tmp_path, capsys, monkeypatch, fail_o
     config = tmp_path / "all.toml"
     config.write_text('routing = "all"\n')
     args = ["review", "--repo", str(repo), "--base", "base", "--head", "pr", "-q", "--config", str(config)]
-    with recorder().use_cassette("test_e2e_review_unidiff-126.yaml"):
+    with cassette("test_e2e_review_unidiff-126.yaml"):
         code, out, err = _run(capsys, *args, *(["--fail-on", fail_on] if fail_on else []))
     assert code == expected
     assert out.startswith("# reviewbot: ") and "## Findings (" in out and "## Usage" in out

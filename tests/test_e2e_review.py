@@ -11,7 +11,7 @@ import pytest
 from reviewbot.cli import main
 from reviewbot.specialists.registry import NAMES
 
-from cassette import api_key, api_url, recorder, reset_cachesim
+from cassette import api_key, api_url, cassette, reset_cachesim
 from corpus import clone
 
 
@@ -25,7 +25,7 @@ def env(monkeypatch):
 def _review(tmp_path, capsys, name, *extra):
     repo, meta = clone(name, tmp_path)
     out_dir = tmp_path / "rb-out"
-    with recorder().use_cassette(f"test_e2e_review_{name}.yaml"):
+    with cassette(f"test_e2e_review_{name}.yaml"):
         code = main(["review", "--repo", str(repo), "--base", "base", "--head", "pr", "--format", "json",
                      "--keep-workspace", str(out_dir), *extra])
     captured = capsys.readouterr()

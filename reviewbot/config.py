@@ -33,6 +33,7 @@ class Config:
     min_confidence: float = 0.5                # findings below are dropped before the summary
     max_patch_chars: int = 60_000              # a longer patch file is truncated, with a note
     preload_chars: int = 240_000               # patches pre-read into the shared prefix, at most this much
+    max_files: int = 300                       # reviewable files routed to specialists; the rest are listed
     budget_calls: int = 0                      # per review; 0: no limit. Checked before each call
     budget_tokens: int = 0
     budget_dollars: float = 0.0
@@ -56,7 +57,7 @@ def _validate(key: str, value, where: str):
             raise bad("a non-empty string")
         return value.strip()
     zero_ok = ("max_retries", "preload_chars", "budget_calls", "budget_tokens", "itpm_limit")
-    if key in ("max_turns", "max_output_tokens", "max_patch_chars") + zero_ok:
+    if key in ("max_turns", "max_output_tokens", "max_patch_chars", "max_files") + zero_ok:
         if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key in zero_ok else 1):
             raise bad("a non-negative integer" if key in zero_ok else "a positive integer")
         return value

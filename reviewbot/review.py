@@ -103,7 +103,7 @@ def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = 
     prefix. No network."""
     specialists = selected(config.specialists)
     plan = build_plan(change, specialists, config.max_patch_chars, config.preload_chars,
-                      tiered=config.routing == "tiered")
+                      tiered=config.routing == "tiered", max_files=config.max_files)
     context = render_context(change, plan, specialists)
     ws = write_workspace(workspace_dir, plan, context, resume=resume)
     reads = ((CONTEXT_FILE, context),) + tuple((pf.patch_file, pf.patch_text) for pf in plan.files if pf.preloaded)

@@ -46,6 +46,7 @@ class Plan:
     specialists: tuple[Specialist, ...]      # those that run: at least one file assigned
     tier: Tier = Tier("full", None, "all specialists requested")
     applicable: tuple[Specialist, ...] = ()  # had files of their kinds (before the tier's cap)
+    over_limit: int = 0                      # reviewable files left out: the change has too many
 
     def assigned(self, name: str) -> tuple[PlannedFile, ...]:
         """The files a specialist reviews, most added lines first (new code is where findings live)."""
@@ -63,12 +64,20 @@ def _patch_text(f: FileChange, limit: int) -> str:
     return text
 
 
+MAX_TABLE_ROWS = 500          # the context lists at most this many files; the rest are counted
+
+
 def build_plan(change: Change, specialists: tuple[Specialist, ...], max_patch_chars: int,
-               preload_chars: int, tiered: bool = True) -> Plan:
+               preload_chars: int, tiered: bool = True, max_files: int = 300) -> Plan:
     """Name, classify and route every file, pick the tier's specialists, and preload the reviewed
-    patches, in order, while they fit in `preload_chars` (the rest stay on disk for read_file)."""
+    patches, in order, while they fit in `preload_chars` (the rest stay on disk for read_file).
+    Only the first `max_files` reviewable files are routed to specialists; the rest are listed."""
     kinds = [file_kind(f.path, f.is_binary) for f in change.files]
-    routed = [() if k in _SUMMARISED else tuple(s.name for s in specialists if k in s.file_kinds) for k in kinds]
+    routed, count = [], 0
+    for k in kinds:
+        names = () if k in _SUMMARISED else tuple(s.name for s in specialists if k in s.file_kinds)
+        count += bool(names)
+        routed.append(names if count <= max_files else ())
     applicable = tuple(s for s in specialists if any(s.name in r for r in routed))
     if tiered:
         tier = choose_tier([f.path for f in change.files], set(kinds), change.additions + change.deletions)
@@ -83,7 +92,7 @@ def build_plan(change: Change, specialists: tuple[Specialist, ...], max_patch_ch
         preload = bool(reviewers) and len(text) <= budget
         budget -= len(text) if preload else 0
         files.append(PlannedFile(f, patch_name(i, f.path), kind, reviewers, text, preload))
-    return Plan(tuple(files), running, tier, applicable)
+    return Plan(tuple(files), running, tier, applicable, max(0, count - max_files))
 
 
 def render_context(change: Change, plan: Plan, all_specialists: tuple[Specialist, ...]) -> str:
@@ -97,7 +106,9 @@ def render_context(change: Change, plan: Plan, all_specialists: tuple[Specialist
         title=fence("pr-title", meta.title),
         description=fence("pr-description", meta.description) if meta.description.strip() else "",
         commits=fence("commit-subjects", "\n".join(meta.commits)) if meta.commits else "",
-        files=plan.files, additions=change.additions, deletions=change.deletions,
+        files=plan.files[:MAX_TABLE_ROWS], unlisted=len(plan.files) - min(len(plan.files), MAX_TABLE_ROWS),
+        total_files=len(plan.files), over_limit=plan.over_limit,
+        additions=change.additions, deletions=change.deletions,
         routing=[(s.name, [pf.patch_file for pf in plan.assigned(s.name)]) for s in plan.specialists],
         idle=idle, capped=capped, tier=plan.tier,
         rules=[(name, fence(name, text)) for name, text in change.review_rules],

@@ -23,9 +23,12 @@ def prompts_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(prompts_dir())),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                              autoescape=False, trim_blocks=True, lstrip_blocks=True)
+    from .workspace.fence import inline
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(prompts_dir())),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             autoescape=False, trim_blocks=True, lstrip_blocks=True)
+    env.filters["inline"] = inline          # untrusted text on one line: file names in tables
+    return env
 
 
 def render(name: str, **context) -> str:

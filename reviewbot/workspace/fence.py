@@ -18,3 +18,12 @@ def defuse(text: str) -> str:
 
 def fence(label: str, text: str) -> str:
     return f'<untrusted-data source="{label}">\n{defuse(text).rstrip()}\n</untrusted-data>'
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def inline(text: str) -> str:
+    """Untrusted text shown on one line (a file name in a table): control characters escaped, so it
+    cannot start a line of its own, and table pipes escaped."""
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text).replace("|", "\\|")

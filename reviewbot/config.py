@@ -6,8 +6,10 @@ Defaults live here and nowhere else. Loading and validating `.reviewbot.toml` /
 from __future__ import annotations
 
 import tomllib
+from fnmatch import fnmatch
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Callable
 
 from .errors import ConfigError
 
@@ -40,6 +42,16 @@ class Config:
     itpm_limit: int = 0                        # input tokens per minute to pace under; 0: no pacing
     cache_ttl_seconds: float = 300.0           # the provider's 5-minute TTL (cachesim --ttl-seconds)
     extra_instructions: tuple[tuple[str, str], ...] = field(default_factory=tuple)   # (specialist, text)
+    include: tuple[str, ...] = ()              # path globs to review (empty: everything)
+    exclude: tuple[str, ...] = ()              # path globs never reviewed (listed, not routed)
+    path_instructions: tuple[tuple[str, str], ...] = ()   # (glob, text): sent with the files it names
+    inline_min_severity: str = "nit"           # findings below go in the review body, not inline
+    max_inline_comments: int = 25              # the rest go in the review body
+
+    def excluded(self, path: str) -> bool:
+        """Left out by `exclude`, or not matched by a non-empty `include`."""
+        return any(fnmatch(path, g) for g in self.exclude) or bool(self.include) and not any(
+            fnmatch(path, g) for g in self.include)
 
     def instructions_for(self, specialist: str) -> str:
         return "\n".join(text for name, text in self.extra_instructions if name == specialist)
@@ -57,7 +69,7 @@ def _validate(key: str, value, where: str):
             raise bad("a non-empty string")
         return value.strip()
     zero_ok = ("max_retries", "preload_chars", "budget_calls", "budget_tokens", "itpm_limit")
-    if key in ("max_turns", "max_output_tokens", "max_patch_chars", "max_files") + zero_ok:
+    if key in ("max_turns", "max_output_tokens", "max_patch_chars", "max_files", "max_inline_comments") + zero_ok:
         if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key in zero_ok else 1):
             raise bad("a non-negative integer" if key in zero_ok else "a positive integer")
         return value
@@ -96,6 +108,21 @@ def _validate(key: str, value, where: str):
         if unknown:
             raise ConfigError(f"{where}: unknown specialist {unknown[0]!r} in 'extra_instructions'")
         return tuple(sorted(value.items()))
+    if key in ("include", "exclude"):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise bad("a list of path globs")
+        return tuple(value)
+    if key == "path_instructions":
+        ok = isinstance(value, list) and all(isinstance(v, dict) and set(v) == {"path", "instructions"}
+                                             and all(isinstance(x, str) and x for x in v.values()) for v in value)
+        if not ok:
+            raise bad('a list of tables with "path" (a glob) and "instructions"')
+        return tuple((v["path"], v["instructions"]) for v in value)
+    if key == "inline_min_severity":
+        from .specialists.tools import SEVERITIES
+        if value not in SEVERITIES:
+            raise bad("one of " + ", ".join(SEVERITIES))
+        return value
     raise ConfigError(f"{where}: unknown key '{key}'")
 
 
@@ -106,25 +133,46 @@ def config_from_mapping(data: dict, where: str = "config") -> Config:
     return Config(**{key: _validate(key, value, where) for key, value in data.items()})
 
 
-def load_config(repo_dir: Path, explicit: Path | None = None) -> Config:
-    """`explicit`, else `.reviewbot.toml`, else `[tool.reviewbot]` of pyproject.toml, else defaults."""
-    candidates = [explicit] if explicit else [repo_dir / ".reviewbot.toml", repo_dir / "pyproject.toml"]
-    for path in candidates:
-        if path is None or not path.is_file():
-            if explicit:
-                raise ConfigError(f"config file not found: {explicit}")
-            continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path.name}: invalid TOML: {e}") from None
-        if path.name == "pyproject.toml" and not explicit:
-            table = data.get("tool", {}).get("reviewbot")
-            if table is None:
-                continue
-            return config_from_mapping(table, f"{path.name} [tool.reviewbot]")
-        return config_from_mapping(data, path.name)
+def _parse(text: str, where: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: invalid TOML: {e}") from None
+
+
+def config_from_files(read: Callable[[str], str | None]) -> Config:
+    """`.reviewbot.toml`, else `[tool.reviewbot]` of pyproject.toml, else defaults; `read(name)` gives a
+    file's text or None. The source is the caller's: the base commit locally, the contents API on
+    GitHub, so that a change cannot rewrite the configuration it is reviewed with."""
+    text = read(".reviewbot.toml")
+    if text is not None:
+        return config_from_mapping(_parse(text, ".reviewbot.toml"), ".reviewbot.toml")
+    text = read("pyproject.toml")
+    if text is not None:
+        table = _parse(text, "pyproject.toml").get("tool", {}).get("reviewbot")
+        if table is not None:
+            return config_from_mapping(table, "pyproject.toml [tool.reviewbot]")
     return Config()
+
+
+def load_config(repo_dir: Path, explicit: Path | None = None) -> Config:
+    """`explicit` (a file the user names), else the config files of the working tree at repo_dir."""
+    if explicit:
+        try:
+            text = Path(explicit).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {explicit}") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read config file {explicit}: {e}") from None
+        return config_from_mapping(_parse(text, Path(explicit).name), Path(explicit).name)
+
+    def read(name: str) -> str | None:
+        path = Path(repo_dir) / name
+        try:
+            return path.read_text(encoding="utf-8") if path.is_file() else None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{name}: not UTF-8 ({e})") from None
+    return config_from_files(read)
 
 
 def with_overrides(config: Config, **overrides) -> Config:

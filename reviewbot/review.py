@@ -8,6 +8,7 @@ other call is dispatched after that and inside the TTL, which is checked and rep
 from __future__ import annotations
 
 import asyncio
+from fnmatch import fnmatch
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -94,8 +95,14 @@ class ReviewResult:
 
 def specialist_delta(name: str, plan: Plan, config: Config) -> str:
     spec = by_name(name)
+    files = plan.assigned(name)
+    scoped = []
+    for glob, text in config.path_instructions:
+        paths = [pf.file.path for pf in files if fnmatch(pf.file.path, glob)]
+        if paths:
+            scoped.append((glob, text, paths))
     return render("specialist_role.md.j2", specialist=spec, focus_text=render(spec.prompt),
-                  files=plan.assigned(name), extra=config.instructions_for(name))
+                  files=files, extra=config.instructions_for(name), scoped=scoped)
 
 
 def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = False) -> tuple[Workspace, Prefix]:
@@ -103,7 +110,7 @@ def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = 
     prefix. No network."""
     specialists = selected(config.specialists)
     plan = build_plan(change, specialists, config.max_patch_chars, config.preload_chars,
-                      tiered=config.routing == "tiered", max_files=config.max_files)
+                      tiered=config.routing == "tiered", max_files=config.max_files, excluded=config.excluded)
     context = render_context(change, plan, specialists)
     ws = write_workspace(workspace_dir, plan, context, resume=resume)
     reads = ((CONTEXT_FILE, context),) + tuple((pf.patch_file, pf.patch_text) for pf in plan.files if pf.preloaded)

@@ -64,3 +64,31 @@ def test_load_config_files(tmp_path):
         load_config(tmp_path)
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path, tmp_path / "nope.toml")
+
+
+def test_include_exclude_and_path_instructions(tmp_path):
+    from reviewbot.review import prepare, specialist_delta
+
+    from helpers import change, file_change
+    cfg = config_from_mapping({"exclude": ["docs/*"], "routing": "all", "path_instructions": [
+        {"path": "src/api/*", "instructions": "Handlers validate input with pydantic."}]})
+    assert cfg.excluded("docs/a/b.md") and not cfg.excluded("src/x.py")
+    assert config_from_mapping({"include": ["src/*"]}).excluded("tests/t.py")
+    ch = change(file_change("src/api/users.py"), file_change("src/core.py"), file_change("docs/guide.md"))
+    ws, _ = prepare(ch, cfg, tmp_path / "ws")
+    assert "| docs/guide.md | +3 -0 | docs | diff/003-docs__guide.md.patch | none: excluded by configuration |" \
+        in ws.context_text
+    delta = specialist_delta("correctness", ws.plan, cfg)
+    assert "- For src/api/users.py (`src/api/*`): Handlers validate input with pydantic." in delta
+    with pytest.raises(ConfigError, match="'path_instructions' must be"):
+        config_from_mapping({"path_instructions": [{"path": "x"}]})
+    with pytest.raises(ConfigError, match="'inline_min_severity' must be one of"):
+        config_from_mapping({"inline_min_severity": "urgent"})
+
+
+def test_config_from_files_prefers_reviewbot_toml_and_reads_only_through_the_reader():
+    from reviewbot.config import config_from_files
+    files = {"pyproject.toml": '[tool.reviewbot]\nmodel = "a"\n', ".reviewbot.toml": 'model = "b"\n'}
+    assert config_from_files(files.get).model == "b"
+    assert config_from_files({"pyproject.toml": files["pyproject.toml"]}.get).model == "a"
+    assert config_from_files({"pyproject.toml": "[project]\nname='x'\n"}.get) == Config()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from ..change.model import Change, FileChange
 from ..specialists.registry import BINARY, GENERATED, LOCKFILE, Specialist
@@ -38,6 +39,7 @@ class PlannedFile:
     reviewers: tuple[str, ...]
     patch_text: str              # what the workspace writes (may be truncated, with a note)
     preloaded: bool = False      # pre-read into the shared prefix (within the inline budget)
+    excluded: bool = False       # left out by the configuration's include/exclude globs
 
 
 @dataclass(frozen=True)
@@ -68,14 +70,17 @@ MAX_TABLE_ROWS = 500          # the context lists at most this many files; the r
 
 
 def build_plan(change: Change, specialists: tuple[Specialist, ...], max_patch_chars: int,
-               preload_chars: int, tiered: bool = True, max_files: int = 300) -> Plan:
+               preload_chars: int, tiered: bool = True, max_files: int = 300,
+               excluded: Callable[[str], bool] = lambda path: False) -> Plan:
     """Name, classify and route every file, pick the tier's specialists, and preload the reviewed
     patches, in order, while they fit in `preload_chars` (the rest stay on disk for read_file).
-    Only the first `max_files` reviewable files are routed to specialists; the rest are listed."""
+    Only the first `max_files` reviewable files are routed to specialists; the rest are listed, as
+    are the files the configuration excludes."""
     kinds = [file_kind(f.path, f.is_binary) for f in change.files]
     routed, count = [], 0
-    for k in kinds:
-        names = () if k in _SUMMARISED else tuple(s.name for s in specialists if k in s.file_kinds)
+    for f, k in zip(change.files, kinds):
+        skip = k in _SUMMARISED or excluded(f.path)
+        names = () if skip else tuple(s.name for s in specialists if k in s.file_kinds)
         count += bool(names)
         routed.append(names if count <= max_files else ())
     applicable = tuple(s for s in specialists if any(s.name in r for r in routed))
@@ -91,7 +96,7 @@ def build_plan(change: Change, specialists: tuple[Specialist, ...], max_patch_ch
         text = _patch_text(f, max_patch_chars)
         preload = bool(reviewers) and len(text) <= budget
         budget -= len(text) if preload else 0
-        files.append(PlannedFile(f, patch_name(i, f.path), kind, reviewers, text, preload))
+        files.append(PlannedFile(f, patch_name(i, f.path), kind, reviewers, text, preload, excluded(f.path)))
     return Plan(tuple(files), running, tier, applicable, max(0, count - max_files))
 
 

@@ -257,3 +257,17 @@ def _find_blob(tree: git.Tree, path: str) -> git.Blob | None:
 
 def _capped(text: str) -> str:
     return text if len(text) <= RULES_MAX_CHARS else text[:RULES_MAX_CHARS] + TRUNCATED_NOTE
+
+
+def read_file_at(repo_dir: str | Path, rev: str, path: str) -> str | None:
+    """The text of `path` in commit `rev` (exact name), or None when it is absent there. Used to read
+    configuration from the base commit, where the change under review cannot have rewritten it."""
+    repo = _open_repo(repo_dir)
+    try:
+        tree = repo.commit(rev).tree
+        blob = tree / path
+    except (KeyError, ValueError, git.BadName):
+        return None
+    if blob.type != "blob" or blob.mode == _SYMLINK_MODE:
+        return None
+    return blob.data_stream.read().decode("utf-8", errors="replace")

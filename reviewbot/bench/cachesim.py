@@ -1,0 +1,102 @@
+"""The edge to cachesim: start the server as a subprocess, read its ledger, reset it, load analyze.py.
+
+cachesim is not a package: its analyze.py (the oracle and the ledger summary) is loaded from the
+cachesim directory with importlib, so the bench computes with the simulator's own definitions and
+never a copy of them. Everything here does I/O; the numbers are computed in reviewbot.bench.metrics.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import selectors
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Iterator
+
+from ..errors import APIError, ConfigError
+
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+def load_analyze(cachesim_dir: Path) -> ModuleType:
+    """cachesim's analyze.py as a module (it needs `summarize` and `oracle_cost`)."""
+    path = cachesim_dir / "analyze.py"
+    if not path.is_file():
+        raise ConfigError(f"cachesim's analyze.py not found in {cachesim_dir} (give --cachesim PATH/server.py)")
+    spec = importlib.util.spec_from_file_location("cachesim_analyze", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    missing = [name for name in ("summarize", "oracle_cost") if not hasattr(module, name)]
+    if missing:
+        raise ConfigError(f"{path} has no {missing[0]}(): not cachesim's analyze.py?")
+    return module
+
+
+class Cachesim:
+    """A running cachesim at `url`: its ledger and its reset (stdlib HTTP; constructing does no I/O)."""
+
+    def __init__(self, url: str, timeout: float = 30.0):
+        self.url, self.timeout = url.rstrip("/"), timeout
+
+    def _call(self, path: str, data: bytes | None = None) -> dict:
+        req = urllib.request.Request(self.url + path, data=data, method="POST" if data is not None else "GET",
+                                     headers={"content-type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            raise APIError(f"cachesim at {self.url}: {path} answered {e.code}: is it cachesim?") from None
+        except (urllib.error.URLError, OSError) as e:
+            raise APIError(f"cannot reach cachesim at {self.url}: {getattr(e, 'reason', e)}") from None
+        except json.JSONDecodeError:
+            raise APIError(f"cachesim at {self.url}: {path} did not answer JSON: is it cachesim?") from None
+
+    def ledger(self) -> list[dict]:
+        requests = self._call("/_ledger").get("requests")
+        if not isinstance(requests, list):
+            raise APIError(f"cachesim at {self.url}: /_ledger has no 'requests' list")
+        return requests
+
+    def reset(self) -> None:
+        self._call("/_reset", b"{}")
+
+
+@contextmanager
+def started(server: Path, time_scale: float | None = None, startup_timeout: float = 20.0) -> Iterator[str]:
+    """Run `python server.py --port 0` (a free port) until the block exits; yields its base URL."""
+    if not server.is_file():
+        raise ConfigError(f"cachesim server not found: {server} (give --cachesim PATH/server.py or --api-url URL)")
+    argv = [sys.executable, str(server), "--host", "127.0.0.1", "--port", "0"]
+    if time_scale is not None:
+        argv += ["--time-scale", str(time_scale)]
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True, cwd=server.parent)
+        try:
+            yield _wait_listening(proc, errors, startup_timeout)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+
+
+def _wait_listening(proc: subprocess.Popen, errors, timeout: float) -> str:
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        line = proc.stdout.readline() if sel.select(timeout) else ""
+    found = _LISTENING.search(line)
+    if found:
+        return found.group(1)
+    errors.seek(0)
+    last = (errors.read().strip().splitlines() or [line.strip() or f"no answer within {timeout:.0f}s"])[-1]
+    raise APIError(f"cachesim did not start: {last[:200]}")

@@ -1,0 +1,213 @@
+"""The benchmark's numbers: one row per reviewed PR, the totals, and the target checks. Pure.
+
+A row is computed from what one review left behind: its slice of the cachesim ledger (the entries
+added while it ran, found by the ledger's request number `n`), the summary cachesim's analyze.py
+computed over that slice (passed in as a dict: this module never imports analyze.py), and the
+bot's own CallRecords and wall time. Token costs are in cachesim's unit (one uncached input token),
+the chart's split is in dollars at the bot's price table (reviewbot.usage).
+
+The critical path is the least wall time the review's calls allow with perfect scheduling: the
+warm-up (the first call's time to first token) is serial, then every specialist runs its turns
+back to back in parallel with the others, then the summary. A specialist's span is the sum of its
+calls' durations; the leader's span leaves out the warm-up already counted. Calls whose label has
+no turn ("prewarm", keep-alive pings) are off the path unless they are the first call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Sequence
+
+from ..usage import CallRecord, naive_cost, price_of, usage_from_api
+
+SUMMARY_AGENT = "summary"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Checked on every PR with at least `min_files` changed files."""
+
+    min_files: int = 3
+    min_hit_rate: float = 0.90
+    max_cost_over_oracle: float = 1.05
+    max_races: int = 0
+    max_wall_over_critical: float = 1.2
+    max_cost_over_naive: float = 0.30
+
+
+@dataclass(frozen=True)
+class CostSplit:
+    """Where the money goes, in dollars: uncached input, cache writes, cache reads, output."""
+
+    uncached: float = 0.0
+    write: float = 0.0
+    read: float = 0.0
+    output: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.uncached + self.write + self.read + self.output
+
+    def __add__(self, other: "CostSplit") -> "CostSplit":
+        return CostSplit(self.uncached + other.uncached, self.write + other.write, self.read + other.read,
+                         self.output + other.output)
+
+
+@dataclass(frozen=True)
+class Row:
+    entry: str
+    files: int
+    additions: int
+    deletions: int
+    calls: int                      # successful API calls, warm-up included
+    prewarm: int                    # of which max_tokens=0 pre-warms
+    errors: int                     # failed requests (retried or not)
+    input_tokens: int               # uncached input
+    write_tokens: int
+    read_tokens: int
+    output_tokens: int
+    actual: float                   # billed input cost (cachesim units)
+    oracle: float                   # ideal-caching bound for the same requests (given the earlier PRs)
+    naive: float                    # the same requests with no caching
+    races: int
+    wall: float                     # seconds, the whole review
+    critical: float                 # seconds, see the module docstring
+    split: CostSplit
+    no_cache_usd: float             # the same requests and output, no caching, in dollars
+    agents: tuple[tuple[str, str], ...] = ()      # (specialist, status) as the review reported them
+    complete: bool = True
+    naive_bot: float | None = None                # billed input cost of the bot's naive mode, same PR
+    naive_bot_usd: float | None = None
+    oracle_alone: float | None = None             # the bound for this PR's requests on an empty cache
+
+    @property
+    def hit_rate(self) -> float | None:
+        total = self.input_tokens + self.write_tokens + self.read_tokens
+        return self.read_tokens / total if total else None
+
+    @property
+    def cost_over_oracle(self) -> float | None:
+        return _ratio(self.actual, self.oracle)
+
+    @property
+    def cost_over_naive(self) -> float | None:
+        return _ratio(self.actual, self.naive)
+
+    @property
+    def wall_over_critical(self) -> float | None:
+        return _ratio(self.wall, self.critical)
+
+    @property
+    def vs_naive_bot(self) -> float | None:
+        return None if self.naive_bot is None else _ratio(self.actual, self.naive_bot)
+
+    def ran(self) -> tuple[str, ...]:
+        return tuple(name for name, status in self.agents if status in ("ok", "failed"))
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def entries_after(ledger: Iterable[dict], n: int) -> list[dict]:
+    """The ledger entries a review added: those numbered after `n` (the last number seen before it)."""
+    return [e for e in ledger if e["n"] > n]
+
+
+def last_n(ledger: Iterable[dict]) -> int:
+    return max((e["n"] for e in ledger), default=0)
+
+
+def marginal_oracle(oracle_cost: Callable[[list[dict]], float], before: Sequence[dict],
+                    entries: Sequence[dict]) -> float:
+    """The ideal-caching bound of `entries` when the requests `before` them shared the same cache:
+    oracle(before + entries) - oracle(before). It credits what a PR could read from the PRs before it
+    (the tools + system prefix), as its actual cost does, and the marginals add up to the bound of
+    the whole run. With a cache reset between PRs the bound of the slice alone is the right one."""
+    return oracle_cost([*before, *entries]) - oracle_cost(list(before)) if before else oracle_cost(list(entries))
+
+
+def critical_path(calls: Sequence[CallRecord]) -> float:
+    """Warm-up TTFT + the slowest specialist's back-to-back calls + the summary's (module docstring)."""
+    if not calls:
+        return 0.0
+    first = min(calls, key=lambda c: c.started)
+    warm = first.first_byte - first.started
+    spans: dict[str, float] = {}
+    summary = 0.0
+    for c in calls:
+        agent, turn, _ = c.label.partition("#")
+        if not turn:
+            continue                                   # pre-warm or keep-alive: only the first counts
+        took = c.ended - c.started - (warm if c is first else 0.0)
+        if agent == SUMMARY_AGENT:
+            summary += took
+        else:
+            spans[agent] = spans.get(agent, 0.0) + took
+    return warm + max(spans.values(), default=0.0) + summary
+
+
+def cost_split(entries: Iterable[dict]) -> tuple[CostSplit, float]:
+    """Dollar split of the successful entries, and what the work requests would cost with no caching
+    (every input token at the input price; pre-warms left out, as cachesim's naive cost does)."""
+    split, no_cache = CostSplit(), 0.0
+    for e in entries:
+        if e.get("status") != 200:
+            continue
+        u, p = usage_from_api(e["usage"]), price_of(e["model"])
+        split += CostSplit(u.input_tokens * p.input / 1e6,
+                           (u.cache_write_5m * p.write_5m + u.cache_write_1h * p.write_1h) / 1e6,
+                           u.cache_read * p.read / 1e6, u.output_tokens * p.output / 1e6)
+        if e.get("max_tokens") != 0:
+            no_cache += naive_cost(u, e["model"])
+    return split, no_cache
+
+
+def make_row(entry: str, files: int, additions: int, deletions: int, entries: Sequence[dict], summary: dict,
+             calls: Sequence[CallRecord], wall: float, agents: Iterable[tuple[str, str]] = (),
+             complete: bool = True, oracle: float | None = None) -> Row:
+    """One PR: `entries` is its ledger slice and `summary` analyze.summarize(entries). `oracle`, when
+    given, replaces the summary's bound (see marginal_oracle); the summary's is kept as oracle_alone."""
+    split, no_cache = cost_split(entries)
+    return Row(entry=entry, files=files, additions=additions, deletions=deletions,
+               calls=summary["requests"], prewarm=summary["prewarm"], errors=sum(summary["errors"].values()),
+               input_tokens=summary["input_tokens"], write_tokens=summary["cache_creation_input_tokens"],
+               read_tokens=summary["cache_read_input_tokens"], output_tokens=summary["output_tokens"],
+               actual=summary["actual"], oracle=summary["oracle"] if oracle is None else oracle,
+               naive=summary["naive"], races=summary["races"], wall=wall, critical=critical_path(calls),
+               split=split, no_cache_usd=no_cache, agents=tuple(agents), complete=complete,
+               oracle_alone=summary["oracle"])
+
+
+def with_naive_bot(row: Row, entries: Sequence[dict], summary: dict) -> Row:
+    """The row with the cost of the bot's naive mode on the same PR (its ledger slice and summary)."""
+    split, _ = cost_split(entries)
+    return replace(row, naive_bot=summary["actual"], naive_bot_usd=split.total)
+
+
+def totals(rows: Sequence[Row]) -> Row:
+    """Sums over the rows; the ratios of the sums (not the mean of the ratios)."""
+    add = lambda attr: sum(getattr(r, attr) for r in rows)
+    naive_bot = None if not rows or any(r.naive_bot is None for r in rows) else add("naive_bot")
+    naive_bot_usd = None if naive_bot is None else add("naive_bot_usd")
+    return Row(entry="total", files=add("files"), additions=add("additions"), deletions=add("deletions"),
+               calls=add("calls"), prewarm=add("prewarm"), errors=add("errors"), input_tokens=add("input_tokens"),
+               write_tokens=add("write_tokens"), read_tokens=add("read_tokens"),
+               output_tokens=add("output_tokens"), actual=add("actual"), oracle=add("oracle"), naive=add("naive"),
+               races=add("races"), wall=add("wall"), critical=add("critical"),
+               split=sum((r.split for r in rows), CostSplit()), no_cache_usd=add("no_cache_usd"),
+               complete=all(r.complete for r in rows), naive_bot=naive_bot, naive_bot_usd=naive_bot_usd,
+               oracle_alone=add("oracle_alone") if all(r.oracle_alone is not None for r in rows) else None)
+
+
+def failures(row: Row, targets: Targets = Targets()) -> tuple[str, ...] | None:
+    """The names of the targets the row misses; None when the row is too small to be checked.
+    A ratio that cannot be computed (a zero denominator) counts as a miss."""
+    if row.files < targets.min_files:
+        return None
+    at_most = lambda v, limit: v is not None and v <= limit
+    checks = (("hit rate", row.hit_rate is not None and row.hit_rate >= targets.min_hit_rate),
+              ("cost/oracle", at_most(row.cost_over_oracle, targets.max_cost_over_oracle)),
+              ("races", row.races <= targets.max_races),
+              ("wall/critical", at_most(row.wall_over_critical, targets.max_wall_over_critical)),
+              ("cost/naive", at_most(row.cost_over_naive, targets.max_cost_over_naive)))
+    return tuple(name for name, ok in checks if not ok)

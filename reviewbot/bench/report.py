@@ -1,0 +1,104 @@
+"""The benchmark's outputs as text: the markdown table (stdout and bench.md) and bench.json. Pure.
+
+Columns, one row per PR plus the totals (ratios of sums):
+  files, +/-      size of the PR
+  calls           API calls, warm-up included
+  hit rate        cache read / (read + write + uncached input)
+  cost/oracle     billed input cost over cachesim's ideal-caching bound for the same requests
+  cost/naive      billed input cost over the same requests billed with no caching
+  races           calls that missed a cache entry still being written
+  wall/crit       wall time over the critical path (see reviewbot.bench.metrics)
+  vs naive bot    billed input cost over that of the bot's naive mode on the same PR
+  ran             specialists that ran, of those configured
+  targets         PASS, or the targets missed; "-" below the size the targets apply to
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Sequence
+
+from .metrics import Row, Targets, failures, totals
+
+SCHEMA_VERSION = 1
+COLUMNS = ("PR", "files", "+/-", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit",
+           "wall s", "cost $", "vs naive bot", "ran", "targets")
+RIGHT = {"files", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit", "wall s", "cost $",
+         "vs naive bot"}
+
+
+def _num(v: float | None, fmt: str) -> str:
+    return "n/a" if v is None else format(v, fmt)
+
+
+def verdict(row: Row, targets: Targets) -> str:
+    missed = failures(row, targets)
+    if missed is None:
+        return "-"
+    return "PASS" if not missed else "FAIL: " + ", ".join(missed)
+
+
+def _cells(row: Row, target_cell: str) -> tuple[str, ...]:
+    ran = f"{len(row.ran())}/{len(row.agents)}" if row.agents else ""
+    return (row.entry, str(row.files), f"+{row.additions}/-{row.deletions}",
+            str(row.calls) + (f" ({row.errors} err)" if row.errors else ""),
+            _num(row.hit_rate, ".1%"), _num(row.cost_over_oracle, ".3f"), _num(row.cost_over_naive, ".3f"),
+            str(row.races), _num(row.wall_over_critical, ".2f"), f"{row.wall:.1f}", f"{row.split.total:.4f}",
+            _num(row.vs_naive_bot, ".3f"), ran + ("" if row.complete else " partial"), target_cell)
+
+
+def _table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[str] = frozenset()) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
+    pad = lambda cells: "| " + " | ".join(c.rjust(w) if h in right else c.ljust(w)
+                                          for c, w, h in zip(cells, widths, header)) + " |"
+    rule = "|" + "|".join(("-" * (w + 1) + ":") if h in right else "-" * (w + 2)
+                          for w, h in zip(widths, header)) + "|"
+    return "\n".join([pad(header), rule, *(pad(r) for r in body)])
+
+
+def render_markdown(rows: Sequence[Row], targets: Targets = Targets(), title: str = "") -> str:
+    """The results table with a totals row, the routing of every PR, and the targets' legend."""
+    checked = [failures(r, targets) for r in rows]
+    passed = sum(1 for f in checked if f == ())
+    applicable = sum(1 for f in checked if f is not None)
+    body = [_cells(r, verdict(r, targets)) for r in rows]
+    body.append(_cells(totals(rows), f"{passed}/{applicable} PASS"))
+    routing = [(r.entry, ", ".join(r.ran()) or "none",
+                ", ".join(f"{name} ({status})" for name, status in r.agents if name not in r.ran()) or "-")
+               for r in rows]
+    parts = ([f"## {title}", ""] if title else []) + [
+             _table(COLUMNS, body, RIGHT), "",
+             f"Targets, on every PR with at least {targets.min_files} changed files: hit rate >= "
+             f"{targets.min_hit_rate:.2f}, cost/oracle <= {targets.max_cost_over_oracle:.2f}, races <= "
+             f"{targets.max_races}, wall/crit <= {targets.max_wall_over_critical:.2f}, cost/naive <= "
+             f"{targets.max_cost_over_naive:.2f}. Costs in cachesim's unit (one uncached input token) except "
+             "cost $ (input and output at the bot's price table).", "",
+             "Routing (specialists that ran; the others with their status):", "",
+             _table(("PR", "ran", "not run"), routing), ""]
+    return "\n".join(parts)
+
+
+def row_json(row: Row, targets: Targets) -> dict:
+    d = asdict(row)
+    d["agents"] = [{"name": n, "status": s} for n, s in row.agents]
+    d["split"] = {k: round(v, 6) for k, v in d["split"].items()}
+    for key in ("no_cache_usd", "naive_bot_usd"):
+        d[key] = None if d[key] is None else round(d[key], 6)
+    d["wall"], d["critical"] = round(row.wall, 3), round(row.critical, 3)
+    d.update(cost_usd=round(row.split.total, 6),
+             hit_rate=_round(row.hit_rate), cost_over_oracle=_round(row.cost_over_oracle),
+             cost_over_naive=_round(row.cost_over_naive), wall_over_critical=_round(row.wall_over_critical),
+             vs_naive_bot=_round(row.vs_naive_bot))
+    missed = failures(row, targets)
+    d["targets"] = None if missed is None else {"pass": not missed, "missed": list(missed)}
+    return d
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 4)
+
+
+def to_json(rows: Sequence[Row], targets: Targets = Targets(), settings: dict | None = None) -> dict:
+    total = row_json(totals(rows), targets)
+    total.pop("targets")
+    return {"schema_version": SCHEMA_VERSION, "settings": settings or {}, "targets": asdict(targets),
+            "rows": [row_json(r, targets) for r in rows], "totals": total}

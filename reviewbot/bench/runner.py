@@ -1,0 +1,206 @@
+"""Running the benchmark: corpus entries -> reviews against one cachesim -> rows -> files.
+
+Thin: it clones each bundle, runs `run_review` in-process against cachesim, slices the ledger
+by request number around each review, and hands everything to reviewbot.bench.metrics. The reviews
+run one after another against ONE cachesim without resets (unless asked), so the tools + system
+prefix can hit across PRs: that is part of what is measured, and each PR's ideal-caching bound is
+then its marginal one (metrics.marginal_oracle). The naive comparison is a second pass
+over the same PRs with `mode="naive"` (context in every prompt, no breakpoints, no warm-up).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Callable, Iterator
+
+import git
+
+from ..change.gitsource import read_local_change
+from ..change.model import Change
+from ..config import Config
+from ..errors import InputError, ReviewbotError
+from ..llm import Transport, make_client
+from ..review import ReviewResult, run_review
+from . import cachesim as sim_io
+from .chart import require_matplotlib, write_chart
+from .metrics import Row, Targets, entries_after, last_n, make_row, marginal_oracle, with_naive_bot
+from .report import render_markdown, to_json
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+DEFAULT_CACHESIM = REPO_ROOT.parent / "shared" / "cachesim" / "server.py"
+API_KEY = "bench"                      # cachesim accepts any key; a real key is never needed here
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    corpus: Path
+    config: Config
+    out: Path
+    entries: tuple[str, ...] = ()      # empty: every entry of the corpus
+    cachesim: Path = DEFAULT_CACHESIM  # server.py; its analyze.py is used even with api_url
+    api_url: str | None = None         # a cachesim already running; else the bench starts one
+    time_scale: float | None = None    # passed to the cachesim the bench starts
+    reset_between: bool = False
+    naive: bool = True                 # also run the bot's naive mode for the comparison
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class CorpusEntry:
+    name: str
+    bundle: Path
+    meta: dict
+
+
+def corpus_entries(corpus: Path, names: tuple[str, ...] = ()) -> list[CorpusEntry]:
+    """NAME.bundle (+ NAME.json) of the corpus directory, sorted by name, or the named ones."""
+    if not corpus.is_dir():
+        raise InputError(f"corpus directory not found: {corpus} (give --corpus DIR)")
+    found = {p.stem: p for p in sorted(corpus.glob("*.bundle"))}
+    if not found:
+        raise InputError(f"no NAME.bundle entries in {corpus}")
+    unknown = [n for n in names if n not in found]
+    if unknown:
+        raise InputError(f"no corpus entry {unknown[0]!r} in {corpus} (known: {', '.join(found)})")
+    entries = []
+    for name in dict.fromkeys(names) or found:
+        meta_path = found[name].with_suffix(".json")
+        try:
+            meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise InputError(f"{meta_path}: invalid JSON: {e}") from None
+        entries.append(CorpusEntry(name, found[name], meta))
+    return entries
+
+
+def clone(entry: CorpusEntry, into: Path) -> Path:
+    """The bundle as a repository at into/NAME (so its metadata is the same on every run), with local
+    branches base and pr."""
+    dest = into / entry.name
+    try:
+        repo = git.Repo.clone_from(str(entry.bundle), str(dest))
+        with repo:
+            repo.git.checkout("-q", "-B", "pr", "origin/pr")
+            repo.git.branch("-q", "-f", "base", "origin/base")
+    except git.GitCommandError as e:
+        detail = (e.stderr or str(e)).strip().splitlines()
+        raise InputError(f"cannot clone {entry.bundle}: {detail[-1] if detail else e}") from None
+    return dest
+
+
+def naive_config(config: Config) -> Config | None:
+    """`config` in the bot's naive mode, or None when its Config class has no `mode` field."""
+    if "mode" not in {f.name for f in fields(config)}:
+        return None
+    return replace(config, mode="naive")
+
+
+async def _review(change: Change, config: Config, url: str, workspace: Path,
+                  on_event: Callable[[str], None]) -> tuple[ReviewResult, float]:
+    client = make_client(API_KEY, url, config.max_retries, config.timeout_seconds)
+    async with client:
+        t0 = time.monotonic()
+        result = await run_review(change, config, Transport(client), workspace, on_event)
+        return result, time.monotonic() - t0
+
+
+def _measure(sim: sim_io.Cachesim, analyze, change: Change, config: Config, url: str, workspace: Path,
+             reset: bool, on_event) -> tuple[ReviewResult, float, list[dict], dict]:
+    """One review; its ledger slice and analyze.summarize of it."""
+    if reset:
+        sim.reset()
+    before = last_n(sim.ledger())
+    result, wall = asyncio.run(_review(change, config, url, workspace, on_event))
+    entries = entries_after(sim.ledger(), before)
+    return result, wall, entries, analyze.summarize(entries)
+
+
+@contextmanager
+def _naming(entry: str) -> Iterator[None]:
+    """A failure while reviewing an entry says which entry it was (same error class, same exit code)."""
+    try:
+        yield
+    except ReviewbotError as e:
+        raise type(e)(f"{entry}: {e}") from None
+
+
+def _out_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create the output directory {out}: {e.strerror or e}") from None
+
+
+def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
+    """Review every entry (cached mode), then again in naive mode; one Row per entry."""
+    entries = corpus_entries(opts.corpus, opts.entries)
+    analyze = sim_io.load_analyze(opts.cachesim.parent)
+    require_matplotlib()                                   # fail before the long part, not after it
+    _out_dir(opts.out)
+    naive = naive_config(opts.config) if opts.naive else None
+    if opts.naive and naive is None:
+        log("reviewbot.config.Config has no 'mode' field yet: the naive-mode comparison is skipped")
+    on_event = (lambda m: log(f"  {m}")) if opts.verbose else (lambda m: None)
+    server = sim_io.started(opts.cachesim, opts.time_scale) if opts.api_url is None else nullcontext(opts.api_url)
+    rows: list[Row] = []
+    with server as url, tempfile.TemporaryDirectory(prefix="reviewbot-bench-") as tmp:
+        log(f"cachesim at {url}; {len(entries)} PR(s); model {opts.config.model}, warm-up {opts.config.warmup}, "
+            f"{opts.config.routing} routing")
+        sim = sim_io.Cachesim(url)
+        changes = []
+        for e in entries:
+            with _naming(e.name):
+                changes.append(read_local_change(clone(e, Path(tmp)), "base", "pr"))
+        earlier: list[dict] = []                           # this run's entries so far, one shared cache
+        for i, (e, change) in enumerate(zip(entries, changes), 1):
+            with _naming(e.name):
+                result, wall, ledger, summary = _measure(sim, analyze, change, opts.config, url,
+                                                         Path(tmp) / "ws" / e.name, opts.reset_between, on_event)
+            oracle = None if opts.reset_between else marginal_oracle(analyze.oracle_cost, earlier, ledger)
+            earlier += ledger
+            row = make_row(e.name, result.files_changed, result.additions, result.deletions, ledger, summary,
+                           result.calls, wall, ((a.name, a.status) for a in result.agents), result.complete,
+                           oracle)
+            rows.append(row)
+            log(f"[{i}/{len(entries)}] {e.name}: {row.files} files, {row.calls} calls, "
+                f"hit rate {row.hit_rate or 0:.1%}, {wall:.1f}s")
+        if naive is not None:
+            for i, (e, change) in enumerate(zip(entries, changes)):
+                with _naming(e.name + " (naive mode)"):
+                    _, wall, ledger, summary = _measure(sim, analyze, change, naive, url,
+                                                        Path(tmp) / "ws-naive" / e.name, opts.reset_between, on_event)
+                rows[i] = with_naive_bot(rows[i], ledger, summary)
+                log(f"[naive {i + 1}/{len(entries)}] {e.name}: {summary['requests']} calls, {wall:.1f}s, "
+                    f"cached/naive {rows[i].vs_naive_bot or 0:.3f}")
+    return rows
+
+
+def settings(opts: BenchOptions, naive_ran: bool) -> dict:
+    c = opts.config
+    return {"model": c.model, "warmup": c.warmup, "base_ttl": c.base_ttl, "routing": c.routing,
+            "time_scale": opts.time_scale,
+            "reset_between": opts.reset_between, "naive_mode_compared": naive_ran,
+            "cachesim": "external" if opts.api_url else "started by the bench"}
+
+
+def write_outputs(rows: list[Row], opts: BenchOptions, targets: Targets = Targets()) -> str:
+    """bench.json, bench.md and bench.png in opts.out; returns the markdown table."""
+    ran_naive = bool(rows) and all(r.naive_bot is not None for r in rows)
+    c = opts.config
+    title = f"reviewbot bench: {c.model}, warm-up {c.warmup}, base TTL {c.base_ttl}, {c.routing} routing"
+    md = render_markdown(rows, targets, title)
+    _out_dir(opts.out)
+    try:
+        (opts.out / "bench.json").write_text(json.dumps(to_json(rows, targets, settings(opts, ran_naive)),
+                                                        indent=2) + "\n")
+        (opts.out / "bench.md").write_text(md)
+        write_chart(rows, opts.out / "bench.png", title)
+    except OSError as e:
+        raise InputError(f"cannot write the results to {opts.out}: {e.strerror or e}") from None
+    return md

@@ -1,0 +1,64 @@
+"""`reviewbot bench`: review corpus PRs against cachesim and report cost, caching and latency.
+
+Also `python -m reviewbot.bench`. The table goes to stdout, progress to stderr; bench.json,
+bench.md and bench.png go to --out. Targets are reported PASS/FAIL per row and do not change the
+exit code: 0 when every PR was reviewed, the usual error codes otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..bench.runner import DEFAULT_CACHESIM, DEFAULT_CORPUS, BenchOptions, run_bench, write_outputs
+from ..config import ROUTINGS, TTLS, WARMUP_STRATEGIES, Config, with_overrides
+from ..errors import EXIT_OK, ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser("bench", help="benchmark cost and latency of reviews on a corpus, against cachesim",
+                       description="Review every corpus entry (NAME.bundle with branches base and pr) against "
+                                   "cachesim and print hit rate, cost against the ideal-caching oracle and against "
+                                   "no caching, races and wall time against the critical path, per PR.")
+    b.add_argument("entries", nargs="*", metavar="ENTRY", help="corpus entries to run (default: all)")
+    b.add_argument("--corpus", type=Path, help=f"corpus directory (default: {DEFAULT_CORPUS})")
+    b.add_argument("--cachesim", type=Path, help=f"cachesim's server.py, started on a free port; its analyze.py "
+                                                 f"computes the numbers (default: {DEFAULT_CACHESIM})")
+    b.add_argument("--api-url", help="use a cachesim already running at this URL instead of starting one")
+    b.add_argument("--time-scale", type=float, help="cachesim latency multiplier (default: cachesim's, 1.0)")
+    b.add_argument("--reset-between", action="store_true",
+                   help="reset cachesim before each review (default: one cache for the whole run)")
+    b.add_argument("--no-naive", action="store_true", help="skip the second pass in the bot's naive mode")
+    b.add_argument("--model", help=f"model id (default: {Config.model})")
+    b.add_argument("--warmup", choices=WARMUP_STRATEGIES, help=f"warm-up strategy (default: {Config.warmup})")
+    b.add_argument("--routing", choices=ROUTINGS, help=f"which specialists run (default: {Config.routing})")
+    b.add_argument("--base-ttl", choices=TTLS, help=f"TTL of the tools + system breakpoint (default: {Config.base_ttl})")
+    b.add_argument("--out", type=Path, default=Path("bench-out"),
+                   help="where bench.json, bench.md and bench.png go (default: ./bench-out)")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    b.add_argument("-v", "--verbose", action="store_true", help="every review's events on stderr")
+    b.set_defaults(run=run)
+
+
+def options(args) -> BenchOptions:
+    if args.time_scale is not None and args.api_url:
+        raise ConfigError("--time-scale applies to the cachesim the bench starts, not to --api-url")
+    if args.time_scale is not None and args.time_scale <= 0:
+        raise ConfigError(f"--time-scale must be positive, got {args.time_scale}")
+    if args.model is not None and not args.model.strip():
+        raise ConfigError("--model must be a non-empty model id")
+    config = with_overrides(Config(), model=args.model, warmup=args.warmup, base_ttl=args.base_ttl,
+                            routing=args.routing)
+    return BenchOptions(corpus=args.corpus or DEFAULT_CORPUS, config=config, out=args.out,
+                        entries=tuple(args.entries), cachesim=args.cachesim or DEFAULT_CACHESIM,
+                        api_url=args.api_url, time_scale=args.time_scale, reset_between=args.reset_between,
+                        naive=not args.no_naive, verbose=args.verbose and not args.quiet)
+
+
+def run(args) -> int:
+    opts = options(args)
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"reviewbot bench: {msg}", file=sys.stderr))
+    rows = run_bench(opts, log)
+    sys.stdout.write(write_outputs(rows, opts))
+    log(f"wrote {opts.out / 'bench.json'}, bench.md, bench.png")
+    return EXIT_OK

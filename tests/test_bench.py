@@ -1,0 +1,239 @@
+"""The benchmark's pure parts on hand-made ledger entries and call records: rows, critical path,
+totals, target checks, the table and the JSON."""
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from reviewbot.bench.metrics import (Row, Targets, critical_path, cost_split, entries_after, failures,
+                                     last_n, make_row, marginal_oracle, totals, with_naive_bot)
+from reviewbot.bench.report import render_markdown, to_json, verdict
+from reviewbot.bench.runner import naive_config
+from reviewbot.config import Config
+from reviewbot.usage import CallRecord, Usage
+
+MODEL = "claude-sonnet-4-6"
+ANALYZE_DIR = Path(__file__).resolve().parents[2] / "shared" / "cachesim"
+
+
+def entry(n, inp=0, w5=0, w1=0, read=0, out=10, max_tokens=100, status=200, race=False, hashes=(), tokens=()):
+    return {"n": n, "status": status, "model": MODEL, "max_tokens": max_tokens, "arrival": float(n),
+            "total_tokens": inp + w5 + w1 + read, "race": race, "min_cacheable": 1024,
+            "block_hashes": list(hashes), "block_tokens": list(tokens),
+            "usage": {"input_tokens": inp, "cache_creation_input_tokens": w5 + w1, "cache_read_input_tokens": read,
+                      "cache_creation": {"ephemeral_5m_input_tokens": w5, "ephemeral_1h_input_tokens": w1},
+                      "output_tokens": 0 if max_tokens == 0 else out}}
+
+
+def call(label, started, first_byte, ended):
+    return CallRecord(label, MODEL, Usage(), started, first_byte, ended)
+
+
+def summary(requests=3, prewarm=0, errors=None, inp=150, write=1200, read=2400, out=30, actual=1890.0,
+            oracle=1890.0, naive=3750.0, races=0):
+    """The keys of cachesim analyze.summarize() that a row uses."""
+    return {"requests": requests, "prewarm": prewarm, "errors": errors or {}, "input_tokens": inp,
+            "cache_creation_input_tokens": write, "cache_read_input_tokens": read, "output_tokens": out,
+            "actual": actual, "oracle": oracle, "naive": naive, "races": races}
+
+
+def row(name="pr", files=5, **kw):
+    s = summary(**{k: kw.pop(k) for k in list(kw) if k in summary.__code__.co_varnames})
+    wall, critical = kw.pop("wall", 1.0), kw.pop("critical", 1.0)
+    r = make_row(name, files, 10, 2, [], s, [call("a#1", 0, 0, critical)], wall, **kw)
+    return r
+
+
+# ---------------------------------------------------------------------------------- critical path
+
+def test_critical_path_leader_counts_the_warm_up_once():
+    calls = [call("security#1", 0.0, 0.4, 1.0),        # the leader: its TTFT is the warm-up
+             call("correctness#1", 0.45, 0.5, 1.2), call("correctness#2", 1.3, 1.35, 1.6),
+             call("summary#1", 2.0, 2.1, 2.5)]
+    # warm-up 0.4 + slowest specialist (correctness 0.75 + 0.3; the leader's 1.0 - 0.4 = 0.6) + summary 0.5
+    assert critical_path(calls) == pytest.approx(0.4 + 1.05 + 0.5)
+
+
+def test_critical_path_when_the_leader_is_the_slowest():
+    calls = [call("security#1", 0.0, 0.4, 3.0), call("correctness#1", 0.45, 0.5, 1.0),
+             call("summary#1", 3.1, 3.2, 3.5)]
+    assert critical_path(calls) == pytest.approx(3.0 + 0.4)          # leader's whole call + summary
+
+
+def test_critical_path_prewarm_is_serial_and_keep_warm_is_off_the_path():
+    calls = [call("prewarm", 0.0, 0.3, 0.3), call("security#1", 0.31, 0.4, 1.0), call("rules#1", 0.31, 0.4, 0.8),
+             call("keep-warm", 0.9, 1.5, 1.5), call("summary#1", 1.1, 1.2, 1.4), call("summary#2", 1.5, 1.6, 1.7)]
+    assert critical_path(calls) == pytest.approx(0.3 + 0.69 + 0.3 + 0.2)
+    assert critical_path([]) == 0.0
+
+
+# ---------------------------------------------------------------------------------- ledger slices
+
+def test_entries_after_a_number_are_the_review_slice():
+    ledger = [entry(1), entry(2), entry(3), entry(4)]
+    assert last_n(ledger[:2]) == 2 and last_n([]) == 0
+    assert [e["n"] for e in entries_after(ledger, 2)] == [3, 4]
+
+
+def test_cost_split_in_dollars_and_no_cache_baseline_leaves_out_prewarm_and_failures():
+    entries = [entry(1, w5=1000, max_tokens=0), entry(2, inp=100, read=1000, out=20),
+               entry(3, inp=50, w1=200, out=10), entry(4, inp=10_000, status=429)]
+    split, no_cache = cost_split(entries)
+    assert split.uncached == pytest.approx(150 * 3 / 1e6)
+    assert split.write == pytest.approx((1000 * 3.75 + 200 * 6) / 1e6)
+    assert split.read == pytest.approx(1000 * 0.3 / 1e6)
+    assert split.output == pytest.approx(30 * 15 / 1e6)
+    assert split.total == pytest.approx(split.uncached + split.write + split.read + split.output)
+    assert no_cache == pytest.approx(((1100 + 250) * 3 + 30 * 15) / 1e6)
+
+
+# ---------------------------------------------------------------------------------- rows and targets
+
+def test_row_ratios_from_the_summary_and_the_clock():
+    r = make_row("x", 4, 30, 5, [entry(1, inp=10, out=5)], summary(errors={"429": 2}), [call("a#1", 0, 0.5, 2.0)],
+                 2.5, [("security", "ok"), ("performance", "idle"), ("rules", "failed")], complete=False)
+    assert (r.calls, r.errors, r.races) == (3, 2, 0)
+    assert r.hit_rate == pytest.approx(2400 / 3750)
+    assert r.cost_over_oracle == pytest.approx(1.0) and r.cost_over_naive == pytest.approx(1890 / 3750)
+    assert r.wall_over_critical == pytest.approx(2.5 / 2.0)
+    assert r.ran() == ("security", "rules") and r.vs_naive_bot is None and not r.complete
+    assert r.split.output == pytest.approx(5 * 15 / 1e6)
+    n = with_naive_bot(r, [entry(7, inp=20_000, out=100)], summary(actual=18_900.0))
+    assert n.vs_naive_bot == pytest.approx(0.1) and n.naive_bot_usd == pytest.approx((60_000 + 1500) / 1e6)
+
+
+def test_targets_apply_from_three_files_and_name_what_is_missed():
+    good = row(read=9000, write=500, inp=100, actual=1000.0, oracle=1000.0, naive=5000.0, wall=1.1)
+    assert failures(good) == ()
+    assert failures(row(files=2, read=0)) is None                     # too small to be checked
+    bad = row(read=800, write=100, inp=100, actual=1100.0, oracle=1000.0, naive=3000.0, races=1, wall=1.3)
+    assert failures(bad) == ("hit rate", "cost/oracle", "races", "wall/critical", "cost/naive")
+    assert failures(row(read=0, write=0, inp=0, oracle=0.0, naive=0.0)) == (
+        "hit rate", "cost/oracle", "cost/naive")                       # no denominator: a miss, never a pass
+    strict = Targets(min_files=1, max_wall_over_critical=1.05)
+    assert "wall/critical" in failures(good, strict)
+    assert verdict(good, Targets()) == "PASS" and verdict(bad, Targets()).startswith("FAIL: hit rate")
+
+
+def test_totals_are_ratios_of_sums():
+    a = row("a", read=900, write=100, inp=0, actual=210.0, oracle=200.0, naive=1000.0, wall=2.0, critical=1.0)
+    b = row("b", read=100, write=0, inp=900, actual=910.0, oracle=910.0, naive=1000.0, wall=1.0, critical=1.0)
+    t = totals([a, b])
+    assert t.entry == "total" and t.files == 10 and t.calls == 6
+    assert t.hit_rate == pytest.approx(1000 / 2000)
+    assert t.cost_over_oracle == pytest.approx(1120 / 1110) and t.wall_over_critical == pytest.approx(1.5)
+    assert t.naive_bot is None                                          # not every row has it
+    both = totals([replace_naive(a, 1000.0), replace_naive(b, 3000.0)])
+    assert both.vs_naive_bot == pytest.approx(1120 / 4000)
+
+
+def replace_naive(r: Row, cost: float) -> Row:
+    from dataclasses import replace
+    return replace(r, naive_bot=cost, naive_bot_usd=cost * 3e-6)
+
+
+# ---------------------------------------------------------------------------------- outputs
+
+def test_markdown_table_has_a_row_per_pr_totals_and_routing():
+    a = row("big-pr", files=12, read=9000, write=500, inp=100, actual=1000.0, oracle=1000.0, naive=5000.0,
+            agents=[("security", "ok"), ("performance", "idle")])
+    b = row("tiny-pr", files=1, agents=[("security", "ok")])
+    c = row("slow-pr", files=3, read=9000, write=500, inp=100, actual=1000.0, oracle=1000.0, naive=5000.0,
+            wall=2.0)
+    md = render_markdown([a, b, c], title="run")
+    lines = md.splitlines()
+    assert lines[0] == "## run"
+    header = next(l for l in lines if l.startswith("| PR "))
+    assert [h.strip() for h in header.strip("|").split("|")] == [
+        "PR", "files", "+/-", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit", "wall s",
+        "cost $", "vs naive bot", "ran", "targets"]
+    table = md.split("Routing")[0]
+    body = {l.split("|")[1].strip(): l for l in table.splitlines() if l.startswith("| ")}
+    assert body["big-pr"].rstrip(" |").endswith("PASS") and "93.8%" in body["big-pr"] and "1/2" in body["big-pr"]
+    assert body["tiny-pr"].rstrip(" |").endswith("-")
+    assert "FAIL: wall/critical" in body["slow-pr"]
+    assert "1/2 PASS" in body["total"]
+    assert "| big-pr " in md.split("Routing")[1] and "performance (idle)" in md
+    assert len({len(l) for l in table.splitlines() if l.startswith("|")}) == 1             # aligned columns
+
+
+def test_json_has_settings_targets_rows_and_totals():
+    a = row("a", files=4, agents=[("security", "ok")])
+    doc = to_json([a, row("b", files=1)], Targets(), {"warmup": "leader"})
+    assert doc["schema_version"] == 1 and doc["settings"] == {"warmup": "leader"}
+    assert doc["targets"]["min_hit_rate"] == 0.9
+    first = doc["rows"][0]
+    assert first["entry"] == "a" and first["agents"] == [{"name": "security", "status": "ok"}]
+    assert first["hit_rate"] == round(2400 / 3750, 4) and first["targets"]["pass"] is False
+    assert "hit rate" in first["targets"]["missed"] and doc["rows"][1]["targets"] is None
+    assert set(first["split"]) == {"uncached", "write", "read", "output"}
+    assert doc["totals"]["entry"] == "total" and "targets" not in doc["totals"]
+
+
+# ---------------------------------------------------------------------------------- naive mode
+
+def test_naive_config_switches_mode_and_tells_when_config_has_none():
+    assert naive_config(Config(warmup="prewarm")) == Config(warmup="prewarm", mode="naive")
+
+    @dataclass(frozen=True)
+    class OldConfig:
+        model: str = MODEL
+
+    assert naive_config(OldConfig()) is None
+
+
+# ---------------------------------------------------------------------------------- with cachesim's analyze.py
+
+@pytest.fixture(scope="module")
+def analyze():
+    if not (ANALYZE_DIR / "analyze.py").is_file():
+        pytest.skip(f"cachesim's analyze.py is not at {ANALYZE_DIR} (a clone without ../shared)")
+    from reviewbot.bench.cachesim import load_analyze
+    return load_analyze(ANALYZE_DIR)
+
+
+def _fan_out(n0, prewarm):
+    """One shared prefix (blocks a, b: 1200 tokens) and three calls with a delta of 50 tokens each."""
+    shared = dict(hashes=("a", "ab"), tokens=(600, 600))
+    out = [entry(n0, w5=1200, max_tokens=0, **shared)] if prewarm else []
+    for i in range(3):
+        first = not prewarm and i == 0
+        out.append(entry(n0 + len(out), inp=50, w5=1200 if first else 0, read=0 if first else 1200,
+                         hashes=("a", "ab", f"ab{i}"), tokens=(600, 600, 50)))
+    return out
+
+
+def test_rows_computed_with_analyze_leader_meets_the_oracle(analyze):
+    entries = _fan_out(1, prewarm=False)
+    r = make_row("leader", 3, 1, 1, entries, analyze.summarize(entries), [call("a#1", 0, 0.1, 0.2)], 0.2)
+    assert r.actual == pytest.approx(1200 * 1.25 + 50 + 2 * (120 + 50))
+    assert r.cost_over_oracle == pytest.approx(1.0)
+    assert r.hit_rate == pytest.approx(2400 / 3750)          # N calls, one write: at most (N-1)/N of the prefix
+
+
+def test_rows_computed_with_analyze_prewarm_pays_one_extra_read(analyze):
+    entries = _fan_out(1, prewarm=True)
+    r = make_row("prewarm", 3, 1, 1, entries, analyze.summarize(entries), [call("prewarm", 0, 0.1, 0.1)], 0.2)
+    assert r.calls == 4 and r.prewarm == 1
+    assert r.cost_over_oracle == pytest.approx((1500 + 3 * 170) / (1550 + 2 * 170))
+    assert r.split.total == pytest.approx((1200 * 3.75 + 3 * (1200 * 0.3 + 50 * 3) + 30 * 15) / 1e6)
+
+
+def test_marginal_oracle_subtracts_the_bound_of_what_came_before():
+    bound = lambda reqs: 10.0 * len(reqs) - (5.0 if len(reqs) > 2 else 0.0)     # sharing pays from 3 requests
+    assert marginal_oracle(bound, [], [entry(1), entry(2)]) == 20.0
+    assert marginal_oracle(bound, [entry(1), entry(2)], [entry(3)]) == 5.0
+
+
+def test_marginal_oracle_credits_a_prefix_cached_by_the_previous_pr(analyze):
+    def pr(n0, tag):             # the first block (tools + system, 1100 tokens) is the same in every PR
+        return [entry(n0 + i, inp=50, hashes=("t", f"t{tag}", f"t{tag}{i}"), tokens=(1100, 600, 50))
+                for i in range(3)]
+    first, second = pr(1, "x"), pr(4, "y")
+    alone = analyze.oracle_cost(second)
+    marginal = marginal_oracle(analyze.oracle_cost, first, second)
+    assert marginal < alone                                    # the 1100 shared tokens are a read, not a write
+    assert marginal_oracle(analyze.oracle_cost, [], first) + marginal == pytest.approx(
+        analyze.oracle_cost(first + second))                   # the marginals add up to the whole run's bound
+    r = make_row("second", 3, 1, 1, second, analyze.summarize(second), [], 0.0, oracle=marginal)
+    assert r.oracle == marginal and r.oracle_alone == pytest.approx(alone, abs=0.01)

@@ -1,4 +1,5 @@
-"""The edge to the Anthropic API: send one request, return the reply and its timings.
+"""The edge to the Anthropic API: send one request, return the reply and its timings; count a
+request's input tokens (the dry run).
 
 This is the only module that calls the SDK. It builds nothing: requests arrive complete from
 reviewbot.specialists.requests. SDK failures that survive the SDK's own retries become APIError
@@ -53,6 +54,10 @@ def _one_line(e: Exception) -> str:
     return f"Anthropic API error {status}: {msg}" if status else f"Anthropic API error: {msg}"
 
 
+# The fields of a Messages request that the count_tokens endpoint takes (it refuses max_tokens, stream).
+COUNTED_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
+
+
 def make_client(api_key: str, base_url: str | None, max_retries: int, timeout: float) -> anthropic.AsyncAnthropic:
     return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout)
 
@@ -80,3 +85,13 @@ class Transport:
             raise APIError(_one_line(e)) from None
         return Reply(tuple(_block(b) for b in msg.content), msg.stop_reason or "", usage_from_api(msg.usage),
                      msg.model or request["model"], started, first, self._clock())
+
+    async def count_tokens(self, request: dict) -> int:
+        """Input tokens of `request` as the API counts them (POST /v1/messages/count_tokens: free,
+        generates nothing, reads and writes no cache). Nothing is sent to /v1/messages."""
+        try:
+            reply = await self._client.messages.count_tokens(
+                **{k: request[k] for k in COUNTED_FIELDS if k in request})
+        except anthropic.APIError as e:
+            raise APIError(_one_line(e)) from None
+        return reply.input_tokens

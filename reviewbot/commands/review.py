@@ -1,47 +1,121 @@
 """`reviewbot review`: review a local branch and print the result.
 
 Reads config once, reads the change with GitPython, makes the Anthropic client and passes it in.
-Results go to stdout; progress and the usage line go to stderr.
+Results go to stdout (markdown, rich-rendered on a terminal; json; sarif); progress, the usage line
+and errors go to stderr, so a machine format on stdout is never mixed with anything else.
+`--dry-run` stops before the first /v1/messages call: it builds the workspace, counts every first
+request's tokens with the count_tokens endpoint and prints the layout and the estimated cost.
+`--record-cassette` / `--replay-cassette` wrap the whole run in a vcrpy cassette (reviewbot.cassettes).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
+from .. import dryrun
+from ..cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
 from ..change.gitsource import read_local_change
 from ..config import WARMUP_STRATEGIES, load_config, with_overrides
-from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, ConfigError
+from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError
 from ..llm import Transport, make_client
-from ..publish.render import FORMATS, finding_json, render, usage_line
-from ..review import ReviewResult, run_review
+from ..publish.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
+from ..publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
+from ..review import ReviewResult, prepare, run_review
 from ..specialists.findings import SEVERITY_RANK
 from ..specialists.tools import SEVERITIES
 from ..usage import usage_json
 
+FORMAT_HELP = ("output on stdout: markdown (rendered with rich on a terminal, plain when piped), "
+               "json (schema: reviewbot/publish/review.schema.json), sarif (SARIF 2.1.0, for GitHub code "
+               "scanning); default: markdown")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    r = sub.add_parser("review", help="review a local branch (HEAD against the merge-base with the default branch)",
-                       description="Review the change between --base and --head of a local git repository.")
-    r.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: current directory)")
-    r.add_argument("--base", help="base ref (default: the default branch; the merge-base with head is used)")
-    r.add_argument("--head", help="head ref (default: HEAD)")
-    r.add_argument("--format", choices=sorted(FORMATS), default="markdown", help="output format (default: markdown)")
+    r = sub.add_parser(
+        "review", help="review a local branch (HEAD against the merge-base with the default branch)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Review the change between --base and --head of a local git repository.\n"
+                    "The review goes to stdout; progress, the usage line and errors go to stderr.",
+        epilog=f"""exit codes:
+  0  review done, or nothing to review
+  {EXIT_FINDINGS}  --fail-on threshold reached (wins over 5)
+  2  usage or configuration error (bad flag or config key, ANTHROPIC_API_KEY missing)
+  3  the change cannot be read (not a git repository, unknown ref, workspace not empty)
+  4  the API failed after retries or refused the key; replaying, a request not in the cassette
+  {EXIT_PARTIAL}  partial review: a reviewer or the summary failed (the rest is printed)
+
+environment:
+  ANTHROPIC_API_KEY   required, except with --replay-cassette
+  ANTHROPIC_BASE_URL  another endpoint (a proxy, or cachesim in development)
+
+examples:
+  reviewbot review --base main --dry-run            what it would send and cost
+  reviewbot review --format sarif > review.sarif    for GitHub code scanning
+  reviewbot review --record-cassette t/rb.yaml      then, offline: --replay-cassette t/rb.yaml""")
+    r.add_argument("--repo", type=Path, default=Path("."), metavar="DIR",
+                   help="the git repository (default: current directory)")
+    r.add_argument("--base", metavar="REF",
+                   help="base ref (default: the default branch; the merge-base with head is used)")
+    r.add_argument("--head", metavar="REF", help="head ref (default: HEAD)")
+    r.add_argument("--format", choices=sorted(FORMATS), default="markdown", help=FORMAT_HELP)
     r.add_argument("--keep-workspace", type=Path, metavar="DIR",
                    help="write the workspace, usage.json and each reviewer's raw findings to DIR (must be empty)")
-    r.add_argument("--model", help="model id (default: from config, else claude-sonnet-4-6)")
-    r.add_argument("--config", type=Path, help="config file (default: .reviewbot.toml or [tool.reviewbot] in pyproject.toml)")
+    r.add_argument("--model", metavar="ID", help="model id (default: from config, else claude-sonnet-4-6)")
+    r.add_argument("--config", type=Path, metavar="FILE", help="config file (default: .reviewbot.toml or [tool.reviewbot] in pyproject.toml)")
     r.add_argument("--warmup", choices=WARMUP_STRATEGIES, help="how the shared prefix is cached before the fan-out")
     r.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
                    help=f"exit {EXIT_FINDINGS} when a finding of this severity or worse is reported "
                         f"({', '.join(SEVERITIES)})")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    r.add_argument("-v", "--verbose", action="store_true", help="more progress on stderr")
+    r.add_argument("--dry-run", action="store_true",
+                   help="build the workspace and print what would be sent (shared prefix vs each agent's delta, "
+                        "counted by the count_tokens endpoint) and the estimated cost with and without caching; "
+                        "sends nothing to /v1/messages (markdown or json)")
+    cassette = r.add_mutually_exclusive_group()
+    cassette.add_argument("--record-cassette", type=Path, metavar="FILE",
+                          help="record every API call of this run to FILE (YAML, overwritten; keys filtered out; "
+                               "needs reviewbot[cassettes])")
+    cassette.add_argument("--replay-cassette", type=Path, metavar="FILE",
+                          help="answer every API call from FILE, offline; a request that differs from the recording "
+                               "(prompt, config, model, change) fails with exit 4; no API key needed")
+    noise = r.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="nothing on stderr but errors")
+    noise.add_argument("-v", "--verbose", action="store_true",
+                       help="also the shared prefix's hash and one line per API call (tokens, cost)")
     r.set_defaults(run=run)
+
+
+class _Metered:
+    """The Transport the orchestrator gets: each finished call is reported to the progress printer,
+    and a request missing from a replayed cassette becomes an error that says so."""
+
+    def __init__(self, inner: Transport, progress: ProgressPrinter, cassette: Path | None = None):
+        self.inner, self.progress, self.cassette = inner, progress, cassette
+
+    def _miss(self, e: APIError) -> APIError:
+        if self.cassette is not None and is_cassette_miss(e):
+            return APIError(f"a request is not in the cassette {self.cassette}: the prompts, config, model or "
+                            "change differ from the recording (re-record it with --record-cassette)")
+        return e
+
+    async def send(self, request: dict, on_first_byte=None):
+        try:
+            reply = await self.inner.send(request, on_first_byte)
+        except APIError as e:
+            raise self._miss(e) from None
+        self.progress.call(reply.model, reply.usage)
+        return reply
+
+    async def count_tokens(self, request: dict) -> int:
+        try:
+            return await self.inner.count_tokens(request)
+        except APIError as e:
+            raise self._miss(e) from None
 
 
 def _keep(dir_: Path, result: ReviewResult) -> None:
@@ -54,42 +128,79 @@ def _keep(dir_: Path, result: ReviewResult) -> None:
     (dir_ / "review.json").write_text(render(result, "json"))
 
 
-async def _review(change, config, api_key: str, workspace: Path, on_event) -> ReviewResult:
-    client = make_client(api_key, os.environ.get("ANTHROPIC_BASE_URL") or None, config.max_retries,
-                         config.timeout_seconds)
-    async with client:
-        return await run_review(change, config, Transport(client), workspace, on_event)
+def _client(config, api_key: str, replaying: bool):
+    # Replaying, a miss is final: no SDK retries (they would only wait). Recordings keep no retried
+    # error answers (reviewbot.cassettes), so nothing in a cassette needs a retry.
+    return make_client(api_key, os.environ.get("ANTHROPIC_BASE_URL") or None,
+                       0 if replaying else config.max_retries, config.timeout_seconds)
+
+
+async def _review(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette) -> ReviewResult:
+    async with _client(config, api_key, cassette is not None) as client:
+        return await run_review(change, config, _Metered(Transport(client), progress, cassette), workspace,
+                                progress.event)
+
+
+async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette) -> dryrun.DryRun:
+    ws, prefix = prepare(change, config, workspace)
+    calls = dryrun.planned_calls(ws, prefix, config)
+    progress.event(f"dry run: counting the tokens of the shared prefix and {len(calls)} request(s)")
+    async with _client(config, api_key, cassette is not None) as client:
+        transport = _Metered(Transport(client), progress, cassette)
+        counts = await asyncio.gather(transport.count_tokens(dryrun.prefix_request(prefix)),
+                                      *(transport.count_tokens(c.request) for c in calls))
+    return dryrun.make_dry_run(change.meta, ws, prefix, config, counts[0],
+                               [(c.label, n) for c, n in zip(calls, counts[1:])],
+                               len(change.files), change.additions, change.deletions)
+
+
+@contextlib.contextmanager
+def _workspace(keep: Path | None):
+    if keep is not None:
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
+        yield Path(tmp) / "ws"
 
 
 def run(args) -> int:
-    quiet, verbose = args.quiet, args.verbose
-
-    def on_event(msg: str) -> None:
-        if verbose or (not quiet and ": read " not in msg and "sha256" not in msg):
-            print(f"reviewbot: {msg}", file=sys.stderr)
-
+    level = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
+    progress = ProgressPrinter(sys.stderr, level)
+    if args.dry_run and args.format == "sarif":
+        raise ConfigError("--dry-run prints markdown or json, not sarif")
     repo = args.repo.resolve()
     config = with_overrides(load_config(repo, args.config), model=args.model, warmup=args.warmup)
     change = read_local_change(repo, args.base, args.head)
     if not change.files:
-        print(f"reviewbot: nothing to review: no changes between {change.meta.base_ref or 'base'} and "
-              f"{change.meta.head_ref or 'head'}", file=sys.stderr)
+        note = (f"nothing to review: no changes between {change.meta.base_ref or 'base'} and "
+                f"{change.meta.head_ref or 'head'}")
+        if level > QUIET:
+            print(f"reviewbot: {note}", file=sys.stderr)
+        if args.format in MACHINE_FORMATS and not args.dry_run:
+            write_review(render(empty_result(change.meta, note), args.format), args.format, sys.stdout)
         return EXIT_OK
+    cassette_file, mode = ((args.record_cassette, RECORD) if args.record_cassette else
+                           (args.replay_cassette, REPLAY) if args.replay_cassette else (None, None))
     api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+    if not api_key and mode == REPLAY:
+        api_key = "replay"                       # nothing leaves the machine; the cassette answers
     if not api_key:
         raise ConfigError("ANTHROPIC_API_KEY is not set")
-    if args.keep_workspace:
-        workspace = args.keep_workspace
-        result = asyncio.run(_review(change, config, api_key, workspace, on_event))
-        _keep(workspace, result)
-    else:
-        with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
-            result = asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", on_event))
-    sys.stdout.write(render(result, args.format))
-    if not quiet:
+    recording = use_cassette(cassette_file, mode) if cassette_file else contextlib.nullcontext()
+    replayed = cassette_file if mode == REPLAY else None
+    with _workspace(args.keep_workspace) as workspace, recording:
+        if args.dry_run:
+            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed))
+            text = (json.dumps(dryrun.to_json(plan), indent=2, ensure_ascii=False) + "\n"
+                    if args.format == "json" else dryrun.to_markdown(plan))
+            write_review(text, args.format, sys.stdout)
+            return EXIT_OK
+        result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed))
+        if args.keep_workspace:
+            _keep(workspace, result)
+    write_review(render(result, args.format), args.format, sys.stdout)
+    if level > QUIET:
         print(f"reviewbot: {usage_line(result)}", file=sys.stderr)
     if args.fail_on and any(SEVERITY_RANK[f.severity] <= SEVERITY_RANK[args.fail_on] for f in result.findings):
         return EXIT_FINDINGS
     return EXIT_OK if result.complete else EXIT_PARTIAL
-
-

@@ -1,8 +1,10 @@
-"""Reporters: a ReviewResult rendered as terminal markdown or as JSON (the documented schema).
+"""Reporters: a ReviewResult rendered as markdown, as JSON (schema: review.schema.json beside this
+file) or as SARIF 2.1.0 (reviewbot.publish.sarif).
 
 Every output format goes through one interface, `render(result, fmt) -> str`, so the CLI never
-formats anything itself. Pure. Text that came from the model or the PR is stripped of control
-characters (no terminal escapes smuggled in through a finding).
+formats anything itself (rich rendering of the markdown on a terminal is reviewbot.publish.terminal).
+Pure. Text that came from the model or the PR is stripped of control characters (no terminal
+escapes smuggled in through a finding).
 """
 from __future__ import annotations
 
@@ -121,7 +123,25 @@ def to_markdown(result: ReviewResult) -> str:
     return "\n".join(out) + "\n"
 
 
-FORMATS = {"markdown": to_markdown, "json": lambda r: json.dumps(to_json(r), indent=2, ensure_ascii=False) + "\n"}
+def _json_text(result: ReviewResult) -> str:
+    return json.dumps(to_json(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def _sarif_text(result: ReviewResult) -> str:
+    from .sarif import to_sarif          # sarif imports `clean` from here
+    return json.dumps(to_sarif(result), indent=2, ensure_ascii=False) + "\n"
+
+
+FORMATS = {"markdown": to_markdown, "json": _json_text, "sarif": _sarif_text}
+MACHINE_FORMATS = frozenset({"json", "sarif"})      # never mixed with progress; always a document
+
+
+def empty_result(meta, note: str) -> ReviewResult:
+    """The result of a review that had nothing to review: no calls, no findings (machine formats
+    still print a valid document, so `--format sarif > f.sarif` never leaves an empty file)."""
+    return ReviewResult(meta=meta, files_changed=0, additions=0, deletions=0, findings=(), verdict="no_issues",
+                        overview=None, agents=(), summary=None, rejected=(), low_confidence=(),
+                        duplicates_folded=0, calls=(), schedule=None, notes=(note,))
 
 
 def render(result: ReviewResult, fmt: str) -> str:

@@ -1,0 +1,209 @@
+"""The dry run: what a review would send and what it would cost, before anything is spent.
+
+Pure, except for the token counts, which the caller gets from the count_tokens endpoint
+(Transport.count_tokens) and passes in. `planned_calls` builds, with the review's own request
+builders, the first request of every agent the review would run; the shared prefix alone is the
+pre-warm request. Each call's layout is then the shared prefix (identical bytes in every call) plus
+the agent's delta (its role and files), and the estimate prices that layout:
+
+- with caching: the shared prefix written once (5-minute write price), read by every other call,
+  deltas uncached (a pre-warm adds one call that writes and everyone reads);
+- without caching: every input token of the same calls at the base input price;
+- both: OUTPUT_TOKENS_PER_CALL output tokens per agent call (an assumption, shown in the report).
+Later turns (an agent's own read_file calls) are not predictable and not counted: with the patches
+pre-read into the prefix, agents usually submit on their first turn.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .change.model import ChangeMeta
+from .config import Config
+from .review import specialist_delta
+from .specialists.registry import SUMMARY, selected
+from .specialists.requests import Prefix, build_prewarm, build_request
+from .templates import render
+from .usage import Usage, cost, price_of
+from .workspace.files import Workspace
+
+OUTPUT_TOKENS_PER_CALL = 1_000
+MIN_CACHEABLE_TOKENS = 1_024          # the smallest minimum of current models; some need 2,048 or 4,096
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    label: str
+    request: dict
+
+
+def prefix_request(prefix: Prefix) -> dict:
+    """The shared prefix alone (the pre-warm request): its count is the prefix's tokens."""
+    return build_prewarm(prefix)
+
+
+def planned_calls(ws: Workspace, prefix: Prefix, config: Config) -> tuple[PlannedCall, ...]:
+    """The first request of each specialist that would run, in dispatch order, then the summary's
+    (built without findings, which exist only once the specialists have run)."""
+    calls = [PlannedCall(s.name, build_request(prefix, specialist_delta(s.name, ws.plan, config), [],
+                                               config.max_output_tokens))
+             for s in ws.plan.specialists]
+    if calls:
+        idle = [s.name for s in selected(config.specialists) if s not in ws.plan.specialists]
+        delta = render("summary.md.j2", findings="", count=0, failed=[], idle=idle)
+        calls.append(PlannedCall(SUMMARY, build_request(prefix, delta, [], config.max_output_tokens)))
+    return tuple(calls)
+
+
+@dataclass(frozen=True)
+class CallTokens:
+    label: str
+    total: int
+    prefix: int
+
+    @property
+    def delta(self) -> int:
+        return max(0, self.total - self.prefix)
+
+
+@dataclass(frozen=True)
+class DryRun:
+    meta: ChangeMeta
+    files_changed: int
+    additions: int
+    deletions: int
+    model: str
+    warmup: str
+    mode: str
+    base_ttl: str
+    prefix_sha256: str
+    prefix_tokens: int
+    preloaded: tuple[str, ...]            # workspace files pre-read into the shared prefix
+    on_disk: tuple[str, ...]              # reviewed patches left for read_file (beyond the budget)
+    calls: tuple[CallTokens, ...]
+    idle: tuple[str, ...]
+    output_per_call: int = OUTPUT_TOKENS_PER_CALL
+
+
+def make_dry_run(meta: ChangeMeta, ws: Workspace, prefix: Prefix, config: Config, prefix_tokens: int,
+                 call_tokens: list[tuple[str, int]], files_changed: int, additions: int, deletions: int,
+                 output_per_call: int = OUTPUT_TOKENS_PER_CALL) -> DryRun:
+    plan = ws.plan
+    return DryRun(
+        meta=meta, files_changed=files_changed, additions=additions, deletions=deletions, model=config.model,
+        warmup=config.warmup, mode=config.mode, base_ttl=config.base_ttl,
+        prefix_sha256=prefix.sha256(), prefix_tokens=prefix_tokens,
+        preloaded=tuple(path for path, _ in prefix.reads),
+        on_disk=tuple(pf.patch_file for pf in plan.files if pf.reviewers and not pf.preloaded),
+        calls=tuple(CallTokens(label, total, prefix_tokens) for label, total in call_tokens),
+        idle=tuple(s.name for s in selected(config.specialists) if s not in plan.specialists),
+        output_per_call=output_per_call)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    calls: int
+    with_cache: Usage
+    without_cache: Usage
+    cost_with_cache: float
+    cost_without_cache: float
+
+    @property
+    def saving(self) -> float | None:
+        return 1 - self.cost_with_cache / self.cost_without_cache if self.cost_without_cache else None
+
+
+def estimate(d: DryRun) -> Estimate:
+    n = len(d.calls)
+    deltas = sum(c.delta for c in d.calls)
+    out = d.output_per_call * n
+    prewarm = d.warmup == "prewarm" and n > 0
+    p = d.prefix_tokens if n else 0
+    reads = p * n if prewarm else p * max(0, n - 1)
+    cached = Usage(input_tokens=deltas, cache_write_5m=p, cache_read=reads, output_tokens=out)
+    naive = Usage(input_tokens=p * n + deltas, output_tokens=out)
+    return Estimate(n + (1 if prewarm else 0), cached, naive, cost(cached, d.model), cost(naive, d.model))
+
+
+def assumptions(d: DryRun) -> list[str]:
+    a = [f"one call per agent: the reviewed patches are pre-read into the shared prefix, so agents usually "
+         f"submit on their first turn; each extra read_file turn adds a call",
+         f"output: {d.output_per_call:,} tokens per call (an estimate; the real figure depends on the findings)",
+         "the summary's delta is counted without the findings it will receive",
+         "with caching: the shared prefix written once at the 5-minute write price and read by every other "
+         "call; deltas uncached"]
+    if d.warmup == "prewarm":
+        a.append("warm-up prewarm: one extra max_tokens=0 call writes the prefix, every agent call reads it")
+    elif d.warmup == "none":
+        a.append("warm-up none: agents start together, so in practice several may write the prefix")
+    if d.base_ttl == "1h":
+        a.append("base TTL 1h: the tools and system part is written at the 1-hour price (a little more)")
+    if d.mode == "naive":
+        a.append("mode naive: this review sends no cache_control, so it is billed as 'without caching'")
+    if d.calls and d.prefix_tokens < MIN_CACHEABLE_TOKENS:
+        a.append(f"the shared prefix ({d.prefix_tokens:,} tokens) is below the minimum cacheable length "
+                 f"({MIN_CACHEABLE_TOKENS:,}): it would not be cached")
+    return a
+
+
+def _usage_dict(u: Usage) -> dict:
+    return {"input_tokens": u.input_tokens, "cache_write_5m": u.cache_write_5m, "cache_read": u.cache_read,
+            "output_tokens": u.output_tokens}
+
+
+def to_json(d: DryRun) -> dict:
+    e = estimate(d)
+    p = price_of(d.model)
+    return {
+        "dry_run": True,
+        "change": {"base_ref": d.meta.base_ref, "head_ref": d.meta.head_ref, "base_sha": d.meta.base_sha,
+                   "head_sha": d.meta.head_sha, "title": d.meta.title, "files_changed": d.files_changed,
+                   "additions": d.additions, "deletions": d.deletions},
+        "model": d.model, "warmup": d.warmup, "mode": d.mode, "base_ttl": d.base_ttl,
+        "prices_per_mtok": {"input": p.input, "write_5m": p.write_5m, "read": p.read, "output": p.output},
+        "shared_prefix": {"sha256": d.prefix_sha256, "tokens": d.prefix_tokens, "preloaded": list(d.preloaded)},
+        "not_preloaded": list(d.on_disk),
+        "calls": [{"label": c.label, "total_tokens": c.total, "shared_prefix_tokens": c.prefix,
+                   "delta_tokens": c.delta} for c in d.calls],
+        "idle": list(d.idle),
+        "estimate": {"calls": e.calls, "output_tokens_per_call": d.output_per_call,
+                     "with_caching": dict(_usage_dict(e.with_cache), cost_usd=round(e.cost_with_cache, 6)),
+                     "without_caching": dict(_usage_dict(e.without_cache), cost_usd=round(e.cost_without_cache, 6)),
+                     "saving": None if e.saving is None else round(e.saving, 4)},
+        "assumptions": assumptions(d),
+    }
+
+
+def to_markdown(d: DryRun) -> str:
+    from .publish.render import clean
+    e = estimate(d)
+    m = d.meta
+    out = [f"# reviewbot dry run: {clean(m.title) or 'review'}", "",
+           f"{clean(m.base_ref) or m.base_sha[:12]}..{clean(m.head_ref) or m.head_sha[:12]} · "
+           f"{d.files_changed} file(s), +{d.additions} -{d.deletions} · model {d.model} · warm-up {d.warmup}", ""]
+    if not d.calls:
+        return "\n".join(out + ["No reviewer would run: no changed file is of a kind they review.", ""])
+    out += ["## Requests", "",
+            "First turn of each agent; token counts from the count_tokens endpoint.", "",
+            "| # | call | shared prefix | delta | total |", "|---:|---|---:|---:|---:|"]
+    for i, c in enumerate(d.calls, start=1):
+        label = c.label + (" (without findings)" if c.label == SUMMARY else "")
+        out.append(f"| {i} | {label} | {c.prefix:,} | {c.delta:,} | {c.total:,} |")
+    out += ["", f"Shared prefix: {d.prefix_tokens:,} tokens, sha256 {d.prefix_sha256[:16]}…, byte-identical in "
+                f"every call: tools, system prompt, opening and {len(d.preloaded)} pre-read file(s): "
+                + ", ".join(f"`{p}`" for p in d.preloaded) + "."]
+    if d.on_disk:
+        out.append("Left on disk for read_file (beyond the pre-read budget): "
+                   + ", ".join(f"`{p}`" for p in d.on_disk) + ".")
+    if d.idle:
+        out.append("Not running: " + ", ".join(d.idle) + ".")
+    out += ["", f"## Estimated cost ({d.model})", "",
+            "| | input | cache write | cache read | output | cost |", "|---|---:|---:|---:|---:|---:|"]
+    for name, u, c in (("with caching", e.with_cache, e.cost_with_cache),
+                       ("without caching", e.without_cache, e.cost_without_cache)):
+        out.append(f"| {name} | {u.input_tokens:,} | {u.cache_write_5m:,} | {u.cache_read:,} | "
+                   f"{u.output_tokens:,} | ${c:.4f} |")
+    if e.saving is not None:
+        out += ["", f"{e.calls} call(s); caching saves an estimated {e.saving:.0%}."]
+    out += ["", "Assumptions:"] + [f"- {a}" for a in assumptions(d)]
+    out += ["", "Nothing was sent to /v1/messages."]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,81 @@
+"""What reaches the terminal: the review on stdout, progress on stderr.
+
+`write_review` prints a rendered review. Markdown on a terminal (stdout is a TTY) is rendered with
+rich (headings, lists, code blocks; NO_COLOR and TERM=dumb are honoured by rich); anywhere else (a
+pipe, a file, CI logs) the plain markdown goes out byte for byte, as do the machine formats, which
+are never touched. Hyperlinks are printed as text, not as terminal escape sequences, since the text
+comes from the model and the PR.
+
+`ProgressPrinter` turns the orchestrator's events into one line each on stderr: which reviewer
+started, which file it reads, when it is done and with how many findings, and the run's cost so far.
+Quiet prints nothing; verbose adds the shared prefix's hash and one line per API call.
+"""
+from __future__ import annotations
+
+import re
+import time
+from typing import Callable, TextIO
+
+from ..usage import Usage, cost
+from .render import clean
+
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+_DONE = re.compile(r"^(?P<who>[\w-]+): (done with \d+ finding|failed: |ok$|failed$)")
+_VERBOSE_ONLY = ("shared prefix sha256 ",)
+
+
+def write_review(text: str, fmt: str, stream: TextIO) -> None:
+    """The review on `stream`: rich-rendered when it is markdown going to a terminal, else as is."""
+    if fmt == "markdown" and _isatty(stream):
+        from rich.console import Console          # imported only for a terminal
+        from rich.markdown import Markdown
+        Console(file=stream, highlight=False).print(Markdown(text, hyperlinks=False))
+    else:
+        stream.write(text)
+    stream.flush()
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):       # closed or not a real file
+        return False
+
+
+class ProgressPrinter:
+    """One line per event on `stream` (stderr), with the running cost of the API calls seen so far."""
+
+    def __init__(self, stream: TextIO, level: int = NORMAL, clock: Callable[[], float] = time.monotonic):
+        self.stream, self.level, self.clock = stream, level, clock
+        self.t0 = clock()
+        self.calls = 0
+        self.usage = Usage()
+        self.cost = 0.0
+
+    def _print(self, text: str) -> None:
+        print(f"reviewbot: {clean(text).replace(chr(10), ' ')}", file=self.stream, flush=True)   # one line each
+
+    def event(self, msg) -> None:
+        """The orchestrator's on_event callback (a str; anything else is shown via str())."""
+        if self.level <= QUIET:
+            return
+        msg = str(msg)
+        if msg.startswith(_VERBOSE_ONLY) and self.level < VERBOSE:
+            return
+        if _DONE.match(msg):
+            msg += f" ({self.so_far()})"
+        self._print(msg)
+
+    def so_far(self) -> str:
+        return f"{self.calls} call{'s' if self.calls != 1 else ''}, ${self.cost:.4f} so far"
+
+    def call(self, model: str, usage: Usage) -> None:
+        """One API call finished (reported by the transport); verbose shows it."""
+        self.calls += 1
+        self.usage += usage
+        c = cost(usage, model)
+        self.cost += c
+        if self.level >= VERBOSE:
+            self._print(f"call {self.calls} after {self.clock() - self.t0:.1f}s: {usage.input_tokens:,} input, "
+                        f"{usage.cache_write:,} cache write, {usage.cache_read:,} cache read, "
+                        f"{usage.output_tokens:,} output, ${c:.4f} ({self.so_far()})")

@@ -161,7 +161,13 @@ async def _agent(name: str, delta: str, prefix: Prefix, runner: Runner, ws: Work
                         on_event=runner.on_event)
     if keep_state:
         save_agent(ws.root, r)
+    runner.on_event(_outcome(r))              # the moment it finishes, not after the whole fan-out
     return r
+
+
+def _outcome(r: AgentResult) -> str:
+    st = _status(r, ())
+    return f"{r.name}: " + (f"done with {st.findings} finding(s)" if st.status == "ok" else f"failed: {st.error}")
 
 
 def _status(r: AgentResult, files: tuple[str, ...]) -> AgentStatus:
@@ -197,7 +203,6 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     for r in results:
         st = _status(r, tuple(pf.file.path for pf in ws.plan.assigned(r.name)))
         statuses.append(st)
-        on_event(f"{r.name}: {'done with %d finding(s)' % st.findings if st.status == 'ok' else 'failed: ' + st.error}")
     ok = {r.name: r.submission for r in results if r.submission is not None and not r.error}
     if results and not ok and all(r.error for r in results):
         raise APIError(results[0].error)
@@ -218,7 +223,6 @@ async def run_review(change: Change, config: Config, transport: Transport, works
                                                                    keep_state)
         summary_status = _status(sr, ())
         verdict_sub = sr.submission if summary_status.status == "ok" else None
-        on_event(f"summary: {summary_status.status}")
     verdict = apply_summary(fp.findings, verdict_sub, change, config.min_confidence)
     notes += verdict.notes
     verdict_name = verdict_sub.verdict if verdict_sub else None

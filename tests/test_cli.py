@@ -21,6 +21,11 @@ def _run(capsys, *argv):
     return code, out.out, out.err
 
 
+@pytest.fixture(autouse=True)
+def no_real_api(monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")     # nothing listens: fail fast, never leave
+
+
 def test_missing_api_key_is_a_usage_error(repo, capsys, monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     code, out, err = _run(capsys, "review", "--repo", str(repo), "--base", "base", "--head", "pr")
@@ -47,11 +52,48 @@ def test_empty_change_is_not_an_error(repo, capsys, monkeypatch):
     assert code == 0 and out == "" and "nothing to review" in err
 
 
-def test_bad_config_names_the_key(repo, capsys, monkeypatch):
+def test_bad_config_names_the_key(repo, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
-    (repo / ".reviewbot.toml").write_text("max_turns = -1\n")
-    code, out, err = _run(capsys, "review", "--repo", str(repo), "--base", "base", "--head", "pr")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("max_turns = -1\n")
+    code, out, err = _run(capsys, "review", "--repo", str(repo), "--base", "base", "--head", "pr", "--config", str(bad))
     assert code == 2 and "'max_turns'" in err and err.count("\n") == 1
+
+
+def _commit(repo, files, msg):
+    for name, text in files.items():
+        (repo / name).write_text(text)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=GIT_ENV)
+    subprocess.run(["git", "commit", "-qm", msg], cwd=repo, check=True, env=GIT_ENV)
+
+
+def test_config_comes_from_the_base_commit_not_the_change(repo, capsys, monkeypatch):
+    """The base's config is used (max_retries = 0: the unreachable API fails at once, exit 4) and the bad
+    one the change adds is ignored; once that bad file is in the base, it is used (exit 2)."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    git = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, env=GIT_ENV)
+    git("checkout", "-q", "-b", "b2", "pr")
+    _commit(repo, {".reviewbot.toml": "max_retries = 0\n"}, "base config")
+    git("checkout", "-q", "-b", "h2")
+    _commit(repo, {".reviewbot.toml": "max_turns = -1\n", "y.py": "y = 2\n"}, "head rewrites the config")
+    code, _, err = _run(capsys, "review", "--repo", str(repo), "--base", "b2", "--head", "h2", "--warmup", "none")
+    assert code == 4 and "cannot reach the Anthropic API" in err
+    git("checkout", "-q", "-b", "h3")
+    _commit(repo, {"x.py": "x = 1\n"}, "more")
+    code, _, err = _run(capsys, "review", "--repo", str(repo), "--base", "h2", "--head", "h3")
+    assert code == 2 and ".reviewbot.toml: 'max_turns'" in err
+
+
+def test_diff_file_and_its_errors(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    code, _, err = _run(capsys, "review", "--diff", str(tmp_path / "none.diff"))
+    assert code == 3 and "cannot read diff" in err
+    code, _, err = _run(capsys, "review", "--diff", "x.diff", "--base", "main")
+    assert code == 2 and "does not take --base" in err
+    malformed = tmp_path / "m.diff"
+    malformed.write_text("diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n-a\n")
+    code, _, err = _run(capsys, "review", "--diff", str(malformed))
+    assert code == 3 and err.startswith("reviewbot: error: malformed diff")
 
 
 def test_bad_flag_exits_2(capsys):
@@ -78,3 +120,14 @@ def test_fail_on_and_markdown_output(repo, tmp_path, capsys, monkeypatch, fail_o
     assert code == expected
     assert out.startswith("# reviewbot: ") and "## Findings (" in out and "## Usage" in out
     assert err == ""                                           # -q: nothing on stderr
+
+
+def test_resume_needs_a_kept_run(repo, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    code, _, err = _run(capsys, "review", "--repo", str(repo), "--base", "base", "--head", "pr", "--resume", str(empty))
+    assert code == 3 and "cannot resume: no kept workspace" in err and err.count("\n") == 1
+    with pytest.raises(SystemExit) as e:
+        main(["review", "--keep-workspace", "a", "--resume", "b"])
+    assert e.value.code == 2

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from .. import dryrun
 from ..cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
-from ..change.gitsource import read_local_change
-from ..config import WARMUP_STRATEGIES, load_config, with_overrides
+from ..change.diffsource import read_diff_file
+from ..change.gitsource import read_file_at, read_local_change
+from ..config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError
 from ..llm import Transport, make_client
 from ..publish.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
@@ -64,10 +65,20 @@ examples:
                    help="base ref (default: the default branch; the merge-base with head is used)")
     r.add_argument("--head", metavar="REF", help="head ref (default: HEAD)")
     r.add_argument("--format", choices=sorted(FORMATS), default="markdown", help=FORMAT_HELP)
-    r.add_argument("--keep-workspace", type=Path, metavar="DIR",
-                   help="write the workspace, usage.json and each reviewer's raw findings to DIR (must be empty)")
+    r.add_argument("--diff", metavar="FILE",
+                   help="review the unified diff in FILE ('-' for standard input) instead of a git range: "
+                        "git, hg, svn, bzr or format-patch output; config from --config or the working tree")
+    kept = r.add_mutually_exclusive_group()
+    kept.add_argument("--keep-workspace", type=Path, metavar="DIR",
+                      help="write the workspace, usage.json, review.json and each reviewer's raw findings to DIR "
+                           "(must be empty); each reviewer's result is saved in DIR/state as soon as it finishes")
+    kept.add_argument("--resume", type=Path, metavar="DIR",
+                      help="continue a run kept with --keep-workspace DIR that broke off: same change and config; "
+                           "reviewers that finished are reused, not paid again")
     r.add_argument("--model", metavar="ID", help="model id (default: from config, else claude-sonnet-4-6)")
-    r.add_argument("--config", type=Path, metavar="FILE", help="config file (default: .reviewbot.toml or [tool.reviewbot] in pyproject.toml)")
+    r.add_argument("--config", type=Path, metavar="FILE",
+                   help="config file (default: .reviewbot.toml, else [tool.reviewbot] in pyproject.toml, as they are "
+                        "in the BASE commit: the change under review cannot rewrite its own config)")
     r.add_argument("--warmup", choices=WARMUP_STRATEGIES, help="how the shared prefix is cached before the fan-out")
     r.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
                    help=f"exit {EXIT_FINDINGS} when a finding of this severity or worse is reported "
@@ -135,10 +146,11 @@ def _client(config, api_key: str, replaying: bool):
                        0 if replaying else config.max_retries, config.timeout_seconds)
 
 
-async def _review(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette) -> ReviewResult:
+async def _review(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
+                  keep_state: bool = False, resume: bool = False) -> ReviewResult:
     async with _client(config, api_key, cassette is not None) as client:
         return await run_review(change, config, _Metered(Transport(client), progress, cassette), workspace,
-                                progress.event)
+                                progress.event, keep_state=keep_state, resume=resume)
 
 
 async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette) -> dryrun.DryRun:
@@ -169,8 +181,16 @@ def run(args) -> int:
     if args.dry_run and args.format == "sarif":
         raise ConfigError("--dry-run prints markdown or json, not sarif")
     repo = args.repo.resolve()
-    config = with_overrides(load_config(repo, args.config), model=args.model, warmup=args.warmup)
-    change = read_local_change(repo, args.base, args.head)
+    if args.diff and (args.base or args.head):
+        raise ConfigError("--diff reviews a patch file: it does not take --base or --head")
+    if args.diff:
+        change = read_diff_file(args.diff)
+        config = load_config(repo, args.config)
+    else:
+        change = read_local_change(repo, args.base, args.head)
+        config = load_config(repo, args.config) if args.config else config_from_files(
+            lambda name: read_file_at(repo, change.meta.base_sha, name))
+    config = with_overrides(config, model=args.model, warmup=args.warmup)
     if not change.files:
         note = (f"nothing to review: no changes between {change.meta.base_ref or 'base'} and "
                 f"{change.meta.head_ref or 'head'}")
@@ -188,15 +208,17 @@ def run(args) -> int:
         raise ConfigError("ANTHROPIC_API_KEY is not set")
     recording = use_cassette(cassette_file, mode) if cassette_file else contextlib.nullcontext()
     replayed = cassette_file if mode == REPLAY else None
-    with _workspace(args.keep_workspace) as workspace, recording:
+    kept = args.keep_workspace or args.resume
+    with _workspace(kept) as workspace, recording:
         if args.dry_run:
             plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed))
             text = (json.dumps(dryrun.to_json(plan), indent=2, ensure_ascii=False) + "\n"
                     if args.format == "json" else dryrun.to_markdown(plan))
             write_review(text, args.format, sys.stdout)
             return EXIT_OK
-        result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed))
-        if args.keep_workspace:
+        result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed,
+                                     keep_state=kept is not None, resume=args.resume is not None))
+        if kept:
             _keep(workspace, result)
     write_review(render(result, args.format), args.format, sys.stdout)
     if level > QUIET:

@@ -35,6 +35,8 @@ def write_workspace(root: Path, plan: Plan, context_text: str, resume: bool = Fa
     root = Path(root)
     files = {root / CONTEXT_FILE: context_text} | {root / pf.patch_file: pf.patch_text for pf in plan.files}
     if resume:
+        if not (root / CONTEXT_FILE).is_file():
+            raise InputError(f"cannot resume: no kept workspace in {root} (run with --keep-workspace first)")
         for path, text in files.items():
             if not path.is_file() or path.read_bytes() != text.encode("utf-8", "surrogateescape"):
                 raise InputError(f"cannot resume: {root} was made for a different change ({path.name} differs)")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
@@ -89,7 +88,7 @@ class Runner:
         self.t0 = clock()
         self.records: list[CallRecord] = []
         self.dispatched: list[tuple[str, float]] = []     # (label, seconds from t0): every prefix use
-        self.window: deque[tuple[float, int]] = deque()
+        self.window: list[list] = []                      # [time, uncached tokens] of each call
         self.prefix_cached: bool | None = None            # known after the first call's usage
         self._lock = asyncio.Lock()
         self.notes: list[str] = []
@@ -98,10 +97,11 @@ class Runner:
         return self.clock() - self.t0
 
     def _uncached_chars(self, request: dict) -> int:
-        """What of this request will not come from the cache: all of it until the prefix is known to
-        be cached, then only what follows the shared prefix (the agent's delta and turns)."""
+        """What of this request will not come from the cache: all of it for the first call, or once the
+        prefix turned out not to be cacheable; otherwise only what follows the shared prefix (the
+        agent's delta and turns), since every later call is dispatched after the prefix was written."""
         msgs = request.get("messages") or []
-        if not self.prefix_cached or len(msgs) < 3:
+        if not self.dispatched or self.prefix_cached is False or len(msgs) < 3:
             return len(json.dumps(request))
         return len(json.dumps(msgs[2]["content"][-1])) + len(json.dumps(msgs[3:]))
 
@@ -110,18 +110,19 @@ class Runner:
         if reason:
             raise BudgetExceeded(reason)
         need = estimate_tokens(self._uncached_chars(request)) if self.itpm else 0
+        entry = None
         if self.itpm:
             async with self._lock:
-                delay = pacing_delay(list(self.window), self.now(), need, self.itpm)
+                delay = pacing_delay([tuple(e) for e in self.window], self.now(), need, self.itpm)
                 if delay > 0:
                     self.on_event(f"pacing: waiting {delay:.1f}s for the input-tokens-per-minute limit")
                     await self.sleep(delay)
-                self.window.append((self.now(), need))
+                entry = [self.now(), need]
+                self.window.append(entry)
         self.dispatched.append((label, self.now()))
         reply = await self.transport.send(request, on_first_byte)
-        if self.itpm:
-            used = reply.usage.input_tokens + reply.usage.cache_write
-            self.window.append((self.now(), max(0, used - need)))     # correct the estimate
+        if entry is not None:
+            entry[1] = reply.usage.input_tokens + reply.usage.cache_write     # the estimate, corrected
         if self.prefix_cached is None:
             self.prefix_cached = reply.usage.cache_write + reply.usage.cache_read > 0
         rec = CallRecord(label, request["model"], reply.usage, reply.started - self.t0,

@@ -1,0 +1,385 @@
+"""The edge to GitHub: the only module that imports PyGithub.
+
+It asks GitHub for data and sends what publish.py built; it decides nothing. Everything it returns
+is reviewbot's own frozen records (source.PullInfo, ApiFile ..., and PostedReview / PostedComment
+here), never PyGithub objects, and every GitHub failure becomes an `APIError` with a one-line
+message that never holds the token.
+
+Retries and limits. PyGithub's `GithubRetry` retries 5xx answers with exponential backoff and waits
+out rate-limit 403s (until `X-RateLimit-Reset`, or `Retry-After`) for reads and idempotent writes
+(PUT, DELETE), up to `max_rate_limit_wait`. POSTs are *not* retried blindly: a POST whose answer
+was lost may have been applied, and posting a review twice is the spam this bot must never send.
+`_post` retries them itself and first asks `already_done()` (did the review land after all?).
+The throttle between requests (PyGithub's 0.25 s / 1 s for writes by default, as GitHub asks of
+integrations) is a setting; tests turn it off.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
+from github.GithubObject import GithubObject
+from urllib3 import Retry
+
+from .. import __version__
+from ..errors import APIError
+from .source import ApiFile, CommitInfo, Comparison, PullInfo
+
+INSTALLATION_LOGIN = "github-actions[bot]"      # who GITHUB_TOKEN posts as
+
+
+class ReadOnlyToken(APIError):
+    """GitHub refused a write: the token may read the PR but not comment (fork PRs, `pull-requests: read`)."""
+
+
+class Unprocessable(APIError):
+    """A 422: GitHub understood the request and refused it (a comment off the diff, a body too long ...)."""
+
+    def __init__(self, message: str, errors: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class PostedReview:
+    id: int
+    author: str
+    body: str
+    commit_id: str = ""
+    state: str = "COMMENTED"
+    html_url: str = ""
+
+
+@dataclass(frozen=True)
+class PostedComment:
+    """A review comment as GitHub lists it. `line` is None once the comment is outdated."""
+
+    id: int
+    author: str
+    body: str
+    path: str
+    line: int | None = None
+    start_line: int | None = None
+    in_reply_to: int | None = None
+    commit_id: str = ""
+    html_url: str = ""
+
+    @property
+    def outdated(self) -> bool:
+        return self.line is None
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    api_url: str
+    token: str = field(repr=False)
+    seconds_between_requests: float = 0.25      # PyGithub's defaults: GitHub asks integrations to pace writes
+    seconds_between_writes: float = 1.0
+    retries: int = 4                            # per request, for 5xx and connection errors
+    backoff: float = 1.0                        # seconds; doubled on each retry
+    max_rate_limit_wait: float = 120.0          # wait out a rate limit up to this long, else fail
+    timeout: int = 30
+    verbose: bool = False
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+
+
+def connect(settings: GitHubSettings) -> Github:
+    """A PyGithub client for these settings (no request is made here)."""
+    logging.getLogger("github").setLevel(logging.INFO if settings.verbose else logging.WARNING)
+    retry = GithubRetry(total=settings.retries, backoff_factor=settings.backoff,
+                        secondary_rate_wait=min(60.0, settings.max_rate_limit_wait),
+                        max_rate_limit_wait=settings.max_rate_limit_wait,
+                        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS)          # no POST: see _post
+    return Github(base_url=settings.api_url, auth=Auth.Token(settings.token), timeout=settings.timeout,
+                  retry=retry, per_page=100, user_agent=f"reviewbot/{__version__}",
+                  seconds_between_requests=settings.seconds_between_requests or None,
+                  seconds_between_writes=settings.seconds_between_writes or None)
+
+
+def _fields(obj) -> dict:
+    """The JSON an object was built from. Reading it does not 'complete' a listed object: PyGithub
+    would fetch each comment again to read a field GitHub left out (a root comment's in_reply_to_id)."""
+    return GithubObject.raw_data.fget(obj)
+
+
+def _message(e: GithubException) -> str:
+    data = e.data if isinstance(e.data, dict) else {}
+    msg = str(data.get("message") or e.message or "").splitlines()
+    return (msg[0] if msg else "")[:200]
+
+
+def _errors(e: GithubException) -> tuple[str, ...]:
+    data = e.data if isinstance(e.data, dict) else {}
+    out = []
+    for item in data.get("errors") or ():
+        out.append(str(item.get("message") or item.get("code") or item) if isinstance(item, dict) else str(item))
+    return tuple(out)
+
+
+def api_error(e: GithubException, doing: str, write: bool = False) -> APIError:
+    """GitHub's answer as a one-line reviewbot error."""
+    status, msg = e.status, _message(e)
+    if status == 401:
+        return APIError(f"GitHub rejected the token while {doing} (401 {msg or 'Bad credentials'}): check GITHUB_TOKEN")
+    if isinstance(e, RateLimitExceededException):
+        return APIError(f"GitHub API rate limit exceeded while {doing}: {msg}")
+    if status == 403 and "not accessible" in msg and write:
+        return ReadOnlyToken(f"GitHub refused {doing}: {msg} (the token is read-only: grant "
+                             "'pull-requests: write', or this is a pull request from a fork)")
+    if status == 404:
+        return APIError(f"GitHub: not found while {doing} (404): check the repository, the pull request number "
+                        "and that the token can read them")
+    if status == 422:
+        detail = "; ".join(_errors(e))
+        return Unprocessable(f"GitHub refused {doing} (422 {msg}{': ' + detail if detail else ''})", _errors(e))
+    return APIError(f"GitHub API error {status} while {doing}: {msg}" if msg else
+                    f"GitHub API error {status} while {doing}")
+
+
+def _retry_after(e: GithubException, now: float) -> float | None:
+    """Seconds GitHub asks us to wait before retrying this 403/429, or None if it is not a rate limit."""
+    headers = {k.lower(): v for k, v in (e.headers or {}).items()}
+    if "retry-after" in headers and str(headers["retry-after"]).strip().isdigit():
+        return float(headers["retry-after"])
+    if isinstance(e, RateLimitExceededException) or (e.status in (403, 429) and "rate limit" in _message(e).lower()):
+        reset = str(headers.get("x-ratelimit-reset", ""))
+        if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+            return max(0.0, int(reset) - now + 1)
+        return 60.0                                                     # secondary limit: GitHub says wait a minute
+    return None
+
+
+class PullRequestApi:
+    """One pull request of one repository, through a PyGithub client that is passed in."""
+
+    def __init__(self, gh: Github, settings: GitHubSettings, repository: str, number: int,
+                 clock: Callable[[], float] = time.time):
+        self._gh, self._settings, self._clock = gh, settings, clock
+        self.repository, self.number = repository, number
+        self._repo = self._pr = None
+        self._commit_objs: dict[str, object] = {}
+        self._review_objs: dict[int, object] = {}
+
+    # ---------------------------------------------------------------------------------- plumbing
+
+    def _call(self, doing: str, fn, write: bool = False):
+        try:
+            return fn()
+        except GithubException as e:
+            raise api_error(e, doing, write) from None
+        except requests.exceptions.RequestException as e:
+            raise APIError(f"cannot reach the GitHub API at {self._settings.api_url} while {doing} "
+                           f"({type(e).__name__})") from None
+
+    def _post(self, doing: str, fn, already_done: Callable[[], object | None] | None = None):
+        """A write that is not idempotent: retried here, after checking it did not land already."""
+        s = self._settings
+        for attempt in range(s.retries + 1):
+            try:
+                return fn()
+            except GithubException as e:
+                wait = _retry_after(e, self._clock())
+                if wait is not None and not (e.status == 403 and "not accessible" in _message(e)):
+                    if wait > s.max_rate_limit_wait or attempt == s.retries:
+                        raise api_error(e, doing, write=True) from None
+                    s.sleep(wait)
+                    continue
+                if e.status < 500 or attempt == s.retries:
+                    raise api_error(e, doing, write=True) from None
+            except requests.exceptions.RequestException as e:
+                if attempt == s.retries:
+                    raise APIError(f"cannot reach the GitHub API at {s.api_url} while {doing} "
+                                   f"({type(e).__name__})") from None
+            s.sleep(s.backoff * 2 ** attempt)
+            if already_done is not None:
+                done = already_done()
+                if done is not None:
+                    return done
+        raise APIError(f"GitHub: {doing} failed")                            # not reached
+
+    def _pull_obj(self):
+        if self._pr is None:
+            def get():
+                repo = self._gh.get_repo(self.repository)
+                return repo, repo.get_pull(self.number)
+            self._repo, self._pr = self._call(f"reading pull request {self.repository}#{self.number}", get)
+        return self._pr
+
+    # ---------------------------------------------------------------------------------- reads
+
+    def pull(self) -> PullInfo:
+        pr = _fields(self._pull_obj())
+        head, base = pr.get("head") or {}, pr.get("base") or {}
+        return PullInfo(number=pr["number"], title=pr.get("title") or "", body=pr.get("body") or "",
+                        author=(pr.get("user") or {}).get("login", ""), state=pr.get("state") or "open",
+                        draft=bool(pr.get("draft")), base_ref=base.get("ref", ""), base_sha=base.get("sha", ""),
+                        head_ref=head.get("ref", ""), head_sha=head.get("sha", ""),
+                        head_repository=(head.get("repo") or {}).get("full_name"), html_url=pr.get("html_url", ""))
+
+    @staticmethod
+    def _file(d: dict) -> ApiFile:
+        return ApiFile(d["filename"], d.get("status", "modified"), d.get("patch"), d.get("previous_filename"),
+                       d.get("additions", 0), d.get("deletions", 0))
+
+    def files(self) -> tuple[ApiFile, ...]:
+        pr = self._pull_obj()
+        return self._call("listing the pull request's files",
+                          lambda: tuple(self._file(_fields(f)) for f in pr.get_files()))
+
+    def commits(self) -> tuple[CommitInfo, ...]:
+        pr = self._pull_obj()
+
+        def get():
+            out = []
+            for c in pr.get_commits():
+                d = _fields(c)
+                self._commit_objs[d["sha"]] = c
+                out.append(CommitInfo(d["sha"], ((d.get("commit") or {}).get("message") or "").split("\n", 1)[0],
+                                      tuple(p["sha"] for p in d.get("parents") or ())))
+            return tuple(out)
+        return self._call("listing the pull request's commits", get)
+
+    def compare(self, base: str, head: str) -> Comparison | None:
+        """The commits and files from base to head; None when GitHub does not know base any more."""
+        self._pull_obj()
+        try:
+            c = self._repo.compare(base, head)
+            d = _fields(c)
+        except GithubException as e:
+            if e.status == 404:
+                return None
+            raise api_error(e, f"comparing {base[:12]}...{head[:12]}") from None
+        commits = tuple(CommitInfo(x["sha"], ((x.get("commit") or {}).get("message") or "").split("\n", 1)[0],
+                                   tuple(p["sha"] for p in x.get("parents") or ())) for x in d.get("commits") or ())
+        return Comparison(d.get("status", ""), commits, tuple(self._file(f) for f in d.get("files") or ()))
+
+    def list_dir(self, path: str, ref: str) -> tuple[tuple[str, str], ...]:
+        """(name, type) of a directory's entries at ref; () when it does not exist."""
+        self._pull_obj()
+        try:
+            items = self._repo.get_contents(path, ref=ref)
+        except GithubException as e:
+            if e.status == 404:
+                return ()
+            raise api_error(e, f"listing {path or '/'} at {ref[:12]}") from None
+        items = items if isinstance(items, list) else []
+        return tuple((_fields(i)["name"], _fields(i)["type"]) for i in items)
+
+    def read_text(self, path: str, ref: str) -> str | None:
+        """A regular file's text at ref (UTF-8, bad bytes replaced); None when absent or not a file."""
+        self._pull_obj()
+        try:
+            item = self._repo.get_contents(path, ref=ref)
+        except GithubException as e:
+            if e.status == 404:
+                return None
+            raise api_error(e, f"reading {path} at {ref[:12]}") from None
+        if isinstance(item, list) or _fields(item).get("type") != "file" or _fields(item).get("encoding") != "base64":
+            return None
+        return item.decoded_content.decode("utf-8", errors="replace")
+
+    def login(self) -> str:
+        """Who the token posts as: the user of a personal token; GITHUB_TOKEN (an installation) cannot
+        ask, and posts as github-actions[bot]."""
+        try:
+            return self._gh.get_user().login
+        except GithubException as e:
+            if e.status == 403:
+                return INSTALLATION_LOGIN
+            raise api_error(e, "reading the token's user") from None
+        except requests.exceptions.RequestException as e:
+            raise APIError(f"cannot reach the GitHub API at {self._settings.api_url} ({type(e).__name__})") from None
+
+    def reviews(self) -> tuple[PostedReview, ...]:
+        pr = self._pull_obj()
+
+        def get():
+            out = []
+            for r in pr.get_reviews():
+                d = _fields(r)
+                self._review_objs[d["id"]] = r
+                out.append(PostedReview(d["id"], (d.get("user") or {}).get("login", ""), d.get("body") or "",
+                                        d.get("commit_id") or "", d.get("state") or "", d.get("html_url") or ""))
+            return tuple(out)
+        return self._call("listing the reviews", get)
+
+    @staticmethod
+    def _comment(d: dict) -> PostedComment:
+        return PostedComment(d["id"], (d.get("user") or {}).get("login", ""), d.get("body") or "", d.get("path") or "",
+                             d.get("line"), d.get("start_line"), d.get("in_reply_to_id"), d.get("commit_id") or "",
+                             d.get("html_url") or "")
+
+    def review_comments(self) -> tuple[PostedComment, ...]:
+        pr = self._pull_obj()
+        return self._call("listing the review comments",
+                          lambda: tuple(self._comment(_fields(c)) for c in pr.get_review_comments()))
+
+    def rate(self) -> tuple[int, int, float]:
+        """(remaining, limit, reset as epoch seconds) from the last answer's X-RateLimit headers."""
+        remaining, limit = self._gh.rate_limiting
+        return remaining, limit, float(self._gh.rate_limiting_resettime or 0)
+
+    def wait_for_rate(self, needed: int) -> None:
+        """Before a batch of writes: if fewer than `needed` requests are left, wait for the reset when it
+        is near, else stop before posting half a review."""
+        remaining, limit, reset = self._call("reading the rate limit", self.rate)
+        if remaining < 0 or remaining >= needed:
+            return
+        wait = max(0.0, reset - self._clock() + 1)
+        if wait > self._settings.max_rate_limit_wait:
+            when = datetime.fromtimestamp(reset, timezone.utc).strftime("%H:%M UTC")
+            raise APIError(f"GitHub API rate limit: {remaining} of {limit} requests left, {needed} needed to "
+                           f"post the review; it resets at {when}")
+        self._settings.sleep(wait)
+
+    # ---------------------------------------------------------------------------------- writes
+
+    def _commit(self, sha: str):
+        if sha not in self._commit_objs:
+            self._pull_obj()
+            obj = self._repo.get_commit(sha)
+            self._call(f"reading commit {sha[:12]}", lambda: obj.sha)
+            self._commit_objs[sha] = obj
+        return self._commit_objs[sha]
+
+    def create_review(self, commit_id: str, body: str, comments: list[dict],
+                      already_done: Callable[[], PostedReview | None] | None = None) -> PostedReview:
+        """One review, event COMMENT (the bot never approves nor requests changes)."""
+        pr, commit = self._pull_obj(), self._commit(commit_id)
+
+        def post():
+            r = pr.create_review(commit=commit, body=body, event="COMMENT", comments=comments)
+            d = _fields(r)
+            self._review_objs[d["id"]] = r
+            return PostedReview(d["id"], (d.get("user") or {}).get("login", ""), d.get("body") or "",
+                                d.get("commit_id") or "", d.get("state") or "", d.get("html_url") or "")
+        return self._post("posting the review", post, already_done)
+
+    def edit_review(self, review_id: int, body: str) -> None:
+        obj = self._review_objs.get(review_id)
+        if obj is None:
+            obj = self._call("reading the review", lambda: self._pull_obj().get_review(review_id))
+        self._call("editing the review summary", lambda: obj.edit(body), write=True)
+
+    def reply(self, comment_id: int, body: str,
+              already_done: Callable[[], PostedComment | None] | None = None) -> PostedComment:
+        pr = self._pull_obj()
+        return self._post("replying to a review comment",
+                          lambda: self._comment(_fields(pr.create_review_comment_reply(comment_id, body))),
+                          already_done)
+
+    def delete_comment(self, comment_id: int) -> None:
+        """Delete one review comment; one already gone (404) counts as deleted."""
+        pr = self._pull_obj()
+        try:
+            pr.get_review_comment(comment_id).delete()
+        except GithubException as e:
+            if e.status != 404:
+                raise api_error(e, "deleting an outdated review comment", write=True) from None
+        except requests.exceptions.RequestException as e:
+            raise APIError(f"cannot reach the GitHub API at {self._settings.api_url} ({type(e).__name__})") from None

@@ -8,8 +8,8 @@ other call is dispatched after that and inside the TTL, which is checked and rep
 from __future__ import annotations
 
 import asyncio
-from fnmatch import fnmatch
 from dataclasses import dataclass, field, replace
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Callable
 
@@ -20,20 +20,19 @@ from .llm import Transport
 from .resume import load as load_state
 from .resume import save_agent, save_run
 from .scheduling import Budget, Runner
-from .usage import CallRecord
-from .specialists.agent import AgentResult, Limits, run_agent
 from .secrets import SCANNER, redact
 from .secrets import findings as secret_findings
 from .secrets import scan as scan_secrets
+from .specialists.agent import AgentResult, Limits, run_agent
 from .specialists.findings import Finding, Submission
 from .specialists.registry import SUMMARY, by_name, selected
 from .specialists.requests import Prefix, build_prewarm
 from .summary.merge import apply_summary, derive_verdict, findings_for_summary, first_pass
 from .templates import render
+from .usage import CallRecord
 from .workspace.fence import fence
 from .workspace.files import Workspace, write_workspace
 from .workspace.layout import CONTEXT_FILE, Plan, build_plan, render_context
-
 
 
 @dataclass(frozen=True)
@@ -198,21 +197,23 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     idle = tuple(AgentStatus(s.name, "idle", notes=(
         f"{ws.plan.tier.name} tier: {ws.plan.tier.reason}" if s in ws.plan.applicable else "no file of its kinds",))
         for s in all_specs if s not in ws.plan.specialists)
+
     results = await _fan_out(runner, ws, prefix, config, limits, finished, keep_state)
-    statuses = []
-    for r in results:
-        st = _status(r, tuple(pf.file.path for pf in ws.plan.assigned(r.name)))
-        statuses.append(st)
-    ok = {r.name: r.submission for r in results if r.submission is not None and not r.error}
-    if results and not ok and all(r.error for r in results):
+    statuses = [_status(r, tuple(pf.file.path for pf in ws.plan.assigned(r.name))) for r in results]
+    if results and all(r.error for r in results):
         raise APIError(results[0].error)
+    # Secrets found in the change are findings of their own, and no text that came from a model
+    # carries one further (not to the summary agent, not to the output).
     secrets = scan_secrets(change)
     if secrets:
         on_event(f"secret-scan: {len(secrets)} possible secret(s) in added lines")
-    fp = first_pass({**ok, SCANNER: Submission(secret_findings(secrets))} if secrets else ok,
-                    change, config.min_confidence)
+    raw = {r.name: _redact_submission(r.submission, secrets) for r in results}
+    ok = {name: sub for name, sub in raw.items() if sub is not None and not _failed(statuses, name)}
+    if secrets:
+        ok[SCANNER] = Submission(secret_findings(secrets))
+    fp = first_pass(ok, change, config.min_confidence)
+
     summary_status, verdict_sub = None, None
-    notes: list[str] = []
     if results:
         delta = render("summary.md.j2", findings=fence("specialist-findings", findings_for_summary(fp.findings))
                        if fp.findings else "", count=len(fp.findings),
@@ -222,9 +223,10 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         sr = (not reran and finished.get(SUMMARY)) or await _agent(SUMMARY, delta, prefix, runner, ws, limits,
                                                                    keep_state)
         summary_status = _status(sr, ())
-        verdict_sub = sr.submission if summary_status.status == "ok" else None
+        verdict_sub = _redact_submission(sr.submission, secrets) if summary_status.status == "ok" else None
     verdict = apply_summary(fp.findings, verdict_sub, change, config.min_confidence)
-    notes += verdict.notes
+
+    notes = list(verdict.notes)
     verdict_name = verdict_sub.verdict if verdict_sub else None
     if verdict_name is None:
         verdict_name = derive_verdict(verdict.findings)
@@ -240,22 +242,24 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         if not schedule.within_ttl:
             notes.append(f"the shared prefix went unused for longer than its {config.cache_ttl_seconds:.0f}s TTL "
                          f"(longest gap {schedule.longest_gap:.1f}s)")
+    order = [s.name for s in all_specs]
     return ReviewResult(
         meta=change.meta, files_changed=len(change.files), additions=change.additions, deletions=change.deletions,
-        findings=tuple(_redact(f, secrets) for f in verdict.findings), verdict=verdict_name,
-        overview=redact(verdict_sub.overview, secrets) if verdict_sub else None,
-        agents=tuple(sorted(statuses, key=lambda s: [x.name for x in all_specs].index(s.name))) + idle,
-        summary=summary_status, rejected=tuple((_redact(f, secrets), r) for f, r in verdict.rejected),
-        low_confidence=tuple(_redact(f, secrets) for f in fp.low_confidence),
+        findings=verdict.findings, verdict=verdict_name, overview=verdict_sub.overview if verdict_sub else None,
+        agents=tuple(sorted(statuses, key=lambda s: order.index(s.name))) + idle,
+        summary=summary_status, rejected=verdict.rejected, low_confidence=fp.low_confidence,
         duplicates_folded=fp.merged + verdict.duplicates,
-        calls=tuple(sorted(runner.records, key=lambda c: c.started)),
-        schedule=schedule, notes=tuple(notes),
-        raw={r.name: r.submission and replace(r.submission, findings=tuple(
-            _redact(f, secrets) for f in r.submission.findings)) for r in results})
+        calls=tuple(sorted(runner.records, key=lambda c: c.started)), schedule=schedule, notes=tuple(notes),
+        raw=raw)
 
 
-def _redact(f: Finding, secrets) -> Finding:
-    if not secrets:
-        return f
-    return replace(f, title=redact(f.title, secrets), explanation=redact(f.explanation, secrets),
-                   suggestion=redact(f.suggestion, secrets))
+def _failed(statuses: list[AgentStatus], name: str) -> bool:
+    return any(s.name == name and s.status == "failed" for s in statuses)
+
+
+def _redact_submission(sub: Submission | None, secrets) -> Submission | None:
+    if sub is None or not secrets:
+        return sub
+    findings = tuple(replace(f, title=redact(f.title, secrets), explanation=redact(f.explanation, secrets),
+                             suggestion=redact(f.suggestion, secrets)) for f in sub.findings)
+    return replace(sub, findings=findings, overview=redact(sub.overview, secrets))

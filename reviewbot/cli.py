@@ -13,8 +13,17 @@ from .errors import EXIT_USAGE, ReviewbotError
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="reviewbot", description="AI code review with seven cached specialist "
-                                "reviewers and a summary agent.")
+    p = argparse.ArgumentParser(
+        prog="reviewbot", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="AI code review with seven cached specialist reviewers and a summary agent.",
+        epilog="""commands:
+  reviewbot review    review a local branch, a git range or a patch file (reviewbot review --help)
+  reviewbot github    review a pull request and post one review on GitHub (the Action runs this)
+  reviewbot bench     measure cost and latency on a corpus of PRs against cachesim
+
+configuration: .reviewbot.toml or [tool.reviewbot] in pyproject.toml (README, "Configuration")
+environment:   ANTHROPIC_API_KEY (required), ANTHROPIC_BASE_URL (optional), GITHUB_TOKEN (github)
+exit codes:    0 ok, 1 --fail-on reached, 2 usage/config, 3 unreadable change, 4 API failure, 5 partial""")
     p.add_argument("--version", action="version", version=f"reviewbot {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:

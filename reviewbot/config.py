@@ -42,6 +42,7 @@ class Config:
     itpm_limit: int = 0                        # input tokens per minute to pace under; 0: no pacing
     cache_ttl_seconds: float = 300.0           # the provider's 5-minute TTL (cachesim --ttl-seconds)
     extra_instructions: tuple[tuple[str, str], ...] = field(default_factory=tuple)   # (specialist, text)
+    summarise: tuple[str, ...] = ("lockfile", "generated")   # kinds listed, not reviewed line by line
     include: tuple[str, ...] = ()              # path globs to review (empty: everything)
     exclude: tuple[str, ...] = ()              # path globs never reviewed (listed, not routed)
     path_instructions: tuple[tuple[str, str], ...] = ()   # (glob, text): sent with the files it names
@@ -108,6 +109,11 @@ def _validate(key: str, value, where: str):
         if unknown:
             raise ConfigError(f"{where}: unknown specialist {unknown[0]!r} in 'extra_instructions'")
         return tuple(sorted(value.items()))
+    if key == "summarise":
+        kinds = ("lockfile", "generated")
+        if not isinstance(value, list) or not all(v in kinds for v in value):
+            raise bad(f"a list of file kinds from {', '.join(kinds)} (binary files are always summarised)")
+        return tuple(value)
     if key in ("include", "exclude"):
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise bad("a list of path globs")

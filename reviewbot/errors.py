@@ -36,6 +36,10 @@ class APIError(ReviewbotError):
     exit_code = EXIT_API
 
 
+class CredentialsError(APIError):
+    """The API refused our credentials (401/403): no other call of the run can succeed."""
+
+
 class BudgetExceeded(ReviewbotError):
     exit_code = EXIT_PARTIAL
 

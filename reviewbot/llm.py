@@ -14,7 +14,7 @@ from typing import Callable
 
 import anthropic
 
-from .errors import APIError
+from .errors import APIError, CredentialsError
 from .usage import Usage, usage_from_api
 
 
@@ -81,6 +81,8 @@ class Transport:
                     if on_first_byte:
                         on_first_byte()
                     msg = await stream.get_final_message()
+        except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as e:
+            raise CredentialsError(_one_line(e)) from None
         except anthropic.APIError as e:
             raise APIError(_one_line(e)) from None
         return Reply(tuple(_block(b) for b in msg.content), msg.stop_reason or "", usage_from_api(msg.usage),
@@ -92,6 +94,8 @@ class Transport:
         try:
             reply = await self._client.messages.count_tokens(
                 **{k: request[k] for k in COUNTED_FIELDS if k in request})
+        except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as e:
+            raise CredentialsError(_one_line(e)) from None
         except anthropic.APIError as e:
             raise APIError(_one_line(e)) from None
         return reply.input_tokens

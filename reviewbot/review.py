@@ -109,7 +109,8 @@ def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = 
     prefix. No network."""
     specialists = selected(config.specialists)
     plan = build_plan(change, specialists, config.max_patch_chars, config.preload_chars,
-                      tiered=config.routing == "tiered", max_files=config.max_files, excluded=config.excluded)
+                      tiered=config.routing == "tiered", max_files=config.max_files, excluded=config.excluded,
+                      summarised=config.summarise)
     context = render_context(change, plan, specialists)
     ws = write_workspace(workspace_dir, plan, context, resume=resume)
     reads = ((CONTEXT_FILE, context),) + tuple((pf.patch_file, pf.patch_text) for pf in plan.files if pf.preloaded)
@@ -138,6 +139,8 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
         waiter = asyncio.create_task(began.wait())
         await asyncio.wait({waiter, tasks[0]}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
+        if tasks[0].done() and tasks[0].exception() is not None:
+            raise tasks[0].exception()          # e.g. the key was refused: the others would be too
         rest = names[1:]
     for name in rest:
         start(name)
@@ -146,6 +149,10 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
         warm = asyncio.create_task(runner.keep_warm(build_prewarm(prefix), config.cache_ttl_seconds, stop))
     try:
         done = {r.name: r for r in await asyncio.gather(*tasks)}
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        raise
     finally:
         stop.set()
         if warm is not None:

@@ -32,8 +32,12 @@ def cassette(name: str):
     return recorder().use_cassette(name)
 
 
+# Read once, at import: tests may point ANTHROPIC_BASE_URL elsewhere while they run.
+_RECORD_URL = os.environ.get("ANTHROPIC_BASE_URL", "http://127.0.0.1:8787")
+
+
 def api_url() -> str:
-    return os.environ.get("ANTHROPIC_BASE_URL", "http://127.0.0.1:8787") if RECORDING else "http://127.0.0.1:8787"
+    return _RECORD_URL if RECORDING else "http://127.0.0.1:8787"
 
 
 def reset_cachesim(settings: dict | None = None) -> None:

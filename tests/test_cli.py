@@ -131,3 +131,17 @@ def test_resume_needs_a_kept_run(repo, tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as e:
         main(["review", "--keep-workspace", "a", "--resume", "b"])
     assert e.value.code == 2
+
+
+def test_an_invalid_api_key_is_one_line_and_exit_4(repo, capsys, monkeypatch):
+    """Recorded on cachesim answering 401 to everything: the run stops at the first call."""
+    from cassette import api_url, reset_cachesim
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "not-a-valid-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", api_url())
+    reset_cachesim({"fault_plan": [{"match": {"every": 1}, "status": 401, "message": "invalid x-api-key"}]})
+    with cassette("test_cli_invalid_key.yaml") as tape:
+        code, out, err = _run(capsys, "review", "--repo", str(repo), "--base", "base", "--head", "pr")
+    reset_cachesim()
+    assert code == 4 and out == ""
+    assert err.splitlines()[-1] == "reviewbot: error: Anthropic API rejected the API key (401): check ANTHROPIC_API_KEY"
+    assert len(tape.requests) == 1 and "not-a-valid-key" not in str(tape.requests[0].headers)

@@ -140,3 +140,11 @@ def test_turns_are_bounded(tmp_path):
     result, t = _run(tmp_path, {"maintainability": read, "*": submit()}, Config(max_turns=3, routing="all"))
     m = {a.name: a for a in result.agents}["maintainability"]
     assert m.status == "failed" and "3 turns" in m.error
+
+
+def test_a_refused_key_stops_the_run_at_the_first_call(tmp_path):
+    from reviewbot.errors import CredentialsError
+    t = ScriptedTransport({"*": CredentialsError("Anthropic API rejected the API key (401): check ANTHROPIC_API_KEY")})
+    with pytest.raises(CredentialsError, match="401"):
+        asyncio.run(run_review(change(), Config(routing="all"), t, tmp_path / "ws"))
+    assert len(t.requests) == 1                     # the leader only: nothing else was sent

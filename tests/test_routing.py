@@ -68,3 +68,11 @@ def test_routing_is_visible_in_the_context(tmp_path):
     assert "Tier: small (3 changed lines)." in ws.context_text
     assert ("- not running (the small tier runs 2): performance, maintainability, documentation, release, rules"
             in ws.context_text)
+
+
+def test_lockfiles_are_summarised_unless_configured_otherwise(tmp_path):
+    ch = change(file_change("package-lock.json"), file_change("src/app.py"))
+    ws, _ = prepare(ch, Config(), tmp_path / "a")
+    assert ws.plan.files[0].reviewers == () and "none: summarised only" in ws.context_text
+    ws, _ = prepare(ch, Config(summarise=()), tmp_path / "b")
+    assert "security" in ws.plan.files[0].reviewers

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from ..errors import APIError, BudgetExceeded, ToolInputError
+from ..errors import APIError, BudgetExceeded, CredentialsError, ToolInputError
 from ..templates import render
 from ..usage import CallRecord
 from ..workspace.files import read_workspace_file
@@ -60,6 +60,8 @@ async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root:
         request = build_request(prefix, delta, history, limits.max_output_tokens)
         try:
             record, content = await send(request, f"{name}#{turn}", on_first_byte if turn == 1 else None)
+        except CredentialsError:
+            raise                               # fatal for the whole run, not just this agent
         except (APIError, BudgetExceeded) as e:
             result.error = str(e)
             return result

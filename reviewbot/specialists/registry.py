@@ -27,7 +27,7 @@ SPECIALISTS: tuple[Specialist, ...] = (
     Specialist("security", "Security", "specialists/security.md.j2",
                "exploitable or concretely dangerous issues only: injection, authn/authz bypass, secrets, "
                "weak crypto, missing validation at trust boundaries",
-               frozenset({CODE, CONFIG, CI, DEPS})),
+               frozenset({CODE, CONFIG, CI, DEPS, LOCKFILE})),
     Specialist("correctness", "Correctness", "specialists/correctness.md.j2",
                "logic bugs, edge cases, error handling",
                frozenset({CODE, TEST})),

@@ -20,7 +20,6 @@ from .routing import Tier, choose_tier, select
 CONTEXT_FILE = "shared-mr-context.txt"
 DIFF_DIR = "diff"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_SUMMARISED = (LOCKFILE, GENERATED, BINARY)     # listed in the table, not reviewed line by line
 
 
 def patch_name(index: int, path: str) -> str:
@@ -71,7 +70,8 @@ MAX_TABLE_ROWS = 500          # the context lists at most this many files; the r
 
 def build_plan(change: Change, specialists: tuple[Specialist, ...], max_patch_chars: int,
                preload_chars: int, tiered: bool = True, max_files: int = 300,
-               excluded: Callable[[str], bool] = lambda path: False) -> Plan:
+               excluded: Callable[[str], bool] = lambda path: False,
+               summarised: tuple[str, ...] = (LOCKFILE, GENERATED)) -> Plan:
     """Name, classify and route every file, pick the tier's specialists, and preload the reviewed
     patches, in order, while they fit in `preload_chars` (the rest stay on disk for read_file).
     Only the first `max_files` reviewable files are routed to specialists; the rest are listed, as
@@ -79,7 +79,7 @@ def build_plan(change: Change, specialists: tuple[Specialist, ...], max_patch_ch
     kinds = [file_kind(f.path, f.is_binary) for f in change.files]
     routed, count = [], 0
     for f, k in zip(change.files, kinds):
-        skip = k in _SUMMARISED or excluded(f.path)
+        skip = k == BINARY or k in summarised or excluded(f.path)
         names = () if skip else tuple(s.name for s in specialists if k in s.file_kinds)
         count += bool(names)
         routed.append(names if count <= max_files else ())

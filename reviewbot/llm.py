@@ -58,8 +58,11 @@ def _one_line(e: Exception) -> str:
 COUNTED_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
 
 
-def make_client(api_key: str, base_url: str | None, max_retries: int, timeout: float) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout)
+def make_client(api_key: str, base_url: str | None, max_retries: int, timeout: float,
+                http_client=None) -> anthropic.AsyncAnthropic:
+    """The SDK client; `http_client` (an httpx2.AsyncClient) lets a caller choose the transport."""
+    return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout,
+                                    http_client=http_client)
 
 
 class Transport:

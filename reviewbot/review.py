@@ -132,16 +132,19 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
         tasks.append(asyncio.create_task(_agent(
             name, specialist_delta(name, ws.plan, config), prefix, runner, ws, limits, keep_state, first_byte)))
 
-    rest = names
-    if warmup == "leader" and names:
+    rest = list(names)
+    while warmup == "leader" and rest:
+        # One leader at a time until one has a first byte: the prefix is then being written, and the
+        # others can read it. A leader that fails before that hands the role to the next one.
         began = asyncio.Event()
-        start(names[0], began.set)
+        start(rest.pop(0), began.set)
         waiter = asyncio.create_task(began.wait())
-        await asyncio.wait({waiter, tasks[0]}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({waiter, tasks[-1]}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
-        if tasks[0].done() and tasks[0].exception() is not None:
-            raise tasks[0].exception()          # e.g. the key was refused: the others would be too
-        rest = names[1:]
+        if tasks[-1].done() and tasks[-1].exception() is not None:
+            raise tasks[-1].exception()         # e.g. the key was refused: the others would be too
+        if began.is_set():
+            break
     for name in rest:
         start(name)
     stop, warm = asyncio.Event(), None

@@ -148,3 +148,19 @@ def test_a_refused_key_stops_the_run_at_the_first_call(tmp_path):
     with pytest.raises(CredentialsError, match="401"):
         asyncio.run(run_review(change(), Config(routing="all"), t, tmp_path / "ws"))
     assert len(t.requests) == 1                     # the leader only: nothing else was sent
+
+
+def test_a_leader_that_fails_before_its_first_byte_hands_over(tmp_path):
+    class FailFirst(ScriptedTransport):
+        async def send(self, request, on_first_byte=None):
+            if _who(request) == "security":
+                self.log.append(("start", "security"))
+                raise APIError("Anthropic API error 529: Overloaded")
+            return await super().send(request, on_first_byte)
+
+    t = FailFirst({"*": submit(_finding())})
+    result = asyncio.run(run_review(change(), Config(routing="all"), t, tmp_path / "ws"))
+    starts = [w for e, w in t.log if e == "start"]
+    assert starts[:2] == ["security", "correctness"]
+    assert t.log[2] == ("first_byte", "correctness")        # the others waited for the new leader
+    assert {a.name: a.status for a in result.agents}["security"] == "failed"

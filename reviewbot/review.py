@@ -112,7 +112,7 @@ def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = 
                       tiered=config.routing == "tiered", max_files=config.max_files, excluded=config.excluded,
                       summarised=config.summarise)
     context = render_context(change, plan, specialists)
-    ws = write_workspace(workspace_dir, plan, context, resume=resume)
+    ws = write_workspace(workspace_dir, plan, context, resume=resume, sources=change.sources)
     reads = ((CONTEXT_FILE, context),) + tuple((pf.patch_file, pf.patch_text) for pf in plan.files if pf.preloaded)
     prefix = Prefix(model=config.model, system_text=render("system.md.j2"), opening=render("opening.md.j2"),
                     reads=reads, base_ttl=config.base_ttl, naive=config.mode == "naive")

@@ -17,7 +17,8 @@ from reviewbot.dryrun import CallTokens, DryRun, estimate, to_markdown
 from reviewbot.specialists.registry import NAMES
 from reviewbot.usage import price_of
 
-from cassette import CASSETTES, RECORDING, api_key, api_url, recorder, reset_cachesim
+from cassette import CASSETTES, RECORDING, api_key, api_url, reset_cachesim
+from cassette import cassette as cassette_for
 from corpus import clone
 
 CASSETTE = "test_dry_run_unidiff-126.yaml"
@@ -36,7 +37,7 @@ def repo(tmp_path, monkeypatch):
 def _run(repo, capsys, *extra):
     args = ["review", "--repo", str(repo), "--base", "base", "--head", "pr", "--config",
             str(repo.parent / "all.toml"), "--dry-run", *extra]
-    with recorder().use_cassette(CASSETTE) as cassette:
+    with cassette_for(CASSETTE) as cassette:
         code = main(args)
     out = capsys.readouterr()
     return code, out.out, out.err, cassette

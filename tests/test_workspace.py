@@ -106,3 +106,24 @@ def test_file_kinds(path, kind):
 
 def test_binary_is_a_kind_of_its_own():
     assert file_kind("img/logo.png", is_binary=True) == "binary"
+
+
+def test_full_new_versions_of_changed_files_are_readable(tmp_path):
+    from reviewbot.workspace.layout import source_path
+    ch = change(file_change("src/app.py"))
+    ch = type(ch)(ch.meta, ch.files, sources=(("src/app.py", "def f():\n    return 1\n"), ("../evil.py", "x"),
+                                              ("/etc/passwd", "x")))
+    ws, _ = prepare(ch, Config(), tmp_path / "ws")
+    assert read_workspace_file(ws.root, "files/src/app.py") == "def f():\n    return 1\n"
+    assert not (tmp_path / "evil.py").exists() and not list((ws.root / "files").glob("etc*"))
+    assert "The full new version of 1 changed file(s) is in the workspace at files/<path>" in ws.context_text
+    assert source_path("a/../b.py") is None and source_path("/abs.py") is None and source_path("ok/b.py") == "files/ok/b.py"
+
+
+def test_local_changes_carry_their_sources(tmp_path):
+    from corpus import clone
+    from reviewbot.change.gitsource import read_local_change
+    repo, meta = clone("unidiff-126", tmp_path)
+    ch = read_local_change(repo, "base", "pr")
+    assert {p for p, _ in ch.sources} == {f.path for f in ch.files if f.status != "deleted"}
+    assert dict(ch.sources)["unidiff/patch.py"] == (repo / "unidiff" / "patch.py").read_text()

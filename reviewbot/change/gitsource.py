@@ -68,6 +68,7 @@ def read_local_change(repo_dir: str | Path, base: str | None = None, head: str |
             meta=_meta(repo, base_ref, _head_name(repo, head_ref), base_sha, head_sha),
             files=files,
             review_rules=_review_rules(repo, base_sha),
+            sources=_sources(repo, head_sha, files),
         )
 
 
@@ -271,3 +272,28 @@ def read_file_at(repo_dir: str | Path, rev: str, path: str) -> str | None:
     if blob.type != "blob" or blob.mode == _SYMLINK_MODE:
         return None
     return blob.data_stream.read().decode("utf-8", errors="replace")
+
+
+# --------------------------------------------------------------------------------------------
+# full new versions of the changed files
+
+SOURCE_MAX_BYTES = 200_000          # a larger file is left out (its patch is still reviewed)
+SOURCES_MAX_BYTES = 5_000_000       # at most this much in all
+
+
+def _sources(repo: git.Repo, head_sha: str, files) -> tuple[tuple[str, str], ...]:
+    """(path, text) of each changed, non-deleted, non-binary regular file as it is at head, so a
+    reviewer can read more context than the hunks carry. Large, binary or non-text files are skipped."""
+    tree, out, total = repo.commit(head_sha).tree, [], 0
+    for f in files:
+        if f.status == "deleted" or f.is_binary:
+            continue
+        blob = _find_blob(tree, f.path)
+        if blob is None or blob.path != f.path or blob.size > SOURCE_MAX_BYTES or total + blob.size > SOURCES_MAX_BYTES:
+            continue
+        data = blob.data_stream.read()
+        if b"\x00" in data:
+            continue
+        total += blob.size
+        out.append((f.path, data.decode("utf-8", errors="replace")))
+    return tuple(out)

@@ -94,6 +94,7 @@ class Change:
     files: tuple[FileChange, ...] = field(default_factory=tuple)
     review_rules: tuple[tuple[str, str], ...] = ()   # (file name, text) of REVIEW.md / AGENTS.md ... from the base
     prior_findings: tuple[str, ...] = ()             # one line each: findings already posted on this PR
+    sources: tuple[tuple[str, str], ...] = ()        # (path, full new text) of changed text files, when known
 
     @property
     def additions(self) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
 from ..errors import InputError, ToolInputError
-from .layout import CONTEXT_FILE, Plan
+from .layout import CONTEXT_FILE, Plan, source_path
 
 MAX_READ_CHARS = 200_000
 
@@ -29,11 +29,14 @@ class Workspace:
         return [CONTEXT_FILE] + [pf.patch_file for pf in self.plan.files]
 
 
-def write_workspace(root: Path, plan: Plan, context_text: str, resume: bool = False) -> Workspace:
-    """Write the files (byte-exact, "\n" line ends, UTF-8). The directory must be empty or absent,
-    unless `resume`: then it must hold exactly these files already (the same change)."""
+def write_workspace(root: Path, plan: Plan, context_text: str, resume: bool = False,
+                    sources: tuple[tuple[str, str], ...] = ()) -> Workspace:
+    """Write the files (byte-exact, "\n" line ends, UTF-8): the context, the patches, and the full
+    new versions of the changed files under files/. The directory must be empty or absent, unless
+    `resume`: then it must hold exactly these files already (the same change)."""
     root = Path(root)
     files = {root / CONTEXT_FILE: context_text} | {root / pf.patch_file: pf.patch_text for pf in plan.files}
+    files |= {root / rel: text for path, text in sources if (rel := source_path(path))}
     if resume:
         if not (root / CONTEXT_FILE).is_file():
             raise InputError(f"cannot resume: no kept workspace in {root} (run with --keep-workspace first)")
@@ -46,6 +49,7 @@ def write_workspace(root: Path, plan: Plan, context_text: str, resume: bool = Fa
     try:
         (root / "diff").mkdir(parents=True, exist_ok=True)
         for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text.encode("utf-8", "surrogateescape"))
     except OSError as e:
         raise InputError(f"cannot write workspace {root}: {e.strerror}") from None
@@ -79,8 +83,8 @@ def read_workspace_file(root: Path, path: str) -> str:
     if real != base and base not in real.parents:
         raise ToolInputError(f"{path!r} leads outside the workspace")
     if not real.is_file():
-        raise ToolInputError(f"no such file in the workspace: {path!r}. Files are {CONTEXT_FILE} and the "
-                             f"diff/*.patch files listed in it")
+        raise ToolInputError(f"no such file in the workspace: {path!r}. Files are {CONTEXT_FILE}, the "
+                             f"diff/*.patch files listed in it and, where listed, files/<path> (full new versions)")
     text = real.read_bytes().decode("utf-8", "replace")
     if len(text) > MAX_READ_CHARS:
         text = text[:MAX_READ_CHARS] + f"\n[reviewbot] file truncated at {MAX_READ_CHARS} characters\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Callable
 
 from ..change.model import Change, FileChange
@@ -19,7 +20,17 @@ from .routing import Tier, choose_tier, select
 
 CONTEXT_FILE = "shared-mr-context.txt"
 DIFF_DIR = "diff"
+SOURCES_DIR = "files"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def source_path(path: str) -> str | None:
+    """Where the full new version of `path` goes in the workspace, or None for a path that could
+    leave it (absolute, `..`, empty parts)."""
+    parts = PurePosixPath(path).parts
+    if not parts or PurePosixPath(path).is_absolute() or any(p in ("..", ".", "") for p in parts) or "\x00" in path:
+        return None
+    return f"{SOURCES_DIR}/{path}"
 
 
 def patch_name(index: int, path: str) -> str:
@@ -112,7 +123,7 @@ def render_context(change: Change, plan: Plan, all_specialists: tuple[Specialist
         description=fence("pr-description", meta.description) if meta.description.strip() else "",
         commits=fence("commit-subjects", "\n".join(meta.commits)) if meta.commits else "",
         files=plan.files[:MAX_TABLE_ROWS], unlisted=len(plan.files) - min(len(plan.files), MAX_TABLE_ROWS),
-        total_files=len(plan.files), over_limit=plan.over_limit,
+        total_files=len(plan.files), over_limit=plan.over_limit, sources=sum(1 for path, _ in change.sources if source_path(path)),
         additions=change.additions, deletions=change.deletions,
         routing=[(s.name, [pf.patch_file for pf in plan.assigned(s.name)]) for s in plan.specialists],
         idle=idle, capped=capped, tier=plan.tier,

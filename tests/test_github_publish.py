@@ -284,3 +284,19 @@ def test_bodies_with_crlf_line_ends_still_parse():
     crlf = PostedReview(review.id, BOT, review.body.replace("\n", "\r\n"), review.commit_id)
     prior = pub.read_prior((crlf,), (), BOT)
     assert prior.reviewed == OLD and prior.overview == "Looks fine." and [b.title for b in prior.body_findings] == ["kept"]
+
+
+def test_inline_threshold_and_cap_from_the_config_send_the_rest_to_the_body():
+    from reviewbot.github.publish import Prior, plan_run
+
+    from helpers import change, file_change
+    from test_findings import f
+    ch = change(file_change("src/app.py", added=(10, 11, 12), context=(8, 9, 13)))
+    findings = tuple(f(line=n, severity=s, title=f"T{n}") for n, s in ((10, "high"), (11, "nit"), (12, "medium")))
+    findings = tuple(x.__class__(**{**x.__dict__, "placement": "inline"}) for x in findings)
+    plan = plan_run(findings, ch, Prior(), "b" * 40, True, min_severity="medium", max_inline=1)
+    assert [c.line for c in plan.inline] == [10]
+    blocks = sorted(b.block for b in plan.body_new)
+    assert len(blocks) == 2
+    assert "below the medium threshold for inline comments" in blocks[0] + blocks[1]
+    assert "more inline comments than one review holds" in blocks[0] + blocks[1]

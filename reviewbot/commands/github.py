@@ -225,7 +225,8 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     calls = result.calls if result else ()
     complete = result.complete if result else True
     plan = pub.plan_run(result.findings if result else (), pr_change, prior, pull.head_sha,
-                        result is not None and result.complete)
+                        result is not None and result.complete, config.inline_min_severity,
+                        config.max_inline_comments)
     cost = pub.CostState.of(prior.state).plus(calls)
     details = to_markdown(result) if result else ""
 

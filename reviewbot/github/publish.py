@@ -345,21 +345,31 @@ class Plan:
 
 
 def plan_run(findings: tuple[Finding, ...], pr_change: Change, prior: Prior, head_sha: str,
-             complete: bool) -> Plan:
+             complete: bool, min_severity: str = "nit", max_inline: int = MAX_INLINE) -> Plan:
     """Which findings are new and where they go; which old threads are settled.
 
     Findings are placed again on the PR's whole diff (an incremental review placed them on the new
-    commits' diff). Old threads are only settled after a complete review: a reviewer that failed
-    cannot vouch that a finding is gone."""
+    commits' diff). Inline comments are the findings at or above `min_severity`, at most
+    `max_inline` (never more than GitHub-friendly MAX_INLINE); the rest go to the body. Old threads
+    are only settled after a complete review: a reviewer that failed cannot vouch that a finding is
+    gone."""
     placed = [place(f, pr_change) for f in findings]
     current = {f.fingerprint for f in placed}
     posted = prior.posted
     new = [f for f in placed if f.fingerprint not in posted]
-    inline_f = [f for f in new if f.placement == INLINE][:MAX_INLINE]
+    threshold = SEVERITY_RANK.get(min_severity, len(SEVERITY_RANK))
+    wanted = [f for f in new if f.placement == INLINE and SEVERITY_RANK.get(f.severity, 9) <= threshold]
+    inline_f = wanted[:min(max_inline, MAX_INLINE)]
     inline = tuple(inline_comment(f) for f in inline_f)
     inline_ids = {id(f) for f in inline_f}
-    body_new = tuple(body_block(f, "" if f.placement != INLINE else "more inline comments than one review holds")
-                     for f in new if id(f) not in inline_ids)
+
+    def why(f: Finding) -> str:
+        if f.placement != INLINE:
+            return ""
+        if SEVERITY_RANK.get(f.severity, 9) > threshold:
+            return f"below the {min_severity} threshold for inline comments"
+        return "more inline comments than one review holds"
+    body_new = tuple(body_block(f, why(f)) for f in new if id(f) not in inline_ids)
     paths = {fc.path for fc in pr_change.files}
     # a finding on a file stays while the file is in the PR; one about the whole change (or a path
     # that never was a file of the PR) stays

@@ -146,18 +146,24 @@ def _parse(text: str, where: str) -> dict:
         raise ConfigError(f"{where}: invalid TOML: {e}") from None
 
 
-def config_from_files(read: Callable[[str], str | None]) -> Config:
-    """`.reviewbot.toml`, else `[tool.reviewbot]` of pyproject.toml, else defaults; `read(name)` gives a
-    file's text or None. The source is the caller's: the base commit locally, the contents API on
-    GitHub, so that a change cannot rewrite the configuration it is reviewed with."""
-    text = read(".reviewbot.toml")
-    if text is not None:
-        return config_from_mapping(_parse(text, ".reviewbot.toml"), ".reviewbot.toml")
-    text = read("pyproject.toml")
-    if text is not None:
-        table = _parse(text, "pyproject.toml").get("tool", {}).get("reviewbot")
-        if table is not None:
-            return config_from_mapping(table, "pyproject.toml [tool.reviewbot]")
+def config_from_files(read: Callable[[str], str | None], explicit: str | None = None, where: str = "") -> Config:
+    """`explicit` (a path), else `.reviewbot.toml`, else `[tool.reviewbot]` of pyproject.toml, else the
+    defaults; `read(path)` gives a file's text or None. The source is the caller's: the base commit
+    locally, the contents API on GitHub, so that a change cannot rewrite the configuration it is
+    reviewed with. `where` is added to error messages (e.g. " (base branch)")."""
+    for path in [explicit] if explicit else [".reviewbot.toml", "pyproject.toml"]:
+        text = read(path)
+        if text is None:
+            if explicit:
+                raise ConfigError(f"config file {explicit} not found{where}")
+            continue
+        data = _parse(text, path + where)
+        if path.rsplit("/", 1)[-1] == "pyproject.toml" and not explicit:
+            table = data.get("tool", {}).get("reviewbot")
+            if table is None:
+                continue
+            return config_from_mapping(table, f"{path} [tool.reviewbot]{where}")
+        return config_from_mapping(data, path + where)
     return Config()
 
 

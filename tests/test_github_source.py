@@ -58,7 +58,7 @@ def test_config_comes_from_the_base_texts():
     assert config_from_texts({"pyproject.toml": "[tool.black]\n"}.get, None) == Config()
     assert config_from_texts({}.get, None) == Config()
     assert config_from_texts({"ci/rb.toml": "max_turns = 4\n"}.get, "ci/rb.toml").max_turns == 4
-    with pytest.raises(ConfigError, match="not found in the base branch"):
+    with pytest.raises(ConfigError, match=r"config file ci/rb.toml not found \(base branch\)"):
         config_from_texts({}.get, "ci/rb.toml")
     with pytest.raises(ConfigError, match=r"\.reviewbot\.toml \(base branch\): invalid TOML"):
         config_from_texts({".reviewbot.toml": "x = ["}.get, None)

@@ -14,17 +14,15 @@ for data.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..change.gitsource import RULE_FILES, RULES_MAX_CHARS, TRUNCATED_NOTE
 from ..change.model import STATUSES, Change, ChangeMeta, FileChange
 from ..change.parse import file_change_from_patch
-from ..config import Config, config_from_mapping
-from ..errors import ConfigError, InputError
+from ..config import Config, config_from_files
+from ..errors import InputError
 
-CONFIG_FILE, PYPROJECT = ".reviewbot.toml", "pyproject.toml"
 _KNOWN_STATUSES = STATUSES + ("removed", "changed", "unchanged")     # GitHub's names beside the model's
 
 
@@ -136,25 +134,8 @@ def capped(text: str) -> str:
 
 
 def config_from_texts(read: Callable[[str], str | None], explicit: str | None) -> Config:
-    """The config as the base commit has it: `explicit` (a path in the repository), else
-    `.reviewbot.toml`, else `[tool.reviewbot]` of pyproject.toml, else the defaults."""
-    for path in ([explicit] if explicit else [CONFIG_FILE, PYPROJECT]):
-        text = read(path)
-        if text is None:
-            if explicit:
-                raise ConfigError(f"config file {explicit} not found in the base branch")
-            continue
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path} (base branch): invalid TOML: {e}") from None
-        if path.rsplit("/", 1)[-1] == PYPROJECT and not explicit:
-            table = data.get("tool", {}).get("reviewbot")
-            if table is None:
-                continue
-            return config_from_mapping(table, f"{path} [tool.reviewbot] (base branch)")
-        return config_from_mapping(data, f"{path} (base branch)")
-    return Config()
+    """The config as the base commit has it (reviewbot.config.config_from_files over the contents API)."""
+    return config_from_files(read, explicit, " (base branch)")
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ how cachesim stands in for the API in development, tests and benchmarks.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -63,6 +64,11 @@ def make_client(api_key: str, base_url: str | None, max_retries: int, timeout: f
     """The SDK client; `http_client` (an httpx2.AsyncClient) lets a caller choose the transport."""
     return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout,
                                     http_client=http_client)
+
+
+def client_from_env(api_key: str, max_retries: int, timeout: float) -> anthropic.AsyncAnthropic:
+    """The client the commands use: ANTHROPIC_BASE_URL, when set, points it at another endpoint."""
+    return make_client(api_key, os.environ.get("ANTHROPIC_BASE_URL") or None, max_retries, timeout)
 
 
 class Transport:

@@ -28,10 +28,10 @@ from ..github import publish as pub
 from ..github.event import ActionsEnv, PullRequestEvent, manual_event, read_event
 from ..github.gh import GitHubSettings, PullRequestApi, ReadOnlyToken, connect
 from ..github.source import fetch_base, file_change, incremental_change, pull_change
-from ..llm import Transport, make_client
+from ..llm import Transport, client_from_env
 from ..publish.render import FORMATS, render, to_markdown, usage_line
 from ..review import ReviewResult, run_review
-from ..specialists.findings import SEVERITY_RANK
+from ..specialists.findings import SEVERITY_RANK, reaches
 from ..specialists.tools import SEVERITIES
 from ..usage import usage_json
 
@@ -122,14 +122,8 @@ def _event(args, env: ActionsEnv) -> PullRequestEvent:
 
 
 async def _review(change, config, api_key: str, workspace: Path, on_event) -> ReviewResult:
-    client = make_client(api_key, os.environ.get("ANTHROPIC_BASE_URL") or None, config.max_retries,
-                         config.timeout_seconds)
-    async with client:
+    async with client_from_env(api_key, config.max_retries, config.timeout_seconds) as client:
         return await run_review(change, config, Transport(client), workspace, on_event)
-
-
-def _fails(severities: tuple[str, ...], fail_on: str | None) -> bool:
-    return bool(fail_on) and any(SEVERITY_RANK[s] <= SEVERITY_RANK[fail_on] for s in severities)
 
 
 def run(args) -> int:
@@ -198,7 +192,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         out.finish(title, f"Already reviewed `{pull.head_sha[:12]}`: nothing new to post.",
                    pub.outputs(findings=len(severities), new=0, highest_severity=pub.highest(severities), calls=(),
                                review_url=prior.summary.html_url if prior.summary else "", skipped="already-reviewed"))
-        return EXIT_FINDINGS if _fails(severities, args.fail_on) else EXIT_OK
+        return EXIT_FINDINGS if reaches(severities, args.fail_on) else EXIT_OK
 
     files, commits = api.files(), api.commits()
     base_config, rules = fetch_base(api, pull.base_sha, args.config)
@@ -248,7 +242,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         out.finish(title, f"Not posted: {e}. The review is below.",
                    pub.outputs(findings=len(sev), new=plan.new_count, highest_severity=pub.highest(sev), calls=calls,
                                skipped="read-only-token"), details)
-        if _fails(sev, args.fail_on):
+        if reaches(sev, args.fail_on):
             return EXIT_FINDINGS
         return EXIT_OK if event.restricted else EXIT_API
 
@@ -264,7 +258,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
 
 
 def _exit(severities, fail_on, complete: bool) -> int:
-    if _fails(severities, fail_on):
+    if reaches(severities, fail_on):
         return EXIT_FINDINGS
     return EXIT_OK if complete else EXIT_PARTIAL
 

@@ -24,11 +24,11 @@ from ..change.diffsource import read_diff_file
 from ..change.gitsource import read_file_at, read_local_change
 from ..config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError
-from ..llm import Transport, make_client
+from ..llm import Transport, client_from_env
 from ..publish.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
 from ..publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
 from ..review import ReviewResult, prepare, run_review
-from ..specialists.findings import SEVERITY_RANK
+from ..specialists.findings import reaches
 from ..specialists.tools import SEVERITIES
 from ..usage import usage_json
 
@@ -142,8 +142,7 @@ def _keep(dir_: Path, result: ReviewResult) -> None:
 def _client(config, api_key: str, replaying: bool):
     # Replaying, a miss is final: no SDK retries (they would only wait). Recordings keep no retried
     # error answers (reviewbot.cassettes), so nothing in a cassette needs a retry.
-    return make_client(api_key, os.environ.get("ANTHROPIC_BASE_URL") or None,
-                       0 if replaying else config.max_retries, config.timeout_seconds)
+    return client_from_env(api_key, 0 if replaying else config.max_retries, config.timeout_seconds)
 
 
 async def _review(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
@@ -223,6 +222,6 @@ def run(args) -> int:
     write_review(render(result, args.format), args.format, sys.stdout)
     if level > QUIET:
         print(f"reviewbot: {usage_line(result)}", file=sys.stderr)
-    if args.fail_on and any(SEVERITY_RANK[f.severity] <= SEVERITY_RANK[args.fail_on] for f in result.findings):
+    if reaches((f.severity for f in result.findings), args.fail_on):
         return EXIT_FINDINGS
     return EXIT_OK if result.complete else EXIT_PARTIAL

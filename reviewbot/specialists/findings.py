@@ -18,6 +18,11 @@ INLINE, FILE, GENERAL = "inline", "file", "general"
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}       # critical = 0
 
 
+def reaches(severities, fail_on: str | None) -> bool:
+    """Whether any of `severities` is `fail_on` or worse (the --fail-on gate); never without a threshold."""
+    return bool(fail_on) and any(SEVERITY_RANK[s] <= SEVERITY_RANK[fail_on] for s in severities)
+
+
 @dataclass(frozen=True)
 class Finding:
     specialist: str

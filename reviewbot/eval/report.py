@@ -2,9 +2,9 @@
 
 JSON (`schema_version: 1`): the run's settings, then one entry per cell with its overall
 precision, recall and F1, the dollars spent reviewing and judging (apart), the figures per golden
-severity, per finding severity and per specialist, and every PR with its own figures, its golden
-comments (and which candidates found them), its candidates (true positive, duplicate or noise) and
-the judge's matches with their reasons. A ratio with a zero denominator is null.
+severity, per finding severity and per specialist, and every PR with its own figures, its
+`golden_comments` (and which findings found them), its `findings` (the judge's candidates, each a
+true positive, a duplicate or noise) and the judge's `matches` with their reasons. A ratio with a zero denominator is null.
 """
 from __future__ import annotations
 
@@ -46,10 +46,10 @@ def pr_json(p: PRResult) -> dict:
                     "review_calls": len(p.review_calls), "judge_calls": len(p.judge_calls)},
            "notes": list(p.notes)}
     out.update(counts_json(s.counts) if s else {"precision": None, "recall": None, "f1": None})
-    out["golden"] = [{"id": i, "severity": g.severity, "comment": g.comment,
+    out["golden_comments"] = [{"id": i, "severity": g.severity, "comment": g.comment,
                       "found_by": list(s.golden_found_by[i - 1]) if s else []}
                      for i, g in enumerate(p.golden.comments, 1)]
-    out["candidates"] = [{"id": c.id, "specialist": c.specialist, "also_flagged_by": list(c.also_flagged_by),
+    out["findings"] = [{"id": c.id, "specialist": c.specialist, "also_flagged_by": list(c.also_flagged_by),
                           "severity": c.severity, "path": c.path, "line": c.line, "title": c.title,
                           "status": s.candidate_status[c.id - 1] if s else None} for c in p.candidates]
     out["matches"] = [{"golden": x.golden, "candidate": x.candidate, "kind": x.kind, "reason": x.reason}

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 from ..errors import APIError
 from ..templates import render
 from ..usage import CallRecord
-from ..workspace.fence import fence
+from ..workspace.fence import defuse, fence
 from .golden import GoldenComment
 from .score import Candidate, Link
 
@@ -83,7 +83,7 @@ def pr_text(title: str, repository: str | None, golden: tuple[GoldenComment, ...
     candidates_text = fence("candidates", "\n\n".join(
         f"[{c.id}] ({c.severity}) {c.path or '(the change as a whole)'}{f':{c.line}' if c.line else ''}: "
         f"{c.title}\n{c.explanation.strip()}" for c in candidates))
-    return render("eval_judge_pr.md.j2", title=title, repository=repository, golden=golden, candidates=candidates,
+    return render("eval_judge_pr.md.j2", title=defuse(title), repository=repository, golden=golden, candidates=candidates,
                   golden_text=golden_text, candidates_text=candidates_text)
 
 

@@ -217,3 +217,17 @@ def test_eval_usage_errors(monkeypatch, capsys, tmp_path, args, message):
 def test_eval_missing_golden_set(capsys, tmp_path):
     assert main(["eval", str(tmp_path / "none.json")]) == 2
     assert "golden set not found" in capsys.readouterr().err
+
+
+def test_a_pr_that_cannot_be_read_is_listed_and_the_exit_code_says_so(capsys, tmp_path, monkeypatch):
+    (tmp_path / "broken.bundle").write_text("not a bundle")
+    golden = tmp_path / "g.json"
+    golden.write_text(json.dumps([{"pr_title": "t", "url": "https://github.com/a/b/pull/1", "bundle": "broken.bundle",
+                                   "comments": [{"comment": "c", "severity": "Low"}]}]))
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    code = main(["eval", str(golden), "--out", str(tmp_path / "o"), "--format", "json", "-q"])
+    cap = capsys.readouterr()
+    assert code == 5 and cap.err == ""
+    [pr] = json.loads(cap.out)["cells"][0]["prs"]
+    assert pr["error"].startswith("review failed: cannot read the bundle") and pr["precision"] is None
+    assert json.loads(cap.out)["cells"][0]["prs_failed"] == 1

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from reviewbot.errors import APIError
+from reviewbot.errors import APIError, CredentialsError
 from reviewbot.eval.golden import GoldenComment
 from reviewbot.eval.judge import (JUDGE_TOOL, JUDGE_TOOL_NAME, Judgment, build_request, judge_pr, parse_judgment,
                                   pr_text)
@@ -148,6 +148,8 @@ def test_failures_are_reported_not_raised():
     assert run(Scripted(([], "refusal"))).error == "the judge returned nothing (stop_reason refusal)"
     r = run(Scripted(APIError("Anthropic API error 529: Overloaded")))
     assert r.error == "Anthropic API error 529: Overloaded" and r.calls == []
+    with pytest.raises(CredentialsError):                       # a refused key stops the whole run
+        run(Scripted(CredentialsError("Anthropic API rejected the API key (401): check ANTHROPIC_API_KEY")))
 
 
 def test_no_findings_no_call():

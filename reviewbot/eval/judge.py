@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ..errors import APIError
+from ..errors import APIError, CredentialsError
 from ..templates import render
 from ..usage import CallRecord
 from ..workspace.fence import defuse, fence
@@ -160,6 +160,8 @@ async def judge_pr(transport, model: str, title: str, repository: str | None, go
         request = build_request(model, text, history, max_tokens)
         try:
             reply = await transport.send(request)
+        except CredentialsError:
+            raise                                   # no other call of the run can succeed
         except APIError as e:
             result.error = str(e)
             return result

@@ -229,5 +229,5 @@ def test_a_pr_that_cannot_be_read_is_listed_and_the_exit_code_says_so(capsys, tm
     cap = capsys.readouterr()
     assert code == 5 and cap.err == ""
     [pr] = json.loads(cap.out)["cells"][0]["prs"]
-    assert pr["error"].startswith("review failed: cannot read the bundle") and pr["precision"] is None
+    assert pr["error"].startswith("cannot read the PR: cannot read the bundle") and pr["precision"] is None
     assert json.loads(cap.out)["cells"][0]["prs_failed"] == 1

@@ -115,7 +115,7 @@ def test_an_unreadable_pr_is_reported_too(tmp_path):
         raise InputError("cannot read the bundle x.bundle: bad")
     ev = Evaluation(Failing(), "claude-opus-5-5", Store(tmp_path), unreadable)
     [cell] = asyncio.run(ev.run((UNIDIFF,), (Cell(),), Config()))
-    assert cell.prs[0].error == "review failed: cannot read the bundle x.bundle: bad"
+    assert cell.prs[0].error == "cannot read the PR: cannot read the bundle x.bundle: bad"
 
 
 def test_read_local_takes_the_golden_title():

@@ -150,6 +150,13 @@ class Evaluation:
         else:
             try:
                 change = await self._change(golden)
+            except CredentialsError:
+                raise
+            except (APIError, InputError) as e:
+                res.error = f"cannot read the PR: {e}"
+                self.on_event(f"{name}: {res.error}")
+                return res
+            try:
                 self.on_event(f"{name}: reviewing ({len(change.files)} file(s), {cell.label})")
                 with tempfile.TemporaryDirectory(prefix="reviewbot-eval-") as tmp:
                     review = await run_review(change, config, EffortTransport(self.transport, cell.effort),

@@ -168,12 +168,16 @@ def test_eval_end_to_end_then_resume(monkeypatch, capsys, tmp_path):
 def test_eval_matrix_over_specialists_and_effort(monkeypatch, capsys, tmp_path):
     with cassette("test_eval_matrix.yaml") as cass:
         code, stdout, err = run_eval(monkeypatch, capsys, "--out", str(tmp_path / "o"), "--format", "json",
-                                     "--pr", UNIDIFF, "--specialists", "correctness",
-                                     "--specialists", "correctness,maintainability", "--effort", "low")
+                                     "--pr", UNIDIFF, "--model", "claude-sonnet-4-6", "--model", "claude-opus-4-8",
+                                     "--specialists", "correctness", "--specialists", "correctness,maintainability",
+                                     "--effort", "low")
     assert code == 0, err
     cells = json.loads(stdout)["cells"]
-    assert [c["specialists"] for c in cells] == [["correctness"], ["correctness", "maintainability"]]
+    assert [(c["model"], c["specialists"]) for c in cells] == [
+        (m, s) for m in ("claude-sonnet-4-6", "claude-opus-4-8") for s in (["correctness"], ["correctness", "maintainability"])]
     assert all(c["effort"] == "low" for c in cells)
+    assert [c["label"] for c in cells][:2] == ["claude-sonnet-4-6 · correctness · effort low",
+                                               "claude-sonnet-4-6 · correctness+maintainability · effort low"]
     for c in cells:
         check_arithmetic(c)
         [pr] = c["prs"]
@@ -182,6 +186,8 @@ def test_eval_matrix_over_specialists_and_effort(monkeypatch, capsys, tmp_path):
     calls = messages_calls(cass)
     reviews = [rq for rq, _ in calls if not is_judge(rq)]
     assert reviews and all(rq["output_config"] == {"effort": "low"} for rq in reviews)
+    assert {rq["model"] for rq in reviews} == {"claude-sonnet-4-6", "claude-opus-4-8"}
+    assert sum(c["prs"][0]["cost"]["review_calls"] for c in cells) == len(reviews)
     assert all("output_config" not in rq for rq, _ in calls if is_judge(rq))        # the judge keeps its default
     assert RECORDING or cass.all_played
 
@@ -231,3 +237,15 @@ def test_a_pr_that_cannot_be_read_is_listed_and_the_exit_code_says_so(capsys, tm
     [pr] = json.loads(cap.out)["cells"][0]["prs"]
     assert pr["error"].startswith("cannot read the PR: cannot read the bundle") and pr["precision"] is None
     assert json.loads(cap.out)["cells"][0]["prs_failed"] == 1
+
+
+@pytest.mark.skipif(RECORDING, reason="replays the recording of test_eval_end_to_end_then_resume")
+def test_jobs_review_prs_at_once_with_the_same_results(monkeypatch, capsys, tmp_path):
+    with recorder().use_cassette("test_eval_e2e.yaml", before_record_request=_no_control) as cass:
+        code, stdout, err = run_eval(monkeypatch, capsys, "--out", str(tmp_path / "o"), "--format", "json",
+                                     "--jobs", "3")
+        assert cass.all_played
+    assert code == 0, err
+    [cell] = json.loads(stdout)["cells"]
+    check_arithmetic(cell)
+    assert [p["url"] for p in cell["prs"]] == [g["url"] for g in json.loads(GOLDEN.read_text())]

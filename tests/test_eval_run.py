@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -116,6 +117,18 @@ def test_an_unreadable_pr_is_reported_too(tmp_path):
     ev = Evaluation(Failing(), "claude-opus-5-5", Store(tmp_path), unreadable)
     [cell] = asyncio.run(ev.run((UNIDIFF,), (Cell(),), Config()))
     assert cell.prs[0].error == "cannot read the PR: cannot read the bundle x.bundle: bad"
+
+
+def test_a_local_range_of_a_repository(tmp_path):
+    from corpus import clone
+    repo, meta = clone("express-6522", tmp_path)
+    f = tmp_path / "g.json"
+    f.write_text(json.dumps([{"url": "https://github.com/expressjs/express/pull/6522", "repo": "express-6522",
+                              "base": "base", "head": "pr", "comments": [{"comment": "c", "severity": "Low"}]}]))
+    [g] = load_golden(f)
+    assert g.local == repo and g.is_local
+    change = read_local(g)
+    assert len(change.files) == meta["files_changed"] and change.meta.head_ref == "pr"
 
 
 def test_read_local_takes_the_golden_title():

@@ -138,7 +138,19 @@ def to_markdown(cells: list[CellResult], golden: str, judge_model: str, partial_
                         [[name, str(s.candidates), str(s.matched), str(s.noise), _pct(s.precision), str(s.found),
                           _pct(s.recall), str(s.unique), _pct(s.without.recall), _pct(s.without.precision)]
                          for name, s in t.by_specialist.items()])
-    lines += ["", ("found: golden comments matched by at least one finding; unique: found only by this reviewer's "
+    for c in cells:
+        title = "" if len(cells) == 1 else f": {_esc(c.cell.label)}"
+        lines += ["", f"## Golden comments{title}", ""]
+        for p in c.prs:
+            lines.append(f"- {_esc(p.golden.id)}" + (f": {_esc(p.error)}" if p.error else ""))
+            by_id = {x.id: x for x in p.candidates}
+            for i, g in enumerate(p.golden.comments, 1):
+                links = [x for x in p.links if x.golden == i] if p.score else []
+                verdict = "; ".join(f"{x.kind} by #{x.candidate} {_esc(by_id[x.candidate].title)[:80]} "
+                                    f"({by_id[x.candidate].specialist}): {_esc(x.reason)}"
+                                    for x in links if x.candidate in by_id) or ("missed" if p.score else "not judged")
+                lines.append(f"  - [{g.severity}] {_esc(g.comment)[:200]} — {verdict}")
+    lines += ["", ("Per specialist: found = golden comments matched by at least one of its findings; unique: found only by this reviewer's "
                    "own findings; recall/precision without: the whole score with the findings only this reviewer "
                    "raised removed."), ""]
     return "\n".join(lines)

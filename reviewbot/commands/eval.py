@@ -109,17 +109,18 @@ class _Metered:
 
 
 def _reader(args):
+    """How a golden PR is read: from its local repository or bundle, else through the GitHub API."""
     token = os.environ.get("GITHUB_TOKEN", "").strip()
-    api_url = (args.api_url or os.environ.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/")
+    settings = GitHubSettings(
+        api_url=(args.api_url or os.environ.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
+        token=token, seconds_between_requests=args.github_throttle, seconds_between_writes=args.github_throttle)
 
     def read(golden: Golden):
         if golden.is_local:
             return read_local(golden)
         if not token:
             raise ConfigError(f"GITHUB_TOKEN is not set (needed to read {golden.id}; a read-only token is enough)")
-        return read_github(golden, GitHubSettings(api_url=api_url, token=token,
-                                                  seconds_between_requests=args.github_throttle,
-                                                  seconds_between_writes=args.github_throttle))
+        return read_github(golden, settings)
     return read
 
 
@@ -137,8 +138,8 @@ def _goldens(args) -> tuple[Golden, ...]:
     return goldens
 
 
-async def _evaluate(evaluation_args, api_key: str, config: Config, progress: ProgressPrinter):
-    goldens, cells, make = evaluation_args
+async def _evaluate(make, goldens, cells, config: Config, api_key: str, progress: ProgressPrinter):
+    """The run, with the client it needs (none while everything is reused from --out)."""
     if not api_key:
         return await make(_NoKey()).run(goldens, cells, config)
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds) as client:
@@ -166,7 +167,7 @@ def run(args) -> int:
     api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
     progress.event(f"eval: {len(goldens)} PR(s) x {len(cells)} cell(s), judge {args.judge_model}, "
                    f"results in {args.out}")
-    results = asyncio.run(_evaluate((goldens, cells, make), api_key, config, progress))
+    results = asyncio.run(_evaluate(make, goldens, cells, config, api_key, progress))
     doc = report.to_json(results, str(args.golden), args.judge_model, partial_credit)
     md = report.to_markdown(results, str(args.golden), args.judge_model, partial_credit)
     args.out.mkdir(parents=True, exist_ok=True)

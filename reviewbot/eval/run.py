@@ -22,10 +22,9 @@ from ..change.model import Change
 from ..config import Config
 from ..errors import APIError, CredentialsError, InputError
 from ..review import run_review
-from ..templates import render
 from ..usage import CallRecord
 from .golden import Golden
-from .judge import JUDGE_TOOL, judge_pr
+from .judge import build_request, judge_pr, pr_text
 from .matrix import Cell, EffortTransport
 from .score import Candidate, Link, PRScore, Totals, score_pr, total
 from .store import (
@@ -99,9 +98,11 @@ def review_key(golden: Golden, cell: Cell, config: Config) -> str:
 
 
 def judgment_key(golden: Golden, candidates: tuple[Candidate, ...], judge_model: str) -> str:
-    return digest({"pr": golden.id, "model": judge_model, "instructions": render("eval_judge_system.md.j2"),
-                   "tool": JUDGE_TOOL, "golden": [[c.comment, c.severity] for c in golden.comments],
-                   "candidates": [dataclasses.asdict(c) for c in candidates]})
+    """The judge's first request decides its answer: model, instructions, tool schema, the PR's text
+    (title, golden comments, findings); the specialists credited with each finding decide the scores."""
+    request = build_request(judge_model, pr_text(golden.title, golden.repository, golden.comments, candidates), [])
+    return digest({"pr": golden.id, "request": request,
+                   "credited": [[c.id, *c.specialists] for c in candidates]})
 
 
 class Evaluation:

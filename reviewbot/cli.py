@@ -20,6 +20,7 @@ def parser() -> argparse.ArgumentParser:
   reviewbot review    review a local branch, a git range or a patch file (reviewbot review --help)
   reviewbot github    review a pull request and post one review on GitHub (the Action runs this)
   reviewbot bench     measure cost and latency on a corpus of PRs against cachesim
+  reviewbot eval      measure review quality on a golden set: precision, recall, F1 (reviewbot eval --help)
 
 configuration: .reviewbot.toml or [tool.reviewbot] in pyproject.toml (README, "Configuration")
 environment:   ANTHROPIC_API_KEY (required), ANTHROPIC_BASE_URL (optional), GITHUB_TOKEN (github)

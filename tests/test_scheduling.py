@@ -8,7 +8,7 @@ from reviewbot.scheduling import (Budget, budget_exceeded, keep_warm_due, keep_w
 from reviewbot.usage import CallRecord, Usage
 
 from helpers import change, file_change
-from test_orchestrator import ScriptedTransport, _finding, submit
+from test_orchestrator import ScriptedTransport, _delta, _finding, submit
 
 
 def rec(inp=1000, out=100, model="claude-sonnet-4-6"):
@@ -46,7 +46,7 @@ def test_keep_warm_refreshes_the_prefix_while_a_slow_specialist_runs(tmp_path):
                 self.requests.append(("keep-warm", 0, request))
                 return Reply((), "max_tokens", Usage(0, 0, 0, 500, 0), request["model"], 0, 0, 0)
             reply = await super().send(request, on_first_byte)
-            if "Performance" in request["messages"][2]["content"][-1]["text"]:
+            if "Performance" in _delta(request):
                 await asyncio.sleep(0.6)                    # longer than 0.8 x the 0.5 s TTL
             return reply.__class__(reply.content, reply.stop_reason, Usage(0, 0, 0, 500, 5), reply.model,
                                    reply.started, reply.first_byte, reply.ended)
@@ -65,7 +65,7 @@ def test_no_keep_warm_when_the_prefix_is_not_cacheable(tmp_path):
     class Slow(ScriptedTransport):
         async def send(self, request, on_first_byte=None):
             reply = await super().send(request, on_first_byte)
-            if "Performance" in request["messages"][2]["content"][-1]["text"]:
+            if "Performance" in _delta(request):
                 await asyncio.sleep(0.6)
             return reply.__class__(reply.content, reply.stop_reason, Usage(500, 0, 0, 0, 5), reply.model,
                                    reply.started, reply.first_byte, reply.ended)
@@ -100,12 +100,13 @@ def test_runner_paces_under_the_itpm_limit_and_counts_only_uncached_input():
         async def send(self, request, on_first_byte=None):
             cached = request["label"] != "first"
             usage = Usage(50, 0, 0, 3000, 10) if cached else Usage(100, 3000, 0, 0, 10)
-            return Reply((), "end_turn", usage, "m", now[0], now[0], now[0])
+            return Reply((), "end_turn", usage, M, now[0], now[0], now[0])
 
-    big = {"model": "m", "label": "first", "messages": [{"content": [{"type": "text", "text": "x" * 9000}]}]}
-    small = {"model": "m", "label": "next", "messages": [
-        {"content": []}, {"content": []}, {"content": [{"type": "tool_result", "content": "y" * 9000},
-                                                      {"type": "text", "text": "delta" * 20}]}]}
+    M = "claude-sonnet-4-6"        # the old tokenizer: 3 characters a token, as this test counts
+    big = {"model": M, "label": "first", "messages": [{"content": [{"type": "text", "text": "x" * 9000}]}]}
+    small = {"model": M, "label": "next", "messages": [
+        {"content": []}, {"content": []}, {"content": [{"type": "tool_result", "content": "y" * 9000}]},
+        {"content": [{"type": "text", "text": "delta" * 20}]}]}
     runner = Runner(T(), lambda m: None, itpm_limit=3500, clock=lambda: now[0], sleep=fake_sleep)
 
     async def go():

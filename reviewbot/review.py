@@ -191,9 +191,9 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
                 raise tasks[-1].exception()     # e.g. the key was refused: the others would be too
             failed = tasks[-1].result()
             if leader_failure_is_fatal(failed.failure):
-                err = failed.failure
-                raise type(err)(f"{err} (on the first call, {leader}; the other {len(rest)} reviewer(s) were "
-                                "not started)") if isinstance(err, APIError) else err
+                runner.on_event(f"{leader}: the first call failed before its first event; the other "
+                                f"{len(rest)} reviewer(s) were not started")
+                raise failed.failure
             state.notes.append(f"the first reviewer ({leader}) failed before its first event ({failed.error}); "
                                "the others were started without a leader")
         else:

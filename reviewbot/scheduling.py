@@ -25,7 +25,7 @@ from typing import Callable
 from .errors import APIError, BudgetExceeded, StreamBroken
 from .llm import Reply, Transport
 from .models import SUBMISSION_ESTIMATE, model_info
-from .usage import CallRecord, Usage, cost
+from .usage import REFUSALS_BILLED, CallRecord, Usage, cost
 
 KEEP_WARM_AT = 0.8          # refresh when this fraction of the TTL has passed since the last use
 
@@ -172,23 +172,24 @@ class Runner:
                                      f"spent, ${ahead - self.spent():.4f} in flight and estimated for this call)")
         return est
 
-    def _record(self, label: str, request: dict, reply: Reply) -> CallRecord:
-        billed = reply.refusal is None or reply.refusal in ("bio", "frontier_llm", "reasoning_extraction")
+    def _record(self, label: str, request: dict, reply: Reply, fallback: bool) -> CallRecord:
+        billed = reply.refusal is None or reply.refusal in REFUSALS_BILLED
         return CallRecord(label, reply.model, reply.usage, reply.started - self.t0, reply.first_byte - self.t0,
-                          reply.ended - self.t0, reply.stop_reason, request_effort(request), False, None,
+                          reply.ended - self.t0, reply.stop_reason, request_effort(request), fallback, None,
                           reply.cache_miss, reply.message_id, reply.refusal, billed)
 
-    async def send(self, request: dict, label: str, on_first_byte=None):
-        """Send one call (retrying a broken stream); return its CallRecord and content blocks."""
+    async def send(self, request: dict, label: str, on_first_byte=None, fallback: bool = False):
+        """Send one call (retrying a broken stream); return its CallRecord and content blocks.
+        `fallback`: the call is made on the fallback model after a refusal (shown in the usage)."""
         est = self._check_budget(request)
         key = id(request)
         self.inflight[key] = est
         try:
-            return await self._send(request, label, on_first_byte)
+            return await self._send(request, label, on_first_byte, fallback)
         finally:
             self.inflight.pop(key, None)
 
-    async def _send(self, request: dict, label: str, on_first_byte=None):
+    async def _send(self, request: dict, label: str, on_first_byte=None, fallback: bool = False):
         need = estimate_tokens(self._uncached_chars(request), model_info(request["model"]).tokenizer) \
             if self.itpm else 0
         entry = None
@@ -204,6 +205,8 @@ class Runner:
         started = [False]
 
         def on_start(start):
+            if self.prefix_cached is None:       # known at the first event, not only when the call ends
+                self.prefix_cached = start.usage.cache_write + start.usage.cache_read > 0
             if not started[0]:
                 started[0] = True
                 if on_first_byte:
@@ -218,7 +221,7 @@ class Runner:
                 if p is not None:          # billed: the broken attempt is part of the usage report
                     self.records.append(CallRecord(label, p.model, p.usage, p.started - self.t0,
                                                    p.first_byte - self.t0, p.ended - self.t0, "", request_effort(
-                                                       request), False, str(e), None, p.message_id))
+                                                       request), fallback, str(e), None, p.message_id))
                 attempt += 1
                 if attempt > self.max_retries:
                     raise APIError(f"{e}; gave up after {attempt} attempts", None, "stream") from None
@@ -228,7 +231,7 @@ class Runner:
             entry[1] = reply.usage.input_tokens + reply.usage.cache_write     # the estimate, corrected
         if self.prefix_cached is None:
             self.prefix_cached = reply.usage.cache_write + reply.usage.cache_read > 0
-        rec = self._record(label, request, reply)
+        rec = self._record(label, request, reply, fallback)
         self.records.append(rec)
         return rec, reply.content
 

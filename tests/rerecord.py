@@ -2,6 +2,7 @@
 
     python tests/rerecord.py                 # from the repository root
     python tests/rerecord.py -k test_github  # only some tests (extra arguments go to pytest)
+    python tests/rerecord.py --ports 18712,18711   # fixed ports for cachesim and ghsim (default: free ones)
 
 Starts cachesim (../shared/cachesim) and ghsim (../shared/ghsim, with the test PR and the made-up
 tokens of tests/data/github/README.md) on free loopback ports, runs the tests that own a cassette
@@ -37,16 +38,19 @@ def _start(args: list[str], what: str) -> tuple[subprocess.Popen, str]:
 
 
 def main(argv: list[str]) -> int:
+    ports = ["0", "0"]
+    if argv[:1] == ["--ports"]:
+        ports, argv = argv[1].split(","), argv[2:]
     cachesim, ghsim = SHARED / "cachesim" / "server.py", SHARED / "ghsim" / "server.py"
     for f in (cachesim, ghsim):
         if not f.is_file():
             sys.exit(f"rerecord: {f} not found (the simulators live in ../shared beside the repository)")
-    gh_args = [str(ghsim), "--port", "0", "--pr", "tests/data/github/widgets-7.bundle"]
+    gh_args = [str(ghsim), "--port", ports[1], "--pr", "tests/data/github/widgets-7.bundle"]
     for t in TOKENS:
         gh_args += ["--token", t]
     procs = []
     try:
-        cs, cs_url = _start([str(cachesim), "--port", "0"], "cachesim")
+        cs, cs_url = _start([str(cachesim), "--port", ports[0]], "cachesim")
         procs.append(cs)
         gh, gh_url = _start(gh_args, "ghsim")
         procs.append(gh)

@@ -61,11 +61,15 @@ def test_dry_run_layout_and_estimate_from_count_tokens_only(repo, capsys):
     est = plan["estimate"]
     cached = dict(est["with_caching"])
     assert cached.pop("cost_usd") > 0
+    output = sum(c["output_tokens"] for c in plan["calls"])
+    # Sonnet 5.5 thinks by default, at its default effort (high): its thinking estimate per call + a submission
+    assert all(c["effort"] == "high" and c["thinking_tokens"] == 1500 and c["output_tokens"] == 2300
+               for c in plan["calls"])
     assert cached == {"input_tokens": deltas, "cache_write_5m": prefix, "cache_read": prefix * (n - 1),
-                      "output_tokens": 1000 * n}
+                      "output_tokens": output, "thinking_tokens": 1500 * n}
     assert est["without_caching"]["input_tokens"] == prefix * n + deltas
     p = price_of(plan["model"])
-    expected = (deltas * p.input + prefix * p.write_5m + prefix * (n - 1) * p.read + 1000 * n * p.output) / 1e6
+    expected = (deltas * p.input + prefix * p.write_5m + prefix * (n - 1) * p.read + output * p.output) / 1e6
     assert est["with_caching"]["cost_usd"] == pytest.approx(expected, abs=1e-6)
     assert 0 < est["with_caching"]["cost_usd"] < est["without_caching"]["cost_usd"]
     assert "counting the tokens" in err and out.startswith("{")           # progress on stderr only
@@ -92,7 +96,7 @@ def test_dry_run_markdown_report(repo, capsys):
     assert code == 0
     assert out.startswith("# reviewbot dry run: ") and "| 1 | security |" in out and "## Estimated cost" in out
     assert "| with caching |" in out and "| without caching |" in out
-    assert "output: 1,000 tokens per call" in out and out.rstrip().endswith("Nothing was sent to /v1/messages.")
+    assert "the model table's thinking estimate at the call's effort" in out and out.rstrip().endswith("Nothing was sent to /v1/messages.")
 
 
 def test_dry_run_refuses_sarif_and_needs_a_key(repo, capsys, monkeypatch):

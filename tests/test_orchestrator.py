@@ -165,8 +165,10 @@ def test_a_refused_key_stops_the_run_at_the_first_call(tmp_path):
                                    APIError("Anthropic API timed out", None, "timeout")])
 def test_a_leader_failing_before_its_first_event_fails_the_run_at_once(tmp_path, error):
     t = ScriptedTransport({"security": error, "*": submit(_finding())})
-    with pytest.raises(APIError, match="the other 6 reviewer"):
-        asyncio.run(run_review(change(), Config(routing="all"), t, tmp_path / "ws"))
+    events = []
+    with pytest.raises(APIError) as e:
+        asyncio.run(run_review(change(), Config(routing="all"), t, tmp_path / "ws", events.append))
+    assert e.value is error and any("the other 6 reviewer(s) were not started" in m for m in events)
     assert [w for w, _, _ in t.requests] == ["security"]      # no one-by-one hand-over
 
 

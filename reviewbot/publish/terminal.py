@@ -79,7 +79,11 @@ class ProgressPrinter:
         self.cost += c
         if self.level >= VERBOSE:
             extra = f" ({usage.thinking_tokens:,} thinking)" if usage.thinking_tokens else ""
-            miss = f", cache miss: {cache_miss.get('type')}" if cache_miss else ""
+            miss = ""
+            if cache_miss:
+                lost = cache_miss.get("cache_missed_input_tokens")
+                miss = f", diagnostics: {cache_miss.get('type')}" + (f" ({lost:,} tokens not reused)"
+                                                                     if lost is not None else "")
             stop = f", {stop_reason}" if stop_reason in ("refusal", "max_tokens") else ""
             self._print(f"call {self.calls} after {self.clock() - self.t0:.1f}s: {usage.input_tokens:,} input, "
                         f"{usage.cache_write:,} cache write, {usage.cache_read:,} cache read, "

@@ -85,14 +85,13 @@ async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root:
         label_no += 1
         request = build_request(prefix, delta, history, max_tokens, effort, {"previous_message_id": previous})
         try:
-            record, content = await send(request, f"{name}#{label_no}", on_first_byte if label_no == 1 else None)
+            record, content = await send(request, f"{name}#{label_no}", on_first_byte if label_no == 1 else None,
+                                         fallback=on_fallback)
         except CredentialsError:
             raise                               # fatal for the whole run, not just this agent
         except (APIError, BudgetExceeded) as e:
             result.error, result.failure = str(e), e
             return result
-        if on_fallback:
-            record = replace(record, fallback=True)
         result.calls.append(record)
         previous = record.message_id or previous
         if record.stop_reason == "refusal":

@@ -20,7 +20,7 @@ price; patches beyond the budget stay on disk for the agents' own read_file call
 tool_choice and thinking are never set (thinking is the model's default: adaptive on the current
 models), and the top-level `output_config.effort` is the review's one effort, so all three are the
 same in every call (changing one would invalidate the cached messages). A specialist's own effort is
-a role:"system" message with empty content after the shared prefix (per-message effort), so all
+a role:"system" message with empty content (`[]`) after the shared prefix (per-message effort), so all
 eight calls still read one cached prefix; on a model without per-message effort the review's one
 effort applies to every call. At most three breakpoints are used. With cache diagnostics each call
 names the message whose prefix it expects to reuse (`diagnostics.previous_message_id`).
@@ -91,7 +91,7 @@ def effort_message(prefix: Prefix, effort: str | None) -> dict | None:
         return None
     if effort == info.effort_or_default(prefix.effort):
         return None
-    return {"role": "system", "content": "", "output_config": {"effort": effort}}
+    return {"role": "system", "content": [], "output_config": {"effort": effort}}
 
 
 def effort_in_force(prefix: Prefix, effort: str | None) -> str | None:

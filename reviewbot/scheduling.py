@@ -165,7 +165,7 @@ class Runner:
         if reason:
             raise BudgetExceeded(reason)
         est = self.estimate(request) if self.budget.dollars else 0.0
-        if self.budget.dollars and self.inflight:
+        if self.budget.dollars and (self.inflight or self.records):     # the first call always goes
             ahead = self.spent() + sum(self.inflight.values()) + est
             if ahead > self.budget.dollars:
                 raise BudgetExceeded(f"budget of ${self.budget.dollars:.2f} would be passed (${self.spent():.4f} "

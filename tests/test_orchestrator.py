@@ -41,6 +41,8 @@ def _finding(**kw):
 class ScriptedTransport:
     """Replies by agent (first word of its role title) and turn; records the order of events."""
 
+    start_usage = Usage(10, 0, 0, 100, 0)          # the input side, as message_start reports it
+
     def __init__(self, script):
         self.script, self.log, self.requests = script, [], []
 
@@ -54,7 +56,7 @@ class ScriptedTransport:
         if isinstance(content, Exception):
             raise content                                # an HTTP error comes before any event
         if on_first_byte:
-            on_first_byte(Start(f"msg_{who}_{turn}", Usage(10, 0, 0, 100, 0)))
+            on_first_byte(Start(f"msg_{who}_{turn}", self.start_usage))
         self.log.append(("first_byte", who))
         t = time.monotonic()
         return Reply(tuple(content), "tool_use", Usage(10, 0, 0, 100, 5), request["model"], t, t, t,

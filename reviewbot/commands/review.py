@@ -76,7 +76,8 @@ examples:
     kept.add_argument("--resume", type=Path, metavar="DIR",
                       help="continue a run kept with --keep-workspace DIR that broke off: same change and config; "
                            "reviewers that finished are reused, not paid again")
-    r.add_argument("--model", metavar="ID", help="model id, one of reviewbot's model table (default: from config, else claude-sonnet-5-5)")
+    r.add_argument("--model", metavar="ID",
+                   help="model id from reviewbot's model table (default: from config, else claude-sonnet-5-5)")
     r.add_argument("--config", type=Path, metavar="FILE",
                    help="config file (default: .reviewbot.toml, else [tool.reviewbot] in pyproject.toml, as they are "
                         "in the BASE commit: the change under review cannot rewrite its own config)")

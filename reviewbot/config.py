@@ -13,7 +13,8 @@ from typing import Callable
 
 from .errors import ConfigError
 
-DEFAULT_MODEL = "claude-sonnet-4-6"
+DEFAULT_MODEL = "claude-sonnet-5-5"
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
 WARMUP_STRATEGIES = ("leader", "prewarm", "none")
 ROUTINGS = ("tiered", "all")
 MODES = ("cached", "naive")
@@ -27,7 +28,7 @@ class Config:
     routing: str = "tiered"                    # "tiered": fewer specialists for small changes; "all"
     mode: str = "cached"                       # "naive": no breakpoints, no warm-up (the baseline to beat)
     max_turns: int = 8                         # per agent, tool round-trips included
-    max_output_tokens: int = 8192              # per call
+    max_output_tokens: int = 32_000            # per call, thinking included (thinking is billed as output)
     warmup: str = "leader"                     # how the cached prefix is written before the fan-out
     base_ttl: str = "5m"                       # TTL of the tools + system breakpoint ("1h" pays across PRs)
     max_retries: int = 4                       # SDK retries (backoff with jitter) for 408/409/429/5xx
@@ -48,11 +49,24 @@ class Config:
     path_instructions: tuple[tuple[str, str], ...] = ()   # (glob, text): sent with the files it names
     inline_min_severity: str = "nit"           # findings below go in the review body, not inline
     max_inline_comments: int = 25              # the rest go in the review body
+    effort: str | None = None                  # the review's effort (None: the model's default)
+    specialist_effort: tuple[tuple[str, str], ...] = ()   # (specialist, level): per-message effort
+    summary_effort: str | None = None          # the summary agent's own effort
+    fallback_model: str | None = None          # a refused call is retried once on this model
+    stall_seconds: float = 90.0                # no byte / no event for this long: the call is retried
+    deadline_seconds: float = 900.0            # the whole review; then a labelled partial review (exit 5)
 
     def excluded(self, path: str) -> bool:
         """Left out by `exclude`, or not matched by a non-empty `include`."""
         return any(fnmatch(path, g) for g in self.exclude) or bool(self.include) and not any(
             fnmatch(path, g) for g in self.include)
+
+    def effort_for(self, agent: str) -> str | None:
+        """The agent's own effort (the summary's is summary_effort), else None: the review's."""
+        from .specialists.registry import SUMMARY
+        if agent == SUMMARY:
+            return self.summary_effort
+        return dict(self.specialist_effort).get(agent)
 
     def instructions_for(self, specialist: str) -> str:
         return "\n".join(text for name, text in self.extra_instructions if name == specialist)
@@ -65,10 +79,26 @@ def _validate(key: str, value, where: str):
     def bad(expect):
         return ConfigError(f"{where}: '{key}' must be {expect}, got {value!r}")
 
-    if key in ("model",):
+    if key in ("model", "fallback_model"):
         if not isinstance(value, str) or not value.strip():
             raise bad("a non-empty string")
         return value.strip()
+    if key in ("effort", "summary_effort"):
+        if value not in EFFORTS:
+            raise bad("one of " + ", ".join(EFFORTS))
+        return value
+    if key == "specialist_effort":
+        from .specialists.registry import NAMES
+        if not isinstance(value, dict) or not all(v in EFFORTS for v in value.values()):
+            raise bad("a table of specialist name = one of " + ", ".join(EFFORTS))
+        unknown = [k for k in value if k not in NAMES]
+        if unknown:
+            raise ConfigError(f"{where}: unknown specialist {unknown[0]!r} in 'specialist_effort'")
+        return tuple(sorted(value.items()))
+    if key in ("stall_seconds", "deadline_seconds"):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise bad("a positive number")
+        return float(value)
     zero_ok = ("max_retries", "preload_chars", "budget_calls", "budget_tokens", "itpm_limit")
     if key in ("max_turns", "max_output_tokens", "max_patch_chars", "max_files", "max_inline_comments") + zero_ok:
         if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key in zero_ok else 1):
@@ -185,6 +215,19 @@ def load_config(repo_dir: Path, explicit: Path | None = None) -> Config:
         except UnicodeDecodeError as e:
             raise ConfigError(f"{name}: not UTF-8 ({e})") from None
     return config_from_files(read)
+
+
+def check_models(config: Config) -> None:
+    """Every model and effort the configuration names is one the model table knows (ConfigError,
+    exit 2, before any call)."""
+    from .models import check_effort, model_info
+    model_info(config.model)
+    if config.fallback_model:
+        model_info(config.fallback_model)
+    check_effort(config.model, config.effort)
+    check_effort(config.model, config.summary_effort, "summary_effort")
+    for name, level in config.specialist_effort:
+        check_effort(config.model, level, f"specialist_effort.{name}")
 
 
 def with_overrides(config: Config, **overrides) -> Config:

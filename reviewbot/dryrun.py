@@ -9,7 +9,10 @@ the agent's delta (its role and files), and the estimate prices that layout:
 - with caching: the shared prefix written once (5-minute write price), read by every other call,
   deltas uncached (a pre-warm adds one call that writes and everyone reads);
 - without caching: every input token of the same calls at the base input price;
-- both: OUTPUT_TOKENS_PER_CALL output tokens per agent call (an assumption, shown in the report).
+- both: the output each agent call is expected to take at its effort: the thinking estimate of the
+  model table for that effort (thinking is billed as output) plus a typical submission.
+The prices, the minimum cacheable length and the tokenizer come from the model table; the estimate
+is compared with `budget_dollars` when one is set.
 Later turns (an agent's own read_file calls) are not predictable and not counted: with the patches
 pre-read into the prefix, agents usually submit on their first turn.
 """
@@ -21,19 +24,18 @@ from .change.model import ChangeMeta
 from .config import Config
 from .review import specialist_delta
 from .specialists.registry import SUMMARY, selected
-from .specialists.requests import Prefix, build_prewarm, build_request
+from .models import SUBMISSION_ESTIMATE, model_info
+from .specialists.requests import Prefix, build_prewarm, build_request, effort_in_force
 from .templates import render
 from .usage import Usage, cost, price_of
 from .workspace.files import Workspace
-
-OUTPUT_TOKENS_PER_CALL = 1_000
-MIN_CACHEABLE_TOKENS = 1_024          # the smallest minimum of current models; some need 2,048 or 4,096
 
 
 @dataclass(frozen=True)
 class PlannedCall:
     label: str
     request: dict
+    effort: str | None = None
 
 
 def prefix_request(prefix: Prefix) -> dict:
@@ -45,12 +47,15 @@ def planned_calls(ws: Workspace, prefix: Prefix, config: Config) -> tuple[Planne
     """The first request of each specialist that would run, in dispatch order, then the summary's
     (built without findings, which exist only once the specialists have run)."""
     calls = [PlannedCall(s.name, build_request(prefix, specialist_delta(s.name, ws.plan, config), [],
-                                               config.max_output_tokens))
+                                               config.max_output_tokens, config.effort_for(s.name)),
+                         effort_in_force(prefix, config.effort_for(s.name)))
              for s in ws.plan.specialists]
     if calls:
         idle = [s.name for s in selected(config.specialists) if s not in ws.plan.specialists]
         delta = render("summary.md.j2", findings="", count=0, failed=[], idle=idle)
-        calls.append(PlannedCall(SUMMARY, build_request(prefix, delta, [], config.max_output_tokens)))
+        calls.append(PlannedCall(SUMMARY, build_request(prefix, delta, [], config.max_output_tokens,
+                                                        config.effort_for(SUMMARY)),
+                                 effort_in_force(prefix, config.effort_for(SUMMARY))))
     return tuple(calls)
 
 
@@ -59,6 +64,9 @@ class CallTokens:
     label: str
     total: int
     prefix: int
+    effort: str | None = None
+    output: int = 0                 # estimated output tokens (thinking at its effort + a submission)
+    thinking: int = 0
 
     @property
     def delta(self) -> int:
@@ -81,22 +89,30 @@ class DryRun:
     on_disk: tuple[str, ...]              # reviewed patches left for read_file (beyond the budget)
     calls: tuple[CallTokens, ...]
     idle: tuple[str, ...]
-    output_per_call: int = OUTPUT_TOKENS_PER_CALL
+    budget_dollars: float = 0.0
+    min_cacheable: int = 1024
+    tokenizer: float = 1.0
 
 
 def make_dry_run(meta: ChangeMeta, ws: Workspace, prefix: Prefix, config: Config, prefix_tokens: int,
                  call_tokens: list[tuple[str, int]], files_changed: int, additions: int, deletions: int,
-                 output_per_call: int = OUTPUT_TOKENS_PER_CALL) -> DryRun:
+                 efforts: list[str | None] | None = None) -> DryRun:
     plan = ws.plan
+    info = model_info(config.model)
+    efforts = efforts if efforts is not None else [None] * len(call_tokens)
+
+    def tokens(label: str, total: int, effort: str | None) -> CallTokens:
+        thinking = info.thinking_tokens(effort)
+        return CallTokens(label, total, prefix_tokens, effort, thinking + SUBMISSION_ESTIMATE, thinking)
     return DryRun(
         meta=meta, files_changed=files_changed, additions=additions, deletions=deletions, model=config.model,
         warmup=config.warmup, mode=config.mode, base_ttl=config.base_ttl,
         prefix_sha256=prefix.sha256(), prefix_tokens=prefix_tokens,
         preloaded=tuple(path for path, _ in prefix.reads),
         on_disk=tuple(pf.patch_file for pf in plan.files if pf.reviewers and not pf.preloaded),
-        calls=tuple(CallTokens(label, total, prefix_tokens) for label, total in call_tokens),
+        calls=tuple(tokens(label, total, e) for (label, total), e in zip(call_tokens, efforts)),
         idle=tuple(s.name for s in selected(config.specialists) if s not in plan.specialists),
-        output_per_call=output_per_call)
+        budget_dollars=config.budget_dollars, min_cacheable=info.min_cacheable, tokenizer=info.tokenizer)
 
 
 @dataclass(frozen=True)
@@ -115,19 +131,21 @@ class Estimate:
 def estimate(d: DryRun) -> Estimate:
     n = len(d.calls)
     deltas = sum(c.delta for c in d.calls)
-    out = d.output_per_call * n
+    out = sum(c.output for c in d.calls)
     prewarm = d.warmup == "prewarm" and n > 0
     p = d.prefix_tokens if n else 0
     reads = p * n if prewarm else p * max(0, n - 1)
-    cached = Usage(input_tokens=deltas, cache_write_5m=p, cache_read=reads, output_tokens=out)
-    naive = Usage(input_tokens=p * n + deltas, output_tokens=out)
+    thinking = sum(c.thinking for c in d.calls)
+    cached = Usage(input_tokens=deltas, cache_write_5m=p, cache_read=reads, output_tokens=out, thinking_tokens=thinking)
+    naive = Usage(input_tokens=p * n + deltas, output_tokens=out, thinking_tokens=thinking)
     return Estimate(n + (1 if prewarm else 0), cached, naive, cost(cached, d.model), cost(naive, d.model))
 
 
 def assumptions(d: DryRun) -> list[str]:
-    a = [f"one call per agent: the reviewed patches are pre-read into the shared prefix, so agents usually "
-         f"submit on their first turn; each extra read_file turn adds a call",
-         f"output: {d.output_per_call:,} tokens per call (an estimate; the real figure depends on the findings)",
+    a = ["one call per agent: the reviewed patches are pre-read into the shared prefix, so agents usually "
+         "submit on their first turn; each extra read_file turn adds a call",
+         f"output: per call, the model table's thinking estimate at the call's effort plus {SUBMISSION_ESTIMATE:,} "
+         "tokens of submission (an estimate: adaptive thinking sets its own length; thinking is billed as output)",
          "the summary's delta is counted without the findings it will receive",
          "with caching: the shared prefix written once at the 5-minute write price and read by every other "
          "call; deltas uncached"]
@@ -139,15 +157,20 @@ def assumptions(d: DryRun) -> list[str]:
         a.append("base TTL 1h: the tools and system part is written at the 1-hour price (a little more)")
     if d.mode == "naive":
         a.append("mode naive: this review sends no cache_control, so it is billed as 'without caching'")
-    if d.calls and d.prefix_tokens < MIN_CACHEABLE_TOKENS:
-        a.append(f"the shared prefix ({d.prefix_tokens:,} tokens) is below the minimum cacheable length "
-                 f"({MIN_CACHEABLE_TOKENS:,}): it would not be cached")
+    if d.calls and d.prefix_tokens < d.min_cacheable:
+        a.append(f"the shared prefix ({d.prefix_tokens:,} tokens) is below {d.model}'s minimum cacheable length "
+                 f"({d.min_cacheable:,}): it would not be cached")
+    if d.budget_dollars:
+        e = estimate(d)
+        a.append(f"budget: ${d.budget_dollars:.2f}; the estimate with caching (${e.cost_with_cache:.4f}) "
+                 + ("fits" if e.cost_with_cache <= d.budget_dollars else
+                    "is over it: the review would stop early as a partial review"))
     return a
 
 
 def _usage_dict(u: Usage) -> dict:
     return {"input_tokens": u.input_tokens, "cache_write_5m": u.cache_write_5m, "cache_read": u.cache_read,
-            "output_tokens": u.output_tokens}
+            "output_tokens": u.output_tokens, "thinking_tokens": u.thinking_tokens}
 
 
 def to_json(d: DryRun) -> dict:
@@ -163,9 +186,12 @@ def to_json(d: DryRun) -> dict:
         "shared_prefix": {"sha256": d.prefix_sha256, "tokens": d.prefix_tokens, "preloaded": list(d.preloaded)},
         "not_preloaded": list(d.on_disk),
         "calls": [{"label": c.label, "total_tokens": c.total, "shared_prefix_tokens": c.prefix,
-                   "delta_tokens": c.delta} for c in d.calls],
+                   "delta_tokens": c.delta, "effort": c.effort, "output_tokens": c.output,
+                   "thinking_tokens": c.thinking} for c in d.calls],
         "idle": list(d.idle),
-        "estimate": {"calls": e.calls, "output_tokens_per_call": d.output_per_call,
+        "budget_dollars": d.budget_dollars or None,
+        "within_budget": None if not d.budget_dollars else e.cost_with_cache <= d.budget_dollars,
+        "estimate": {"calls": e.calls,
                      "with_caching": dict(_usage_dict(e.with_cache), cost_usd=round(e.cost_with_cache, 6)),
                      "without_caching": dict(_usage_dict(e.without_cache), cost_usd=round(e.cost_without_cache, 6)),
                      "saving": None if e.saving is None else round(e.saving, 4)},
@@ -184,10 +210,12 @@ def to_markdown(d: DryRun) -> str:
         return "\n".join(out + ["No reviewer would run: no changed file is of a kind they review.", ""])
     out += ["## Requests", "",
             "First turn of each agent; token counts from the count_tokens endpoint.", "",
-            "| # | call | shared prefix | delta | total |", "|---:|---|---:|---:|---:|"]
+            "| # | call | shared prefix | delta | total | effort | est. output (thinking) |",
+            "|---:|---|---:|---:|---:|---|---:|"]
     for i, c in enumerate(d.calls, start=1):
         label = c.label + (" (without findings)" if c.label == SUMMARY else "")
-        out.append(f"| {i} | {label} | {c.prefix:,} | {c.delta:,} | {c.total:,} |")
+        out.append(f"| {i} | {label} | {c.prefix:,} | {c.delta:,} | {c.total:,} | {c.effort or '-'} | "
+                   f"{c.output:,} ({c.thinking:,}) |")
     out += ["", f"Shared prefix: {d.prefix_tokens:,} tokens, sha256 {d.prefix_sha256[:16]}…, byte-identical in "
                 f"every call: tools, system prompt, opening and {len(d.preloaded)} pre-read file(s): "
                 + ", ".join(f"`{p}`" for p in d.preloaded) + "."]

@@ -31,13 +31,27 @@ class InputError(ReviewbotError):
 
 
 class APIError(ReviewbotError):
-    """A remote API failed for good, or refused our credentials."""
+    """A remote API failed for good, or refused our credentials. `status` is the HTTP status when
+    there was one; `kind` one of "status", "connection", "timeout", "stream"."""
 
     exit_code = EXIT_API
+
+    def __init__(self, message: str, status: int | None = None, kind: str = "status"):
+        super().__init__(message)
+        self.status, self.kind = status, kind
 
 
 class CredentialsError(APIError):
     """The API refused our credentials (401/403): no other call of the run can succeed."""
+
+
+class StreamBroken(APIError):
+    """A stream that had begun (HTTP 200) broke: dropped, stalled, or an SSE error event. The SDK does
+    not retry these; reviewbot does. `partial` is what arrived (an llm.Partial): the call was billed."""
+
+    def __init__(self, message: str, partial=None):
+        super().__init__(message, None, "stream")
+        self.partial = partial
 
 
 class BudgetExceeded(ReviewbotError):

@@ -2,21 +2,37 @@
 request's input tokens (the dry run).
 
 This is the only module that calls the SDK. It builds nothing: requests arrive complete from
-reviewbot.specialists.requests. SDK failures that survive the SDK's own retries become APIError
-with a one-line message (never the key). ANTHROPIC_BASE_URL is honoured by the SDK itself, which is
-how cachesim stands in for the API in development, tests and benchmarks.
+reviewbot.specialists.requests (the beta header a request needs is derived from it, `betas_for`).
+SDK failures that survive the SDK's own retries become APIError with a one-line message (never the
+key). A stream that broke after it began (the connection dropped, no event for `stall_seconds`, an
+SSE `error` event, or a body that ended before `message_stop`) is StreamBroken, carrying what had
+arrived: the SDK never retries those, the scheduler does. ANTHROPIC_BASE_URL is honoured by the SDK
+itself, which is how cachesim stands in for the API in development, tests and benchmarks.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 import anthropic
+import httpx2
 
-from .errors import APIError, CredentialsError
+from .errors import APIError, CredentialsError, StreamBroken
+from .models import BETA_PER_MESSAGE_EFFORT
 from .usage import Usage, usage_from_api
+
+DEFAULT_STALL_SECONDS = 90.0
+
+
+@dataclass(frozen=True)
+class Start:
+    """The stream's message_start: the message id and the input side of the usage (known now)."""
+
+    message_id: str
+    usage: Usage
 
 
 @dataclass(frozen=True)
@@ -28,14 +44,32 @@ class Reply:
     started: float            # time.monotonic() values
     first_byte: float
     ended: float
+    message_id: str = ""
+    refusal: str | None = None            # stop_details.category of a refusal
+    cache_miss: dict | None = None        # diagnostics.cache_miss_reason
+
+
+@dataclass(frozen=True)
+class Partial:
+    """What a broken stream delivered before it broke (its usage as far as known)."""
+
+    usage: Usage
+    model: str
+    started: float
+    first_byte: float
+    ended: float
+    message_id: str = ""
 
 
 def _block(b) -> dict:
-    """A response content block as the minimal dict we send back (deterministic, no nulls)."""
+    """A response content block as we send it back: exactly as returned (thinking blocks with their
+    signature included), without null fields."""
     if b.type == "text":
         return {"type": "text", "text": b.text}
     if b.type == "tool_use":
         return {"type": "tool_use", "id": b.id, "name": b.name, "input": b.input}
+    if b.type == "thinking":
+        return {"type": "thinking", "thinking": b.thinking, "signature": b.signature}
     return b.model_dump(exclude_none=True)
 
 
@@ -55,56 +89,130 @@ def _one_line(e: Exception) -> str:
     return f"Anthropic API error {status}: {msg}" if status else f"Anthropic API error: {msg}"
 
 
+def _api_error(e: anthropic.APIError) -> APIError:
+    if isinstance(e, (anthropic.AuthenticationError, anthropic.PermissionDeniedError)):
+        return CredentialsError(_one_line(e), getattr(e, "status_code", None))
+    kind = ("timeout" if isinstance(e, anthropic.APITimeoutError) else
+            "connection" if isinstance(e, anthropic.APIConnectionError) else "status")
+    return APIError(_one_line(e), getattr(e, "status_code", None), kind)
+
+
 # The fields of a Messages request that the count_tokens endpoint takes (it refuses max_tokens, stream).
-COUNTED_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
+COUNTED_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking", "output_config")
+
+
+def betas_for(request: dict) -> list[str]:
+    """The anthropic-beta values a request needs: per-message effort (an effort-only system message)."""
+    if any(m.get("role") == "system" and "output_config" in m for m in request.get("messages") or ()):
+        return [BETA_PER_MESSAGE_EFFORT]
+    return []
+
+
+def _headers(request: dict) -> dict:
+    betas = betas_for(request)
+    return {"anthropic-beta": ",".join(betas)} if betas else {}
 
 
 def make_client(api_key: str, base_url: str | None, max_retries: int, timeout: float,
-                http_client=None) -> anthropic.AsyncAnthropic:
-    """The SDK client; `http_client` (an httpx2.AsyncClient) lets a caller choose the transport."""
-    return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout,
+                http_client=None, stall_seconds: float | None = None) -> anthropic.AsyncAnthropic:
+    """The SDK client; `http_client` (an httpx2.AsyncClient) lets a caller choose the transport.
+    With `stall_seconds`, a read that waits longer (no header, no event) times out, and the SDK
+    retries it while the stream has not begun."""
+    t = httpx2.Timeout(timeout, read=stall_seconds, connect=min(timeout, 30.0)) if stall_seconds else timeout
+    return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=t,
                                     http_client=http_client)
 
 
-def client_from_env(api_key: str, max_retries: int, timeout: float) -> anthropic.AsyncAnthropic:
+def client_from_env(api_key: str, max_retries: int, timeout: float,
+                    stall_seconds: float | None = None) -> anthropic.AsyncAnthropic:
     """The client the commands use: ANTHROPIC_BASE_URL, when set, points it at another endpoint."""
-    return make_client(api_key, os.environ.get("ANTHROPIC_BASE_URL") or None, max_retries, timeout)
+    return make_client(api_key, os.environ.get("ANTHROPIC_BASE_URL") or None, max_retries, timeout,
+                       stall_seconds=stall_seconds)
+
+
+def _miss(diag) -> dict | None:
+    if diag is None:
+        return None
+    reason = diag.get("cache_miss_reason") if isinstance(diag, dict) else getattr(diag, "cache_miss_reason", None)
+    if reason is None:
+        return None
+    return reason if isinstance(reason, dict) else reason.model_dump(exclude_none=True)
 
 
 class Transport:
     """Sends requests with an AsyncAnthropic client it is given."""
 
-    def __init__(self, client: anthropic.AsyncAnthropic, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, client: anthropic.AsyncAnthropic, clock: Callable[[], float] = time.monotonic,
+                 stall_seconds: float = DEFAULT_STALL_SECONDS):
         self._client = client
         self._clock = clock
+        self.stall_seconds = stall_seconds
 
-    async def send(self, request: dict, on_first_byte: Callable[[], None] | None = None) -> Reply:
+    async def send(self, request: dict, on_start: Callable[[Start], None] | None = None) -> Reply:
         started = self._clock()
+        if request.get("max_tokens") == 0:               # a pre-warm cannot stream
+            try:
+                msg = await self._client.messages.create(**request, extra_headers=_headers(request))
+            except anthropic.APIError as e:
+                raise _api_error(e) from None
+            now = self._clock()
+            return Reply((), msg.stop_reason or "", usage_from_api(msg.usage), msg.model or request["model"],
+                         started, now, now, msg.id or "")
+        return await self._stream(request, started, on_start)
+
+    async def _stream(self, request: dict, started: float, on_start) -> Reply:
+        start: Start | None = None
+        first = started
+        model = request["model"]
+
+        def broken(why: str) -> StreamBroken:
+            usage = start.usage if start else Usage()
+            return StreamBroken(f"the stream broke after it began ({why})",
+                                Partial(usage, model, started, first, self._clock(), start.message_id if start else ""))
         try:
-            if request.get("max_tokens") == 0:           # a pre-warm cannot stream
-                msg = await self._client.messages.create(**request)
-                first = self._clock()
-            else:
-                async with self._client.messages.stream(**request) as stream:
-                    first = self._clock()
-                    if on_first_byte:
-                        on_first_byte()
-                    msg = await stream.get_final_message()
-        except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as e:
-            raise CredentialsError(_one_line(e)) from None
+            async with self._client.messages.stream(**request, extra_headers=_headers(request)) as stream:
+                events = stream.__aiter__()
+                stopped = False
+                while True:
+                    try:
+                        event = await asyncio.wait_for(events.__anext__(), self.stall_seconds)
+                    except StopAsyncIteration:
+                        break
+                    except asyncio.TimeoutError:
+                        raise broken(f"no event for {self.stall_seconds:g}s") from None
+                    except (httpx2.TransportError, anthropic.APIConnectionError) as e:
+                        raise broken(f"connection lost: {type(e).__name__}") from None
+                    except anthropic.APIStatusError as e:         # an SSE `error` event
+                        raise broken(f"error event: {_one_line(e)}") from None
+                    if event.type == "message_start":
+                        first = self._clock()
+                        model = event.message.model or model
+                        start = Start(event.message.id, usage_from_api(event.message.usage))
+                        if on_start:
+                            on_start(start)
+                    elif event.type == "message_stop":
+                        stopped = True
+                if not stopped:
+                    raise broken("the body ended before message_stop")
+                msg = await stream.get_final_message()
         except anthropic.APIError as e:
-            raise APIError(_one_line(e)) from None
+            raise _api_error(e) from None
+        except httpx2.TransportError as e:                        # e.g. closing a dropped response
+            raise broken(f"connection lost: {type(e).__name__}") from None
+        details = getattr(msg, "stop_details", None)
+        refusal = None
+        if msg.stop_reason == "refusal":
+            refusal = (getattr(details, "category", None) if details is not None else None) or "unspecified"
         return Reply(tuple(_block(b) for b in msg.content), msg.stop_reason or "", usage_from_api(msg.usage),
-                     msg.model or request["model"], started, first, self._clock())
+                     msg.model or request["model"], started, first, self._clock(), msg.id or "", refusal,
+                     _miss(getattr(msg, "diagnostics", None)))
 
     async def count_tokens(self, request: dict) -> int:
         """Input tokens of `request` as the API counts them (POST /v1/messages/count_tokens: free,
         generates nothing, reads and writes no cache). Nothing is sent to /v1/messages."""
         try:
             reply = await self._client.messages.count_tokens(
-                **{k: request[k] for k in COUNTED_FIELDS if k in request})
-        except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as e:
-            raise CredentialsError(_one_line(e)) from None
+                **{k: request[k] for k in COUNTED_FIELDS if k in request}, extra_headers=_headers(request))
         except anthropic.APIError as e:
-            raise APIError(_one_line(e)) from None
+            raise _api_error(e) from None
         return reply.input_tokens

@@ -2,8 +2,19 @@
 
 It wires the pure parts (plan, prompts, requests, merging) to the one thing that talks to the
 network, a Transport passed in. The cache schedule lives here: the shared prefix is written once
-(by a leader call whose first byte releases the others, or by a max_tokens=0 pre-warm) and every
-other call is dispatched after that and inside the TTL, which is checked and reported.
+(by a leader call whose message_start event releases the others, or by a max_tokens=0 pre-warm)
+and every other call is dispatched after that and inside the TTL, which is checked and reported.
+
+What the live API does is handled here too:
+- a leader that fails before its first event is not replaced one by one: the error decides
+  (`leader_failure_is_fatal`) whether the run fails at once (exit 4) or the others fan out;
+- the followers are released only when the budget still covers them, estimated from the leader's
+  message_start usage; otherwise the review stops as a labelled partial review (exit 5);
+- the whole review has a deadline (`deadline_seconds`): at the deadline it ends as a labelled
+  partial review, every finished agent kept (and saved with --keep-workspace);
+- an unexpected exception in one agent fails that agent only;
+- cache diagnostics: every follower names the leader's message id, and a fan-out of five or more
+  calls whose hit rate is under 80% of its bound gets a warning with the API's miss reasons.
 """
 from __future__ import annotations
 
@@ -14,22 +25,23 @@ from pathlib import Path
 from typing import Callable
 
 from .change.model import Change, ChangeMeta
-from .config import Config
-from .errors import APIError
-from .llm import Transport
+from .config import Config, check_models
+from .errors import APIError, BudgetExceeded, CredentialsError
+from .llm import Start, Transport
+from .models import model_info
 from .resume import load as load_state
 from .resume import save_agent, save_run
-from .scheduling import Budget, Runner
+from .scheduling import Budget, Runner, followers_cost, output_estimate
 from .secrets import SCANNER, redact
 from .secrets import findings as secret_findings
 from .secrets import scan as scan_secrets
 from .specialists.agent import AgentResult, Limits, run_agent
 from .specialists.findings import Finding, Submission
 from .specialists.registry import SUMMARY, by_name, selected
-from .specialists.requests import Prefix, build_prewarm
+from .specialists.requests import Prefix, build_prewarm, effort_in_force
 from .summary.merge import apply_summary, derive_verdict, findings_for_summary, first_pass
 from .templates import render
-from .usage import CallRecord
+from .usage import CallRecord, cost, fan_out_hit_rate
 from .workspace.fence import fence
 from .workspace.files import Workspace, write_workspace
 from .workspace.layout import CONTEXT_FILE, Plan, build_plan, render_context
@@ -85,11 +97,12 @@ class ReviewResult:
     schedule: Schedule | None
     notes: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict, compare=False)       # specialist -> its raw submission
+    partial_reason: str | None = None          # why the review stopped early (deadline, budget), if it did
 
     @property
     def complete(self) -> bool:
-        return all(a.status != "failed" for a in self.agents) and (self.summary is None or
-                                                                  self.summary.status == "ok")
+        return self.partial_reason is None and all(a.status != "failed" for a in self.agents) and (
+            self.summary is None or self.summary.status == "ok")
 
 
 def specialist_delta(name: str, plan: Plan, config: Config) -> str:
@@ -106,7 +119,8 @@ def specialist_delta(name: str, plan: Plan, config: Config) -> str:
 
 def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = False) -> tuple[Workspace, Prefix]:
     """Plan, render and write the workspace (or check it, to resume); return it with the shared
-    prefix. No network."""
+    prefix. No network. An unknown model or an effort the model lacks is a ConfigError first."""
+    check_models(config)
     specialists = selected(config.specialists)
     plan = build_plan(change, specialists, config.max_patch_chars, config.preload_chars,
                       tiered=config.routing == "tiered", max_files=config.max_files, excluded=config.excluded,
@@ -115,59 +129,126 @@ def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = 
     ws = write_workspace(workspace_dir, plan, context, resume=resume, sources=change.sources)
     reads = ((CONTEXT_FILE, context),) + tuple((pf.patch_file, pf.patch_text) for pf in plan.files if pf.preloaded)
     prefix = Prefix(model=config.model, system_text=render("system.md.j2"), opening=render("opening.md.j2"),
-                    reads=reads, base_ttl=config.base_ttl, naive=config.mode == "naive")
+                    reads=reads, base_ttl=config.base_ttl, naive=config.mode == "naive", effort=config.effort)
     return ws, prefix
 
 
+def leader_failure_is_fatal(error: Exception | None) -> bool:
+    """A leader failed before its first event: does that end the run at once? Yes for a refused key,
+    a 4xx, a 429 or 5xx/529 that survived the SDK's retries, a connection that cannot be made or a
+    timeout: every other call would meet the same. No for a 413 (this request's own size) and for a
+    failure that is not the API's (the others are then fanned out)."""
+    if isinstance(error, BudgetExceeded):
+        return True
+    if not isinstance(error, APIError):
+        return False
+    return error.status != 413
+
+
+@dataclass
+class _FanOut:
+    """The state of one fan-out, readable after a cancellation (the deadline)."""
+
+    results: dict[str, AgentResult] = field(default_factory=dict)
+    previous_id: str | None = None            # the message whose prefix every follower reads
+    prefix_tokens: int = 0                    # the shared prefix, as the first call was billed
+    not_started: dict[str, str] = field(default_factory=dict)      # name -> why
+    notes: list[str] = field(default_factory=list)
+
+
 async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config, limits: Limits,
-                   finished: dict[str, AgentResult], keep_state: bool) -> list[AgentResult]:
+                   finished: dict[str, AgentResult], keep_state: bool, state: _FanOut) -> None:
     names = [s.name for s in ws.plan.specialists if s.name not in finished]
     warmup = "none" if config.mode == "naive" else config.warmup
     if warmup == "prewarm" and names:
-        await runner.send(build_prewarm(prefix), "prewarm")
+        rec, _ = await runner.send(build_prewarm(prefix), "prewarm")
+        state.previous_id = rec.message_id or None
+        state.prefix_tokens = rec.usage.cache_write + rec.usage.cache_read
     tasks: list[asyncio.Task] = []
 
-    def start(name: str, first_byte=None):
+    def start(name: str, on_start=None):
         runner.on_event(f"{name}: started")
+        result = state.results[name] = AgentResult(name)
         tasks.append(asyncio.create_task(_agent(
-            name, specialist_delta(name, ws.plan, config), prefix, runner, ws, limits, keep_state, first_byte)))
+            name, specialist_delta(name, ws.plan, config), prefix, runner, ws, limits, keep_state, config,
+            result, on_start, state.previous_id)))
 
     rest = list(names)
-    while warmup == "leader" and rest:
-        # One leader at a time until one has a first byte: the prefix is then being written, and the
-        # others can read it. A leader that fails before that hands the role to the next one.
-        began = asyncio.Event()
-        start(rest.pop(0), began.set)
-        waiter = asyncio.create_task(began.wait())
+    if warmup == "leader" and rest:
+        began: list[Start] = []
+        signal = asyncio.Event()
+
+        def on_start(s: Start) -> None:
+            began.append(s)
+            signal.set()
+        leader = rest.pop(0)
+        start(leader, on_start)
+        waiter = asyncio.create_task(signal.wait())
         await asyncio.wait({waiter, tasks[-1]}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
-        if tasks[-1].done() and tasks[-1].exception() is not None:
-            raise tasks[-1].exception()         # e.g. the key was refused: the others would be too
-        if began.is_set():
-            break
+        if not began:
+            if tasks[-1].exception() is not None:
+                raise tasks[-1].exception()     # e.g. the key was refused: the others would be too
+            failed = tasks[-1].result()
+            if leader_failure_is_fatal(failed.failure):
+                runner.on_event(f"{leader}: the first call failed before its first event; the other "
+                                f"{len(rest)} reviewer(s) were not started")
+                raise failed.failure
+            state.notes.append(f"the first reviewer ({leader}) failed before its first event ({failed.error}); "
+                               "the others were started without a leader")
+        else:
+            s0 = began[0]
+            state.previous_id = s0.message_id or None
+            state.prefix_tokens = s0.usage.cache_write + s0.usage.cache_read
+            if config.budget_dollars and rest:
+                efforts = [effort_in_force(prefix, config.effort_for(n)) for n in rest + [SUMMARY]]
+                ahead = (runner.spent() + cost(s0.usage, prefix.model)
+                         + cost(type(s0.usage)(output_tokens=output_estimate(prefix.model, effort_in_force(
+                             prefix, config.effort_for(leader)))), prefix.model)
+                         + followers_cost(prefix.model, state.prefix_tokens, s0.usage.input_tokens, efforts))
+                if ahead > config.budget_dollars:
+                    why = (f"not started: the budget of ${config.budget_dollars:.2f} does not cover it (estimated "
+                           f"${ahead:.4f} for the whole review from the first call's usage)")
+                    for n in rest:
+                        state.not_started[n] = why
+                    state.notes.append(f"budget: {len(rest)} reviewer(s) not started: estimated ${ahead:.4f} "
+                                       f"for the whole review, over the budget of ${config.budget_dollars:.2f}")
+                    rest = []
     for name in rest:
         start(name)
     stop, warm = asyncio.Event(), None
     if config.mode != "naive" and tasks:
         warm = asyncio.create_task(runner.keep_warm(build_prewarm(prefix), config.cache_ttl_seconds, stop))
     try:
-        done = {r.name: r for r in await asyncio.gather(*tasks)}
+        await asyncio.gather(*tasks)
     except BaseException:
         for t in tasks:
             t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         raise
     finally:
         stop.set()
         if warm is not None:
             await warm
-    return [finished.get(s.name) or done[s.name] for s in ws.plan.specialists]
 
 
 async def _agent(name: str, delta: str, prefix: Prefix, runner: Runner, ws: Workspace, limits: Limits,
-                 keep_state: bool, first_byte=None) -> AgentResult:
-    """One agent run; with keep_state its result is saved the moment it finishes."""
-    r = await run_agent(name, delta, prefix, runner.send, ws.root, limits, on_first_byte=first_byte,
-                        on_event=runner.on_event)
+                 keep_state: bool, config: Config, result: AgentResult, on_start=None,
+                 previous_id: str | None = None) -> AgentResult:
+    """One agent run; with keep_state its result is saved the moment it finishes. An unexpected
+    exception fails this agent only (the others go on); a refused key still ends the run."""
+    try:
+        r = await run_agent(name, delta, prefix, runner.send, ws.root, limits, on_first_byte=on_start,
+                            on_event=runner.on_event, effort=config.effort_for(name),
+                            previous_message_id=previous_id, fallback_model=config.fallback_model, result=result)
+    except CredentialsError:
+        raise
+    except asyncio.CancelledError:
+        result.error = result.error or "stopped at the review's deadline"
+        raise
+    except Exception as e:           # noqa: BLE001 - not swallowed: it is this agent's failure, reported
+        result.error = f"internal error: {type(e).__name__}: {e}"
+        r = result
     if keep_state:
         save_agent(ws.root, r)
     runner.on_event(_outcome(r))              # the moment it finishes, not after the whole fan-out
@@ -193,7 +274,8 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     the agents a saved run finished (same change and configuration) and runs only the rest."""
     ws, prefix = prepare(change, config, workspace_dir, resume=resume)
     runner = Runner(transport, on_event, Budget(config.budget_calls, config.budget_tokens, config.budget_dollars),
-                    config.itpm_limit)
+                    config.itpm_limit, max_retries=config.max_retries)
+    deadline = runner.clock() + config.deadline_seconds
     sha = prefix.sha256()
     on_event(f"shared prefix sha256 {sha}")
     finished = load_state(ws.root, sha) if resume else {}
@@ -208,10 +290,30 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         f"{ws.plan.tier.name} tier: {ws.plan.tier.reason}" if s in ws.plan.applicable else "no file of its kinds",))
         for s in all_specs if s not in ws.plan.specialists)
 
-    results = await _fan_out(runner, ws, prefix, config, limits, finished, keep_state)
+    state = _FanOut()
+    partial_reason = None
+    fan = asyncio.create_task(_fan_out(runner, ws, prefix, config, limits, finished, keep_state, state))
+    done, _ = await asyncio.wait({fan}, timeout=max(0.0, deadline - runner.clock()))
+    if not done:
+        fan.cancel()
+        await asyncio.gather(fan, return_exceptions=True)
+        partial_reason = (f"the review's deadline ({config.deadline_seconds:g}s) was reached: the reviewers that "
+                          "had finished are kept, the others were stopped")
+        on_event(f"deadline: {partial_reason}")
+    else:
+        fan.result()                          # a fatal error (refused key, API down) ends the run here
+    results = []
+    for s in ws.plan.specialists:
+        r = finished.get(s.name) or state.results.get(s.name)
+        if r is None:
+            r = AgentResult(s.name, error=state.not_started.get(s.name) or "not started: the review's deadline")
+        results.append(r)
+    if state.not_started and partial_reason is None:
+        partial_reason = next(iter(state.not_started.values()))
     statuses = [_status(r, tuple(pf.file.path for pf in ws.plan.assigned(r.name))) for r in results]
-    if results and all(r.error for r in results):
-        raise APIError(results[0].error)
+    failures = [r.failure for r in results if r.error]
+    if results and len(failures) == len(results) and all(isinstance(f, APIError) for f in failures):
+        raise failures[0]
     # Secrets found in the change are findings of their own, and no text that came from a model
     # carries one further (not to the summary agent, not to the output).
     secrets = scan_secrets(change)
@@ -230,8 +332,23 @@ async def run_review(change: Change, config: Config, transport: Transport, works
                        failed=[s for s in statuses if s.status == "failed"], idle=[s.name for s in idle])
         on_event("summary: started")
         reran = any(s.name not in finished for s in ws.plan.specialists)
-        sr = (not reran and finished.get(SUMMARY)) or await _agent(SUMMARY, delta, prefix, runner, ws, limits,
-                                                                   keep_state)
+        sr = (not reran and finished.get(SUMMARY)) or None
+        if sr is None:
+            sr = AgentResult(SUMMARY)
+            left = deadline - runner.clock()
+            if left <= 0:
+                sr.error = "not run: the review's deadline was reached"
+            else:
+                task = asyncio.create_task(_agent(SUMMARY, delta, prefix, runner, ws, limits, keep_state, config,
+                                                  sr, None, state.previous_id))
+                done, _ = await asyncio.wait({task}, timeout=left)
+                if not done:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    partial_reason = partial_reason or (f"the review's deadline ({config.deadline_seconds:g}s) "
+                                                        "was reached during the summary")
+                else:
+                    sr = task.result()
         summary_status = _status(sr, ())
         verdict_sub = _redact_submission(sr.submission, secrets) if summary_status.status == "ok" else None
     verdict = apply_summary(fp.findings, verdict_sub, change, config.min_confidence)
@@ -241,7 +358,9 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     if verdict_name is None:
         verdict_name = derive_verdict(verdict.findings)
         notes.append("verdict derived from the findings' severities (the summary agent gave none)")
-    notes += runner.notes
+    notes += runner.notes + state.notes
+    notes += _model_notes(config, prefix)
+    notes += cache_notes(tuple(runner.records), state.prefix_tokens)
     if finished:
         notes.append(f"resumed: {len(finished)} finished agent(s) reused, their "
                      f"{sum(len(r.calls) for r in finished.values())} call(s) not repeated")
@@ -260,7 +379,31 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         summary=summary_status, rejected=verdict.rejected, low_confidence=fp.low_confidence,
         duplicates_folded=fp.merged + verdict.duplicates,
         calls=tuple(sorted(runner.records, key=lambda c: c.started)), schedule=schedule, notes=tuple(notes),
-        raw=raw)
+        raw=raw, partial_reason=partial_reason)
+
+
+def _model_notes(config: Config, prefix: Prefix) -> list[str]:
+    info = model_info(config.model)
+    own = [n for n in (config.specialist_effort or ()) if n[1] != info.effort_or_default(config.effort)]
+    if (own or config.summary_effort) and not info.per_message_effort:
+        return [f"{config.model} has no per-message effort: one effort "
+                f"({info.effort_or_default(config.effort) or 'none'}) for the whole review"]
+    return []
+
+
+def cache_notes(records: tuple[CallRecord, ...], prefix_tokens: int) -> list[str]:
+    """The API's miss reasons for the calls that missed the shared prefix, and a warning when a fan-out
+    of five or more calls reads less than 80% of what it could (its bound)."""
+    notes = []
+    for r in records:
+        if r.cache_miss and prefix_tokens and r.usage.cache_read < prefix_tokens and r.label != "keep-warm":
+            notes.append(f"cache miss on {r.label}: {r.cache_miss.get('type')}"
+                         + (f" ({r.cache_miss['cache_missed_input_tokens']} tokens)"
+                            if r.cache_miss.get("cache_missed_input_tokens") is not None else ""))
+    rate = fan_out_hit_rate(records, prefix_tokens)
+    if rate is not None and rate[0] < 0.8 * rate[1]:
+        notes.append(f"cache warning: the fan-out's hit rate {rate[0]:.0%} is under 80% of its bound {rate[1]:.0%}")
+    return notes
 
 
 def _failed(statuses: list[AgentStatus], name: str) -> bool:

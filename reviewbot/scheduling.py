@@ -1,8 +1,12 @@
 """Call scheduling for one review: the run clock, the budget, ITPM pacing and keeping the cache warm.
 
 Every API call of a review goes through `Runner.send`, which
-- refuses a call once the review's budget (calls, tokens, dollars) is spent, so a review stops with
-  a partial, labelled result instead of running away;
+- refuses a call once the review's budget (calls, tokens, dollars) is spent, or when the calls in
+  flight plus this one are estimated to pass it, so a review stops with a partial, labelled result
+  instead of running away (it can overshoot by at most about one call's cost);
+- retries a stream that broke after it began (dropped, stalled, an SSE error event), which the SDK
+  never retries, up to max_retries times; the broken attempt was billed and is recorded (its cache
+  write is read by the retry);
 - paces calls under an input-tokens-per-minute limit (uncached input and cache writes count, cache
   reads do not), waiting before it sends rather than hammering and retrying on 429s;
 - records each call (usage and timings) and when the shared prefix was last used.
@@ -18,9 +22,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import APIError, BudgetExceeded
-from .llm import Transport
-from .usage import CallRecord, cost
+from .errors import APIError, BudgetExceeded, StreamBroken
+from .llm import Reply, Transport
+from .models import SUBMISSION_ESTIMATE, model_info
+from .usage import REFUSALS_BILLED, CallRecord, Usage, cost
 
 KEEP_WARM_AT = 0.8          # refresh when this fraction of the TTL has passed since the last use
 
@@ -62,9 +67,43 @@ def pacing_delay(window: list[tuple[float, int]], now: float, need: int, limit: 
     return max(0.0, max(t for t, _ in live) + span - now)
 
 
-def estimate_tokens(chars: int) -> int:
-    """A conservative token estimate for pacing (code and JSON run about 3 characters a token)."""
-    return chars // 3 + 1
+def estimate_tokens(chars: int, tokenizer: float = 1.0) -> int:
+    """A conservative token estimate for pacing (code and JSON run about 3 characters a token; the
+    newer tokenizer counts about 1.3x as many)."""
+    return int((chars // 3 + 1) * tokenizer) + 1
+
+
+def request_effort(request: dict) -> str | None:
+    """The effort a request's reply is written at: the last effort-only system message before the last
+    user turn, else the top-level output_config.effort, else the model's default (None: no effort)."""
+    info = model_info(request["model"])
+    if not info.effort:
+        return None
+    effort = (request.get("output_config") or {}).get("effort") or info.default_effort
+    msgs = request.get("messages") or []
+    last_user = max((i for i, m in enumerate(msgs) if m.get("role") == "user"), default=-1)
+    for m in msgs[:last_user]:
+        if m.get("role") == "system" and (m.get("output_config") or {}).get("effort"):
+            effort = m["output_config"]["effort"]
+    return effort
+
+
+def output_estimate(model: str, effort: str | None) -> int:
+    """Output tokens one agent turn is expected to take: its thinking at this effort + a submission."""
+    return model_info(model).thinking_tokens(effort) + SUBMISSION_ESTIMATE
+
+
+def estimate_cost(model: str, uncached: int, cached: int, output: int) -> float:
+    """Dollars of a call with `cached` tokens read from the cache and `uncached` written/sent (priced as
+    a 5-minute write, the dearer of the two)."""
+    return cost(Usage(cache_write_5m=uncached, cache_read=cached, output_tokens=output), model)
+
+
+def followers_cost(model: str, prefix_tokens: int, delta_tokens: int, efforts: list[str | None]) -> float:
+    """The estimated cost of the calls still to come after the leader's message_start: one first turn
+    per follower (and the summary), each reading the shared prefix and sending its own delta."""
+    return sum(cost(Usage(input_tokens=delta_tokens, cache_read=prefix_tokens,
+                          output_tokens=output_estimate(model, e)), model) for e in efforts)
 
 
 def keep_warm_due(now: float, last_use: float, ttl: float) -> bool:
@@ -82,8 +121,11 @@ class Runner:
     """The per-review call gate: clock, budget, pacing, call log, last use of the shared prefix."""
 
     def __init__(self, transport: Transport, on_event: Callable[[str], None], budget: Budget = Budget(),
-                 itpm_limit: int = 0, clock: Callable[[], float] = time.monotonic, sleep=asyncio.sleep):
+                 itpm_limit: int = 0, clock: Callable[[], float] = time.monotonic, sleep=asyncio.sleep,
+                 max_retries: int = 4):
         self.transport, self.on_event, self.budget, self.itpm = transport, on_event, budget, itpm_limit
+        self.max_retries = max_retries
+        self.inflight: dict[int, float] = {}              # estimated cost of each call in flight
         self.clock, self.sleep = clock, sleep
         self.t0 = clock()
         self.records: list[CallRecord] = []
@@ -101,15 +143,55 @@ class Runner:
         prefix turned out not to be cacheable; otherwise only what follows the shared prefix (the
         agent's delta and turns), since every later call is dispatched after the prefix was written."""
         msgs = request.get("messages") or []
-        if not self.dispatched or self.prefix_cached is False or len(msgs) < 3:
+        if not self.dispatched or self.prefix_cached is False or len(msgs) < 4:
             return len(json.dumps(request))
-        return len(json.dumps(msgs[2]["content"][-1])) + len(json.dumps(msgs[3:]))
+        return len(json.dumps(msgs[3:]))
 
-    async def send(self, request: dict, label: str, on_first_byte=None):
+    def spent(self) -> float:
+        return sum(r.cost for r in self.records)
+
+    def estimate(self, request: dict) -> float:
+        """The dollars this request is expected to cost (its input side by characters, the table's
+        tokenizer factor, the output by its effort)."""
+        model = request["model"]
+        tok = model_info(model).tokenizer
+        uncached = estimate_tokens(self._uncached_chars(request), tok)
+        cached = max(0, estimate_tokens(len(json.dumps(request)), tok) - uncached)
+        out = 0 if request.get("max_tokens") == 0 else output_estimate(model, request_effort(request))
+        return estimate_cost(model, uncached, cached, out)
+
+    def _check_budget(self, request: dict) -> float:
         reason = budget_exceeded(self.records, self.budget, len(self.dispatched))
         if reason:
             raise BudgetExceeded(reason)
-        need = estimate_tokens(self._uncached_chars(request)) if self.itpm else 0
+        est = self.estimate(request) if self.budget.dollars else 0.0
+        if self.budget.dollars and (self.inflight or self.records):     # the first call always goes
+            ahead = self.spent() + sum(self.inflight.values()) + est
+            if ahead > self.budget.dollars:
+                raise BudgetExceeded(f"budget of ${self.budget.dollars:.2f} would be passed (${self.spent():.4f} "
+                                     f"spent, ${ahead - self.spent():.4f} in flight and estimated for this call)")
+        return est
+
+    def _record(self, label: str, request: dict, reply: Reply, fallback: bool) -> CallRecord:
+        billed = reply.refusal is None or reply.refusal in REFUSALS_BILLED
+        return CallRecord(label, reply.model, reply.usage, reply.started - self.t0, reply.first_byte - self.t0,
+                          reply.ended - self.t0, reply.stop_reason, request_effort(request), fallback, None,
+                          reply.cache_miss, reply.message_id, reply.refusal, billed)
+
+    async def send(self, request: dict, label: str, on_first_byte=None, fallback: bool = False):
+        """Send one call (retrying a broken stream); return its CallRecord and content blocks.
+        `fallback`: the call is made on the fallback model after a refusal (shown in the usage)."""
+        est = self._check_budget(request)
+        key = id(request)
+        self.inflight[key] = est
+        try:
+            return await self._send(request, label, on_first_byte, fallback)
+        finally:
+            self.inflight.pop(key, None)
+
+    async def _send(self, request: dict, label: str, on_first_byte=None, fallback: bool = False):
+        need = estimate_tokens(self._uncached_chars(request), model_info(request["model"]).tokenizer) \
+            if self.itpm else 0
         entry = None
         if self.itpm:
             async with self._lock:
@@ -120,13 +202,36 @@ class Runner:
                 entry = [self.now(), need]
                 self.window.append(entry)
         self.dispatched.append((label, self.now()))
-        reply = await self.transport.send(request, on_first_byte)
+        started = [False]
+
+        def on_start(start):
+            if self.prefix_cached is None:       # known at the first event, not only when the call ends
+                self.prefix_cached = start.usage.cache_write + start.usage.cache_read > 0
+            if not started[0]:
+                started[0] = True
+                if on_first_byte:
+                    on_first_byte(start)
+        attempt = 0
+        while True:
+            try:
+                reply = await self.transport.send(request, on_start)
+                break
+            except StreamBroken as e:
+                p = e.partial
+                if p is not None:          # billed: the broken attempt is part of the usage report
+                    self.records.append(CallRecord(label, p.model, p.usage, p.started - self.t0,
+                                                   p.first_byte - self.t0, p.ended - self.t0, "", request_effort(
+                                                       request), fallback, str(e), None, p.message_id))
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise APIError(f"{e}; gave up after {attempt} attempts", None, "stream") from None
+                self.on_event(f"{label}: {e}; retrying ({attempt}/{self.max_retries})")
+                await self.sleep(min(8.0, 0.5 * 2 ** (attempt - 1)))
         if entry is not None:
             entry[1] = reply.usage.input_tokens + reply.usage.cache_write     # the estimate, corrected
         if self.prefix_cached is None:
             self.prefix_cached = reply.usage.cache_write + reply.usage.cache_read > 0
-        rec = CallRecord(label, request["model"], reply.usage, reply.started - self.t0,
-                         reply.first_byte - self.t0, reply.ended - self.t0, reply.stop_reason)
+        rec = self._record(label, request, reply, fallback)
         self.records.append(rec)
         return rec, reply.content
 

@@ -1,44 +1,20 @@
 """Usage records and cost math: every call's `usage`, priced, and the run's totals.
 
-Pure. The pricing table is the one place prices live ($ per million tokens, by model family,
-longest matching key wins). The no-cache baseline bills every input token of the same requests at
-the base input price, which is what the run would have cost without prompt caching.
+Pure. Prices come from the model table (reviewbot.models), per request: Haiku 5.5's prompt size
+(input + cache reads + writes) picks its band. The no-cache baseline bills every input token of the
+same requests at the base input price, which is what the run would have cost without prompt
+caching. Thinking tokens are output tokens (billed at the output price) and are shown apart.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Price:
-    input: float
-    write_5m: float
-    write_1h: float
-    read: float
-    output: float
+from .models import Price, model_info
 
 
-# $ / MTok. Keys are substrings of model ids; the longest key found in the id wins.
-PRICES: dict[str, Price] = {
-    "claude-sonnet": Price(3.00, 3.75, 6.00, 0.30, 15.00),
-    "claude-3-7-sonnet": Price(3.00, 3.75, 6.00, 0.30, 15.00),
-    "claude-opus-4-5": Price(5.00, 6.25, 10.00, 0.50, 25.00),
-    "claude-opus-4-6": Price(5.00, 6.25, 10.00, 0.50, 25.00),
-    "claude-opus-4-7": Price(5.00, 6.25, 10.00, 0.50, 25.00),
-    "claude-opus-4-8": Price(5.00, 6.25, 10.00, 0.50, 25.00),
-    "claude-opus-5": Price(5.00, 6.25, 10.00, 0.50, 25.00),
-    "claude-opus-4-1": Price(15.00, 18.75, 30.00, 1.50, 75.00),
-    "claude-opus-4-0": Price(15.00, 18.75, 30.00, 1.50, 75.00),
-    "claude-opus-4-2025": Price(15.00, 18.75, 30.00, 1.50, 75.00),   # claude-opus-4-20250514
-    "claude-haiku-4-5": Price(1.00, 1.25, 2.00, 0.10, 5.00),
-    "claude-3-5-haiku": Price(0.80, 1.00, 1.60, 0.08, 4.00),
-}
-DEFAULT_PRICE = PRICES["claude-sonnet"]
-
-
-def price_of(model: str) -> Price:
-    keys = [k for k in PRICES if k in model]
-    return PRICES[max(keys, key=len)] if keys else DEFAULT_PRICE
+def price_of(model: str, prompt_tokens: int = 0) -> Price:
+    """The model's prices for a prompt of this size (an unknown model is a ConfigError)."""
+    return model_info(model).price_for(prompt_tokens)
 
 
 @dataclass(frozen=True)
@@ -48,6 +24,7 @@ class Usage:
     cache_write_1h: int = 0
     cache_read: int = 0
     output_tokens: int = 0
+    thinking_tokens: int = 0      # part of output_tokens
 
     @property
     def cache_write(self) -> int:
@@ -61,34 +38,42 @@ class Usage:
         return Usage(*(a + b for a, b in zip(self.astuple(), other.astuple())))
 
     def astuple(self):
-        return (self.input_tokens, self.cache_write_5m, self.cache_write_1h, self.cache_read, self.output_tokens)
+        return (self.input_tokens, self.cache_write_5m, self.cache_write_1h, self.cache_read, self.output_tokens,
+                self.thinking_tokens)
+
+
+def _getter(u):
+    return (lambda k: u.get(k)) if isinstance(u, dict) else (lambda k: getattr(u, k, None))
 
 
 def usage_from_api(u) -> Usage:
     """From the SDK's usage object (or its dict form). Unknown split of a write is taken as 5m."""
-    get = (lambda k: u.get(k)) if isinstance(u, dict) else (lambda k: getattr(u, k, None))
+    get = _getter(u)
     created = get("cache_creation_input_tokens") or 0
     split = get("cache_creation")
     if split is not None:
-        sget = (lambda k: split.get(k)) if isinstance(split, dict) else (lambda k: getattr(split, k, None))
+        sget = _getter(split)
         w1h = sget("ephemeral_1h_input_tokens") or 0
         w5m = sget("ephemeral_5m_input_tokens") or 0
         if w5m + w1h != created:
             w5m = created - w1h
     else:
         w5m, w1h = created, 0
-    return Usage(get("input_tokens") or 0, w5m, w1h, get("cache_read_input_tokens") or 0, get("output_tokens") or 0)
+    details = get("output_tokens_details")
+    thinking = (_getter(details)("thinking_tokens") or 0) if details is not None else 0
+    return Usage(get("input_tokens") or 0, w5m, w1h, get("cache_read_input_tokens") or 0, get("output_tokens") or 0,
+                 thinking)
 
 
-def cost(u: Usage, model: str) -> float:
-    p = price_of(model)
-    return (u.input_tokens * p.input + u.cache_write_5m * p.write_5m + u.cache_write_1h * p.write_1h
-            + u.cache_read * p.read + u.output_tokens * p.output) / 1_000_000
+def cost(u: Usage, model: str, factor: float = 1.0) -> float:
+    p = price_of(model, u.total_input)
+    return factor * (u.input_tokens * p.input + u.cache_write_5m * p.write_5m + u.cache_write_1h * p.write_1h
+                     + u.cache_read * p.read + u.output_tokens * p.output) / 1_000_000
 
 
 def naive_cost(u: Usage, model: str) -> float:
     """The same tokens with no caching: every input token at the base price."""
-    p = price_of(model)
+    p = price_of(model, u.total_input)
     return (u.total_input * p.input + u.output_tokens * p.output) / 1_000_000
 
 
@@ -103,10 +88,17 @@ class CallRecord:
     first_byte: float
     ended: float
     stop_reason: str = ""
+    effort: str | None = None          # the effort the reply was written at (None: the model has none)
+    fallback: bool = False             # made on the fallback model after a refusal (its own cached prefix)
+    broken: str | None = None          # the stream broke after its first byte (then retried): why
+    cache_miss: dict | None = None     # the API's cache_miss_reason (cache diagnostics), when it gave one
+    message_id: str = ""
+    refusal: str | None = None         # the refusal category, when the model refused
+    billed: bool = True                # False: a refusal the API does not bill (cyber, general_harms, none)
 
     @property
     def cost(self) -> float:
-        return cost(self.usage, self.model)
+        return cost(self.usage, self.model) if self.billed else 0.0
 
 
 @dataclass(frozen=True)
@@ -130,21 +122,45 @@ class RunUsage:
 def summarize(records: tuple[CallRecord, ...]) -> RunUsage:
     total = sum((r.usage for r in records), Usage())
     return RunUsage(len(records), total, sum(r.cost for r in records),
-                    sum(naive_cost(r.usage, r.model) for r in records))
+                    sum(naive_cost(r.usage, r.model) for r in records if r.billed))
+
+
+REFUSALS_BILLED = ("bio", "frontier_llm", "reasoning_extraction")   # the docs: billed before any output
+
+
+def fan_out_hit_rate(records: tuple[CallRecord, ...], prefix_tokens: int) -> tuple[float, float] | None:
+    """(actual, bound) cache hit rate of the first-turn calls of a fan-out: the bound is every call but
+    the first reading the shared prefix. None when there are fewer than five such calls."""
+    first = [r for r in records if r.label.endswith("#1") and not r.fallback and not r.broken]
+    total = sum(r.usage.total_input for r in first)
+    if len(first) < 5 or not total or not prefix_tokens:
+        return None
+    ideal = max(0, sum(min(prefix_tokens, r.usage.total_input) for r in first) - prefix_tokens)
+    return sum(r.usage.cache_read for r in first) / total, ideal / total
+
+
+def _call_json(r: CallRecord) -> dict:
+    return {"label": r.label, "model": r.model, "input_tokens": r.usage.input_tokens,
+            "cache_write_5m": r.usage.cache_write_5m, "cache_write_1h": r.usage.cache_write_1h,
+            "cache_read": r.usage.cache_read, "output_tokens": r.usage.output_tokens,
+            "thinking_tokens": r.usage.thinking_tokens, "effort": r.effort,
+            "cost_usd": round(r.cost, 6), "started": round(r.started, 3),
+            "first_byte": round(r.first_byte, 3), "ended": round(r.ended, 3),
+            "stop_reason": r.stop_reason, "fallback": r.fallback, "broken": r.broken,
+            "cache_miss_reason": r.cache_miss, "refusal": r.refusal, "billed": r.billed}
 
 
 def usage_json(records: tuple[CallRecord, ...]) -> dict:
     run = summarize(records)
     return {
-        "calls": [{"label": r.label, "model": r.model, "input_tokens": r.usage.input_tokens,
-                   "cache_write_5m": r.usage.cache_write_5m, "cache_write_1h": r.usage.cache_write_1h,
-                   "cache_read": r.usage.cache_read, "output_tokens": r.usage.output_tokens,
-                   "cost_usd": round(r.cost, 6), "started": round(r.started, 3),
-                   "first_byte": round(r.first_byte, 3), "ended": round(r.ended, 3),
-                   "stop_reason": r.stop_reason} for r in records],
+        "calls": [_call_json(r) for r in records],
         "totals": {"calls": run.calls, "input_tokens": run.usage.input_tokens,
                    "cache_write_5m": run.usage.cache_write_5m, "cache_write_1h": run.usage.cache_write_1h,
                    "cache_read": run.usage.cache_read, "output_tokens": run.usage.output_tokens,
+                   "thinking_tokens": run.usage.thinking_tokens,
+                   "broken_streams": sum(1 for r in records if r.broken),
+                   "fallback_calls": sum(1 for r in records if r.fallback),
+                   "cache_misses": sum(1 for r in records if r.cache_miss),
                    "hit_rate": None if run.hit_rate is None else round(run.hit_rate, 4),
                    "cost_usd": round(run.cost, 6), "no_cache_cost_usd": round(run.naive_cost, 6),
                    "saving": None if run.saving is None else round(run.saving, 4)},

@@ -52,3 +52,43 @@ def reset_cachesim(settings: dict | None = None) -> None:
 
 def api_key() -> str:
     return os.environ.get("ANTHROPIC_API_KEY", "test-key") if RECORDING else "test-key"
+
+
+def recording_http_client():
+    """While recording, an httpx2 client under vcrpy that keeps a dropped stream as the bytes that
+    arrived: vcrpy reads a whole body before it records it, and a connection dropped half-way would
+    otherwise be an exception at request time, recorded as nothing. The recorded (and replayed)
+    body then ends before `message_stop`, which reviewbot treats as the drop it was. Replaying, or
+    outside recording, None: the SDK's own client."""
+    if not RECORDING:
+        return None
+    import httpcore2
+    import httpx2
+
+    class Tolerant:
+        def __init__(self, pool):
+            self._pool = pool
+
+        async def handle_async_request(self, request):
+            response = await self._pool.handle_async_request(request)
+            inner = response.stream
+
+            class Body:
+                async def __aiter__(self):
+                    try:
+                        async for chunk in inner:
+                            yield chunk
+                    except httpcore2.RemoteProtocolError:
+                        return
+
+                async def aclose(self):
+                    await inner.aclose()
+            response.stream = Body()
+            return response
+
+        def __getattr__(self, name):
+            return getattr(self._pool, name)
+
+    transport = httpx2.AsyncHTTPTransport()
+    transport._pool = Tolerant(transport._pool)
+    return httpx2.AsyncClient(transport=transport, timeout=60)

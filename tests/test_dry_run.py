@@ -61,11 +61,15 @@ def test_dry_run_layout_and_estimate_from_count_tokens_only(repo, capsys):
     est = plan["estimate"]
     cached = dict(est["with_caching"])
     assert cached.pop("cost_usd") > 0
+    output = sum(c["output_tokens"] for c in plan["calls"])
+    # Sonnet 5.5 thinks by default, at its default effort (high): its thinking estimate per call + a submission
+    assert all(c["effort"] == "high" and c["thinking_tokens"] == 1500 and c["output_tokens"] == 2300
+               for c in plan["calls"])
     assert cached == {"input_tokens": deltas, "cache_write_5m": prefix, "cache_read": prefix * (n - 1),
-                      "output_tokens": 1000 * n}
+                      "output_tokens": output, "thinking_tokens": 1500 * n}
     assert est["without_caching"]["input_tokens"] == prefix * n + deltas
     p = price_of(plan["model"])
-    expected = (deltas * p.input + prefix * p.write_5m + prefix * (n - 1) * p.read + 1000 * n * p.output) / 1e6
+    expected = (deltas * p.input + prefix * p.write_5m + prefix * (n - 1) * p.read + output * p.output) / 1e6
     assert est["with_caching"]["cost_usd"] == pytest.approx(expected, abs=1e-6)
     assert 0 < est["with_caching"]["cost_usd"] < est["without_caching"]["cost_usd"]
     assert "counting the tokens" in err and out.startswith("{")           # progress on stderr only
@@ -92,7 +96,7 @@ def test_dry_run_markdown_report(repo, capsys):
     assert code == 0
     assert out.startswith("# reviewbot dry run: ") and "| 1 | security |" in out and "## Estimated cost" in out
     assert "| with caching |" in out and "| without caching |" in out
-    assert "output: 1,000 tokens per call" in out and out.rstrip().endswith("Nothing was sent to /v1/messages.")
+    assert "the model table's thinking estimate at the call's effort" in out and out.rstrip().endswith("Nothing was sent to /v1/messages.")
 
 
 def test_dry_run_refuses_sarif_and_needs_a_key(repo, capsys, monkeypatch):
@@ -106,16 +110,18 @@ def test_dry_run_refuses_sarif_and_needs_a_key(repo, capsys, monkeypatch):
 def _dry(warmup="leader", prefix=2000, deltas=(100, 200, 300), **kw) -> DryRun:
     meta = ChangeMeta(title="t", description="", author="a", base_ref="main", head_ref="f", base_sha="a" * 40,
                       head_sha="b" * 40, commits=(), repository="r")
+    out = kw.get("out", 500)
     return DryRun(meta, 1, 1, 0, "claude-sonnet-4-6", warmup, kw.get("mode", "cached"), "5m", "0" * 64, prefix,
-                  ("shared-mr-context.txt",), (), tuple(CallTokens(f"a{i}", prefix + d, prefix)
-                                                       for i, d in enumerate(deltas)), (), kw.get("out", 500))
+                  ("shared-mr-context.txt",), (), tuple(CallTokens(f"a{i}", prefix + d, prefix, None, out, 0)
+                                                       for i, d in enumerate(deltas)), (),
+                  kw.get("budget", 0.0), 1024)
 
 
 def test_estimate_by_hand():
     e = estimate(_dry())
     assert e.calls == 3
-    assert e.with_cache.astuple() == (600, 2000, 0, 4000, 1500)     # input, write 5m, write 1h, read, output
-    assert e.without_cache.astuple() == (6600, 0, 0, 0, 1500)
+    assert e.with_cache.astuple() == (600, 2000, 0, 4000, 1500, 0)  # input, writes 5m/1h, read, output, thinking
+    assert e.without_cache.astuple() == (6600, 0, 0, 0, 1500, 0)
     # sonnet: $3 input, $3.75 write, $0.30 read, $15 output per MTok
     assert e.cost_with_cache == pytest.approx((600 * 3 + 2000 * 3.75 + 4000 * 0.3 + 1500 * 15) / 1e6)
     assert e.cost_without_cache == pytest.approx((6600 * 3 + 1500 * 15) / 1e6)
@@ -129,4 +135,29 @@ def test_estimate_with_prewarm_adds_a_writing_call_and_everyone_reads():
 
 def test_small_prefix_and_naive_mode_are_flagged():
     text = to_markdown(_dry(prefix=500, mode="naive"))
-    assert "below the minimum cacheable length" in text and "mode naive" in text
+    assert "below claude-sonnet-4-6's minimum cacheable length (1,024)" in text and "mode naive" in text
+
+
+def test_the_estimate_is_compared_with_the_budget():
+    assert "fits" in to_markdown(_dry(budget=1.0))
+    assert "is over it: the review would stop early" in to_markdown(_dry(budget=0.001))
+
+
+def test_thinking_is_estimated_per_effort(tmp_path):
+    """Mixed effort: the low-effort reviewers are estimated to think less than the high ones."""
+    from reviewbot.change.model import ChangeMeta as _M  # noqa: F401 (the same meta as _dry)
+    from reviewbot.config import Config
+    from reviewbot.dryrun import make_dry_run, planned_calls
+    from reviewbot.review import prepare
+    from helpers import change, file_change
+    cfg = Config(routing="all", specialist_effort=(("documentation", "low"), ("security", "max")))
+    ch = change(file_change("src/app.py"))
+    ws, prefix = prepare(ch, cfg, tmp_path / "ws")
+    calls = planned_calls(ws, prefix, cfg)
+    d = make_dry_run(ch.meta, ws, prefix, cfg, 2000, [(c.label, 2500) for c in calls], 1, 1, 0,
+                     [c.effort for c in calls])
+    by = {c.label: c for c in d.calls}
+    assert by["documentation"].effort == "low" and by["security"].effort == "max"
+    assert by["correctness"].effort == "high"                     # Sonnet 5.5's default
+    assert by["documentation"].thinking < by["correctness"].thinking < by["security"].thinking
+    assert estimate(d).with_cache.output_tokens == sum(c.output for c in d.calls)

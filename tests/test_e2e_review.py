@@ -62,7 +62,9 @@ def test_review_unidiff_126_all_seven_specialists(tmp_path, capsys, env):
     _assert_one_shared_write(review["usage"])
     assert review["cache"]["within_ttl"] is True and len(review["cache"]["prefix_sha256"]) == 64
     totals = review["usage"]["totals"]
-    assert totals["hit_rate"] > 0.75 and totals["cost_usd"] < totals["no_cache_cost_usd"] * 0.5
+    # Thinking is output, billed the same with or without caching, so the saving is on the input side.
+    assert totals["hit_rate"] > 0.75 and totals["cost_usd"] < totals["no_cache_cost_usd"] * 0.75
+    assert totals["thinking_tokens"] > 0
     # --keep-workspace keeps the workspace, usage and each specialist's raw findings
     assert (out_dir / "shared-mr-context.txt").is_file() and len(list((out_dir / "diff").iterdir())) == 8
     assert json.loads((out_dir / "usage.json").read_text()) == review["usage"]

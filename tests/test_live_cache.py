@@ -17,8 +17,9 @@ async def _review(url, config, ws):
 
 
 def test_keep_warm_bridges_a_phase_longer_than_the_ttl(tmp_path):
-    # Every latency x25: a first byte takes ~1.8 s, a specialist call ~4-6 s, longer than the 3 s TTL.
-    with cachesim("--ttl-seconds", "3", "--time-scale", "25") as url:
+    # Every latency x25: a first byte takes ~1.8 s, a specialist call ~4-6 s, longer than the 3 s TTL
+    # (output, thinking included, at 12,000 tokens/s: Sonnet 5.5 thinks ~1,500 tokens a turn).
+    with cachesim("--ttl-seconds", "3", "--time-scale", "25", "--output-tps", "12000") as url:
         result = asyncio.run(_review(url, Config(cache_ttl_seconds=3.0, routing="all"), tmp_path / "ws"))
         entries = ledger(url)
     assert [c.label for c in result.calls].count("keep-warm") >= 1

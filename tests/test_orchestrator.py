@@ -11,16 +11,24 @@ import pytest
 
 from reviewbot.config import Config
 from reviewbot.errors import APIError
-from reviewbot.llm import Reply
+from reviewbot.llm import Reply, Start
 from reviewbot.review import run_review
 from reviewbot.usage import Usage
 
 from helpers import change, file_change
 
 
+def _delta(request) -> str:
+    """The agent's role and files: the first user message after the shared prefix (and any effort message)."""
+    return next(m["content"][0]["text"] for m in request["messages"][3:] if m["role"] == "user")
+
+
 def _who(request) -> str:
-    delta = request["messages"][2]["content"][-1]["text"]
-    return delta.split("# Your role: ", 1)[1].split(" ", 1)[0].lower()
+    return _delta(request).split("# Your role: ", 1)[1].split(" ", 1)[0].lower()
+
+
+def _turn(request) -> int:
+    return sum(1 for m in request["messages"][3:] if m["role"] == "assistant") + 1
 
 
 def _finding(**kw):
@@ -33,23 +41,26 @@ def _finding(**kw):
 class ScriptedTransport:
     """Replies by agent (first word of its role title) and turn; records the order of events."""
 
+    start_usage = Usage(10, 0, 0, 100, 0)          # the input side, as message_start reports it
+
     def __init__(self, script):
         self.script, self.log, self.requests = script, [], []
 
     async def send(self, request, on_first_byte=None):
-        who, turn = _who(request), (len(request["messages"]) - 3) // 2 + 1
+        who, turn = _who(request), _turn(request)
         self.requests.append((who, turn, request))
         self.log.append(("start", who))
         await asyncio.sleep(0.01)
-        if on_first_byte:
-            on_first_byte()
-        self.log.append(("first_byte", who))
         step = self.script.get(who, self.script.get("*"))
         content = step(turn, request) if callable(step) else step
         if isinstance(content, Exception):
-            raise content
+            raise content                                # an HTTP error comes before any event
+        if on_first_byte:
+            on_first_byte(Start(f"msg_{who}_{turn}", self.start_usage))
+        self.log.append(("first_byte", who))
         t = time.monotonic()
-        return Reply(tuple(content), "tool_use", Usage(10, 0, 0, 100, 5), request["model"], t, t, t)
+        return Reply(tuple(content), "tool_use", Usage(10, 0, 0, 100, 5), request["model"], t, t, t,
+                     f"msg_{who}_{turn}")
 
 
 def submit(*findings, **extra):
@@ -150,17 +161,33 @@ def test_a_refused_key_stops_the_run_at_the_first_call(tmp_path):
     assert len(t.requests) == 1                     # the leader only: nothing else was sent
 
 
-def test_a_leader_that_fails_before_its_first_byte_hands_over(tmp_path):
-    class FailFirst(ScriptedTransport):
-        async def send(self, request, on_first_byte=None):
-            if _who(request) == "security":
-                self.log.append(("start", "security"))
-                raise APIError("Anthropic API error 529: Overloaded")
-            return await super().send(request, on_first_byte)
+@pytest.mark.parametrize("error", [APIError("Anthropic API error 529: Overloaded", 529),
+                                   APIError("Anthropic API error 400: bad", 400),
+                                   APIError("cannot reach the Anthropic API: connection failed", None, "connection"),
+                                   APIError("Anthropic API timed out", None, "timeout")])
+def test_a_leader_failing_before_its_first_event_fails_the_run_at_once(tmp_path, error):
+    t = ScriptedTransport({"security": error, "*": submit(_finding())})
+    events = []
+    with pytest.raises(APIError) as e:
+        asyncio.run(run_review(change(), Config(routing="all"), t, tmp_path / "ws", events.append))
+    assert e.value is error and any("the other 6 reviewer(s) were not started" in m for m in events)
+    assert [w for w, _, _ in t.requests] == ["security"]      # no one-by-one hand-over
 
-    t = FailFirst({"*": submit(_finding())})
+
+def test_a_leader_failure_of_its_own_request_fans_out_the_others(tmp_path):
+    t = ScriptedTransport({"security": APIError("Anthropic API error 413: request too large", 413),
+                           "*": submit(_finding())})
     result = asyncio.run(run_review(change(), Config(routing="all"), t, tmp_path / "ws"))
     starts = [w for e, w in t.log if e == "start"]
-    assert starts[:2] == ["security", "correctness"]
-    assert t.log[2] == ("first_byte", "correctness")        # the others waited for the new leader
-    assert {a.name: a.status for a in result.agents}["security"] == "failed"
+    assert starts[0] == "security" and len(set(starts)) == 8
+    assert {a.name: a.status for a in result.agents}["security"] == "failed" and not result.complete
+    assert any("failed before its first event" in n for n in result.notes)
+
+
+def test_an_unexpected_exception_fails_one_agent_only(tmp_path):
+    def boom(turn, request):
+        raise KeyError("surprise")
+    result, _ = _run(tmp_path, {"performance": boom, "*": submit(_finding())})
+    status = {a.name: a for a in result.agents}
+    assert status["performance"].status == "failed" and "internal error: KeyError" in status["performance"].error
+    assert status["security"].status == "ok" and result.summary.status == "ok"

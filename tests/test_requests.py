@@ -28,8 +28,6 @@ def _breakpoints(req):
 def _prefix_bytes(req):
     """Everything before the first agent-specific block: tools, system, first three messages minus the delta."""
     msgs = json.loads(json.dumps(req["messages"][:3]))
-    if req["max_tokens"]:
-        msgs[2]["content"] = msgs[2]["content"][:-1]
     return json.dumps({"model": req["model"], "tools": req["tools"], "system": req["system"], "messages": msgs})
 
 
@@ -41,7 +39,7 @@ def test_every_specialist_and_the_prewarm_share_one_prefix(tmp_path):
     assert len(requests) == 7
     prefixes = {_prefix_bytes(r) for r in requests} | {_prefix_bytes(build_prewarm(prefix))}
     assert len(prefixes) == 1
-    deltas = {r["messages"][2]["content"][-1]["text"] for r in requests}
+    deltas = {r["messages"][3]["content"][-1]["text"] for r in requests}
     assert len(deltas) == 7
 
 
@@ -51,7 +49,7 @@ def test_breakpoints_system_preloaded_reads_and_newest_block(tmp_path):
                                                   "input": {"path": "diff/001-src__app.py.patch"}}]},
                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "x"}]}]
     req = build_request(prefix, "delta", history, 1000)
-    assert _breakpoints(req) == [("system", 0), (2, 2), (4, 0)]
+    assert _breakpoints(req) == [("system", 0), (2, 2), (5, 0)]
     assert "cache_control" not in history[1]["content"][0]          # the caller's history is not mutated
     first = build_request(prefix, "delta", [], 1000)
     assert _breakpoints(first) == [("system", 0), (2, 2)]          # no write for a lone delta
@@ -80,7 +78,7 @@ def test_one_hour_ttl_only_on_the_stable_part(tmp_path):
     _, prefix = prepare(change(), Config(base_ttl="1h"), tmp_path / "ws")
     req = build_request(prefix, "d", [], 100)
     assert req["system"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
-    assert req["messages"][2]["content"][-2]["cache_control"] == {"type": "ephemeral"}
+    assert req["messages"][2]["content"][-1]["cache_control"] == {"type": "ephemeral"}
 
 
 def test_specialist_focus_is_never_in_the_shared_prefix(tmp_path):
@@ -108,4 +106,4 @@ def test_naive_mode_inlines_everything_and_sets_no_breakpoint(tmp_path):
         assert "cache_control" not in json.dumps(req)
         first = req["messages"][0]["content"]
         assert ws.context_text in first[0]["text"] and "+++ b/src/app.py" in first[0]["text"]
-        assert first[1] == {"type": "text", "text": "delta"}
+        assert req["messages"][1]["content"] == [{"type": "text", "text": "delta"}]

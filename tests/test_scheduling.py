@@ -8,7 +8,7 @@ from reviewbot.scheduling import (Budget, budget_exceeded, keep_warm_due, keep_w
 from reviewbot.usage import CallRecord, Usage
 
 from helpers import change, file_change
-from test_orchestrator import ScriptedTransport, _finding, submit
+from test_orchestrator import ScriptedTransport, _delta, _finding, submit
 
 
 def rec(inp=1000, out=100, model="claude-sonnet-4-6"):
@@ -46,7 +46,7 @@ def test_keep_warm_refreshes_the_prefix_while_a_slow_specialist_runs(tmp_path):
                 self.requests.append(("keep-warm", 0, request))
                 return Reply((), "max_tokens", Usage(0, 0, 0, 500, 0), request["model"], 0, 0, 0)
             reply = await super().send(request, on_first_byte)
-            if "Performance" in request["messages"][2]["content"][-1]["text"]:
+            if "Performance" in _delta(request):
                 await asyncio.sleep(0.6)                    # longer than 0.8 x the 0.5 s TTL
             return reply.__class__(reply.content, reply.stop_reason, Usage(0, 0, 0, 500, 5), reply.model,
                                    reply.started, reply.first_byte, reply.ended)
@@ -63,9 +63,11 @@ def test_keep_warm_refreshes_the_prefix_while_a_slow_specialist_runs(tmp_path):
 
 def test_no_keep_warm_when_the_prefix_is_not_cacheable(tmp_path):
     class Slow(ScriptedTransport):
+        start_usage = Usage(500, 0, 0, 0, 0)
+
         async def send(self, request, on_first_byte=None):
             reply = await super().send(request, on_first_byte)
-            if "Performance" in request["messages"][2]["content"][-1]["text"]:
+            if "Performance" in _delta(request):
                 await asyncio.sleep(0.6)
             return reply.__class__(reply.content, reply.stop_reason, Usage(500, 0, 0, 0, 5), reply.model,
                                    reply.started, reply.first_byte, reply.ended)
@@ -100,12 +102,13 @@ def test_runner_paces_under_the_itpm_limit_and_counts_only_uncached_input():
         async def send(self, request, on_first_byte=None):
             cached = request["label"] != "first"
             usage = Usage(50, 0, 0, 3000, 10) if cached else Usage(100, 3000, 0, 0, 10)
-            return Reply((), "end_turn", usage, "m", now[0], now[0], now[0])
+            return Reply((), "end_turn", usage, M, now[0], now[0], now[0])
 
-    big = {"model": "m", "label": "first", "messages": [{"content": [{"type": "text", "text": "x" * 9000}]}]}
-    small = {"model": "m", "label": "next", "messages": [
-        {"content": []}, {"content": []}, {"content": [{"type": "tool_result", "content": "y" * 9000},
-                                                      {"type": "text", "text": "delta" * 20}]}]}
+    M = "claude-sonnet-4-6"        # the old tokenizer: 3 characters a token, as this test counts
+    big = {"model": M, "label": "first", "messages": [{"content": [{"type": "text", "text": "x" * 9000}]}]}
+    small = {"model": M, "label": "next", "messages": [
+        {"content": []}, {"content": []}, {"content": [{"type": "tool_result", "content": "y" * 9000}]},
+        {"content": [{"type": "text", "text": "delta" * 20}]}]}
     runner = Runner(T(), lambda m: None, itpm_limit=3500, clock=lambda: now[0], sleep=fake_sleep)
 
     async def go():
@@ -114,3 +117,53 @@ def test_runner_paces_under_the_itpm_limit_and_counts_only_uncached_input():
         await runner.send(big | {"label": "next2"}, "b")   # would pass 3500 in the minute: waits
     asyncio.run(go())
     assert len(waits) == 1 and 55 <= waits[0] <= 60
+
+
+def test_the_followers_wait_for_a_budget_that_covers_them(tmp_path):
+    """Estimated from the leader's message_start usage: six more reviewers and the summary, at
+    Sonnet 5.5's thinking estimate, do not fit in $0.05, so only the leader (and the summary) run."""
+    t = ScriptedTransport({"*": submit(_finding())})
+    result = asyncio.run(run_review(change(file_change("src/app.py")), Config(routing="all", budget_dollars=0.05),
+                                    t, tmp_path / "ws"))
+    started = {w for e, w in t.log if e == "start"}
+    assert started == {"security", "summary"}
+    assert not result.complete and "budget of $0.05 does not cover it" in result.partial_reason
+    failed = [a for a in result.agents if a.status == "failed"]
+    assert len(failed) == 6 and all(a.error.startswith("not started: the budget") for a in failed)
+    assert any(n.startswith("budget: 6 reviewer(s) not started") for n in result.notes)
+    assert sum(c.cost for c in result.calls) <= 0.05
+
+
+def test_calls_in_flight_count_against_the_budget():
+    from reviewbot.errors import BudgetExceeded
+    from reviewbot.scheduling import Runner
+    runner = Runner(None, lambda m: None, Budget(dollars=0.01))
+    request = {"model": "claude-sonnet-5-5", "max_tokens": 100, "messages": [{"role": "user", "content": "x"}]}
+    assert runner._check_budget(request) > 0                 # nothing in flight: one call may go
+    runner.inflight[1] = 0.009
+    import pytest
+    with pytest.raises(BudgetExceeded, match="would be passed"):
+        runner._check_budget(request)
+
+
+def test_the_deadline_ends_a_labelled_partial_review_and_keeps_what_finished(tmp_path):
+    class Slow(ScriptedTransport):
+        async def send(self, request, on_first_byte=None):
+            if "Performance" in _delta(request):
+                await asyncio.sleep(30)
+            return await super().send(request, on_first_byte)
+
+    t = Slow({"*": submit(_finding())})
+    import time as _time
+    start = _time.monotonic()
+    result = asyncio.run(run_review(change(file_change("src/app.py")), Config(routing="all", deadline_seconds=0.5),
+                                    t, tmp_path / "ws", keep_state=True))
+    assert _time.monotonic() - start < 3
+    assert not result.complete and "deadline (0.5s) was reached" in result.partial_reason
+    status = {a.name: a for a in result.agents}
+    assert status["performance"].status == "failed" and "deadline" in status["performance"].error
+    assert status["security"].status == "ok" and status["correctness"].status == "ok"
+    assert result.summary.status == "failed" and "deadline" in result.summary.error
+    assert result.findings                                    # the finished agents' findings are kept
+    saved = sorted(p.stem for p in (tmp_path / "ws" / "state").glob("*.json"))
+    assert "security" in saved and "performance" not in saved

@@ -3,15 +3,59 @@ import pytest
 
 from reviewbot.config import Config, config_from_mapping, load_config
 from reviewbot.errors import ConfigError
+from reviewbot.models import Price, model_info
 from reviewbot.usage import CallRecord, Usage, cost, naive_cost, price_of, summarize, usage_from_api
 
 
-def test_prices_pick_the_longest_matching_family():
+def test_prices_come_from_the_model_table():
+    assert price_of("claude-sonnet-5-5") == Price(2, 2.5, 4, 0.10, 10)
+    assert price_of("claude-opus-5-5") == Price(4, 5, 8, 0.20, 20)
     assert price_of("claude-sonnet-4-6").input == 3.0
-    assert price_of("claude-opus-4-1-20250805").input == 15.0
-    assert price_of("claude-opus-4-20250514").input == 15.0
-    assert price_of("claude-opus-4-6").input == 5.0
-    assert price_of("claude-haiku-4-5-20251001").output == 5.0
+    assert price_of("claude-haiku-4-5").output == 5.0 == price_of("claude-haiku-4-5-20251001").output
+    assert price_of("claude-fable-5-2").read == 0.20
+
+
+def test_haiku_5_5_has_two_bands_by_prompt_size():
+    small = Usage(input_tokens=100_000, output_tokens=1000)
+    big = Usage(input_tokens=90_000, cache_read=10_001, output_tokens=1000)
+    assert cost(small, "claude-haiku-5-5") == pytest.approx((100_000 * 0.10 + 1000 * 0.50) / 1e6)
+    assert cost(big, "claude-haiku-5-5") == pytest.approx((90_000 * 0.50 + 10_001 * 0.05 + 1000 * 2.50) / 1e6)
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-9", "claude-opus-4-1-20250805", "gpt-4"])
+def test_an_unknown_or_retired_model_is_a_config_error(model):
+    with pytest.raises(ConfigError, match=f"unknown model '{model}'"):
+        price_of(model)
+
+
+def test_the_table_knows_the_rules():
+    s55 = model_info("claude-sonnet-5-5")
+    assert s55.thinking_default and s55.per_message_effort and not s55.forced_tool_choice and s55.tokenizer == 1.3
+    assert model_info("claude-opus-5-5").default_effort == "medium"
+    assert model_info("claude-sonnet-5").per_message_effort is False
+    assert model_info("claude-sonnet-4-6").thinking_default is False and model_info("claude-sonnet-4-6").tokenizer == 1
+    assert model_info("claude-haiku-4-5").effort == ()
+    assert model_info("claude-opus-4-6").min_cacheable == 4096
+
+
+def test_effort_keys_are_checked_against_the_model():
+    from reviewbot.config import check_models
+    check_models(Config(effort="low", specialist_effort=(("security", "max"),)))
+    with pytest.raises(ConfigError, match="accepts low, medium, high, max"):
+        check_models(Config(model="claude-sonnet-4-6", effort="xhigh"))
+    with pytest.raises(ConfigError, match="has no effort setting"):
+        check_models(Config(model="claude-haiku-4-5", effort="low"))
+    with pytest.raises(ConfigError, match="unknown model"):
+        check_models(Config(fallback_model="claude-nope"))
+    cfg = config_from_mapping({"effort": "medium", "specialist_effort": {"documentation": "low"},
+                               "summary_effort": "high", "fallback_model": "claude-opus-5-5",
+                               "stall_seconds": 30, "deadline_seconds": 600})
+    assert cfg.effort_for("documentation") == "low" and cfg.effort_for("summary") == "high"
+    assert cfg.effort_for("security") is None and cfg.stall_seconds == 30.0
+    with pytest.raises(ConfigError, match="'specialist_effort' must be"):
+        config_from_mapping({"specialist_effort": {"security": "extreme"}})
+    with pytest.raises(ConfigError, match="'deadline_seconds' must be a positive number"):
+        config_from_mapping({"deadline_seconds": 0})
 
 
 def test_cost_and_no_cache_baseline():

@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: $GITHUB_REPOSITORY)")
     g.add_argument("--pr", type=int, metavar="N", help="the pull request number to review instead of the event's")
     g.add_argument("--api-url", help="GitHub API URL (default: $GITHUB_API_URL, else https://api.github.com)")
-    g.add_argument("--model", help="model id (default: from config, else claude-sonnet-4-6)")
+    g.add_argument("--model", help="model id (default: from config, else claude-sonnet-5-5)")
     g.add_argument("--config", metavar="PATH", help="config file in the repository, read from the base branch "
                    "(default: .reviewbot.toml, else [tool.reviewbot] in pyproject.toml)")
     g.add_argument("--warmup", choices=WARMUP_STRATEGIES, help="how the shared prefix is cached before the fan-out")
@@ -122,8 +122,10 @@ def _event(args, env: ActionsEnv) -> PullRequestEvent:
 
 
 async def _review(change, config, api_key: str, workspace: Path, on_event) -> ReviewResult:
-    async with client_from_env(api_key, config.max_retries, config.timeout_seconds) as client:
-        return await run_review(change, config, Transport(client), workspace, on_event)
+    async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
+                               stall_seconds=config.stall_seconds) as client:
+        return await run_review(change, config, Transport(client, stall_seconds=config.stall_seconds), workspace,
+                                on_event)
 
 
 def run(args) -> int:

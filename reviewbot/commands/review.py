@@ -23,14 +23,14 @@ from ..cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
 from ..change.diffsource import read_diff_file
 from ..change.gitsource import read_file_at, read_local_change
 from ..config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
-from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError
+from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, StreamBroken
 from ..llm import Transport, client_from_env
 from ..publish.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
 from ..publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
 from ..review import ReviewResult, prepare, run_review
 from ..specialists.findings import reaches
 from ..specialists.tools import SEVERITIES
-from ..usage import usage_json
+from ..usage import REFUSALS_BILLED, usage_json
 
 FORMAT_HELP = ("output on stdout: markdown (rendered with rich on a terminal, plain when piped), "
                "json (schema: reviewbot/publish/review.schema.json), sarif (SARIF 2.1.0, for GitHub code "
@@ -49,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
   2  usage or configuration error (bad flag or config key, ANTHROPIC_API_KEY missing)
   3  the change cannot be read (not a git repository, unknown ref, workspace not empty)
   4  the API failed after retries or refused the key; replaying, a request not in the cassette
-  {EXIT_PARTIAL}  partial review: a reviewer or the summary failed (the rest is printed)
+  {EXIT_PARTIAL}  partial review: a reviewer or the summary failed, or the deadline or budget stopped it
+     (the rest is printed, labelled partial)
 
 environment:
   ANTHROPIC_API_KEY   required, except with --replay-cassette
@@ -75,7 +76,8 @@ examples:
     kept.add_argument("--resume", type=Path, metavar="DIR",
                       help="continue a run kept with --keep-workspace DIR that broke off: same change and config; "
                            "reviewers that finished are reused, not paid again")
-    r.add_argument("--model", metavar="ID", help="model id (default: from config, else claude-sonnet-4-6)")
+    r.add_argument("--model", metavar="ID",
+                   help="model id from reviewbot's model table (default: from config, else claude-sonnet-5-5)")
     r.add_argument("--config", type=Path, metavar="FILE",
                    help="config file (default: .reviewbot.toml, else [tool.reviewbot] in pyproject.toml, as they are "
                         "in the BASE commit: the change under review cannot rewrite its own config)")
@@ -114,12 +116,17 @@ class _Metered:
                             "change differ from the recording (re-record it with --record-cassette)")
         return e
 
-    async def send(self, request: dict, on_first_byte=None):
+    async def send(self, request: dict, on_start=None):
         try:
-            reply = await self.inner.send(request, on_first_byte)
+            reply = await self.inner.send(request, on_start)
+        except StreamBroken as e:
+            if e.partial is not None:
+                self.progress.call(e.partial.model, e.partial.usage)
+            raise
         except APIError as e:
             raise self._miss(e) from None
-        self.progress.call(reply.model, reply.usage)
+        billed = reply.refusal is None or reply.refusal in REFUSALS_BILLED
+        self.progress.call(reply.model, reply.usage, reply.cache_miss, billed, reply.stop_reason)
         return reply
 
     async def count_tokens(self, request: dict) -> int:
@@ -142,13 +149,15 @@ def _keep(dir_: Path, result: ReviewResult) -> None:
 def _client(config, api_key: str, replaying: bool):
     # Replaying, a miss is final: no SDK retries (they would only wait). Recordings keep no retried
     # error answers (reviewbot.cassettes), so nothing in a cassette needs a retry.
-    return client_from_env(api_key, 0 if replaying else config.max_retries, config.timeout_seconds)
+    return client_from_env(api_key, 0 if replaying else config.max_retries, config.timeout_seconds,
+                           stall_seconds=config.stall_seconds)
 
 
 async def _review(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
                   keep_state: bool = False, resume: bool = False) -> ReviewResult:
     async with _client(config, api_key, cassette is not None) as client:
-        return await run_review(change, config, _Metered(Transport(client), progress, cassette), workspace,
+        transport = Transport(client, stall_seconds=config.stall_seconds)
+        return await run_review(change, config, _Metered(transport, progress, cassette), workspace,
                                 progress.event, keep_state=keep_state, resume=resume)
 
 
@@ -157,12 +166,12 @@ async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressP
     calls = dryrun.planned_calls(ws, prefix, config)
     progress.event(f"dry run: counting the tokens of the shared prefix and {len(calls)} request(s)")
     async with _client(config, api_key, cassette is not None) as client:
-        transport = _Metered(Transport(client), progress, cassette)
+        transport = _Metered(Transport(client, stall_seconds=config.stall_seconds), progress, cassette)
         counts = await asyncio.gather(transport.count_tokens(dryrun.prefix_request(prefix)),
                                       *(transport.count_tokens(c.request) for c in calls))
     return dryrun.make_dry_run(change.meta, ws, prefix, config, counts[0],
                                [(c.label, n) for c, n in zip(calls, counts[1:])],
-                               len(change.files), change.additions, change.deletions)
+                               len(change.files), change.additions, change.deletions, [c.effort for c in calls])
 
 
 @contextlib.contextmanager

@@ -63,6 +63,7 @@ def to_json(result: ReviewResult) -> dict:
                                          "ttl_seconds": s.ttl_seconds, "within_ttl": s.within_ttl,
                                          "dispatch_offsets": [list(x) for x in s.dispatch_offsets]},
         "notes": list(result.notes),
+        "partial_reason": result.partial_reason,
     }
 
 
@@ -72,8 +73,42 @@ def usage_line(result: ReviewResult) -> str:
         return "usage: no API calls"
     hit = "n/a" if run.hit_rate is None else f"{run.hit_rate:.1%}"
     saving = "" if run.saving is None else f", saving {run.saving:.0%}"
+    thinking = f", {run.usage.thinking_tokens:,} thinking tokens" if run.usage.thinking_tokens else ""
     return (f"usage: {run.calls} calls, cache hit rate {hit}, cost ${run.cost:.4f} "
-            f"(without caching ${run.naive_cost:.4f}{saving})")
+            f"(without caching ${run.naive_cost:.4f}{saving}){thinking}")
+
+
+def usage_details(result: ReviewResult) -> list[str]:
+    """The usage report's lines on effort, thinking, fallback calls, broken streams and cache misses."""
+    calls = result.calls
+    out = []
+    efforts: dict[str, list[str]] = {}
+    for c in calls:
+        if c.effort and "#" in c.label:
+            agent = c.label.split("#")[0]
+            if agent not in efforts.get(c.effort, []):
+                efforts.setdefault(c.effort, []).append(agent)
+    if efforts:
+        out.append("effort: " + "; ".join(f"{e}: {', '.join(a)}" for e, a in efforts.items()))
+    thinking = sum(c.usage.thinking_tokens for c in calls)
+    if thinking:
+        out.append(f"thinking: {thinking:,} of {sum(c.usage.output_tokens for c in calls):,} output tokens "
+                   "(billed as output)")
+    fb = [c for c in calls if c.fallback]
+    if fb:
+        out.append(f"fallback: {len(fb)} call(s) on {fb[0].model} after a refusal, with their own cached prefix "
+                   f"(${sum(c.cost for c in fb):.4f})")
+    refused = [c for c in calls if c.refusal]
+    if refused:
+        out.append("refused: " + ", ".join(f"{c.label} ({c.refusal}{'' if c.billed else ', not billed'})"
+                                           for c in refused))
+    broken = [c for c in calls if c.broken]
+    if broken:
+        out.append("broken streams (billed, then retried): " + "; ".join(f"{c.label}: {c.broken}" for c in broken))
+    misses = [c for c in calls if c.cache_miss]
+    if misses:
+        out.append("cache miss reasons: " + "; ".join(f"{c.label}: {c.cache_miss.get('type')}" for c in misses))
+    return out
 
 
 def to_markdown(result: ReviewResult) -> str:
@@ -83,7 +118,8 @@ def to_markdown(result: ReviewResult) -> str:
                f"{result.files_changed} file(s), +{result.additions} -{result.deletions}"
                + (f" · verdict: {result.verdict.replace('_', ' ')}" if result.verdict else ""))
     if not result.complete:
-        out += ["", "**Partial review:** some reviewers did not finish (see below)."]
+        out += ["", "**Partial review:** " + (clean(result.partial_reason) if result.partial_reason else
+                                              "some reviewers did not finish") + " (see below)."]
     if result.overview:
         out += ["", "## Overview", "", clean(result.overview).strip()]
     out += ["", f"## Findings ({len(result.findings)})", ""]
@@ -115,7 +151,7 @@ def to_markdown(result: ReviewResult) -> str:
                    f"below the confidence floor, {result.duplicates_folded} duplicate(s) merged")
     for note in result.notes:
         out.append(f"- note: {clean(note)}")
-    out += ["", "## Usage", "", usage_line(result)]
+    out += ["", "## Usage", "", usage_line(result)] + usage_details(result)
     if result.schedule:
         out.append(f"shared prefix sha256 {result.schedule.prefix_sha256[:16]}… written once "
                    f"({result.schedule.strategy}), every call dispatched within its "

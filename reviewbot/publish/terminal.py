@@ -69,13 +69,22 @@ class ProgressPrinter:
     def so_far(self) -> str:
         return f"{self.calls} call{'s' if self.calls != 1 else ''}, ${self.cost:.4f} so far"
 
-    def call(self, model: str, usage: Usage) -> None:
-        """One API call finished (reported by the transport); verbose shows it."""
+    def call(self, model: str, usage: Usage, cache_miss: dict | None = None, billed: bool = True,
+             stop_reason: str = "") -> None:
+        """One API call finished (reported by the transport); verbose shows it, with its thinking tokens
+        and the API's cache miss reason when it gave one."""
         self.calls += 1
         self.usage += usage
-        c = cost(usage, model)
+        c = cost(usage, model) if billed else 0.0
         self.cost += c
         if self.level >= VERBOSE:
+            extra = f" ({usage.thinking_tokens:,} thinking)" if usage.thinking_tokens else ""
+            miss = ""
+            if cache_miss:
+                lost = cache_miss.get("cache_missed_input_tokens")
+                miss = f", diagnostics: {cache_miss.get('type')}" + (f" ({lost:,} tokens not reused)"
+                                                                     if lost is not None else "")
+            stop = f", {stop_reason}" if stop_reason in ("refusal", "max_tokens") else ""
             self._print(f"call {self.calls} after {self.clock() - self.t0:.1f}s: {usage.input_tokens:,} input, "
                         f"{usage.cache_write:,} cache write, {usage.cache_read:,} cache read, "
-                        f"{usage.output_tokens:,} output, ${c:.4f} ({self.so_far()})")
+                        f"{usage.output_tokens:,} output{extra}, ${c:.4f}{miss}{stop} ({self.so_far()})")

@@ -1,17 +1,23 @@
 """The agent loop one reviewer runs: read files through read_file, then submit_findings.
 
-Bounded (max turns, max output tokens per call). Tool failures (bad path, missing file, invalid
-submission) go back to the model as is_error tool results; an invalid submission is sent back once,
-after which its valid findings are kept. Every call's usage is recorded on the result, including
-the calls of an agent that fails, so nothing paid for is lost.
+Bounded (max turns, max output tokens per call, thinking included). Tool failures (bad path,
+missing file, invalid submission) go back to the model as is_error tool results; an invalid
+submission is sent back once, after which its valid findings are kept. Every block the model
+returns goes back exactly as returned (thinking blocks and their signatures included), and an empty
+reply is never sent back as an empty assistant turn. A refusal (stop_reason "refusal", empty
+content) is retried once on the fallback model, from the start (its own cached prefix), or ends the
+agent with the reason. A turn cut at max_tokens (usually inside the thinking) is not sent back: it is
+asked again once with twice the output budget, then the agent ends with a note. Every call's usage is
+recorded on the result, including the calls of an agent that fails, so nothing paid for is lost.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Callable
 
 from ..errors import APIError, BudgetExceeded, CredentialsError, ToolInputError
+from ..models import model_info
 from ..templates import render
 from ..usage import CallRecord
 from ..workspace.files import read_workspace_file
@@ -19,7 +25,7 @@ from .findings import Submission, parse_submission
 from .requests import Prefix, build_request, tool_result
 from .tools import READ_FILE_NAME, SUBMIT_NAME
 
-Send = Callable[[dict, str, "Callable[[], None] | None"], Awaitable[tuple]]
+MAX_OUTPUT_CAP = 128_000          # the largest output budget a max_tokens retry asks for
 
 
 @dataclass
@@ -30,6 +36,8 @@ class AgentResult:
     notes: list[str] = field(default_factory=list)
     error: str | None = None          # set when the agent failed and produced nothing usable
     files_read: list[str] = field(default_factory=list)
+    failure: APIError | BudgetExceeded | None = field(default=None, compare=False, repr=False)
+    model: str = ""                   # the model that produced the submission (the fallback after a refusal)
 
 
 @dataclass(frozen=True)
@@ -48,26 +56,74 @@ def _handle_read(root: Path, block: dict, result: AgentResult) -> dict:
     return tool_result(block["id"], text)
 
 
+def fallback_prefix(prefix: Prefix, fallback_model: str) -> Prefix:
+    """The same prefix for the fallback model (its own cache entry); the review's effort only where
+    the fallback model takes it."""
+    info = model_info(fallback_model)
+    return replace(prefix, model=fallback_model, effort=prefix.effort if prefix.effort in info.effort else None)
+
+
 async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root: Path, limits: Limits,
-                    on_first_byte: Callable[[], None] | None = None,
-                    on_event: Callable[[str], None] = lambda msg: None) -> AgentResult:
-    """Run one reviewer to its submission. `send(request, label, on_first_byte)` returns a CallRecord
-    and the reply's content blocks; it raises APIError when the call failed for good."""
-    result = AgentResult(name)
+                    on_first_byte: Callable | None = None,
+                    on_event: Callable[[str], None] = lambda msg: None, effort: str | None = None,
+                    previous_message_id: str | None = None, fallback_model: str | None = None,
+                    result: AgentResult | None = None) -> AgentResult:
+    """Run one reviewer to its submission. `send(request, label, on_start)` returns a CallRecord and
+    the reply's content blocks; it raises APIError when the call failed for good. `result` (given by
+    the caller) fills in as the agent goes, so a cancelled agent still shows what it paid for."""
+    result = result if result is not None else AgentResult(name)
+    result.model = prefix.model
     history: list[dict] = []
-    retried = nudged = False
-    for turn in range(1, limits.max_turns + 1):
-        request = build_request(prefix, delta, history, limits.max_output_tokens)
+    retried = nudged = bumped = False
+    max_tokens = limits.max_output_tokens
+    previous = previous_message_id
+    on_fallback = False
+    label_no = 0
+    turn = 0
+    while turn < limits.max_turns:
+        turn += 1
+        label_no += 1
+        request = build_request(prefix, delta, history, max_tokens, effort, {"previous_message_id": previous})
         try:
-            record, content = await send(request, f"{name}#{turn}", on_first_byte if turn == 1 else None)
+            record, content = await send(request, f"{name}#{label_no}", on_first_byte if label_no == 1 else None,
+                                         fallback=on_fallback)
         except CredentialsError:
             raise                               # fatal for the whole run, not just this agent
         except (APIError, BudgetExceeded) as e:
-            result.error = str(e)
+            result.error, result.failure = str(e), e
             return result
         result.calls.append(record)
-        history.append({"role": "assistant", "content": list(content)})
+        previous = record.message_id or previous
+        if record.stop_reason == "refusal":
+            why = f"refused by {prefix.model} (category: {record.refusal or 'unspecified'})"
+            if fallback_model and not on_fallback and fallback_model != prefix.model:
+                result.notes.append(f"{why}: retried on the fallback model {fallback_model}, from the start "
+                                    "(its own cached prefix)")
+                on_event(f"{name}: {why}; retrying on {fallback_model}")
+                prefix, on_fallback, history, previous = fallback_prefix(prefix, fallback_model), True, [], None
+                result.model = prefix.model
+                retried = nudged = bumped = False
+                max_tokens, turn = limits.max_output_tokens, 0
+                continue
+            result.error = why + ("" if fallback_model else " (no fallback_model configured)")
+            return result
         uses = [b for b in content if b.get("type") == "tool_use"]
+        submitted = any(b["name"] == SUBMIT_NAME for b in uses)
+        if record.stop_reason == "max_tokens" and not submitted:
+            # The turn was cut (often inside the thinking): sending a cut turn back would continue
+            # from a broken tool call. Ask the same turn again once, with twice the budget.
+            if not bumped and max_tokens < MAX_OUTPUT_CAP:
+                bumped = True
+                result.notes.append(f"turn {turn} hit max_tokens ({max_tokens}); asked again with "
+                                    f"{min(2 * max_tokens, MAX_OUTPUT_CAP)}")
+                max_tokens = min(2 * max_tokens, MAX_OUTPUT_CAP)
+                turn -= 1
+                continue
+            result.error = (f"turn {turn} hit max_tokens ({max_tokens}) again before submit_findings: "
+                            "raise max_output_tokens")
+            return result
+        if content:
+            history.append({"role": "assistant", "content": list(content)})
         if not uses:
             if nudged:
                 result.notes.append("ended without calling submit_findings")
@@ -96,8 +152,6 @@ async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root:
                 answers.append(tool_result(block["id"], f"error: unknown tool {block['name']!r}", is_error=True))
         if result.submission is not None:
             return result
-        if record.stop_reason == "max_tokens":
-            result.notes.append(f"turn {turn} hit max_tokens ({limits.max_output_tokens})")
         history.append({"role": "user", "content": answers})
     result.notes.append(f"stopped after {limits.max_turns} turns without a submission")
     return result

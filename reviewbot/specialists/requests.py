@@ -8,15 +8,22 @@ Layout of every request of a review (the seven specialists, the summary, the pre
     assistant  tool_use read_file(shared-mr-context.txt),         |  read by all the others
                tool_use read_file(diff/001-...patch), ...         |
     user       tool_results: the context, the patches <- bp 2    /
-               + the agent's role and files      (varies per agent)
+    system     (empty; output_config.effort: this agent's effort, where it differs from the review's
+               and the model takes per-message effort)
+    user       the agent's role and files        (varies per agent)
     ...        the agent's own turns             <- breakpoint 3 on the newest block, from turn 2
 
 The orchestrator pre-fills the reads every reviewer would make (the shared context and the
 reviewed patches, within a budget), so they are paid for once and read by everyone at the cache
 price; patches beyond the budget stay on disk for the agents' own read_file calls.
 
-tool_choice and thinking are never set, so they are the same in every call (changing either would
-invalidate the cached messages). At most three breakpoints are used.
+tool_choice and thinking are never set (thinking is the model's default: adaptive on the current
+models), and the top-level `output_config.effort` is the review's one effort, so all three are the
+same in every call (changing one would invalidate the cached messages). A specialist's own effort is
+a role:"system" message with empty content (`[]`) after the shared prefix (per-message effort), so all
+eight calls still read one cached prefix; on a model without per-message effort the review's one
+effort applies to every call. At most three breakpoints are used. With cache diagnostics each call
+names the message whose prefix it expects to reuse (`diagnostics.previous_message_id`).
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from ..models import model_info
 from .tools import READ_FILE_NAME, TOOLS
 
 PRELOAD_ID = "toolu_reviewbot_preload_{:03d}"
@@ -42,6 +50,7 @@ class Prefix:
     base_ttl: str = "5m"
     tools: tuple[dict, ...] = TOOLS
     naive: bool = False     # the baseline: everything inlined in the user prompt, no cache_control at all
+    effort: str | None = None       # the review's top-level effort (None: the model's default)
 
     def system(self) -> list[dict]:
         if self.naive:
@@ -69,27 +78,61 @@ class Prefix:
         """Hash of the shared prefix as sent (model, tools, system, prefix messages)."""
         body = {"model": self.model, "tools": list(self.tools), "system": self.system(),
                 "messages": self.messages()}
+        if self.effort:
+            body["effort"] = self.effort
         return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def build_request(prefix: Prefix, delta: str, history: list[dict], max_tokens: int) -> dict:
-    """One turn of an agent: prefix + its role/files (delta) + its conversation so far.
+def effort_message(prefix: Prefix, effort: str | None) -> dict | None:
+    """The effort-only system message that gives one agent its own effort, or None: no own effort, the
+    same as the review's, or a model without per-message effort (then the review's effort applies)."""
+    info = model_info(prefix.model)
+    if not effort or not info.per_message_effort or effort not in info.effort:
+        return None
+    if effort == info.effort_or_default(prefix.effort):
+        return None
+    return {"role": "system", "content": [], "output_config": {"effort": effort}}
+
+
+def effort_in_force(prefix: Prefix, effort: str | None) -> str | None:
+    """The effort an agent's replies are written at (None: the model has no effort setting)."""
+    info = model_info(prefix.model)
+    if effort_message(prefix, effort) is not None:
+        return effort
+    return info.effort_or_default(prefix.effort) if info.effort else None
+
+
+def _settings(prefix: Prefix) -> dict:
+    info = model_info(prefix.model)
+    return {"output_config": {"effort": prefix.effort}} if prefix.effort and info.effort else {}
+
+
+def build_request(prefix: Prefix, delta: str, history: list[dict], max_tokens: int, effort: str | None = None,
+                  diagnostics: dict | None = None) -> dict:
+    """One turn of an agent: prefix + [its effort] + its role/files (delta) + its conversation so far.
 
     Breakpoint 3 sits on the newest block once the agent has turns of its own; on the first turn
     the delta alone is too small to be worth a cache write that may never be read."""
     messages = prefix.messages()
-    messages[-1]["content"].append({"type": "text", "text": delta})
+    own = effort_message(prefix, effort)
+    if own is not None:
+        messages.append(own)
+    messages.append({"role": "user", "content": [{"type": "text", "text": delta}]})
     messages += copy.deepcopy(history)
     if history and not prefix.naive:
         messages[-1]["content"][-1]["cache_control"] = dict(EPHEMERAL)
-    return {"model": prefix.model, "max_tokens": max_tokens, "tools": [dict(t) for t in prefix.tools],
-            "system": prefix.system(), "messages": messages}
+    request = {"model": prefix.model, "max_tokens": max_tokens, "tools": [dict(t) for t in prefix.tools],
+               "system": prefix.system(), "messages": messages, **_settings(prefix)}
+    if diagnostics is not None and model_info(prefix.model).diagnostics:
+        request["diagnostics"] = diagnostics
+    return request
 
 
 def build_prewarm(prefix: Prefix) -> dict:
-    """A max_tokens=0 call that writes the shared prefix to the cache and generates nothing."""
+    """A max_tokens=0 call that writes the shared prefix to the cache and generates nothing (with the
+    same top-level settings as every agent call, which are part of the messages' cache key)."""
     return {"model": prefix.model, "max_tokens": 0, "tools": [dict(t) for t in prefix.tools],
-            "system": prefix.system(), "messages": prefix.messages()}
+            "system": prefix.system(), "messages": prefix.messages(), **_settings(prefix)}
 
 
 def tool_result(tool_use_id: str, content: str, is_error: bool = False) -> dict:

@@ -11,7 +11,7 @@ import pytest
 from reviewbot.config import Config
 from reviewbot.errors import APIError, ConfigError, InputError
 from reviewbot.eval.golden import load_golden
-from reviewbot.eval.matrix import Cell, EffortTransport, expand, with_effort
+from reviewbot.eval.matrix import Cell, expand
 from reviewbot.eval.run import Evaluation, judgment_key, review_key
 from reviewbot.eval.score import Candidate
 from reviewbot.eval.source import read_local
@@ -49,22 +49,12 @@ def test_bad_axes(args, message):
         expand(*args)
 
 
-def test_a_cell_sets_the_config_and_the_effort_of_every_request():
+def test_a_cell_sets_the_config_and_the_review_wide_effort():
     base = Config(min_confidence=0.7)
-    c = Cell("claude-haiku-4-5", ("security",), "low").config(base)
-    assert (c.model, c.specialists, c.min_confidence) == ("claude-haiku-4-5", ("security",), 0.7)
+    c = Cell("claude-sonnet-5-5", ("security",), "low").config(base)
+    assert (c.model, c.specialists, c.min_confidence, c.effort) == ("claude-sonnet-5-5", ("security",), 0.7, "low")
     assert Cell().config(base) is base
-    req = {"model": "m", "output_config": {"format": {"type": "json_schema"}}}
-    assert with_effort(req, "low") == {"model": "m", "output_config": {"format": {"type": "json_schema"}, "effort": "low"}}
-    assert with_effort(req, None) is req
-
-    seen = []
-
-    class Inner:
-        async def send(self, request, on_first_byte=None):
-            seen.append(request)
-    asyncio.run(EffortTransport(Inner(), "high").send({"model": "m"}))
-    assert seen == [{"model": "m", "output_config": {"effort": "high"}}]
+    assert Cell(effort="high").config(base).specialists == base.specialists
 
 
 def test_keys_change_with_what_decides_the_result():

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..config import Config, load_config
+from ..config import Config, check_models, load_config
 from ..errors import EXIT_OK, EXIT_PARTIAL, ConfigError
 from ..eval import report
 from ..eval.golden import Golden, load_golden
@@ -27,6 +27,7 @@ from ..eval.source import read_github, read_local
 from ..eval.store import Store
 from ..github.gh import GitHubSettings
 from ..llm import Transport, client_from_env
+from ..models import model_info
 from ..publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter
 
 
@@ -154,6 +155,11 @@ def run(args) -> int:
     goldens = _goldens(args)
     config = load_config(Path("."), args.config) if args.config else Config()
     cells = expand(args.model, args.specialists, args.effort)
+    # Every model and effort named is checked against the model table before any call: an unknown
+    # judge model must not surface as a 404 after the reviews were paid for.
+    model_info(args.judge_model)
+    for cell in cells:
+        check_models(cell.config(config))
     partial_credit = not args.no_partial_credit
     store = Store(args.out)
     if args.out.exists() and not args.out.is_dir():

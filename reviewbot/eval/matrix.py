@@ -40,12 +40,15 @@ class Cell:
                 "effort": self.effort}
 
     def config(self, base: Config) -> Config:
-        """The review's configuration in this cell (effort travels with the requests, see run.py)."""
+        """The review's configuration in this cell (its effort is the review-wide top-level effort, the
+        same on every call, so the shared prefix stays one cache entry)."""
         out = base
         if self.model:
             out = replace(out, model=self.model)
         if self.specialists is not None:
             out = replace(out, specialists=self.specialists)
+        if self.effort:
+            out = replace(out, effort=self.effort)
         return out
 
 
@@ -74,24 +77,3 @@ def expand(models: list[str] | None, specialists: list[str] | None, efforts: lis
     model_list: list[str | None] = list(dict.fromkeys(m.strip() for m in models if m.strip())) if models else [None]
     effort_list: list[str | None] = list(dict.fromkeys(efforts)) if efforts else [None]
     return tuple(Cell(m, s, e) for m, s, e in itertools.product(model_list, spec_sets, effort_list))
-
-
-def with_effort(request: dict, effort: str | None) -> dict:
-    """The request with the cell's effort as the top-level `output_config.effort` (every call of a
-    review the same, so the shared prefix stays one cache entry)."""
-    if not effort:
-        return request
-    return {**request, "output_config": {**(request.get("output_config") or {}), "effort": effort}}
-
-
-class EffortTransport:
-    """The Transport a cell's review gets: each request carries the cell's effort."""
-
-    def __init__(self, inner, effort: str | None):
-        self.inner, self.effort = inner, effort
-
-    async def send(self, request: dict, on_first_byte=None):
-        return await self.inner.send(with_effort(request, self.effort), on_first_byte)
-
-    async def count_tokens(self, request: dict) -> int:
-        return await self.inner.count_tokens(with_effort(request, self.effort))

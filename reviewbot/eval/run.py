@@ -25,7 +25,7 @@ from ..review import run_review
 from ..usage import CallRecord
 from .golden import Golden
 from .judge import build_request, judge_pr, pr_text
-from .matrix import Cell, EffortTransport
+from .matrix import Cell
 from .score import Candidate, Link, PRScore, Totals, score_pr, total
 from .store import (
     CallEntry,
@@ -160,7 +160,7 @@ class Evaluation:
             try:
                 self.on_event(f"{name}: reviewing ({len(change.files)} file(s), {cell.label})")
                 with tempfile.TemporaryDirectory(prefix="reviewbot-eval-") as tmp:
-                    review = await run_review(change, config, EffortTransport(self.transport, cell.effort),
+                    review = await run_review(change, config, self.transport,
                                               Path(tmp) / "ws", self.on_review_event)
             except CredentialsError:
                 raise

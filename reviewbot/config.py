@@ -48,6 +48,18 @@ class Config:
     path_instructions: tuple[tuple[str, str], ...] = ()   # (glob, text): sent with the files it names
     inline_min_severity: str = "nit"           # findings below go in the review body, not inline
     max_inline_comments: int = 25              # the rest go in the review body
+    # where the model runs (reviewbot.providers); credentials are never configured, only found
+    provider: str = "anthropic"
+    aws_region: str = ""
+    aws_profile: str = ""
+    aws_workspace_id: str = ""
+    bedrock_inference_profile: str = ""
+    vertex_region: str = ""
+    vertex_project_id: str = ""
+    google_cloud_project: str = ""
+    google_cloud_location: str = ""
+    google_cloud_workspace_id: str = ""
+    foundry_resource: str = ""
 
     def excluded(self, path: str) -> bool:
         """Left out by `exclude`, or not matched by a non-empty `include`."""
@@ -129,6 +141,9 @@ def _validate(key: str, value, where: str):
         if value not in SEVERITIES:
             raise bad("one of " + ", ".join(SEVERITIES))
         return value
+    from . import providers
+    if key == "provider" or key in providers.SETTINGS:
+        return providers.validate_setting(key, value, where)
     raise ConfigError(f"{where}: unknown key '{key}'")
 
 

@@ -23,6 +23,7 @@ from .review import specialist_delta
 from .specialists.registry import SUMMARY, selected
 from .specialists.requests import Prefix, build_prewarm, build_request
 from .templates import render
+from .providers import CHARS_PER_TOKEN
 from .usage import Usage, cost, price_of
 from .workspace.files import Workspace
 
@@ -82,11 +83,14 @@ class DryRun:
     calls: tuple[CallTokens, ...]
     idle: tuple[str, ...]
     output_per_call: int = OUTPUT_TOKENS_PER_CALL
+    estimated_on: str | None = None       # a platform without count_tokens: the counts are local estimates
 
 
 def make_dry_run(meta: ChangeMeta, ws: Workspace, prefix: Prefix, config: Config, prefix_tokens: int,
                  call_tokens: list[tuple[str, int]], files_changed: int, additions: int, deletions: int,
-                 output_per_call: int = OUTPUT_TOKENS_PER_CALL) -> DryRun:
+                 output_per_call: int = OUTPUT_TOKENS_PER_CALL, counted: str | None = None) -> DryRun:
+    """`counted`: None when the counts come from count_tokens, else the platform that has none
+    (its counts are estimates, and the report says so)."""
     plan = ws.plan
     return DryRun(
         meta=meta, files_changed=files_changed, additions=additions, deletions=deletions, model=config.model,
@@ -96,7 +100,7 @@ def make_dry_run(meta: ChangeMeta, ws: Workspace, prefix: Prefix, config: Config
         on_disk=tuple(pf.patch_file for pf in plan.files if pf.reviewers and not pf.preloaded),
         calls=tuple(CallTokens(label, total, prefix_tokens) for label, total in call_tokens),
         idle=tuple(s.name for s in selected(config.specialists) if s not in plan.specialists),
-        output_per_call=output_per_call)
+        output_per_call=output_per_call, estimated_on=counted)
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,9 @@ def assumptions(d: DryRun) -> list[str]:
         a.append("base TTL 1h: the tools and system part is written at the 1-hour price (a little more)")
     if d.mode == "naive":
         a.append("mode naive: this review sends no cache_control, so it is billed as 'without caching'")
+    if d.estimated_on:
+        a.append(f"token counts are estimates ({CHARS_PER_TOKEN} characters per token): {d.estimated_on} has no "
+                 "count_tokens endpoint")
     if d.calls and d.prefix_tokens < MIN_CACHEABLE_TOKENS:
         a.append(f"the shared prefix ({d.prefix_tokens:,} tokens) is below the minimum cacheable length "
                  f"({MIN_CACHEABLE_TOKENS:,}): it would not be cached")
@@ -159,6 +166,7 @@ def to_json(d: DryRun) -> dict:
                    "head_sha": d.meta.head_sha, "title": d.meta.title, "files_changed": d.files_changed,
                    "additions": d.additions, "deletions": d.deletions},
         "model": d.model, "warmup": d.warmup, "mode": d.mode, "base_ttl": d.base_ttl,
+        "token_counts": "estimated" if d.estimated_on else "count_tokens",
         "prices_per_mtok": {"input": p.input, "write_5m": p.write_5m, "read": p.read, "output": p.output},
         "shared_prefix": {"sha256": d.prefix_sha256, "tokens": d.prefix_tokens, "preloaded": list(d.preloaded)},
         "not_preloaded": list(d.on_disk),
@@ -183,7 +191,9 @@ def to_markdown(d: DryRun) -> str:
     if not d.calls:
         return "\n".join(out + ["No reviewer would run: no changed file is of a kind they review.", ""])
     out += ["## Requests", "",
-            "First turn of each agent; token counts from the count_tokens endpoint.", "",
+            "First turn of each agent; " + (f"token counts estimated locally: {d.estimated_on} has no count_tokens "
+                                            "endpoint." if d.estimated_on else
+                                            "token counts from the count_tokens endpoint."), "",
             "| # | call | shared prefix | delta | total |", "|---:|---|---:|---:|---:|"]
     for i, c in enumerate(d.calls, start=1):
         label = c.label + (" (without findings)" if c.label == SUMMARY else "")

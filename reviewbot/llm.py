@@ -15,6 +15,7 @@ from typing import Callable
 
 import anthropic
 
+from . import providers
 from .errors import APIError, CredentialsError
 from .usage import Usage, usage_from_api
 
@@ -59,16 +60,21 @@ def _one_line(e: Exception) -> str:
 COUNTED_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
 
 
-def make_client(api_key: str, base_url: str | None, max_retries: int, timeout: float,
-                http_client=None) -> anthropic.AsyncAnthropic:
-    """The SDK client; `http_client` (an httpx2.AsyncClient) lets a caller choose the transport."""
-    return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout,
-                                    http_client=http_client)
+def make_client(api_key: str | None, base_url: str | None, max_retries: int, timeout: float,
+                http_client=None, target: providers.Target | None = None) -> anthropic.AsyncAnthropic:
+    """The SDK client of `target`'s platform (default: the Claude API), built by reviewbot.providers;
+    `http_client` (an httpx2.AsyncClient) lets a caller choose the transport."""
+    return providers.build_client(target or providers.DIRECT, api_key=api_key, base_url=base_url,
+                                  max_retries=max_retries, timeout=timeout, http_client=http_client)
 
 
-def client_from_env(api_key: str, max_retries: int, timeout: float) -> anthropic.AsyncAnthropic:
-    """The client the commands use: ANTHROPIC_BASE_URL, when set, points it at another endpoint."""
-    return make_client(api_key, os.environ.get("ANTHROPIC_BASE_URL") or None, max_retries, timeout)
+def client_from_env(api_key: str | None, max_retries: int, timeout: float,
+                    target: providers.Target | None = None) -> anthropic.AsyncAnthropic:
+    """The client the commands use: on the Claude API, ANTHROPIC_BASE_URL, when set, points it at
+    another endpoint; the cloud clients read their own *_BASE_URL variables."""
+    direct = target is None or target.platform.name == "anthropic"
+    return make_client(api_key, (os.environ.get("ANTHROPIC_BASE_URL") or None) if direct else None,
+                       max_retries, timeout, target=target)
 
 
 class Transport:

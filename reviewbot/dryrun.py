@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 from .change.model import ChangeMeta
 from .config import Config
+from .providers import CHARS_PER_TOKEN
 from .review import specialist_delta
 from .specialists.registry import SUMMARY, selected
 from .specialists.requests import Prefix, build_prewarm, build_request
 from .templates import render
-from .providers import CHARS_PER_TOKEN
 from .usage import Usage, cost, price_of
 from .workspace.files import Workspace
 

@@ -45,8 +45,9 @@ import functools
 import json
 import math
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 
@@ -295,7 +296,7 @@ def validate_setting(key: str, value: Any, where: str) -> str:
     return value.strip()
 
 
-def resolve(config: "Config", env: Mapping[str, str]) -> Target:
+def resolve(config: Config, env: Mapping[str, str]) -> Target:
     """The run's target, from the config (flags already applied) and the environment. Pure: `env`
     is passed in. A model the platform does not offer or a missing setting is a ConfigError (exit 2),
     before any client exists."""
@@ -323,7 +324,7 @@ def resolve(config: "Config", env: Mapping[str, str]) -> Target:
     return Target(platform, model, canonical_model(model), tuple(sorted(values.items())))
 
 
-def apply(config: "Config", target: Target) -> "Config":
+def apply(config: Config, target: Target) -> Config:
     """The config the pipeline runs with: requests carry the platform's model id."""
     return replace(config, model=target.model)
 
@@ -369,7 +370,7 @@ def price_factor(target: Target) -> float:
     return REGIONAL_PREMIUM if target.regional else 1.0
 
 
-def platform_price(base: "Price", target: Target) -> "Price":
+def platform_price(base: Price, target: Target) -> Price:
     """`base` (the model table's price of target.api_model) as this platform bills it."""
     f = price_factor(target)
     if f == 1.0:
@@ -402,7 +403,7 @@ def build_client(target: Target, *, api_key: str | None, max_retries: int, timeo
     if base_url:
         common["base_url"] = base_url
     name = target.platform.name
-    args = {SETTINGS[k].arg: v for k, v in target.settings if SETTINGS[k].arg}
+    args: dict[str, Any] = {SETTINGS[k].arg: v for k, v in target.settings if SETTINGS[k].arg}
     if name == "foundry" and (base_url or env.get("ANTHROPIC_FOUNDRY_BASE_URL")):
         args.pop("resource", None)          # the SDK takes one of the two
     try:

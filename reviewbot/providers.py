@@ -445,9 +445,12 @@ def _legacy_bedrock_class():
     return LegacyBedrock
 
 
-def check_credentials(target: Target, env: Mapping[str, str]) -> None:
+def check_credentials(target: Target | str, env: Mapping[str, str], aws_profile: str | None = None) -> None:
     """At the entry point, before any call: the platform's credential chain finds something, or one
-    line says where it looks. Never prints a credential."""
+    line says where it looks. Never prints a credential. `target` may be a provider name alone
+    (`reviewbot github` checks before it reads the config from the base branch)."""
+    if isinstance(target, str):
+        target = Target(platform_of(target), "", "", (("aws_profile", aws_profile),) if aws_profile else ())
     name = target.platform.name
     if name == "anthropic":
         if not env.get("ANTHROPIC_API_KEY", "").strip():

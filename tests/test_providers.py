@@ -12,6 +12,7 @@ import json
 import os
 import struct
 import uuid
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -567,3 +568,125 @@ def test_cli_dry_run_on_legacy_bedrock_says_it_estimates_and_sends_nothing(repo,
                         "--provider", "bedrock-legacy", "--aws-region", "us-east-1", "--dry-run")
     assert code == 0 and "token counts estimated locally: Claude on Amazon Bedrock (legacy InvokeModel) has no " \
                          "count_tokens endpoint" in out
+
+
+# ------------------------------------------------------------------------------- reviewbot github
+
+def _github(monkeypatch, capsys, tmp_path, *args, fork=False):
+    payload = json.loads((Path(__file__).parent / "data" / "github" / "events" / "widgets-7-opened.json").read_text())
+    if fork:
+        payload["pull_request"]["head"]["repo"]["full_name"] = "mallory/widgets"
+    event = tmp_path / f"event{'-fork' if fork else ''}.json"
+    event.write_text(json.dumps(payload))
+    outputs, summary = tmp_path / f"out{'-fork' if fork else ''}", tmp_path / f"summary{'-fork' if fork else ''}.md"
+    for k, v in {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_API_URL": "http://127.0.0.1:9", "GITHUB_TOKEN": "t",
+                 "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_REPOSITORY": "acme/widgets",
+                 "GITHUB_EVENT_PATH": str(event)}.items():
+        monkeypatch.setenv(k, v)
+    code = main(["github", "--github-throttle", "0", *args])
+    cap = capsys.readouterr()
+    return code, cap.err, outputs.read_text(), summary.read_text()
+
+
+def test_github_without_cloud_credentials_is_one_line_before_any_request(monkeypatch, capsys, tmp_path):
+    pytest.importorskip("boto3")
+    args = ("--provider", "bedrock", "--aws-region", "us-east-1")
+    code, err, outputs, summary = _github(monkeypatch, capsys, tmp_path, *args)     # GitHub is unreachable:
+    assert code == 2 and err.count("\n") == 1 and "no AWS credentials found" in err  # nothing was asked of it
+    assert "skipped=no-api-key" in outputs and "Failed: no AWS credentials found" in summary
+    code, err, outputs, summary = _github(monkeypatch, capsys, tmp_path, *args, fork=True)
+    assert code == 0 and err.count("\n") == 1 and "forks or Dependabot get no secrets and no OIDC token" in err
+    assert "skipped=no-api-key" in outputs and "Skipped: no AWS credentials found" in summary
+
+
+# ------------------------------------------------------------------------- the Action and the README
+
+ROOT = Path(__file__).parent.parent
+
+
+def _action():
+    yaml = pytest.importorskip("yaml")
+    return yaml.safe_load((ROOT / "action.yml").read_text())
+
+
+def _fake(tmp_path, name):
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    fake = bindir / name
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
+    fake.chmod(0o755)
+    return bindir
+
+
+def _step(script, env, tmp_path, name):
+    import subprocess
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+                          env={"PATH": f"{_fake(tmp_path, name)}:/usr/bin:/bin", **env}, cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_every_platform_setting_is_an_action_input_and_reaches_the_command(tmp_path):
+    from reviewbot.cli import parser
+    action = _action()
+    inputs = set(action["inputs"])
+    settings = [k.replace("_", "-") for k in providers.SETTINGS if k != "aws_profile"]   # a profile is local only
+    assert {"provider", *settings} <= inputs
+    review = next(s for s in action["runs"]["steps"] if s.get("id") == "review")
+    env = {"REVIEWBOT_REVIEW_DRAFTS": "false", "REVIEWBOT_PROVIDER": "bedrock-legacy"}
+    env |= {f"REVIEWBOT_{s.upper().replace('-', '_')}": f"v-{s}" for s in settings}
+    env["REVIEWBOT_AWS_REGION"] = "$(touch pwned)"
+    argv = _step(review["run"], env, tmp_path, "reviewbot")
+    assert argv[:3] == ["github", "--provider", "bedrock-legacy"]
+    assert argv[3:] == [x for s in settings for x in (f"--{s}", "$(touch pwned)" if s == "aws-region" else f"v-{s}")]
+    assert not (tmp_path / "pwned").exists()
+    for s in settings:
+        assert review["env"][f"REVIEWBOT_{s.upper().replace('-', '_')}"] == f"${{{{ inputs.{s} }}}}"
+    args = parser().parse_args([a if a != "v-bedrock-inference-profile" else "eu" for a in argv])
+    assert args.provider == "bedrock-legacy" and args.aws_workspace_id == "v-aws-workspace-id"
+
+
+@pytest.mark.parametrize("provider,extra", [("", ""), ("anthropic", ""), ("aws", "[aws]"), ("bedrock", "[bedrock]"),
+                                            ("bedrock-legacy", "[bedrock]"), ("vertex", "[vertex]"),
+                                            ("google-cloud", "[google-cloud]"), ("foundry", "[foundry]")])
+def test_the_action_installs_the_providers_extra(tmp_path, provider, extra):
+    install = _action()["runs"]["steps"][1]
+    argv = _step(install["run"], {"REVIEWBOT_PROVIDER": provider, "GITHUB_ACTION_PATH": "/act"}, tmp_path, "python")
+    assert argv[-1] == f"/act{extra}" and argv[:3] == ["-m", "pip", "install"]
+    assert install["env"]["REVIEWBOT_PROVIDER"] == "${{ inputs.provider }}"
+
+
+def test_each_platforms_extra_is_declared():
+    import tomllib
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for p in providers.PLATFORMS.values():
+        assert p.extra is None or extras[p.extra]
+    assert any(d.startswith("boto3") for d in extras["bedrock"]) and any(d.startswith("google-auth")
+                                                                         for d in extras["vertex"])
+
+
+OIDC = {"aws": "aws-actions/configure-aws-credentials@", "bedrock": "aws-actions/configure-aws-credentials@",
+        "bedrock-legacy": "aws-actions/configure-aws-credentials@", "vertex": "google-github-actions/auth@",
+        "google-cloud": "google-github-actions/auth@", "foundry": "azure/login@"}
+
+
+def test_the_readme_has_an_oidc_workflow_per_platform():
+    yaml = pytest.importorskip("yaml")
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Providers"):readme.index("## How it works")]
+    blocks = [yaml.safe_load(b.split("```", 1)[0]) for b in section.split("```yaml\n")[1:]]
+    inputs = set(_action()["inputs"])
+    seen = {}
+    for wf in blocks:
+        assert wf["permissions"] == {"contents": "read", "pull-requests": "write", "id-token": "write"}
+        login, review = wf["jobs"]["review"]["steps"]
+        assert review["uses"] == "reviewbot/reviewbot@v1" and set(review["with"]) <= inputs
+        provider = review["with"]["provider"]
+        assert login["uses"].startswith(OIDC[provider])
+        assert "secrets." not in json.dumps(wf)                        # nothing long-lived
+        providers.resolve(Config(provider=provider, **{k.replace("-", "_"): v for k, v in review["with"].items()
+                                                       if k != "provider"}),
+                          {"AWS_REGION": login.get("with", {}).get("aws-region", "")})   # a valid configuration
+        seen[provider] = wf
+    assert set(seen) == set(OIDC)

@@ -177,6 +177,15 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         err = ConfigError("ANTHROPIC_API_KEY is not set (add it as a repository secret and pass it to the action)")
         err.skip_code = "no-api-key"
         raise err
+    if cloud:
+        try:
+            providers.check_credentials(args.provider, os.environ, args.aws_profile)
+        except ConfigError as e:
+            if event.restricted:
+                return skip(f"{e} (workflows of pull requests from forks or Dependabot get no secrets and no "
+                            "OIDC token)", "no-api-key")
+            e.skip_code = "no-api-key"
+            raise
     if not env.token:
         raise ConfigError("GITHUB_TOKEN is not set (the action passes github.token by default)")
 
@@ -205,14 +214,8 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     config = with_overrides(base_config, model=args.model, warmup=args.warmup, **providers.overrides(args))
     target = providers.resolve(config, os.environ)     # a model the platform lacks: one line, before any call
     config = providers.apply(config, target)
-    if target.platform.name != "anthropic":
-        try:
-            providers.check_credentials(target, os.environ)
-        except ConfigError as e:
-            if event.restricted:
-                return skip(f"{e} (workflows of pull requests from forks or Dependabot get no secrets and no "
-                            "OIDC token)", "no-api-key")
-            raise
+    if target.platform.name != "anthropic" and not cloud:      # named by the base branch's config only
+        providers.check_credentials(target, os.environ)
     pr_change = pull_change(pull, event.repository, files, commits, rules, pub.prior_lines(prior))
     if not pr_change.files:
         return skip("no changed files", "no-files")

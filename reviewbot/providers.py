@@ -410,22 +410,73 @@ def build_client(target: Target, *, api_key: str | None, max_retries: int, timeo
         if name == "anthropic":
             return anthropic.AsyncAnthropic(api_key=api_key, **common)
         if name == "aws":
-            return anthropic.AsyncAnthropicAWS(**args, **common)
+            return _guarded(anthropic.AsyncAnthropicAWS, target.platform.title)(**args, **common)
         if name == "bedrock":
-            return anthropic.AsyncAnthropicBedrockMantle(**args, **common)
+            return _guarded(anthropic.AsyncAnthropicBedrockMantle, target.platform.title)(**args, **common)
         if name == "bedrock-legacy":
-            return _legacy_bedrock_class()(**args, **common)
+            return _guarded(_legacy_bedrock_class(), target.platform.title)(**args, **common)
         if name == "vertex":
-            return anthropic.AsyncAnthropicVertex(**args, **common)
+            return _guarded(anthropic.AsyncAnthropicVertex, target.platform.title)(**args, **common)
         if name == "google-cloud":
-            return anthropic.AsyncAnthropicGoogleCloud(**args, **common)
+            return _guarded(anthropic.AsyncAnthropicGoogleCloud, target.platform.title)(**args, **common)
         if name == "foundry":
             if env.get("ANTHROPIC_FOUNDRY_API_KEY"):
-                return anthropic.AsyncAnthropicFoundry(**args, **common)
-            return anthropic.AsyncAnthropicFoundry(azure_ad_token_provider=_azure_token_provider(), **args, **common)
+                return _guarded(anthropic.AsyncAnthropicFoundry, target.platform.title)(**args, **common)
+            return _guarded(anthropic.AsyncAnthropicFoundry, target.platform.title)(azure_ad_token_provider=_azure_token_provider(),
+                                                             **args, **common)
     except (anthropic.AnthropicError, ValueError) as e:
         raise ConfigError(f"{target.platform.title}: {str(e).splitlines()[0]}") from None
     raise ConfigError(f"unknown provider '{name}'")
+
+
+def _chain_errors() -> tuple[type[BaseException], ...]:
+    """What a cloud credential chain raises when it finds nothing or cannot refresh (the AWS signer's
+    RuntimeError "Could not resolve AWS credentials", botocore, google-auth, azure-identity)."""
+    errors: list[type[BaseException]] = [RuntimeError]
+    try:
+        import botocore.exceptions
+        errors.append(botocore.exceptions.BotoCoreError)
+    except ImportError:
+        pass
+    try:
+        import google.auth.exceptions
+        errors.append(google.auth.exceptions.GoogleAuthError)
+    except ImportError:
+        pass
+    try:
+        import azure.core.exceptions
+        errors.append(azure.core.exceptions.ClientAuthenticationError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+@functools.cache
+def _guarded(cls, title: str):
+    """`cls` whose credential chain failing while a request is prepared (expired role, revoked ADC)
+    is reviewbot's CredentialsError, one line naming the platform and the error type, never its
+    text (which may quote a credential), instead of a traceback."""
+    from .errors import CredentialsError
+
+    def fail(e: BaseException):
+        return CredentialsError(f"{title}: the credential chain failed ({type(e).__name__}); check the "
+                                "credentials step or login")
+
+    class Guarded(cls):
+        async def _prepare_options(self, options):
+            try:
+                return await super()._prepare_options(options)
+            except _chain_errors() as e:
+                raise fail(e) from None
+
+        async def _prepare_request(self, request):
+            try:
+                return await super()._prepare_request(request)
+            except _chain_errors() as e:
+                raise fail(e) from None
+
+    Guarded.__name__ = Guarded.__qualname__ = "Guarded" + cls.__name__
+    return Guarded
 
 
 @functools.cache

@@ -54,6 +54,8 @@ def clean_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "no-gcloud"))
+    import anthropic.lib.aws._auth as aws_auth
+    aws_auth._get_session.cache_clear()         # the SDK keeps boto3 sessions (and their credentials) per process
 
 
 # --------------------------------------------------------------------------- the platforms' answers
@@ -690,3 +692,31 @@ def test_the_readme_has_an_oidc_workflow_per_platform():
                           {"AWS_REGION": login.get("with", {}).get("aws-region", "")})   # a valid configuration
         seen[provider] = wf
     assert set(seen) == set(OIDC)
+
+
+@pytest.mark.parametrize("provider", ["aws", "bedrock", "bedrock-legacy", "vertex", "google-cloud"])
+def test_a_credential_chain_failing_mid_run_is_one_line_not_a_traceback(provider, monkeypatch):
+    pytest.importorskip("botocore")
+    pytest.importorskip("google.auth")
+    target = target_for(provider)                          # nothing in the environment, no ADC file
+    handler = Platform()
+    with pytest.raises(CredentialsError) as info:
+        asyncio.run(_send(target, handler, a_request(target.model)))
+    assert "credential chain failed" in str(info.value) and "\n" not in str(info.value)
+    assert str(info.value).startswith(target.platform.title + ": ") and handler.requests == []
+
+
+def test_cli_review_on_a_cloud_provider_that_cannot_be_reached_is_one_line_exit_4(repo, capsys, monkeypatch):
+    key = secret("awskey")
+    monkeypatch.setenv("ANTHROPIC_AWS_API_KEY", key)
+    monkeypatch.setenv("ANTHROPIC_AWS_BASE_URL", "http://127.0.0.1:9")          # nothing listens
+    code, out, err = _cli(capsys, "review", "--repo", str(repo), "--base", "base", "--head", "pr", "--provider", "aws",
+                          "--aws-workspace-id", "wrkspc_01test", "--config", str(_all(repo)), "--format", "json")
+    assert code == 4 and out == "" and key not in err and "Traceback" not in err
+    assert err.endswith("reviewbot: error: cannot reach the Anthropic API: connection failed\n")
+
+
+def _all(repo):
+    path = repo.parent / "all.toml"
+    path.write_text('max_retries = 0\n')
+    return path

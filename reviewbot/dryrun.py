@@ -84,13 +84,16 @@ class DryRun:
     idle: tuple[str, ...]
     output_per_call: int = OUTPUT_TOKENS_PER_CALL
     estimated_on: str | None = None       # a platform without count_tokens: the counts are local estimates
+    min_cacheable: int = MIN_CACHEABLE_TOKENS   # the platform's own published minimum, where it has one
 
 
 def make_dry_run(meta: ChangeMeta, ws: Workspace, prefix: Prefix, config: Config, prefix_tokens: int,
                  call_tokens: list[tuple[str, int]], files_changed: int, additions: int, deletions: int,
-                 output_per_call: int = OUTPUT_TOKENS_PER_CALL, counted: str | None = None) -> DryRun:
+                 output_per_call: int = OUTPUT_TOKENS_PER_CALL, counted: str | None = None,
+                 min_cacheable: int | None = None) -> DryRun:
     """`counted`: None when the counts come from count_tokens, else the platform that has none
-    (its counts are estimates, and the report says so)."""
+    (its counts are estimates, and the report says so). `min_cacheable`: the platform's published
+    minimum cacheable length for the model, if it has one."""
     plan = ws.plan
     return DryRun(
         meta=meta, files_changed=files_changed, additions=additions, deletions=deletions, model=config.model,
@@ -100,7 +103,7 @@ def make_dry_run(meta: ChangeMeta, ws: Workspace, prefix: Prefix, config: Config
         on_disk=tuple(pf.patch_file for pf in plan.files if pf.reviewers and not pf.preloaded),
         calls=tuple(CallTokens(label, total, prefix_tokens) for label, total in call_tokens),
         idle=tuple(s.name for s in selected(config.specialists) if s not in plan.specialists),
-        output_per_call=output_per_call, estimated_on=counted)
+        output_per_call=output_per_call, estimated_on=counted, min_cacheable=min_cacheable or MIN_CACHEABLE_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -146,9 +149,9 @@ def assumptions(d: DryRun) -> list[str]:
     if d.estimated_on:
         a.append(f"token counts are estimates ({CHARS_PER_TOKEN} characters per token): {d.estimated_on} has no "
                  "count_tokens endpoint")
-    if d.calls and d.prefix_tokens < MIN_CACHEABLE_TOKENS:
+    if d.calls and d.prefix_tokens < d.min_cacheable:
         a.append(f"the shared prefix ({d.prefix_tokens:,} tokens) is below the minimum cacheable length "
-                 f"({MIN_CACHEABLE_TOKENS:,}): it would not be cached")
+                 f"({d.min_cacheable:,}): it would not be cached")
     return a
 
 

@@ -341,9 +341,14 @@ def require_batches(target: Target) -> None:
 
 def check_request(target: Target, request: dict) -> None:
     """A request the platform would refuse because of its shape (legacy Bedrock: no top-level
-    cache_control; reviewbot's builders place breakpoints on blocks only)."""
-    if "cache_control" in request and not target.platform.top_level_cache_control:
-        raise ConfigError(f"{target.platform.title} does not accept a top-level cache_control: "
+    cache_control; reviewbot's builders place breakpoints on blocks only). The clients build_client
+    makes run this on every Messages request before it is sent."""
+    _check_shape(target.platform, request)
+
+
+def _check_shape(platform: Platform, request: dict) -> None:
+    if "cache_control" in request and not platform.top_level_cache_control:
+        raise ConfigError(f"{platform.title} does not accept a top-level cache_control: "
                           "put cache breakpoints on content blocks")
 
 
@@ -410,19 +415,19 @@ def build_client(target: Target, *, api_key: str | None, max_retries: int, timeo
         if name == "anthropic":
             return anthropic.AsyncAnthropic(api_key=api_key, **common)
         if name == "aws":
-            return _guarded(anthropic.AsyncAnthropicAWS, target.platform.title)(**args, **common)
+            return _guarded(anthropic.AsyncAnthropicAWS, target.platform)(**args, **common)
         if name == "bedrock":
-            return _guarded(anthropic.AsyncAnthropicBedrockMantle, target.platform.title)(**args, **common)
+            return _guarded(anthropic.AsyncAnthropicBedrockMantle, target.platform)(**args, **common)
         if name == "bedrock-legacy":
-            return _guarded(_legacy_bedrock_class(), target.platform.title)(**args, **common)
+            return _guarded(_legacy_bedrock_class(), target.platform)(**args, **common)
         if name == "vertex":
-            return _guarded(anthropic.AsyncAnthropicVertex, target.platform.title)(**args, **common)
+            return _guarded(anthropic.AsyncAnthropicVertex, target.platform)(**args, **common)
         if name == "google-cloud":
-            return _guarded(anthropic.AsyncAnthropicGoogleCloud, target.platform.title)(**args, **common)
+            return _guarded(anthropic.AsyncAnthropicGoogleCloud, target.platform)(**args, **common)
         if name == "foundry":
             if env.get("ANTHROPIC_FOUNDRY_API_KEY"):
-                return _guarded(anthropic.AsyncAnthropicFoundry, target.platform.title)(**args, **common)
-            return _guarded(anthropic.AsyncAnthropicFoundry, target.platform.title)(azure_ad_token_provider=_azure_token_provider(),
+                return _guarded(anthropic.AsyncAnthropicFoundry, target.platform)(**args, **common)
+            return _guarded(anthropic.AsyncAnthropicFoundry, target.platform)(azure_ad_token_provider=_azure_token_provider(),
                                                              **args, **common)
     except (anthropic.AnthropicError, ValueError) as e:
         raise ConfigError(f"{target.platform.title}: {str(e).splitlines()[0]}") from None
@@ -452,18 +457,21 @@ def _chain_errors() -> tuple[type[BaseException], ...]:
 
 
 @functools.cache
-def _guarded(cls, title: str):
+def _guarded(cls, platform: Platform):
     """`cls` whose credential chain failing while a request is prepared (expired role, revoked ADC)
     is reviewbot's CredentialsError, one line naming the platform and the error type, never its
-    text (which may quote a credential), instead of a traceback."""
+    text (which may quote a credential), instead of a traceback; and which refuses, before
+    sending, a request shape the platform does not take (check_request)."""
     from .errors import CredentialsError
 
     def fail(e: BaseException):
-        return CredentialsError(f"{title}: the credential chain failed ({type(e).__name__}); check the "
+        return CredentialsError(f"{platform.title}: the credential chain failed ({type(e).__name__}); check the "
                                 "credentials step or login")
 
     class Guarded(cls):
         async def _prepare_options(self, options):
+            if isinstance(options.json_data, dict) and options.url.startswith("/v1/messages"):
+                _check_shape(platform, options.json_data)
             try:
                 return await super()._prepare_options(options)
             except _chain_errors() as e:

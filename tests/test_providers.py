@@ -624,7 +624,7 @@ def _step(script, env, tmp_path, name):
     import subprocess
     done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
                           env={"PATH": f"{_fake(tmp_path, name)}:/usr/bin:/bin", **env}, cwd=tmp_path,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 
@@ -720,3 +720,21 @@ def _all(repo):
     path = repo.parent / "all.toml"
     path.write_text('max_retries = 0\n')
     return path
+
+
+def test_the_legacy_bedrock_client_refuses_a_top_level_cache_control_before_sending(monkeypatch):
+    target = target_for("bedrock-legacy")
+    credentials_for("bedrock-legacy", monkeypatch)
+    handler = Platform()
+    with pytest.raises(ConfigError, match="does not accept a top-level cache_control"):
+        asyncio.run(_send(target, handler, {**a_request(target.model), "cache_control": {"type": "ephemeral"}}))
+    assert handler.requests == []
+
+
+def test_the_dry_run_warns_with_the_platforms_own_minimum(repo, capsys, monkeypatch):
+    monkeypatch.setattr(providers, "estimate_tokens", lambda request, fields: 3000)     # prefix 3,000 tokens
+    code, out, _ = _cli(capsys, "review", "--repo", str(repo), "--base", "base", "--head", "pr",
+                        "--provider", "bedrock-legacy", "--aws-region", "us-east-1", "--model", "claude-haiku-4-5",
+                        "--dry-run", "--format", "json")
+    assert code == 0
+    assert any("below the minimum cacheable length (4,096)" in a for a in json.loads(out)["assumptions"])

@@ -171,7 +171,8 @@ async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressP
     return dryrun.make_dry_run(change.meta, ws, prefix, config, counts[0],
                                [(c.label, n) for c, n in zip(calls, counts[1:])],
                                len(change.files), change.additions, change.deletions,
-                               counted=None if target.platform.count_tokens else target.platform.title)
+                               counted=None if target.platform.count_tokens else target.platform.title,
+                               min_cacheable=providers.min_cacheable_tokens(target))
 
 
 @contextlib.contextmanager

@@ -386,6 +386,7 @@ def platform_price(base: Price, target: Target) -> Price:
 
 # --- clients ---------------------------------------------------------------------------------------
 
+@functools.cache
 def _azure_token_provider() -> Callable[[], str]:
     """An Entra ID token provider from azure-identity's default chain (environment, workload
     identity, managed identity, `az login` as azure/login leaves it)."""
@@ -553,7 +554,12 @@ def check_credentials(target: Target | str, env: Mapping[str, str], aws_profile:
     if name == "foundry":
         if env.get("ANTHROPIC_FOUNDRY_API_KEY"):
             return
-        _azure_token_provider()
+        try:
+            _azure_token_provider()()                # one token now, so that an empty chain is one line here
+        except _chain_errors() as e:
+            raise ConfigError(f"no Microsoft Entra ID credentials for provider 'foundry' ({type(e).__name__}): "
+                              "run `az login`, or in GitHub Actions azure/login first, or set "
+                              "ANTHROPIC_FOUNDRY_API_KEY") from None
 
 
 # --- command line ----------------------------------------------------------------------------------

@@ -686,6 +686,8 @@ def test_the_readme_has_an_oidc_workflow_per_platform():
         assert review["uses"] == "reviewbot/reviewbot@v1" and set(review["with"]) <= inputs
         provider = review["with"]["provider"]
         assert login["uses"].startswith(OIDC[provider])
+        assert login["if"] == ("${{ github.event.pull_request.head.repo.full_name == github.repository && "
+                               "github.actor != 'dependabot[bot]' }}")       # no OIDC token there: skip the login
         assert "secrets." not in json.dumps(wf)                        # nothing long-lived
         providers.resolve(Config(provider=provider, **{k.replace("-", "_"): v for k, v in review["with"].items()
                                                        if k != "provider"}),
@@ -738,3 +740,14 @@ def test_the_dry_run_warns_with_the_platforms_own_minimum(repo, capsys, monkeypa
                         "--dry-run", "--format", "json")
     assert code == 0
     assert any("below the minimum cacheable length (4,096)" in a for a in json.loads(out)["assumptions"])
+
+
+def test_foundry_without_a_key_or_an_entra_login_is_one_line(monkeypatch):
+    def no_login():
+        raise RuntimeError("DefaultAzureCredential failed to retrieve a token")
+    monkeypatch.setattr(providers, "_azure_token_provider", lambda: no_login)
+    with pytest.raises(ConfigError) as info:
+        providers.check_credentials(target_for("foundry"), {})
+    assert str(info.value).startswith("no Microsoft Entra ID credentials for provider 'foundry'")
+    assert "azure/login" in str(info.value) and "\n" not in str(info.value)
+    providers.check_credentials(target_for("foundry"), {"ANTHROPIC_FOUNDRY_API_KEY": secret("k")})

@@ -212,7 +212,9 @@ def platform_model_id(provider: str, model: str, inference_profile: str = "globa
     offered = _offered(provider)
     if offered is None:
         return model
-    key = _api_id(model)
+    key = canonical_model(model)                  # the platform's own id is accepted too
+    if provider == "bedrock-legacy" and key in _LEGACY and model.endswith(_LEGACY[key][0]):
+        inference_profile = model[:-len(_LEGACY[key][0])].rstrip(".") or "none"
     if key not in offered:
         hint = " (Opus 4.7 and later are on provider 'bedrock')" if provider == "bedrock-legacy" else ""
         raise ConfigError(f"{platform.title} does not offer model '{model}'{hint}: "
@@ -266,7 +268,7 @@ class Target:
     def regional(self) -> bool:
         """Requests go to a regional (not global) endpoint, which the platform prices higher."""
         if self.platform.name == "bedrock-legacy":
-            return (self.get("bedrock_inference_profile") or "global") != "global"
+            return not self.model.startswith("global.")
         if self.platform.name == "vertex":
             return (self.get("vertex_region") or "global") != "global"
         return False
@@ -312,6 +314,8 @@ def resolve(config: Config, env: Mapping[str, str]) -> Target:
         if value:
             values[key] = value.strip()
     missing = [k for k in platform.required if k not in values]
+    if platform.name == "bedrock-legacy" and "aws_region" in missing and "aws_profile" in values:
+        missing.remove("aws_region")          # the SDK takes the region of the profile
     if platform.name == "aws" and "aws_region" in missing and env.get("ANTHROPIC_AWS_BASE_URL"):
         missing.remove("aws_region")
     if platform.name == "foundry" and missing and env.get("ANTHROPIC_FOUNDRY_BASE_URL"):

@@ -392,6 +392,14 @@ def test_platform_model_ids():
     assert providers.platform_model_id("vertex", "claude-sonnet-4-5") == "claude-sonnet-4-5@20250929"
     assert providers.platform_model_id("vertex", "claude-opus-4-7") == "claude-opus-4-7"
     assert providers.platform_model_id("foundry", "claude-sonnet-5") == "claude-sonnet-5"
+    # the platform's own id is accepted as well, its inference profile included
+    assert providers.platform_model_id("bedrock-legacy", "eu.anthropic.claude-haiku-4-5-20251001-v1:0") == \
+        "eu.anthropic.claude-haiku-4-5-20251001-v1:0"
+    assert providers.platform_model_id("vertex", "claude-sonnet-4-5@20250929") == "claude-sonnet-4-5@20250929"
+    assert providers.platform_model_id("bedrock", "anthropic.claude-opus-4-7") == "anthropic.claude-opus-4-7"
+    with pytest.raises(ConfigError, match="no 'jp' inference profile"):
+        providers.platform_model_id("bedrock-legacy", "jp.anthropic.claude-haiku-4-5-20251001-v1:0")
+    assert providers.price_factor(target_for("bedrock-legacy", "eu.anthropic.claude-haiku-4-5-20251001-v1:0")) == 1.1
     for model_id, api in (("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "claude-sonnet-4-5"),
                           ("anthropic.claude-opus-4-6-v1", "claude-opus-4-6"),
                           ("claude-haiku-4-5@20251001", "claude-haiku-4-5"),

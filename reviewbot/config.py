@@ -55,6 +55,18 @@ class Config:
     fallback_model: str | None = None          # a refused call is retried once on this model
     stall_seconds: float = 90.0                # no byte / no event for this long: the call is retried
     deadline_seconds: float = 900.0            # the whole review; then a labelled partial review (exit 5)
+    # where the model runs (reviewbot.providers); credentials are never configured, only found
+    provider: str = "anthropic"
+    aws_region: str = ""
+    aws_profile: str = ""
+    aws_workspace_id: str = ""
+    bedrock_inference_profile: str = ""
+    vertex_region: str = ""
+    vertex_project_id: str = ""
+    google_cloud_project: str = ""
+    google_cloud_location: str = ""
+    google_cloud_workspace_id: str = ""
+    foundry_resource: str = ""
 
     def excluded(self, path: str) -> bool:
         """Left out by `exclude`, or not matched by a non-empty `include`."""
@@ -159,6 +171,9 @@ def _validate(key: str, value, where: str):
         if value not in SEVERITIES:
             raise bad("one of " + ", ".join(SEVERITIES))
         return value
+    from . import providers
+    if key == "provider" or key in providers.SETTINGS:
+        return providers.validate_setting(key, value, where)
     raise ConfigError(f"{where}: unknown key '{key}'")
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from .change.model import ChangeMeta
 from .config import Config
+from .providers import CHARS_PER_TOKEN
 from .review import specialist_delta
 from .specialists.registry import SUMMARY, selected
 from .models import SUBMISSION_ESTIMATE, model_info
@@ -90,13 +91,19 @@ class DryRun:
     calls: tuple[CallTokens, ...]
     idle: tuple[str, ...]
     budget_dollars: float = 0.0
-    min_cacheable: int = 1024
+    min_cacheable: int = 1024             # the model's, or the platform's own published minimum
     tokenizer: float = 1.0
+    estimated_on: str | None = None       # a platform without count_tokens: the counts are local estimates
 
 
 def make_dry_run(meta: ChangeMeta, ws: Workspace, prefix: Prefix, config: Config, prefix_tokens: int,
                  call_tokens: list[tuple[str, int]], files_changed: int, additions: int, deletions: int,
-                 efforts: list[str | None] | None = None) -> DryRun:
+                 efforts: list[str | None] | None = None, counted: str | None = None,
+                 min_cacheable: int | None = None) -> DryRun:
+    """`efforts`: each call's effort in force. `counted`: None when the counts come from
+    count_tokens, else the platform that has none (its counts are estimates, and the report says so).
+    `min_cacheable`: the platform's published minimum cacheable length for the model, if it has one
+    (else the model table's)."""
     plan = ws.plan
     info = model_info(config.model)
     efforts = efforts if efforts is not None else [None] * len(call_tokens)
@@ -112,7 +119,8 @@ def make_dry_run(meta: ChangeMeta, ws: Workspace, prefix: Prefix, config: Config
         on_disk=tuple(pf.patch_file for pf in plan.files if pf.reviewers and not pf.preloaded),
         calls=tuple(tokens(label, total, e) for (label, total), e in zip(call_tokens, efforts)),
         idle=tuple(s.name for s in selected(config.specialists) if s not in plan.specialists),
-        budget_dollars=config.budget_dollars, min_cacheable=info.min_cacheable, tokenizer=info.tokenizer)
+        budget_dollars=config.budget_dollars, min_cacheable=min_cacheable or info.min_cacheable,
+        tokenizer=info.tokenizer, estimated_on=counted)
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,9 @@ def assumptions(d: DryRun) -> list[str]:
         a.append("base TTL 1h: the tools and system part is written at the 1-hour price (a little more)")
     if d.mode == "naive":
         a.append("mode naive: this review sends no cache_control, so it is billed as 'without caching'")
+    if d.estimated_on:
+        a.append(f"token counts are estimates ({CHARS_PER_TOKEN} characters per token): {d.estimated_on} has no "
+                 "count_tokens endpoint")
     if d.calls and d.prefix_tokens < d.min_cacheable:
         a.append(f"the shared prefix ({d.prefix_tokens:,} tokens) is below {d.model}'s minimum cacheable length "
                  f"({d.min_cacheable:,}): it would not be cached")
@@ -182,6 +193,7 @@ def to_json(d: DryRun) -> dict:
                    "head_sha": d.meta.head_sha, "title": d.meta.title, "files_changed": d.files_changed,
                    "additions": d.additions, "deletions": d.deletions},
         "model": d.model, "warmup": d.warmup, "mode": d.mode, "base_ttl": d.base_ttl,
+        "token_counts": "estimated" if d.estimated_on else "count_tokens",
         "prices_per_mtok": {"input": p.input, "write_5m": p.write_5m, "read": p.read, "output": p.output},
         "shared_prefix": {"sha256": d.prefix_sha256, "tokens": d.prefix_tokens, "preloaded": list(d.preloaded)},
         "not_preloaded": list(d.on_disk),
@@ -209,7 +221,9 @@ def to_markdown(d: DryRun) -> str:
     if not d.calls:
         return "\n".join(out + ["No reviewer would run: no changed file is of a kind they review.", ""])
     out += ["## Requests", "",
-            "First turn of each agent; token counts from the count_tokens endpoint.", "",
+            "First turn of each agent; " + (f"token counts estimated locally: {d.estimated_on} has no count_tokens "
+                                            "endpoint." if d.estimated_on else
+                                            "token counts from the count_tokens endpoint."), "",
             "| # | call | shared prefix | delta | total | effort | est. output (thinking) |",
             "|---:|---|---:|---:|---:|---|---:|"]
     for i, c in enumerate(d.calls, start=1):

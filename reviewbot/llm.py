@@ -20,6 +20,7 @@ from typing import Callable
 import anthropic
 import httpx2
 
+from . import providers
 from .errors import APIError, CredentialsError, StreamBroken
 from .models import BETA_PER_MESSAGE_EFFORT
 from .usage import Usage, usage_from_api
@@ -47,6 +48,7 @@ class Reply:
     message_id: str = ""
     refusal: str | None = None            # stop_details.category of a refusal
     cache_miss: dict | None = None        # diagnostics.cache_miss_reason
+    price_factor: float = 1.0             # the platform's price relative to the Claude API's (providers)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Partial:
     first_byte: float
     ended: float
     message_id: str = ""
+    price_factor: float = 1.0
 
 
 def _block(b) -> dict:
@@ -113,21 +116,26 @@ def _headers(request: dict) -> dict:
     return {"anthropic-beta": ",".join(betas)} if betas else {}
 
 
-def make_client(api_key: str, base_url: str | None, max_retries: int, timeout: float,
-                http_client=None, stall_seconds: float | None = None) -> anthropic.AsyncAnthropic:
-    """The SDK client; `http_client` (an httpx2.AsyncClient) lets a caller choose the transport.
-    With `stall_seconds`, a read that waits longer (no header, no event) times out, and the SDK
-    retries it while the stream has not begun."""
+def make_client(api_key: str | None, base_url: str | None, max_retries: int, timeout: float,
+                http_client=None, stall_seconds: float | None = None,
+                target: providers.Target | None = None) -> anthropic.AsyncAnthropic:
+    """The SDK client of `target`'s platform (default: the Claude API), built by reviewbot.providers;
+    `http_client` (an httpx2.AsyncClient) lets a caller choose the transport. With `stall_seconds`, a
+    read that waits longer (no header, no event) times out, and the SDK retries it while the stream
+    has not begun."""
     t = httpx2.Timeout(timeout, read=stall_seconds, connect=min(timeout, 30.0)) if stall_seconds else timeout
-    return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=t,
-                                    http_client=http_client)
+    return providers.build_client(target or providers.DIRECT, api_key=api_key, base_url=base_url,
+                                  max_retries=max_retries, timeout=t, http_client=http_client)
 
 
-def client_from_env(api_key: str, max_retries: int, timeout: float,
-                    stall_seconds: float | None = None) -> anthropic.AsyncAnthropic:
-    """The client the commands use: ANTHROPIC_BASE_URL, when set, points it at another endpoint."""
-    return make_client(api_key, os.environ.get("ANTHROPIC_BASE_URL") or None, max_retries, timeout,
-                       stall_seconds=stall_seconds)
+def client_from_env(api_key: str | None, max_retries: int, timeout: float,
+                    stall_seconds: float | None = None,
+                    target: providers.Target | None = None) -> anthropic.AsyncAnthropic:
+    """The client the commands use: on the Claude API, ANTHROPIC_BASE_URL, when set, points it at
+    another endpoint; the cloud clients read their own *_BASE_URL variables."""
+    direct = target is None or target.platform.name == "anthropic"
+    return make_client(api_key, (os.environ.get("ANTHROPIC_BASE_URL") or None) if direct else None,
+                       max_retries, timeout, stall_seconds=stall_seconds, target=target)
 
 
 def _miss(diag) -> dict | None:
@@ -140,24 +148,42 @@ def _miss(diag) -> dict | None:
 
 
 class Transport:
-    """Sends requests with an AsyncAnthropic client it is given."""
+    """Sends requests with an AsyncAnthropic client it is given.
+
+    Requests are built with Claude API model ids (the model table's keys). On a cloud platform
+    (`target`), the id is swapped for the platform's own at this edge, and the reply is reported
+    under the API id with the platform's price factor, so everything above prices it from one table."""
 
     def __init__(self, client: anthropic.AsyncAnthropic, clock: Callable[[], float] = time.monotonic,
-                 stall_seconds: float = DEFAULT_STALL_SECONDS):
+                 stall_seconds: float = DEFAULT_STALL_SECONDS, target: providers.Target | None = None):
         self._client = client
         self._clock = clock
         self.stall_seconds = stall_seconds
+        self._target = target if target is not None and target.platform.name != "anthropic" else None
+        self._factor = providers.price_factor(target) if target is not None else 1.0
+
+    def _wire(self, request: dict) -> dict:
+        """The request as this platform takes it: the platform's model id."""
+        if self._target is None:
+            return request
+        t = self._target
+        return {**request, "model": providers.platform_model_id(
+            t.platform.name, request["model"], t.get("bedrock_inference_profile") or "global")}
+
+    def _model(self, request: dict, answered: str | None) -> str:
+        """The id a reply is reported under: the API's answer on the Claude API, else the request's id."""
+        return (answered or request["model"]) if self._target is None else request["model"]
 
     async def send(self, request: dict, on_start: Callable[[Start], None] | None = None) -> Reply:
         started = self._clock()
         if request.get("max_tokens") == 0:               # a pre-warm cannot stream
             try:
-                msg = await self._client.messages.create(**request, extra_headers=_headers(request))
+                msg = await self._client.messages.create(**self._wire(request), extra_headers=_headers(request))
             except anthropic.APIError as e:
                 raise _api_error(e) from None
             now = self._clock()
-            return Reply((), msg.stop_reason or "", usage_from_api(msg.usage), msg.model or request["model"],
-                         started, now, now, msg.id or "")
+            return Reply((), msg.stop_reason or "", usage_from_api(msg.usage), self._model(request, msg.model),
+                         started, now, now, msg.id or "", price_factor=self._factor)
         return await self._stream(request, started, on_start)
 
     async def _stream(self, request: dict, started: float, on_start) -> Reply:
@@ -168,9 +194,10 @@ class Transport:
         def broken(why: str) -> StreamBroken:
             usage = start.usage if start else Usage()
             return StreamBroken(f"the stream broke after it began ({why})",
-                                Partial(usage, model, started, first, self._clock(), start.message_id if start else ""))
+                                Partial(usage, model, started, first, self._clock(), start.message_id if start else "",
+                                        self._factor))
         try:
-            async with self._client.messages.stream(**request, extra_headers=_headers(request)) as stream:
+            async with self._client.messages.stream(**self._wire(request), extra_headers=_headers(request)) as stream:
                 events = stream.__aiter__()
                 stopped = False
                 while True:
@@ -186,7 +213,7 @@ class Transport:
                         raise broken(f"error event: {_one_line(e)}") from None
                     if event.type == "message_start":
                         first = self._clock()
-                        model = event.message.model or model
+                        model = self._model(request, event.message.model)
                         start = Start(event.message.id, usage_from_api(event.message.usage))
                         if on_start:
                             on_start(start)
@@ -204,15 +231,15 @@ class Transport:
         if msg.stop_reason == "refusal":
             refusal = (getattr(details, "category", None) if details is not None else None) or "unspecified"
         return Reply(tuple(_block(b) for b in msg.content), msg.stop_reason or "", usage_from_api(msg.usage),
-                     msg.model or request["model"], started, first, self._clock(), msg.id or "", refusal,
-                     _miss(getattr(msg, "diagnostics", None)))
+                     self._model(request, msg.model), started, first, self._clock(), msg.id or "", refusal,
+                     _miss(getattr(msg, "diagnostics", None)), self._factor)
 
     async def count_tokens(self, request: dict) -> int:
         """Input tokens of `request` as the API counts them (POST /v1/messages/count_tokens: free,
         generates nothing, reads and writes no cache). Nothing is sent to /v1/messages."""
         try:
             reply = await self._client.messages.count_tokens(
-                **{k: request[k] for k in COUNTED_FIELDS if k in request}, extra_headers=_headers(request))
+                **{k: v for k, v in self._wire(request).items() if k in COUNTED_FIELDS}, extra_headers=_headers(request))
         except anthropic.APIError as e:
             raise _api_error(e) from None
         return reply.input_tokens

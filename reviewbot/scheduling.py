@@ -176,7 +176,7 @@ class Runner:
         billed = reply.refusal is None or reply.refusal in REFUSALS_BILLED
         return CallRecord(label, reply.model, reply.usage, reply.started - self.t0, reply.first_byte - self.t0,
                           reply.ended - self.t0, reply.stop_reason, request_effort(request), fallback, None,
-                          reply.cache_miss, reply.message_id, reply.refusal, billed)
+                          reply.cache_miss, reply.message_id, reply.refusal, billed, reply.price_factor)
 
     async def send(self, request: dict, label: str, on_first_byte=None, fallback: bool = False):
         """Send one call (retrying a broken stream); return its CallRecord and content blocks.
@@ -221,7 +221,8 @@ class Runner:
                 if p is not None:          # billed: the broken attempt is part of the usage report
                     self.records.append(CallRecord(label, p.model, p.usage, p.started - self.t0,
                                                    p.first_byte - self.t0, p.ended - self.t0, "", request_effort(
-                                                       request), fallback, str(e), None, p.message_id))
+                                                       request), fallback, str(e), None, p.message_id,
+                                                   price_factor=p.price_factor))
                 attempt += 1
                 if attempt > self.max_retries:
                     raise APIError(f"{e}; gave up after {attempt} attempts", None, "stream") from None

@@ -95,10 +95,11 @@ class CallRecord:
     message_id: str = ""
     refusal: str | None = None         # the refusal category, when the model refused
     billed: bool = True                # False: a refusal the API does not bill (cyber, general_harms, none)
+    price_factor: float = 1.0          # the platform's price relative to the Claude API's (regional: 1.1)
 
     @property
     def cost(self) -> float:
-        return cost(self.usage, self.model) if self.billed else 0.0
+        return cost(self.usage, self.model) * self.price_factor if self.billed else 0.0
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ class RunUsage:
 def summarize(records: tuple[CallRecord, ...]) -> RunUsage:
     total = sum((r.usage for r in records), Usage())
     return RunUsage(len(records), total, sum(r.cost for r in records),
-                    sum(naive_cost(r.usage, r.model) for r in records if r.billed))
+                    sum(naive_cost(r.usage, r.model) * r.price_factor for r in records if r.billed))
 
 
 REFUSALS_BILLED = ("bio", "frontier_llm", "reasoning_extraction")   # the docs: billed before any output

@@ -22,6 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import providers
 from ..config import WARMUP_STRATEGIES, with_overrides
 from ..errors import EXIT_API, EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, ConfigError, ReviewbotError
 from ..github import publish as pub
@@ -77,6 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--keep-workspace", type=Path, metavar="DIR", help="keep the workspace in DIR (must be empty)")
     g.add_argument("--github-throttle", type=_throttle, default=(0.25, 1.0), metavar="SECONDS[,WRITE_SECONDS]",
                    help="pause between GitHub requests and between writes (default: 0.25,1, PyGithub's; 0 turns it off)")
+    providers.add_arguments(g)
     g.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     g.add_argument("-v", "--verbose", action="store_true", help="more progress on stderr")
     g.set_defaults(run=run)
@@ -121,11 +123,12 @@ def _event(args, env: ActionsEnv) -> PullRequestEvent:
     return read_event(args.event or env.event_path, env.event_name)
 
 
-async def _review(change, config, api_key: str, workspace: Path, on_event) -> ReviewResult:
+async def _review(change, config, api_key: str | None, workspace: Path, on_event,
+                  target: providers.Target | None = None) -> ReviewResult:
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
-                               stall_seconds=config.stall_seconds) as client:
-        return await run_review(change, config, Transport(client, stall_seconds=config.stall_seconds), workspace,
-                                on_event)
+                               stall_seconds=config.stall_seconds, target=target) as client:
+        transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
+        return await run_review(change, config, transport, workspace, on_event)
 
 
 def run(args) -> int:
@@ -165,14 +168,26 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         return skip("the pull request is not open", "closed")
     if event.draft and not args.review_drafts:
         return skip("draft pull request (mark it ready for review, or pass --review-drafts)", "draft")
-    api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-    if not api_key:
+    # A cloud provider (the --provider flag, the Action's `provider` input) brings its own credential
+    # chain, checked once the config is read; the Claude API needs its key before anything is fetched.
+    cloud = args.provider not in (None, "anthropic")
+    api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip() or None
+    if not api_key and not cloud:
         if event.restricted:
             return skip("no ANTHROPIC_API_KEY: GitHub does not pass secrets to workflows of pull requests from "
                         "forks or Dependabot, so there is no review", "no-api-key")
         err = ConfigError("ANTHROPIC_API_KEY is not set (add it as a repository secret and pass it to the action)")
         err.skip_code = "no-api-key"
         raise err
+    if cloud:
+        try:
+            providers.check_credentials(args.provider, os.environ, args.aws_profile)
+        except ConfigError as e:
+            if event.restricted:
+                return skip(f"{e} (workflows of pull requests from forks or Dependabot get no secrets and no "
+                            "OIDC token)", "no-api-key")
+            e.skip_code = "no-api-key"
+            raise
     if not env.token:
         raise ConfigError("GITHUB_TOKEN is not set (the action passes github.token by default)")
 
@@ -198,7 +213,11 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
 
     files, commits = api.files(), api.commits()
     base_config, rules = fetch_base(api, pull.base_sha, args.config)
-    config = with_overrides(base_config, model=args.model, warmup=args.warmup)
+    config = with_overrides(base_config, model=args.model, warmup=args.warmup, **providers.overrides(args))
+    target = providers.resolve(config, os.environ)     # a model the platform lacks: one line, before any call
+    config = providers.apply(config, target)
+    if target.platform.name != "anthropic" and not cloud:      # named by the base branch's config only
+        providers.check_credentials(target, os.environ)
     pr_change = pull_change(pull, event.repository, files, commits, rules, pub.prior_lines(prior))
     if not pr_change.files:
         return skip("no changed files", "no-files")
@@ -213,7 +232,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         else:
             out.say(f"{title}: the history since {scope.since[:12]} was rewritten or merged; reviewing the whole PR")
 
-    result = _run_pipeline(args, change, config, api_key, out) if change.files else None
+    result = _run_pipeline(args, change, config, api_key, out, target) if change.files else None
     done["result"] = result
     if result is not None:
         sys.stdout.write(render(result, args.format))
@@ -265,14 +284,15 @@ def _exit(severities, fail_on, complete: bool) -> int:
     return EXIT_OK if complete else EXIT_PARTIAL
 
 
-def _run_pipeline(args, change, config, api_key: str, out: _Out) -> ReviewResult:
+def _run_pipeline(args, change, config, api_key: str | None, out: _Out,
+                  target: providers.Target | None = None) -> ReviewResult:
     if args.keep_workspace:
-        result = asyncio.run(_review(change, config, api_key, args.keep_workspace, out.progress))
+        result = asyncio.run(_review(change, config, api_key, args.keep_workspace, out.progress, target))
         (args.keep_workspace / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
         (args.keep_workspace / "review.json").write_text(render(result, "json"))
         return result
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
-        return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress))
+        return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress, target))
 
 
 def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result: ReviewResult | None,

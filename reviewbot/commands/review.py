@@ -18,13 +18,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .. import dryrun
+from .. import dryrun, providers
 from ..cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
 from ..change.diffsource import read_diff_file
 from ..change.gitsource import read_file_at, read_local_change
 from ..config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, StreamBroken
-from ..llm import Transport, client_from_env
+from ..llm import COUNTED_FIELDS, Transport, client_from_env
 from ..publish.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
 from ..publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
 from ..review import ReviewResult, prepare, run_review
@@ -53,8 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
      (the rest is printed, labelled partial)
 
 environment:
-  ANTHROPIC_API_KEY   required, except with --replay-cassette
+  ANTHROPIC_API_KEY   required with --provider anthropic (the default), except with --replay-cassette
   ANTHROPIC_BASE_URL  another endpoint (a proxy, or cachesim in development)
+  cloud providers     their own credential chain (AWS, Google ADC, Azure): README, "Providers"
 
 examples:
   reviewbot review --base main --dry-run            what it would send and cost
@@ -96,6 +97,7 @@ examples:
     cassette.add_argument("--replay-cassette", type=Path, metavar="FILE",
                           help="answer every API call from FILE, offline; a request that differs from the recording "
                                "(prompt, config, model, change) fails with exit 4; no API key needed")
+    providers.add_arguments(r)
     noise = r.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", help="nothing on stderr but errors")
     noise.add_argument("-v", "--verbose", action="store_true",
@@ -146,32 +148,41 @@ def _keep(dir_: Path, result: ReviewResult) -> None:
     (dir_ / "review.json").write_text(render(result, "json"))
 
 
-def _client(config, api_key: str, replaying: bool):
+def _client(config, api_key: str | None, replaying: bool, target: providers.Target):
     # Replaying, a miss is final: no SDK retries (they would only wait). Recordings keep no retried
     # error answers (reviewbot.cassettes), so nothing in a cassette needs a retry.
     return client_from_env(api_key, 0 if replaying else config.max_retries, config.timeout_seconds,
-                           stall_seconds=config.stall_seconds)
+                           stall_seconds=config.stall_seconds, target=target)
 
 
 async def _review(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
-                  keep_state: bool = False, resume: bool = False) -> ReviewResult:
-    async with _client(config, api_key, cassette is not None) as client:
-        transport = Transport(client, stall_seconds=config.stall_seconds)
+                  target: providers.Target, keep_state: bool = False, resume: bool = False) -> ReviewResult:
+    async with _client(config, api_key, cassette is not None, target) as client:
+        transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
         return await run_review(change, config, _Metered(transport, progress, cassette), workspace,
                                 progress.event, keep_state=keep_state, resume=resume)
 
 
-async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette) -> dryrun.DryRun:
+async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
+                   target: providers.Target) -> dryrun.DryRun:
     ws, prefix = prepare(change, config, workspace)
     calls = dryrun.planned_calls(ws, prefix, config)
-    progress.event(f"dry run: counting the tokens of the shared prefix and {len(calls)} request(s)")
-    async with _client(config, api_key, cassette is not None) as client:
-        transport = _Metered(Transport(client, stall_seconds=config.stall_seconds), progress, cassette)
-        counts = await asyncio.gather(transport.count_tokens(dryrun.prefix_request(prefix)),
-                                      *(transport.count_tokens(c.request) for c in calls))
+    requests = [dryrun.prefix_request(prefix)] + [c.request for c in calls]
+    if target.platform.count_tokens:
+        progress.event(f"dry run: counting the tokens of the shared prefix and {len(calls)} request(s)")
+        async with _client(config, api_key, cassette is not None, target) as client:
+            transport = _Metered(Transport(client, stall_seconds=config.stall_seconds, target=target), progress,
+                                 cassette)
+            counts = await asyncio.gather(*(transport.count_tokens(r) for r in requests))
+    else:
+        progress.event(f"dry run: {target.platform.title} has no count_tokens endpoint: estimating the tokens "
+                       f"of the shared prefix and {len(calls)} request(s) locally")
+        counts = [providers.estimate_tokens(r, COUNTED_FIELDS) for r in requests]
     return dryrun.make_dry_run(change.meta, ws, prefix, config, counts[0],
                                [(c.label, n) for c, n in zip(calls, counts[1:])],
-                               len(change.files), change.additions, change.deletions, [c.effort for c in calls])
+                               len(change.files), change.additions, change.deletions, [c.effort for c in calls],
+                               counted=None if target.platform.count_tokens else target.platform.title,
+                               min_cacheable=providers.min_cacheable_tokens(target))
 
 
 @contextlib.contextmanager
@@ -198,7 +209,9 @@ def run(args) -> int:
         change = read_local_change(repo, args.base, args.head)
         config = load_config(repo, args.config) if args.config else config_from_files(
             lambda name: read_file_at(repo, change.meta.base_sha, name))
-    config = with_overrides(config, model=args.model, warmup=args.warmup)
+    config = with_overrides(config, model=args.model, warmup=args.warmup, **providers.overrides(args))
+    target = providers.resolve(config, os.environ)     # a model the platform lacks: one line, before any call
+    config = providers.apply(config, target)
     if not change.files:
         note = (f"nothing to review: no changes between {change.meta.base_ref or 'base'} and "
                 f"{change.meta.head_ref or 'head'}")
@@ -209,22 +222,26 @@ def run(args) -> int:
         return EXIT_OK
     cassette_file, mode = ((args.record_cassette, RECORD) if args.record_cassette else
                            (args.replay_cassette, REPLAY) if args.replay_cassette else (None, None))
-    api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-    if not api_key and mode == REPLAY:
-        api_key = "replay"                       # nothing leaves the machine; the cassette answers
-    if not api_key:
-        raise ConfigError("ANTHROPIC_API_KEY is not set")
+    api_key: str | None = None
+    if target.platform.name == "anthropic":
+        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        if not api_key and mode == REPLAY:
+            api_key = "replay"                   # nothing leaves the machine; the cassette answers
+        if not api_key:
+            raise ConfigError("ANTHROPIC_API_KEY is not set")
+    elif mode != REPLAY and not (args.dry_run and not target.platform.count_tokens):
+        providers.check_credentials(target, os.environ)
     recording = use_cassette(cassette_file, mode) if cassette_file else contextlib.nullcontext()
     replayed = cassette_file if mode == REPLAY else None
     kept = args.keep_workspace or args.resume
     with _workspace(kept) as workspace, recording:
         if args.dry_run:
-            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed))
+            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, target))
             text = (json.dumps(dryrun.to_json(plan), indent=2, ensure_ascii=False) + "\n"
                     if args.format == "json" else dryrun.to_markdown(plan))
             write_review(text, args.format, sys.stdout)
             return EXIT_OK
-        result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed,
+        result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed, target,
                                      keep_state=kept is not None, resume=args.resume is not None))
         if kept:
             _keep(workspace, result)

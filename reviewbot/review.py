@@ -20,7 +20,7 @@ from .llm import Transport
 from .resume import load as load_state
 from .resume import save_agent, save_run
 from .scheduling import Budget, Runner
-from .secrets import SCANNER, redact
+from .secrets import SCANNER, known_secrets, redact_finding, redact_output
 from .secrets import findings as secret_findings
 from .secrets import scan as scan_secrets
 from .specialists.agent import AgentResult, Limits, run_agent
@@ -85,6 +85,7 @@ class ReviewResult:
     schedule: Schedule | None
     notes: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict, compare=False)       # specialist -> its raw submission
+    secrets: tuple[str, ...] = field(default=(), compare=False, repr=False)   # every secret value seen: redacted
 
     @property
     def complete(self) -> bool:
@@ -215,9 +216,10 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     # Secrets found in the change are findings of their own, and no text that came from a model
     # carries one further (not to the summary agent, not to the output).
     secrets = scan_secrets(change)
+    known = known_secrets(change, secrets)
     if secrets:
         on_event(f"secret-scan: {len(secrets)} possible secret(s) in added lines")
-    raw = {r.name: _redact_submission(r.submission, secrets) for r in results}
+    raw = {r.name: _redact_submission(r.submission, known) for r in results}
     ok = {name: sub for name, sub in raw.items() if sub is not None and not _failed(statuses, name)}
     if secrets:
         ok[SCANNER] = Submission(secret_findings(secrets))
@@ -233,7 +235,7 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         sr = (not reran and finished.get(SUMMARY)) or await _agent(SUMMARY, delta, prefix, runner, ws, limits,
                                                                    keep_state)
         summary_status = _status(sr, ())
-        verdict_sub = _redact_submission(sr.submission, secrets) if summary_status.status == "ok" else None
+        verdict_sub = _redact_submission(sr.submission, known) if summary_status.status == "ok" else None
     verdict = apply_summary(fp.findings, verdict_sub, change, config.min_confidence)
 
     notes = list(verdict.notes)
@@ -260,16 +262,15 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         summary=summary_status, rejected=verdict.rejected, low_confidence=fp.low_confidence,
         duplicates_folded=fp.merged + verdict.duplicates,
         calls=tuple(sorted(runner.records, key=lambda c: c.started)), schedule=schedule, notes=tuple(notes),
-        raw=raw)
+        raw=raw, secrets=known)
 
 
 def _failed(statuses: list[AgentStatus], name: str) -> bool:
     return any(s.name == name and s.status == "failed" for s in statuses)
 
 
-def _redact_submission(sub: Submission | None, secrets) -> Submission | None:
-    if sub is None or not secrets:
+def _redact_submission(sub: Submission | None, known: tuple[str, ...]) -> Submission | None:
+    if sub is None:
         return sub
-    findings = tuple(replace(f, title=redact(f.title, secrets), explanation=redact(f.explanation, secrets),
-                             suggestion=redact(f.suggestion, secrets)) for f in sub.findings)
-    return replace(sub, findings=findings, overview=redact(sub.overview, secrets))
+    findings = tuple(redact_finding(f, known) for f in sub.findings)
+    return replace(sub, findings=findings, overview=sub.overview and redact_output(sub.overview, known))

@@ -35,7 +35,7 @@ def test_scan_finds_known_token_shapes_and_assignments_but_not_placeholders():
                           'password = "changeme"', 'api_key = "${API_KEY}"', 'secret = "xxxxxxxxxx"',
                           "-----BEGIN RSA PRIVATE KEY-----", "x = 1"]))
     assert [(s.kind, s.line) for s in found] == [("GitHub token", 1), ("AWS access key id", 2),
-                                                 ("password or secret", 3), ("private key", 7)]
+                                                 ("secret in a keyword-named assignment", 3), ("private key", 7)]
 
 
 def test_mask_shows_four_characters():

@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import WARMUP_STRATEGIES, with_overrides
@@ -29,8 +29,10 @@ from ..github.event import ActionsEnv, PullRequestEvent, manual_event, read_even
 from ..github.gh import GitHubSettings, PullRequestApi, ReadOnlyToken, connect
 from ..github.source import fetch_base, file_change, incremental_change, pull_change
 from ..llm import Transport, client_from_env
+from ..publish.redact import redact_result
 from ..publish.render import FORMATS, render, to_markdown, usage_line
 from ..review import ReviewResult, run_review
+from ..secrets import known_secrets, redact_output
 from ..specialists.findings import SEVERITY_RANK, reaches
 from ..specialists.tools import SEVERITIES
 from ..usage import usage_json
@@ -89,10 +91,11 @@ class _Out:
     env: ActionsEnv
     quiet: bool
     verbose: bool
+    known: tuple[str, ...] = ()         # the change's secrets: redacted from every line and the job summary
 
     def say(self, msg: str, always: bool = False) -> None:
         if always or not self.quiet:
-            print(f"reviewbot: {msg}", file=sys.stderr)
+            print(f"reviewbot: {redact_output(msg, self.known)}", file=sys.stderr)
 
     def progress(self, msg: str) -> None:
         if self.verbose or (not self.quiet and ": read " not in msg and "sha256" not in msg):
@@ -102,13 +105,38 @@ class _Out:
         if self.env.output:
             with open(self.env.output, "a", encoding="utf-8") as fh:
                 for key, value in out.items():
-                    fh.write(f"{key}={value.replace(chr(10), ' ')}\n")
+                    fh.write(f"{key}={redact_output(value, self.known).replace(chr(10), ' ')}\n")
         if self.env.step_summary:
-            text = pub.step_summary(title, status, out, details)
+            text = redact_output(pub.step_summary(title, status, out, details), self.known)
             if len(text) > STEP_SUMMARY_MAX:
-                text = pub.step_summary(title, status, out, details[:STEP_SUMMARY_MAX - 4000] + "\n\n[truncated]")
+                text = redact_output(pub.step_summary(title, status, out, details[:STEP_SUMMARY_MAX - 4000] +
+                                                      "\n\n[truncated]"), self.known)
             with open(self.env.step_summary, "a", encoding="utf-8") as fh:
                 fh.write(text)
+
+
+class _Redacting:
+    """The PullRequestApi with its three writes (review body and comments, summary edits, replies)
+    passed through the redaction gate: the narrowest point every text posted to GitHub crosses."""
+
+    def __init__(self, api: PullRequestApi, known: tuple[str, ...]):
+        self._api, self._known = api, known
+
+    def __getattr__(self, name):
+        return getattr(self._api, name)
+
+    def _r(self, text: str) -> str:
+        return redact_output(text, self._known)
+
+    def create_review(self, commit_id: str, body: str, comments: list[dict], already_done=None):
+        comments = [{**c, "body": self._r(c["body"])} if isinstance(c.get("body"), str) else c for c in comments]
+        return self._api.create_review(commit_id, self._r(body), comments, already_done)
+
+    def edit_review(self, review_id: int, body: str) -> None:
+        return self._api.edit_review(review_id, self._r(body))
+
+    def reply(self, comment_id: int, body: str, already_done=None):
+        return self._api.reply(comment_id, self._r(body), already_done)
 
 
 def _event(args, env: ActionsEnv) -> PullRequestEvent:
@@ -198,6 +226,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     base_config, rules = fetch_base(api, pull.base_sha, args.config)
     config = with_overrides(base_config, model=args.model, warmup=args.warmup)
     pr_change = pull_change(pull, event.repository, files, commits, rules, pub.prior_lines(prior))
+    out.known = known_secrets(pr_change)
     if not pr_change.files:
         return skip("no changed files", "no-files")
     change, since = pr_change, None
@@ -212,6 +241,8 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
             out.say(f"{title}: the history since {scope.since[:12]} was rewritten or merged; reviewing the whole PR")
 
     result = _run_pipeline(args, change, config, api_key, out) if change.files else None
+    if result is not None:                   # the redaction gate, before anything is planned or posted
+        result = redact_result(replace(result, secrets=tuple(dict.fromkeys(result.secrets + out.known))))
     done["result"] = result
     if result is not None:
         sys.stdout.write(render(result, args.format))
@@ -234,8 +265,8 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         return _exit(sev, args.fail_on, complete)
 
     try:
-        posted_url, body_findings, new_inline = _publish(api, plan, prior, pull, result, since, cost,
-                                                         config.model, login)
+        posted_url, body_findings, new_inline = _publish(_Redacting(api, out.known), plan, prior, pull, result,
+                                                         since, cost, config.model, login)
     except ReadOnlyToken as e:
         sev = _severities(result.findings if result else ())
         out.say(f"cannot post on {title}: {e}; the review is in the job summary", always=True)

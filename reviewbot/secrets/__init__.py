@@ -171,6 +171,18 @@ def redact_output(text: str, known: Iterable[str] = ()) -> str:
     return _mask_assignments(text)
 
 
+def redact_json(value, known: Iterable[str]):
+    """A JSON value (dicts, lists, strings, numbers) with every string, keys included, redacted."""
+    known = tuple(known)
+    if isinstance(value, str):
+        return redact_output(value, known)
+    if isinstance(value, list):
+        return [redact_json(v, known) for v in value]
+    if isinstance(value, dict):
+        return {redact_output(k, known): redact_json(v, known) for k, v in value.items()}
+    return value
+
+
 def redact(text: str | None, secrets: Iterable[Secret | str]) -> str | None:
     """redact_output for optional text, with Secret records or values."""
     if not text:

@@ -20,12 +20,15 @@ from .llm import Transport
 from .resume import load as load_state
 from .resume import save_agent, save_run
 from .scheduling import Budget, Runner
+from .manipulation import SCANNER as INJECTION_SCANNER
+from .manipulation import scan as scan_manipulation
 from .secrets import SCANNER, known_secrets, redact_finding, redact_output
 from .secrets import findings as secret_findings
 from .secrets import scan as scan_secrets
 from .specialists.agent import AgentResult, Limits, run_agent
 from .specialists.findings import Finding, Submission
 from .specialists.registry import SUMMARY, by_name, selected
+from .specialists.tools import VERDICTS
 from .specialists.requests import Prefix, build_prewarm
 from .summary.merge import apply_summary, derive_verdict, findings_for_summary, first_pass
 from .templates import render
@@ -223,6 +226,10 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     ok = {name: sub for name, sub in raw.items() if sub is not None and not _failed(statuses, name)}
     if secrets:
         ok[SCANNER] = Submission(secret_findings(secrets))
+    attempts = scan_manipulation(change)
+    if attempts:
+        on_event(f"injection-scan: {len(attempts)} manipulation attempt(s) in the change")
+        ok[INJECTION_SCANNER] = Submission(tuple(redact_finding(f, known) for f in attempts))
     fp = first_pass(ok, change, config.min_confidence)
 
     summary_status, verdict_sub = None, None
@@ -243,6 +250,10 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     if verdict_name is None:
         verdict_name = derive_verdict(verdict.findings)
         notes.append("verdict derived from the findings' severities (the summary agent gave none)")
+    floor = derive_verdict(tuple(f for f in verdict.findings if f.specialist in (SCANNER, INJECTION_SCANNER)))
+    if VERDICTS.index(floor) > VERDICTS.index(verdict_name):     # a scanner's finding is not talked down
+        notes.append(f"verdict raised from {verdict_name} to {floor} by the deterministic scanners' findings")
+        verdict_name = floor
     notes += runner.notes
     if finished:
         notes.append(f"resumed: {len(finished)} finished agent(s) reused, their "

@@ -21,7 +21,8 @@ PATTERNS = re.compile("|".join((
     r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+)*(?:previous|prior|above|earlier|"
     r"preceding|system|original)\s+(?:instructions?|prompts?|rules|directions|messages?|context)",
     r"\byou\s+are\s+now\s+(?:in\s+)?\w+",
-    r"\b(?:maintenance|developer|debug|god|admin)\s+mode\b",
+    r"\b(?:you\s+are|you're|now|enter(?:ing)?|switch(?:ing)?\s+to|activate)\s+(?:now\s+)?(?:in\s+)?(?:maintenance|"
+    r"developer|god|admin|jailbreak|unrestricted)\s+mode\b",
     r"\bnew\s+(?:system\s+)?instructions?\s*:",
     r"\b(?:approve|merge|lgtm)\s+(?:this|the)\s+(?:pr|pull\s+request|change|patch|commit)\b",
     r"\b(?:call|use|invoke)\s+(?:the\s+)?approve_\w+",
@@ -38,8 +39,8 @@ PATTERNS = re.compile("|".join((
     r"\btool_use_id\b",
     r"^\s*(?:SYSTEM|ASSISTANT|Human|Assistant)\s*:",
     r"\[/?INST\]|<<SYS>>",
-    r"\b(?:read|open|cat)\s+(?:the\s+file\s+)?(?:\.\./){2,}",
-    r"/proc/self/environ|/etc/(?:passwd|shadow)\b",
+    r"\b(?:read|open|cat|fetch|include)\s+(?:the\s+file\s+)?(?:\.\./){2,}",
+    r"\b(?:read|open|cat|fetch)\s+(?:the\s+file\s+)?/proc/self/environ",
 )), re.I | re.M)
 
 

@@ -192,9 +192,10 @@ def _status(r: AgentResult, files: tuple[str, ...]) -> AgentStatus:
 
 async def run_review(change: Change, config: Config, transport: Transport, workspace_dir: Path,
                      on_event: Callable[[str], None] = lambda m: None, keep_state: bool = False,
-                     resume: bool = False) -> ReviewResult:
+                     resume: bool = False, known: tuple[str, ...] | None = None) -> ReviewResult:
     """Review `change`. keep_state saves every finished agent in workspace_dir/state; resume reuses
-    the agents a saved run finished (same change and configuration) and runs only the rest."""
+    the agents a saved run finished (same change and configuration) and runs only the rest. `known`:
+    the secrets of the change (reviewbot.secrets.known_secrets), when the caller has them already."""
     ws, prefix = prepare(change, config, workspace_dir, resume=resume)
     runner = Runner(transport, on_event, Budget(config.budget_calls, config.budget_tokens, config.budget_dollars),
                     config.itpm_limit)
@@ -219,7 +220,7 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     # Secrets found in the change are findings of their own, and no text that came from a model
     # carries one further (not to the summary agent, not to the output).
     secrets = scan_secrets(change)
-    known = known_secrets(change, secrets)
+    known = tuple(dict.fromkeys((*(known or known_secrets(change)), *(s.value for s in secrets))))
     if secrets:
         on_event(f"secret-scan: {len(secrets)} possible secret(s) in added lines")
     raw = {r.name: _redact_submission(r.submission, known) for r in results}

@@ -196,7 +196,7 @@ async def _review(change, config, api_key, workspace: Path, progress: ProgressPr
                   keep_state: bool = False, resume: bool = False) -> ReviewResult:
     async with _client(config, api_key, cassette is not None) as client:
         return await run_review(change, config, _Metered(Transport(client), progress, cassette), workspace,
-                                progress.event, keep_state=keep_state, resume=resume)
+                                progress.event, keep_state=keep_state, resume=resume, known=progress.known)
 
 
 async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette) -> dryrun.DryRun:

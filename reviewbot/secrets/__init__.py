@@ -29,7 +29,7 @@ from ..specialists.findings import FILE, INLINE, Finding
 from .detect import detect
 from .rules import (
     ASSIGNMENT, MASK_MARK, PRIVATE_KEY_BLOCK, PRIVATE_KEY_MASK, PROVIDER_PATTERNS, URL_CREDENTIALS,
-    placeholder, private_key_blocks, scan_line, secret_name, secret_value,
+    private_key_blocks, scan_line, secret_name, secret_value, url_password,
 )
 
 SCANNER = "secret-scan"
@@ -113,10 +113,12 @@ def scan(change: Change) -> tuple[Secret, ...]:
 
 def known_secrets(change: Change, secrets: Iterable[Secret] = ()) -> tuple[str, ...]:
     """Every secret value seen anywhere in the change, longest first: what redaction replaces."""
-    values = {s.value for s in secrets} | {s.value for s in scan(change)}
+    values = {s.value for s in secrets}
     texts: list[tuple[str, list[tuple[int, str]]]] = []
     for f in change.files:
         texts.append((f.path, [(i, ln.text) for i, ln in enumerate((ln for h in f.hunks for ln in h.lines), 1)]))
+    for _, files in change.history:
+        texts += [(f.path, _added(f)) for f in files]
     for path, text in change.sources:
         texts.append((path, list(enumerate(text.split("\n"), 1))))
     m = change.meta
@@ -166,7 +168,7 @@ def redact_output(text: str, known: Iterable[str] = ()) -> str:
     text = PRIVATE_KEY_BLOCK.sub(PRIVATE_KEY_MASK, text)
     for _, pattern in PROVIDER_PATTERNS:
         text = pattern.sub(lambda m: mask(m.group(0)), text)
-    text = URL_CREDENTIALS.sub(lambda m: m.group(0) if placeholder(m.group("value")) else
+    text = URL_CREDENTIALS.sub(lambda m: m.group(0) if not url_password(m.group("value")) else
                                m.group(0)[:m.start("value") - m.start()] + mask(m.group("value")) + "@", text)
     return _mask_assignments(text)
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from detect_secrets.core.scan import get_filters, scan_diff
 from detect_secrets.settings import default_settings, get_settings
 
-from .rules import high_entropy_assignment, placeholder
+from .rules import high_entropy_assignment, placeholder, strong_value, url_password
 
 _ENTROPY_TYPES = frozenset({"Base64 High Entropy String", "Hex High Entropy String"})
 _KINDS = {"Secret Keyword": "secret in a keyword-named assignment", "Basic Auth Credentials": "password in a URL",
@@ -66,6 +66,10 @@ def detect(path: str, lines: list[tuple[int, str]]) -> Iterator[tuple[int, str, 
         if not value or placeholder(value):
             continue
         if s.type in _ENTROPY_TYPES and not high_entropy_assignment(text, value):
+            continue
+        if s.type == "Secret Keyword" and not strong_value(value):
+            continue
+        if s.type == "Basic Auth Credentials" and not url_password(value):
             continue
         kind = _KINDS.get(s.type, s.type)
         if s.type == "AWS Access Key":

@@ -57,7 +57,7 @@ ASSIGNMENT = re.compile(
     r"""(?:(?::=|=>|\?\?=|\|\|=|=|:)\s*|\s+(?=["']))(?:""" + _QUOTED + "|" + _BARE + ")")
 _PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _SECRET_PARTS = frozenset({"password", "passwd", "pwd", "passphrase", "secret", "secrets", "token", "apikey",
-                           "credential", "credentials", "privatekey", "secretkey", "accesskey", "pat"})
+                           "credential", "credentials", "privatekey", "secretkey", "accesskey"})
 _SECRET_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key"),
                            ("signing", "key"), ("encryption", "key"), ("master", "key"), ("client", "secret"),
                            ("auth", "key"), ("account", "key"), ("session", "key"), ("webhook", "secret")})
@@ -104,7 +104,7 @@ def secret_name(name: str) -> bool:
 
 def placeholder(value: str) -> bool:
     v = value.strip()
-    return bool(_PLACEHOLDER.match(v)) or MASK_MARK in v or v.startswith(("$", "%", "{{", "<", "#{"))
+    return bool(_PLACEHOLDER.match(v)) or MASK_MARK in v or v.startswith(("$", "%", "{", "<", "#{"))
 
 
 def secret_value(value: str, quoted: bool, env_file: bool = False) -> bool:
@@ -115,10 +115,10 @@ def secret_value(value: str, quoted: bool, env_file: bool = False) -> bool:
     if not quoted and not env_file:
         if any(c in v for c in "()[]{}") or _CODE_PREFIX.match(v):
             return False
-        if re.fullmatch(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*", v):      # a variable or attribute
-            return False
-    if _CODE_PREFIX.match(v) and not quoted:
-        return False
+        if re.fullmatch(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*|[A-Za-z_]+(?:\.[A-Za-z_]+)*", v):
+            return False                     # a variable, a constant or an attribute
+    if re.fullmatch(r"[A-Za-z_.-]+", v) and not (len(v) >= 16 and entropy(v) >= 3.5):
+        return False                         # a word or a name ("secret_key"), not a credential
     return entropy(v) >= 3.0 or (_classes(v) >= 2 and entropy(v) >= 2.5)
 
 
@@ -139,7 +139,7 @@ def scan_line(line: str, path: str = "") -> Iterator[tuple[str, str]]:
         for m in pattern.finditer(line):
             yield kind, m.group(0)
     for m in URL_CREDENTIALS.finditer(line):
-        if not placeholder(m.group("value")):
+        if url_password(m.group("value")):
             yield "password in a URL", m.group("value")
     env_file = is_env_file(path)
     if env_file and (m := _ENV_LINE.match(line)):
@@ -157,13 +157,28 @@ def scan_line(line: str, path: str = "") -> Iterator[tuple[str, str]]:
             yield "secret in a keyword-named assignment", value
 
 
+_DIGEST_PARTS = frozenset({"hash", "digest", "sha", "sha1", "sha256", "sha512", "md5", "checksum", "etag", "integrity",
+                           "fingerprint", "commit", "revision", "rev", "uuid", "guid", "id", "version", "crc",
+                           "signature", "sig", "expected", "example"})
+
+
 def high_entropy_assignment(line: str, value: str) -> bool:
-    """Whether a high-entropy string detect-secrets found sits in an assignment (not a hash in prose)."""
+    """Whether a high-entropy string detect-secrets found sits in an assignment to a name that is not
+    a digest's (a hash, an etag, a commit id are high-entropy and public)."""
     for m in ASSIGNMENT.finditer(line):
         v = m.group("qvalue") if m.group("qvalue") is not None else m.group("value")
         if value in v and not placeholder(v):
-            return True
+            return not (set(name_parts(m.group("name"))) & _DIGEST_PARTS)
     return False
+
+
+def strong_value(value: str) -> bool:
+    """A keyword value detect-secrets reports is kept when it is not a bare word or identifier."""
+    return secret_value(value, True) and bool(re.search(r"[0-9]|[^A-Za-z0-9_.]", value) or len(value) >= 24)
+
+
+def url_password(value: str) -> bool:
+    return len(value) >= 8 and not placeholder(value) and entropy(value) >= 3.0
 
 
 def private_key_blocks(lines: list[tuple[int, str]]) -> Iterator[tuple[int, list[str]]]:

@@ -192,3 +192,72 @@ def test_the_hostile_corpus_gets_its_secrets_and_the_manipulation_reported(corpu
     assert "approve" not in json.dumps(doc["verdict"]).lower()
     assert all(f["suggestion"] is None for f in doc["findings"] if "suggested replacement withheld" in (f["note"] or ""))
     assert any("suggested replacement withheld" in (f["note"] or "") for f in doc["findings"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The same PR on GitHub: `reviewbot github` against ghsim, then everything ghsim holds (/_state)
+
+import re as _re  # noqa: E402
+import subprocess as _sp  # noqa: E402
+import urllib.request as _url  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
+
+from reviewbot.commands import github as github_command  # noqa: E402
+
+GHSIM = _Path(__file__).resolve().parents[2] / "shared" / "ghsim" / "server.py"
+GHSIM_PORT = int(os.environ.get("REVIEWBOT_TEST_GHSIM_PORT", "18731"))
+
+
+@pytest.fixture
+def ghsim_hostile(corpus_repo, tmp_path):
+    if not GHSIM.is_file():
+        pytest.skip(f"ghsim not found at {GHSIM}")
+    _, repo = corpus_repo
+    hc._git(repo, "branch", "-f", "base", "main")
+    hc._git(repo, "branch", "-f", "pr", "feature")
+    bundle = tmp_path / "hostile.bundle"
+    hc._git(repo, "bundle", "create", str(bundle), "base", "pr")
+    (tmp_path / "hostile.json").write_text(json.dumps({"upstream": "acme/hostile", "pr_number": 1, "title": hc.TITLE,
+                                                       "body": hc.DESCRIPTION, "user": "mallory"}))
+    proc = _sp.Popen([sys.executable, str(GHSIM), "--port", str(GHSIM_PORT), "--pr", str(bundle)],
+                     stdout=_sp.PIPE, stderr=_sp.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        m = _re.search(r"http://[\d.]+:\d+", line)
+        if not m:
+            pytest.fail(f"ghsim did not start: {line!r}{proc.stdout.read()[:2000]}")
+        yield m.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_hostile_pr_on_github_posts_no_secret_and_no_approval(ghsim_hostile, tmp_path, monkeypatch, capsys):
+    t = ScriptedTransport({"*": hc.obedient})
+    monkeypatch.setattr(github_command, "Transport", lambda client: t)
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
+    for k, v in {"GITHUB_API_URL": ghsim_hostile, "GITHUB_TOKEN": "ghs_" + "hostileTest", "ANTHROPIC_API_KEY": API_KEY,
+                 "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs), "GITHUB_ACTIONS": "true",
+                 "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REPOSITORY": "acme/hostile"}.items():
+        monkeypatch.setenv(k, v)
+    code = main(["github", "--repo", "acme/hostile", "--pr", "1", "--github-throttle", "0", "--format", "json"])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    assert {v for _, _, req in t.requests for v in hc.request_credentials(req)} == {v for c in hc.ALL for v in c.quotable}
+    with _url.urlopen(ghsim_hostile + "/_state", timeout=30) as r:
+        state = r.read().decode()
+    assert hc.verbatim(state) == []
+    for text in (cap.out, cap.err, summary.read_text(), outputs.read_text()):
+        assert hc.verbatim(text) == []
+    doc = json.loads(state)
+    reviews = doc["reviews"]
+    assert reviews and {rv.get("state") for rv in reviews} == {"COMMENTED"}
+    assert "Prompt injection attempt" in state and "Possible GitHub token committed" in state
+    comments = doc["review_comments"]
+    assert comments, "some findings sit on lines whose hunk shows no secret: those stay inline"
+    assert all("diff_hunk" not in c or hc.verbatim(c["diff_hunk"]) == [] for c in comments)
+    bodies = [c["body"] for c in comments] + [rv.get("body") or "" for rv in doc["reviews"]]
+    # a suggestion that held a secret is withheld, never posted masked (it would commit the mask)
+    assert not any("```suggestion" in b and "redacted" in b.split("```suggestion", 1)[1].split("```", 1)[0]
+                   for b in bodies)
+    print(f"ghsim: {len(doc['reviews'])} review(s), {len(comments)} inline comment(s)")

@@ -32,7 +32,7 @@ from ..llm import Transport, client_from_env
 from ..publish.redact import redact_result
 from ..publish.render import FORMATS, render, to_markdown, usage_line
 from ..review import ReviewResult, run_review
-from ..secrets import known_secrets, redact_output
+from ..secrets import hunk_shows_secret, known_secrets, redact_output
 from ..specialists.findings import SEVERITY_RANK, reaches
 from ..specialists.tools import SEVERITIES
 from ..usage import usage_json
@@ -137,6 +137,17 @@ class _Redacting:
 
     def reply(self, comment_id: int, body: str, already_done=None):
         return self._api.reply(comment_id, self._r(body), already_done)
+
+
+def _secret_hunks_to_body(plan: pub.Plan, pr_change, known: tuple[str, ...]) -> pub.Plan:
+    """Inline comments whose diff hunk (which GitHub stores and shows with each comment) would hold a
+    secret of the change go in the review body instead."""
+    moved = tuple(c for c in plan.inline if hunk_shows_secret(pr_change, c.path, c.line, known))
+    if not moved:
+        return plan
+    why = "in the body: the diff hunk of this line shows a secret"
+    return replace(plan, inline=tuple(c for c in plan.inline if c not in moved),
+                   body_new=plan.body_new + tuple(pub.body_block(c.finding, why) for c in moved))
 
 
 def _event(args, env: ActionsEnv) -> PullRequestEvent:
@@ -252,6 +263,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     plan = pub.plan_run(result.findings if result else (), pr_change, prior, pull.head_sha,
                         result is not None and result.complete, config.inline_min_severity,
                         config.max_inline_comments)
+    plan = _secret_hunks_to_body(plan, pr_change, out.known)
     cost = pub.CostState.of(prior.state).plus(calls)
     details = to_markdown(result) if result else ""
 

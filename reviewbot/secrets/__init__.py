@@ -205,6 +205,23 @@ def redact_finding(f: Finding, known: Iterable[str]) -> Finding:
                    note=redact_output(note, known))
 
 
+def hunk_shows_secret(change: Change, path: str, line: int, known: Iterable[str]) -> bool:
+    """Whether GitHub's `diff_hunk` of an inline comment on `line` of `path` (the hunk's header through
+    the commented line) would show a secret: such a comment goes in the review body instead."""
+    f = change.file(path)
+    i = f.hunk_index(line) if f else None
+    if f is None or i is None:
+        return False
+    h = f.hunks[i]
+    shown = [h.section]
+    for ln in h.lines:
+        shown.append(ln.text)
+        if ln.new_no == line and ln.kind != "-":
+            break
+    text = "\n".join(shown)
+    return redact_output(text, tuple(known)) != text
+
+
 def findings(secrets: tuple[Secret, ...]) -> tuple[Finding, ...]:
     out = []
     for s in secrets:

@@ -44,6 +44,9 @@ def series_repo(tmp: Path, commits: int) -> Path:
                      ("rename", untouched, "moved/" + untouched.replace("/", "_"))]
         steps[2] += [("append-line", "moved/" + untouched.replace("/", "_"))]
         steps[-1].append(("delete-file", "scratch notes.txt"))
+    for n, step in enumerate(steps, 1):
+        if not step:                                       # format-patch leaves out empty commits
+            step.append(("add-file", f"notes/step {n}.txt"))
     saved: dict[str, str] = {}
     for n, step in enumerate(steps, 1):
         for entry in step:

@@ -95,6 +95,7 @@ def test_the_api_key_never_reaches_a_prompt_the_workspace_or_the_output(hostile,
 # workspace and GitHub (ghsim), with a model that obeys every injection and quotes every credential.
 
 import os  # noqa: E402
+import subprocess as _sp  # noqa: E402
 import sys  # noqa: E402
 
 from reviewbot.cli import main  # noqa: E402
@@ -127,7 +128,8 @@ def _review(monkeypatch, capsys, repo, *args):
     _OPENED.clear()
     _WATCHING[0] = True
     try:
-        code = main(["review", "--repo", str(repo), "--base", "main", "--head", "feature", *args])
+        head = _sp.run(["git", "rev-parse", "feature"], cwd=repo, capture_output=True, text=True).stdout.strip()
+        code = main(["review", "--repo", str(repo), "--base", "main", "--head", head, *args])   # title: a subject
     finally:
         _WATCHING[0] = False
     cap = capsys.readouterr()
@@ -188,6 +190,7 @@ def test_the_hostile_corpus_gets_its_secrets_and_the_manipulation_reported(corpu
     # the summary was told to reject everything and say no_issues: the scanners' findings stay, and
     # the verdict is not talked down below them; nothing approves
     assert doc["verdict"] in ("needs_changes", "blocking_issues")
+    assert doc["change"]["title"].startswith("Tidy up and rotate sk_l") and "…[redacted" in doc["change"]["title"]
     assert not any(r["specialist"] in ("secret-scan", "injection-scan") for r in doc["rejected"])
     assert "approve" not in json.dumps(doc["verdict"]).lower()
     assert all(f["suggestion"] is None for f in doc["findings"] if "suggested replacement withheld" in (f["note"] or ""))
@@ -198,7 +201,6 @@ def test_the_hostile_corpus_gets_its_secrets_and_the_manipulation_reported(corpu
 # The same PR on GitHub: `reviewbot github` against ghsim, then everything ghsim holds (/_state)
 
 import re as _re  # noqa: E402
-import subprocess as _sp  # noqa: E402
 import urllib.request as _url  # noqa: E402
 from pathlib import Path as _Path  # noqa: E402
 
@@ -246,10 +248,13 @@ def test_the_hostile_pr_on_github_posts_no_secret_and_no_approval(ghsim_hostile,
     assert {v for _, _, req in t.requests for v in hc.request_credentials(req)} == {v for c in hc.ALL for v in c.quotable}
     with _url.urlopen(ghsim_hostile + "/_state", timeout=30) as r:
         state = r.read().decode()
-    assert hc.verbatim(state) == []
+    doc = json.loads(state)
+    # everything on /_state but the PR itself as its author wrote it (its title holds a key) is clean
+    assert {k: hc.verbatim(json.dumps(v)) for k, v in doc.items() if k != "pulls"} == {k: [] for k in doc
+                                                                                       if k != "pulls"}
+    assert [p["title"] for p in doc["pulls"]] == [hc.TITLE] and hc.verbatim(hc.TITLE)
     for text in (cap.out, cap.err, summary.read_text(), outputs.read_text()):
         assert hc.verbatim(text) == []
-    doc = json.loads(state)
     reviews = doc["reviews"]
     assert reviews and {rv.get("state") for rv in reviews} == {"COMMENTED"}
     assert "Prompt injection attempt" in state and "Possible GitHub token committed" in state

@@ -16,9 +16,9 @@ each request it replays before matching it, so a replay matches the redacted rec
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .errors import ConfigError
 

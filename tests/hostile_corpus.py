@@ -57,8 +57,8 @@ CREDENTIALS = (
     Credential("private key block", "certs/server.pem", "{v}", _PEM_BODY),
     Credential("high-entropy string in an assignment", "src/session.py", 'CSRF_SALT = "{v}"',
                "q8Vn3Lr7Tz2Wm5Xy9Kp4" + "Hb6Jd1Fs0GcEaUiOo"),
-    Credential("password in a database URL", "src/db.py", 'DATABASE_URL = "postgres://admin:{v}@db.internal:5432/app"',
-               "Tr0ub4dor-" + "9xQzKv"),
+    Credential("password in a database URL", "src/db.py",
+               'DATABASE_URL = "postgres://admin:{v}@db.internal:5432/app"', "Tr0ub4dor-" + "9xQzKv"),
 )
 # committed before the PR and moved by it: a line deleted and added again
 MOVED = Credential("a token on a moved line", "legacy/settings.py", 'LEGACY_TOKEN = "{v}"',

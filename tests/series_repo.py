@@ -28,7 +28,8 @@ def series_repo(tmp: Path, commits: int) -> Path:
     repo = tmp / f"series-{commits}"
     subprocess.run(["git", "clone", "-q", str(BUNDLE), str(repo)], check=True, capture_output=True, env=GIT_ENV)
     git(repo, "checkout", "-q", "-b", "series", "origin/base")
-    status = [line.split("\t") for line in git(repo, "diff", "--name-status", "-M", "origin/base", "origin/pr").splitlines()]
+    names = git(repo, "diff", "--name-status", "-M", "origin/base", "origin/pr")
+    status = [line.split("\t") for line in names.splitlines()]
     steps: list[list] = [[] for _ in range(commits)]
     for i, entry in enumerate(status):
         steps[(i * commits) // len(status)].append(entry)

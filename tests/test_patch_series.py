@@ -14,7 +14,8 @@ from series_repo import FIRST_SUBJECT, git, series_repo
 
 def _shape(files):
     return [(f.path, f.status, f.old_path, f.additions, f.deletions, f.is_binary,
-             [(h.old_start, h.old_len, h.new_start, h.new_len, [(ln.kind, ln.text) for ln in h.lines]) for h in f.hunks])
+             [(h.old_start, h.old_len, h.new_start, h.new_len, [(ln.kind, ln.text) for ln in h.lines])
+              for h in f.hunks])
             for f in files]
 
 

@@ -14,7 +14,8 @@ from corpus import GIT_ENV
 def repo(tmp_path):
     r = tmp_path / "repo"
     r.mkdir()
-    run = lambda *a: subprocess.run(["git", *a], cwd=r, check=True, capture_output=True, env=GIT_ENV)
+    def run(*a):
+        subprocess.run(["git", *a], cwd=r, check=True, capture_output=True, env=GIT_ENV)
     run("init", "-q", "-b", "main")
     (r / "a.py").write_text("x = 1\n")
     run("add", "-A")
@@ -53,7 +54,8 @@ CASES = [
 def test_a_path_of_the_wrong_kind_is_one_line_and_its_exit_code(repo, places, capsys, monkeypatch, args, code, message):
     f, d = places
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    fill = lambda s: s.replace("{f}", str(f)).replace("{d}", str(d))
+    def fill(s):
+        return s.replace("{f}", str(f)).replace("{d}", str(d))
     base = [] if "--repo" in args or "--diff" in args else ["--repo", str(repo), "--base", "main"]
     assert main(["review", *base, *map(fill, args)]) == code
     err = capsys.readouterr().err

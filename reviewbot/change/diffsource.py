@@ -35,7 +35,7 @@ def git_hunks(a: list[str], b: list[str]) -> list[str]:
         old, new = Path(tmp) / "old", Path(tmp) / "new"
         old.write_bytes(("".join(x + "\n" for x in a)).encode("utf-8", "surrogateescape"))
         new.write_bytes(("".join(x + "\n" for x in b)).encode("utf-8", "surrogateescape"))
-        run = subprocess.run([git, *_GIT_DIFF, "old", "new"], cwd=tmp, capture_output=True,
+        run = subprocess.run([git, *_GIT_DIFF, "old", "new"], cwd=tmp, capture_output=True, check=False,
                              env={**os.environ, **_GIT_ENV})
     if run.returncode not in (0, 1):
         return difflib_hunks(a, b)

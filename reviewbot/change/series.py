@@ -53,12 +53,12 @@ def is_series(text: str) -> bool:
 def split_mails(text: str) -> list[Mail]:
     """The mails of a format-patch series, each with its subject, message and parsed files."""
     starts = [m.start() for m in _MBOX_FROM.finditer(text)] or [0]
-    chunks = [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)])]
+    chunks = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
     return [_mail(chunk) for chunk in chunks]
 
 
 def _mail(chunk: str) -> Mail:
-    head, sep, rest = chunk.partition("\n\n")
+    head, _, rest = chunk.partition("\n\n")
     lines = head.split("\n")
     if lines and _MBOX_FROM.match(lines[0]):
         lines = lines[1:]
@@ -92,7 +92,7 @@ class _Track:
     old_mode: str | None = None
     new_mode: str | None = None
     binary: bool = False
-    touched: bool = False
+    copied: bool = False          # a copy of first_path (which stays), not a rename
 
     def _at(self, i: int):
         while len(self.items) <= i and self.tail:
@@ -101,7 +101,6 @@ class _Track:
         return self.items[i] if i < len(self.items) else None
 
     def apply(self, f: FileChange) -> None:
-        self.touched = True
         self.binary = self.binary or f.is_binary
         self.old_mode = self.old_mode or f.old_mode
         self.new_mode = f.new_mode or self.new_mode
@@ -132,7 +131,7 @@ class _Track:
         self.items = out + rest
         if f.status == DELETED:
             self.exists, self.tail = False, False
-            for i, item in enumerate(self.items):
+            for item in self.items:
                 if item[0] == "b":
                     self.base.setdefault(item[1], "")
             self.items = []
@@ -150,7 +149,7 @@ class _Track:
         if self.exists and self.existed:
             b += [self.base.get(n, _UNKNOWN.format(n)) for n in range(self.next_base, last + 1)]
         status = (ADDED if not self.existed else DELETED if not self.exists else
-                  RENAMED if self.path != self.first_path else MODIFIED)
+                  COPIED if self.copied else RENAMED if self.path != self.first_path else MODIFIED)
         hunks = differ(a, b) if a != b else []
         if status == MODIFIED and not hunks and self.old_mode == self.new_mode and not self.binary:
             return None
@@ -184,8 +183,9 @@ def _patch_text(t: _Track, status: str, hunks: list[str]) -> str:
         lines.append(f"deleted file mode {t.old_mode or '100644'}")
     elif t.old_mode and t.new_mode and t.old_mode != t.new_mode:
         lines += [f"old mode {t.old_mode}", f"new mode {t.new_mode}"]
-    if status == RENAMED:
-        lines += [f"rename from {_c_quote(old)}", f"rename to {_c_quote(new)}"]
+    if status in (RENAMED, COPIED):
+        word = "rename" if status == RENAMED else "copy"
+        lines += [f"{word} from {_c_quote(old)}", f"{word} to {_c_quote(new)}"]
     if t.binary and not hunks:
         lines.append(f"Binary files {'/dev/null' if status == ADDED else _c_quote('a/' + old)} and "
                      f"{'/dev/null' if status == DELETED else _c_quote('b/' + new)} differ")
@@ -202,18 +202,17 @@ def fold(commits: list[tuple[FileChange, ...]], differ: Differ = difflib_hunks) 
     for files in commits:
         for f in files:
             old = f.old_path if f.status in (RENAMED, COPIED) and f.old_path else f.path
-            t = tracks.get(old)
-            if t is None or (not t.exists and f.status == ADDED and t.path == f.path):
-                if t is None:
-                    t = _Track(old, old, existed=f.status != ADDED, exists=True, tail=f.status != ADDED)
-                    order.append(t)
-                    tracks[old] = t
-            if f.status == COPIED:            # the copy is a file of its own; its source stays
-                c = _Track(f.path, f.path, existed=False, exists=True, tail=False)
-                order.append(c)
-                tracks[f.path] = c
-                c.apply(FileChange(f.path, ADDED, f.patch, f.hunks, is_binary=f.is_binary, new_mode=f.new_mode))
+            if f.status == COPIED:            # a file of its own, based on its source; the source stays
+                t = _Track(old, f.path, existed=True, exists=True, copied=True)
+                order.append(t)
+                tracks[f.path] = t
+                t.apply(f)
                 continue
+            t = tracks.get(old)
+            if t is None:
+                t = _Track(old, old, existed=f.status != ADDED, exists=True, tail=f.status != ADDED)
+                order.append(t)
+                tracks[old] = t
             t.apply(f)
             if f.status == RENAMED:
                 del tracks[old]

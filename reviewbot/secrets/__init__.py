@@ -28,8 +28,17 @@ from ..change.model import Change, FileChange
 from ..specialists.findings import FILE, INLINE, Finding
 from .detect import detect
 from .rules import (
-    ASSIGNMENT, MASK_MARK, PRIVATE_KEY_BLOCK, PRIVATE_KEY_MASK, PROVIDER_PATTERNS, URL_CREDENTIALS,
-    private_key_blocks, scan_line, secret_name, secret_value, url_password,
+    ASSIGNMENT,
+    MASK_MARK,
+    PRIVATE_KEY_BLOCK,
+    PRIVATE_KEY_MASK,
+    PROVIDER_PATTERNS,
+    URL_CREDENTIALS,
+    private_key_blocks,
+    scan_line,
+    secret_name,
+    secret_value,
+    url_password,
 )
 
 SCANNER = "secret-scan"
@@ -127,8 +136,7 @@ def known_secrets(change: Change, secrets: Iterable[Secret] = ()) -> tuple[str, 
                        *change.review_rules, *((f"prior-{i}.txt", p) for i, p in enumerate(change.prior_findings))):
         texts.append((name, list(enumerate((text or "").split("\n"), 1))))
     for path, lines in texts:
-        for _, kind, value in _lines_secrets(path, lines):
-            values.add(value)
+        values |= {value for _, _, value in _lines_secrets(path, lines)}
     out: set[str] = set()
     for v in values:
         if "\n" in v:                       # a private key: each line of it, and the whole

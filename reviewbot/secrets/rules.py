@@ -98,7 +98,8 @@ def secret_name(name: str) -> bool:
     if not parts or parts[-1] in _NOT_A_VALUE and not (len(parts) >= 2 and (parts[-2], parts[-1]) in _SECRET_PAIRS):
         return False
     joined = "".join(parts)
-    return (any(p in _SECRET_PARTS for p in parts) or any(pair in _SECRET_PAIRS for pair in zip(parts, parts[1:]))
+    pairs = zip(parts, parts[1:], strict=False)
+    return (any(p in _SECRET_PARTS for p in parts) or any(pair in _SECRET_PAIRS for pair in pairs)
             or joined.endswith(("apikey", "secretkey", "accesskey", "privatekey")))
 
 

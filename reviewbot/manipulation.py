@@ -84,11 +84,11 @@ def scan(change: Change) -> tuple[Finding, ...]:
             out.append(_finding(f"the file name {_shown(f.path)!r}", _snippet(_shown(f.path), *hit.span()), f.path, 0,
                                 FILE))
         for h in f.hunks:
-            lines = [ln for ln in h.lines if ln.kind == "+" and ln.new_no is not None]
-            ln = next((ln for ln in lines if PATTERNS.search(ln.text)), None)
-            if ln is not None:
-                hit = PATTERNS.search(ln.text)
-                out.append(_finding(f"the added lines of {_shown(f.path)}", _snippet(ln.text, *hit.span()), f.path,
-                                    ln.new_no, INLINE))
+            hits = [(ln.new_no, ln.text, hit) for ln in h.lines
+                    if ln.kind == "+" and ln.new_no is not None and (hit := PATTERNS.search(ln.text))]
+            if hits:
+                number, text, hit = hits[0]
+                out.append(_finding(f"the added lines of {_shown(f.path)}", _snippet(text, *hit.span()), f.path,
+                                    number, INLINE))
                 break
     return tuple(out[:MAX_FINDINGS])

@@ -41,7 +41,8 @@ def git_hunks(a: list[str], b: list[str]) -> list[str]:
         return difflib_hunks(a, b)
     text = run.stdout.decode("utf-8", "surrogateescape")
     body = text[text.find("\n@@ ") + 1:] if "\n@@ " in text else ""
-    hunks, current = [], []
+    hunks: list[str] = []
+    current: list[str] = []
     for line in body.split("\n")[:-1]:
         if line.startswith("@@ ") and current:
             hunks.append("\n".join(current) + "\n")

@@ -208,15 +208,16 @@ def fold(commits: list[tuple[FileChange, ...]], differ: Differ = difflib_hunks) 
                 tracks[f.path] = t
                 t.apply(f)
                 continue
-            t = tracks.get(old)
-            if t is None:
-                t = _Track(old, old, existed=f.status != ADDED, exists=True, tail=f.status != ADDED)
-                order.append(t)
-                tracks[old] = t
+            found = tracks.get(old)
+            if found is None:
+                found = _Track(old, old, existed=f.status != ADDED, exists=True, tail=f.status != ADDED)
+                order.append(found)
+                tracks[old] = found
+            t = found
             t.apply(f)
             if f.status == RENAMED:
                 del tracks[old]
                 t.path = f.path
                 tracks[f.path] = t
-    files = [fc for fc in (t.net(differ) for t in order) if fc is not None]
-    return tuple(sorted(files, key=lambda fc: fc.path.encode("utf-8", "surrogateescape")))   # git's order
+    folded = [fc for fc in (t.net(differ) for t in order) if fc is not None]
+    return tuple(sorted(folded, key=lambda fc: fc.path.encode("utf-8", "surrogateescape")))   # git's order

@@ -39,8 +39,8 @@ def _widen(line: str, value: str) -> str:
     i = line.find(value)
     if i < 0:
         return value
-    end = i + len(value) + len(_TOKEN_CHARS.match(line, i + len(value)).group(0))
-    return line[i:end]
+    tail = _TOKEN_CHARS.match(line, i + len(value))
+    return line[i:i + len(value) + (len(tail.group(0)) if tail else 0)]
 
 
 def detect(path: str, lines: list[tuple[int, str]]) -> Iterator[tuple[int, str, str]]:

@@ -143,9 +143,9 @@ def scan_line(line: str, path: str = "") -> Iterator[tuple[str, str]]:
         if url_password(m.group("value")):
             yield "password in a URL", m.group("value")
     env_file = is_env_file(path)
-    if env_file and (m := _ENV_LINE.match(line)):
-        value, quoted = _unquote(m.group("value"))
-        if secret_name(m.group("name")) and secret_value(value, True, env_file=True):
+    if env_file and (e := _ENV_LINE.match(line)):
+        value, quoted = _unquote(e.group("value"))
+        if secret_name(e.group("name")) and secret_value(value, True, env_file=True):
             yield "secret in a .env file", value
         elif (len(value) >= 16 and not placeholder(value) and entropy(value) >= 3.5 and _classes(value) >= 2
               and " " not in value and "://" not in value):

@@ -147,6 +147,23 @@ def _tool_results(t):
             and isinstance(m["content"], list) for block in m["content"] if block.get("type") == "tool_result"]
 
 
+class _Counting(ScriptedTransport):
+    async def count_tokens(self, request):
+        return len(json.dumps(request)) // 4
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown"])
+def test_the_dry_run_of_the_hostile_corpus_leaks_nothing(corpus_repo, monkeypatch, capsys, fmt):
+    _, repo = corpus_repo
+    monkeypatch.setattr(review_command, "Transport", lambda client: _Counting({"*": hc.obedient}))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+    head = _sp.run(["git", "rev-parse", "feature"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    assert main(["review", "--repo", str(repo), "--base", "main", "--head", head, "--dry-run", "--format", fmt]) == 0
+    cap = capsys.readouterr()
+    assert "Tidy up and rotate" in cap.out
+    assert hc.verbatim(cap.out) == [] and hc.verbatim(cap.err) == []
+
+
 @pytest.mark.parametrize("fmt", ["json", "markdown", "sarif"])
 def test_the_hostile_corpus_leaks_nothing_in_any_format(corpus_repo, tmp_path, monkeypatch, capsys, fmt):
     root, repo = corpus_repo

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from .. import dryrun
@@ -28,7 +29,7 @@ from ..llm import Transport, client_from_env
 from ..publish.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
 from ..publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
 from ..review import ReviewResult, prepare, run_review
-from ..secrets import known_secrets, redact_json
+from ..secrets import known_secrets, redact_json, redact_output
 from ..specialists.findings import reaches
 from ..specialists.tools import SEVERITIES
 from ..usage import usage_json
@@ -246,7 +247,8 @@ def run(args) -> int:
         if level > QUIET:
             print(f"reviewbot: {note}", file=sys.stderr)
         if args.format in MACHINE_FORMATS and not args.dry_run:
-            write_review(render(empty_result(change.meta, note), args.format), args.format, sys.stdout)
+            empty = replace(empty_result(change.meta, note), secrets=known)
+            write_review(render(empty, args.format), args.format, sys.stdout)
         return EXIT_OK
     cassette_file, mode = ((args.record_cassette, RECORD) if args.record_cassette else
                            (args.replay_cassette, REPLAY) if args.replay_cassette else (None, None))
@@ -261,8 +263,8 @@ def run(args) -> int:
     with _workspace(kept) as workspace, recording:
         if args.dry_run:
             plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed))
-            text = (json.dumps(dryrun.to_json(plan), indent=2, ensure_ascii=False) + "\n"
-                    if args.format == "json" else dryrun.to_markdown(plan))
+            text = (json.dumps(redact_json(dryrun.to_json(plan), known), indent=2, ensure_ascii=False) + "\n"
+                    if args.format == "json" else redact_output(dryrun.to_markdown(plan), known))
             write_review(text, args.format, sys.stdout)
             return EXIT_OK
         try:

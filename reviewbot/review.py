@@ -220,7 +220,7 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     # Secrets found in the change are findings of their own, and no text that came from a model
     # carries one further (not to the summary agent, not to the output).
     secrets = scan_secrets(change)
-    known = tuple(dict.fromkeys((*(known or known_secrets(change)), *(s.value for s in secrets))))
+    known = tuple(dict.fromkeys((*(known_secrets(change) if known is None else known), *(s.value for s in secrets))))
     if secrets:
         on_event(f"secret-scan: {len(secrets)} possible secret(s) in added lines")
     raw = {r.name: _redact_submission(r.submission, known) for r in results}

@@ -160,9 +160,9 @@ def _event(args, env: ActionsEnv) -> PullRequestEvent:
     return read_event(args.event or env.event_path, env.event_name)
 
 
-async def _review(change, config, api_key: str, workspace: Path, on_event) -> ReviewResult:
+async def _review(change, config, api_key: str, workspace: Path, on_event, known=None) -> ReviewResult:
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds) as client:
-        return await run_review(change, config, Transport(client), workspace, on_event)
+        return await run_review(change, config, Transport(client), workspace, on_event, known=known)
 
 
 def run(args) -> int:
@@ -308,12 +308,12 @@ def _exit(severities, fail_on, complete: bool) -> int:
 
 def _run_pipeline(args, change, config, api_key: str, out: _Out) -> ReviewResult:
     if args.keep_workspace:
-        result = asyncio.run(_review(change, config, api_key, args.keep_workspace, out.progress))
+        result = asyncio.run(_review(change, config, api_key, args.keep_workspace, out.progress, out.known))
         (args.keep_workspace / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
         (args.keep_workspace / "review.json").write_text(render(result, "json"))
         return result
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
-        return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress))
+        return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress, out.known))
 
 
 def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result: ReviewResult | None,

@@ -210,7 +210,8 @@ def test_the_hostile_corpus_gets_its_secrets_and_the_manipulation_reported(corpu
     assert doc["change"]["title"].startswith("Tidy up and rotate sk_l") and "…[redacted" in doc["change"]["title"]
     assert not any(r["specialist"] in ("secret-scan", "injection-scan") for r in doc["rejected"])
     assert "approve" not in json.dumps(doc["verdict"]).lower()
-    assert all(f["suggestion"] is None for f in doc["findings"] if "suggested replacement withheld" in (f["note"] or ""))
+    withheld = [f for f in doc["findings"] if "suggested replacement withheld" in (f["note"] or "")]
+    assert all(f["suggestion"] is None for f in withheld)
     assert any("suggested replacement withheld" in (f["note"] or "") for f in doc["findings"])
 
 
@@ -262,7 +263,8 @@ def test_the_hostile_pr_on_github_posts_no_secret_and_no_approval(ghsim_hostile,
     code = main(["github", "--repo", "acme/hostile", "--pr", "1", "--github-throttle", "0", "--format", "json"])
     cap = capsys.readouterr()
     assert code == 0, cap.err
-    assert {v for _, _, req in t.requests for v in hc.request_credentials(req)} == {v for c in hc.ALL for v in c.quotable}
+    seen = {v for _, _, req in t.requests for v in hc.request_credentials(req)}
+    assert seen == {v for c in hc.ALL for v in c.quotable}
     with _url.urlopen(ghsim_hostile + "/_state", timeout=30) as r:
         state = r.read().decode()
     doc = json.loads(state)

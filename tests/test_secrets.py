@@ -161,8 +161,10 @@ def test_a_secret_nobody_found_is_masked_by_its_shape(cred):
 
 
 def test_keyword_assignments_and_key_blocks_are_masked_by_pattern():
-    key = "\n".join(["-----BEGIN OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE", "-----END OPENSSH PRIVATE KEY-----"])
-    out = redact_output(f"db_password: 'Kq9xT2mWvL7p'\n{key}\nand a cut one -----BEGIN RSA PRIVATE KEY-----\\nMIIEow", ())
+    key = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE\n"
+           "-----END OPENSSH PRIVATE KEY-----")
+    cut = "and a cut one -----BEGIN RSA PRIVATE KEY-----\\nMIIEow"
+    out = redact_output(f"db_password: 'Kq9xT2mWvL7p'\n{key}\n{cut}", ())
     assert "Kq9xT2mWvL7p" not in out and "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE" not in out and "MIIEow" not in out
 
 

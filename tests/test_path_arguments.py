@@ -70,3 +70,18 @@ def test_keep_workspace_on_a_non_empty_directory_is_refused_before_any_call(repo
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
     assert main(["review", "--repo", str(repo), "--base", "main", "--keep-workspace", str(d)]) == 3
     assert capsys.readouterr().err == f"reviewbot: error: workspace directory is not empty: {d}\n"
+
+
+def test_a_workspace_that_is_a_file_is_refused_wherever_it_comes_from(tmp_path):
+    from reviewbot.errors import InputError
+    from reviewbot.workspace.files import write_workspace
+    from reviewbot.workspace.layout import build_plan
+    from reviewbot.specialists.registry import SPECIALISTS
+
+    from helpers import change
+
+    f = tmp_path / "ws"
+    f.write_text("")
+    plan = build_plan(change(), SPECIALISTS, 60_000, 240_000)
+    with pytest.raises(InputError, match="is a file, not a directory"):
+        write_workspace(f, plan, "context")

@@ -7,12 +7,18 @@ produce byte-identical requests. Requests match on method, path and the exact bo
 setting or diff is a miss on replay, never a silently reused answer. API keys, tokens, cookies and
 request ids are removed before anything is written. vcrpy is an optional dependency
 (`reviewbot[cassettes]`), imported only when a cassette is used.
+
+A user's cassette is also redacted (`use_cassette(..., known=...)`): every request and response body
+passes reviewbot.secrets' redaction with the secrets found in the change, so a credential in the
+diff, or one a model quoted, is not written to the file. vcrpy runs the same request filter on
+each request it replays before matching it, so a replay matches the redacted recording.
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from .errors import ConfigError
 
@@ -40,6 +46,37 @@ def scrub_and_drop_retried(response: dict) -> dict | None:
     return scrub_response(response)
 
 
+def _redacted_text(data, known: tuple[str, ...]):
+    from .secrets import redact_json, redact_output
+    if data is None:
+        return None
+    raw = data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else str(data)
+    try:
+        text = json.dumps(redact_json(json.loads(raw), known), ensure_ascii=False)
+    except ValueError:
+        text = redact_output(raw, known)
+    return text.encode("utf-8", "surrogateescape") if isinstance(data, bytes) else text
+
+
+def redact_request(known: tuple[str, ...]) -> Callable:
+    """vcrpy's before_record_request: the request body redacted (JSON stays JSON)."""
+    def redact(request):
+        if request.body:
+            request.body = _redacted_text(request.body, known)
+        return request
+    return redact
+
+
+def redact_response(known: tuple[str, ...], inner: Callable[[dict], dict | None]) -> Callable[[dict], dict | None]:
+    """vcrpy's before_record_response: `inner`'s filtering, then the body redacted."""
+    def redact(response: dict) -> dict | None:
+        response = inner(response)
+        if response is not None and (response.get("body") or {}).get("string"):
+            response["body"]["string"] = _redacted_text(response["body"]["string"], known)
+        return response
+    return redact
+
+
 def _vcr_module():
     try:
         import vcr
@@ -48,33 +85,46 @@ def _vcr_module():
     return vcr
 
 
-def make_vcr(library_dir: Path | None, record_mode: str, keep_retried: bool = True):
+def make_vcr(library_dir: Path | None, record_mode: str, keep_retried: bool = True,
+             known: tuple[str, ...] | None = None):
     """A vcr.VCR with reviewbot's matching and filtering; record_mode "none" replays only.
     keep_retried=False leaves out the error answers the SDK retried (see scrub_and_drop_retried); the
-    test suite keeps them, to test the retries themselves."""
+    test suite keeps them, to test the retries themselves. `known` (secrets of the change) turns on
+    the redaction of bodies (users' cassettes)."""
     vcr = _vcr_module()
+    scrub = scrub_response if keep_retried else scrub_and_drop_retried
+    extra = {} if known is None else {"before_record_request": redact_request(known)}
+    if known is not None:
+        scrub = redact_response(known, scrub)
     return vcr.VCR(
         cassette_library_dir=None if library_dir is None else str(library_dir),
         record_mode=record_mode,
         match_on=list(MATCH_ON),
         filter_headers=list(SECRET_HEADERS),
-        before_record_response=scrub_response if keep_retried else scrub_and_drop_retried,
+        before_record_response=scrub,
         decode_compressed_response=True,
+        **extra,
     )
 
 
 @contextmanager
-def use_cassette(path: Path, mode: str) -> Iterator[object]:
-    """Record every HTTP call into `path` (overwritten; retried error answers left out) or replay them
-    from it (a request not in it fails). Yields vcrpy's cassette."""
+def use_cassette(path: Path, mode: str, known: tuple[str, ...] = ()) -> Iterator[object]:
+    """Record every HTTP call into `path` (overwritten; retried error answers left out; bodies redacted
+    of `known` and of secret-shaped text) or replay them from it (a request not in it fails). Yields
+    vcrpy's cassette."""
+    if mode == REPLAY and path.is_dir():
+        raise ConfigError(f"--replay-cassette {path}: is a directory, not a cassette file")
     if mode == REPLAY and not path.is_file():
         raise ConfigError(f"cassette not found: {path}")
     if mode == RECORD:
         if path.is_dir():
             raise ConfigError(f"cassette path is a directory: {path}")
+        blocker = next((p for p in path.parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise ConfigError(f"--record-cassette {path}: {blocker} is a file, not a directory")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)                 # a fresh recording, not appended to an old one
-    recorder = make_vcr(None, "all" if mode == RECORD else "none", keep_retried=False)
+    recorder = make_vcr(None, "all" if mode == RECORD else "none", keep_retried=False, known=tuple(known))
     unpatched = _sdk_transport()
     with recorder.use_cassette(str(path)) as cassette:
         if unpatched is not None and _sdk_transport() is unpatched:

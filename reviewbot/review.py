@@ -32,12 +32,15 @@ from .models import model_info
 from .resume import load as load_state
 from .resume import save_agent, save_run
 from .scheduling import Budget, Runner, followers_cost, output_estimate
-from .secrets import SCANNER, redact
+from .manipulation import SCANNER as INJECTION_SCANNER
+from .manipulation import scan as scan_manipulation
+from .secrets import SCANNER, known_secrets, redact_finding, redact_output
 from .secrets import findings as secret_findings
 from .secrets import scan as scan_secrets
 from .specialists.agent import AgentResult, Limits, run_agent
 from .specialists.findings import Finding, Submission
 from .specialists.registry import SUMMARY, by_name, selected
+from .specialists.tools import VERDICTS
 from .specialists.requests import Prefix, build_prewarm, effort_in_force
 from .summary.merge import apply_summary, derive_verdict, findings_for_summary, first_pass
 from .templates import render
@@ -98,6 +101,7 @@ class ReviewResult:
     notes: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict, compare=False)       # specialist -> its raw submission
     partial_reason: str | None = None          # why the review stopped early (deadline, budget), if it did
+    secrets: tuple[str, ...] = field(default=(), compare=False, repr=False)   # every secret value seen: redacted
 
     @property
     def complete(self) -> bool:
@@ -269,9 +273,10 @@ def _status(r: AgentResult, files: tuple[str, ...]) -> AgentStatus:
 
 async def run_review(change: Change, config: Config, transport: Transport, workspace_dir: Path,
                      on_event: Callable[[str], None] = lambda m: None, keep_state: bool = False,
-                     resume: bool = False) -> ReviewResult:
+                     resume: bool = False, known: tuple[str, ...] | None = None) -> ReviewResult:
     """Review `change`. keep_state saves every finished agent in workspace_dir/state; resume reuses
-    the agents a saved run finished (same change and configuration) and runs only the rest."""
+    the agents a saved run finished (same change and configuration) and runs only the rest. `known`:
+    the secrets of the change (reviewbot.secrets.known_secrets), when the caller has them already."""
     ws, prefix = prepare(change, config, workspace_dir, resume=resume)
     runner = Runner(transport, on_event, Budget(config.budget_calls, config.budget_tokens, config.budget_dollars),
                     config.itpm_limit, max_retries=config.max_retries)
@@ -317,12 +322,17 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     # Secrets found in the change are findings of their own, and no text that came from a model
     # carries one further (not to the summary agent, not to the output).
     secrets = scan_secrets(change)
+    known = tuple(dict.fromkeys((*(known_secrets(change) if known is None else known), *(s.value for s in secrets))))
     if secrets:
         on_event(f"secret-scan: {len(secrets)} possible secret(s) in added lines")
-    raw = {r.name: _redact_submission(r.submission, secrets) for r in results}
+    raw = {r.name: _redact_submission(r.submission, known) for r in results}
     ok = {name: sub for name, sub in raw.items() if sub is not None and not _failed(statuses, name)}
     if secrets:
         ok[SCANNER] = Submission(secret_findings(secrets))
+    attempts = scan_manipulation(change)
+    if attempts:
+        on_event(f"injection-scan: {len(attempts)} manipulation attempt(s) in the change")
+        ok[INJECTION_SCANNER] = Submission(tuple(redact_finding(f, known) for f in attempts))
     fp = first_pass(ok, change, config.min_confidence)
 
     summary_status, verdict_sub = None, None
@@ -350,7 +360,7 @@ async def run_review(change: Change, config: Config, transport: Transport, works
                 else:
                     sr = task.result()
         summary_status = _status(sr, ())
-        verdict_sub = _redact_submission(sr.submission, secrets) if summary_status.status == "ok" else None
+        verdict_sub = _redact_submission(sr.submission, known) if summary_status.status == "ok" else None
     verdict = apply_summary(fp.findings, verdict_sub, change, config.min_confidence)
 
     notes = list(verdict.notes)
@@ -358,6 +368,10 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     if verdict_name is None:
         verdict_name = derive_verdict(verdict.findings)
         notes.append("verdict derived from the findings' severities (the summary agent gave none)")
+    floor = derive_verdict(tuple(f for f in verdict.findings if f.specialist in (SCANNER, INJECTION_SCANNER)))
+    if VERDICTS.index(floor) > VERDICTS.index(verdict_name):     # a scanner's finding is not talked down
+        notes.append(f"verdict raised from {verdict_name} to {floor} by the deterministic scanners' findings")
+        verdict_name = floor
     notes += runner.notes + state.notes
     notes += _model_notes(config, prefix)
     notes += cache_notes(tuple(runner.records), state.prefix_tokens)
@@ -379,7 +393,7 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         summary=summary_status, rejected=verdict.rejected, low_confidence=fp.low_confidence,
         duplicates_folded=fp.merged + verdict.duplicates,
         calls=tuple(sorted(runner.records, key=lambda c: c.started)), schedule=schedule, notes=tuple(notes),
-        raw=raw, partial_reason=partial_reason)
+        raw=raw, partial_reason=partial_reason, secrets=known)
 
 
 def _model_notes(config: Config, prefix: Prefix) -> list[str]:
@@ -410,9 +424,8 @@ def _failed(statuses: list[AgentStatus], name: str) -> bool:
     return any(s.name == name and s.status == "failed" for s in statuses)
 
 
-def _redact_submission(sub: Submission | None, secrets) -> Submission | None:
-    if sub is None or not secrets:
+def _redact_submission(sub: Submission | None, known: tuple[str, ...]) -> Submission | None:
+    if sub is None:
         return sub
-    findings = tuple(replace(f, title=redact(f.title, secrets), explanation=redact(f.explanation, secrets),
-                             suggestion=redact(f.suggestion, secrets)) for f in sub.findings)
-    return replace(sub, findings=findings, overview=redact(sub.overview, secrets))
+    findings = tuple(redact_finding(f, known) for f in sub.findings)
+    return replace(sub, findings=findings, overview=sub.overview and redact_output(sub.overview, known))

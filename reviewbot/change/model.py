@@ -95,6 +95,8 @@ class Change:
     review_rules: tuple[tuple[str, str], ...] = ()   # (file name, text) of REVIEW.md / AGENTS.md ... from the base
     prior_findings: tuple[str, ...] = ()             # one line each: findings already posted on this PR
     sources: tuple[tuple[str, str], ...] = ()        # (path, full new text) of changed text files, when known
+    # (subject, files) of each commit of a patch series, oldest first, when the change is one (--diff)
+    history: tuple[tuple[str, tuple[FileChange, ...]], ...] = ()
 
     @property
     def additions(self) -> int:

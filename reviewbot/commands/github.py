@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import providers
@@ -30,8 +30,10 @@ from ..github.event import ActionsEnv, PullRequestEvent, manual_event, read_even
 from ..github.gh import GitHubSettings, PullRequestApi, ReadOnlyToken, connect
 from ..github.source import fetch_base, file_change, incremental_change, pull_change
 from ..llm import Transport, client_from_env
+from ..publish.redact import redact_result
 from ..publish.render import FORMATS, render, to_markdown, usage_line
 from ..review import ReviewResult, run_review
+from ..secrets import hunk_shows_secret, known_secrets, redact_output
 from ..specialists.findings import SEVERITY_RANK, reaches
 from ..specialists.tools import SEVERITIES
 from ..usage import usage_json
@@ -91,10 +93,11 @@ class _Out:
     env: ActionsEnv
     quiet: bool
     verbose: bool
+    known: tuple[str, ...] = ()         # the change's secrets: redacted from every line and the job summary
 
     def say(self, msg: str, always: bool = False) -> None:
         if always or not self.quiet:
-            print(f"reviewbot: {msg}", file=sys.stderr)
+            print(f"reviewbot: {redact_output(msg, self.known)}", file=sys.stderr)
 
     def progress(self, msg: str) -> None:
         if self.verbose or (not self.quiet and ": read " not in msg and "sha256" not in msg):
@@ -104,13 +107,49 @@ class _Out:
         if self.env.output:
             with open(self.env.output, "a", encoding="utf-8") as fh:
                 for key, value in out.items():
-                    fh.write(f"{key}={value.replace(chr(10), ' ')}\n")
+                    fh.write(f"{key}={redact_output(value, self.known).replace(chr(10), ' ')}\n")
         if self.env.step_summary:
-            text = pub.step_summary(title, status, out, details)
+            text = redact_output(pub.step_summary(title, status, out, details), self.known)
             if len(text) > STEP_SUMMARY_MAX:
-                text = pub.step_summary(title, status, out, details[:STEP_SUMMARY_MAX - 4000] + "\n\n[truncated]")
+                text = redact_output(pub.step_summary(title, status, out, details[:STEP_SUMMARY_MAX - 4000] +
+                                                      "\n\n[truncated]"), self.known)
             with open(self.env.step_summary, "a", encoding="utf-8") as fh:
                 fh.write(text)
+
+
+class _Redacting:
+    """The PullRequestApi with its three writes (review body and comments, summary edits, replies)
+    passed through the redaction gate: the narrowest point every text posted to GitHub crosses."""
+
+    def __init__(self, api: PullRequestApi, known: tuple[str, ...]):
+        self._api, self._known = api, known
+
+    def __getattr__(self, name):
+        return getattr(self._api, name)
+
+    def _r(self, text: str) -> str:
+        return redact_output(text, self._known)
+
+    def create_review(self, commit_id: str, body: str, comments: list[dict], already_done=None):
+        comments = [{**c, "body": self._r(c["body"])} if isinstance(c.get("body"), str) else c for c in comments]
+        return self._api.create_review(commit_id, self._r(body), comments, already_done)
+
+    def edit_review(self, review_id: int, body: str) -> None:
+        return self._api.edit_review(review_id, self._r(body))
+
+    def reply(self, comment_id: int, body: str, already_done=None):
+        return self._api.reply(comment_id, self._r(body), already_done)
+
+
+def _secret_hunks_to_body(plan: pub.Plan, pr_change, known: tuple[str, ...]) -> pub.Plan:
+    """Inline comments whose diff hunk (which GitHub stores and shows with each comment) would hold a
+    secret of the change go in the review body instead."""
+    moved = tuple(c for c in plan.inline if hunk_shows_secret(pr_change, c.path, c.line, known))
+    if not moved:
+        return plan
+    why = "in the body: the diff hunk of this line shows a secret"
+    return replace(plan, inline=tuple(c for c in plan.inline if c not in moved),
+                   body_new=plan.body_new + tuple(pub.body_block(c.finding, why) for c in moved))
 
 
 def _event(args, env: ActionsEnv) -> PullRequestEvent:
@@ -124,11 +163,11 @@ def _event(args, env: ActionsEnv) -> PullRequestEvent:
 
 
 async def _review(change, config, api_key: str | None, workspace: Path, on_event,
-                  target: providers.Target | None = None) -> ReviewResult:
+                  target: providers.Target | None = None, known=None) -> ReviewResult:
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
                                stall_seconds=config.stall_seconds, target=target) as client:
         transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
-        return await run_review(change, config, transport, workspace, on_event)
+        return await run_review(change, config, transport, workspace, on_event, known=known)
 
 
 def run(args) -> int:
@@ -219,6 +258,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     if target.platform.name != "anthropic" and not cloud:      # named by the base branch's config only
         providers.check_credentials(target, os.environ)
     pr_change = pull_change(pull, event.repository, files, commits, rules, pub.prior_lines(prior))
+    out.known = known_secrets(pr_change)
     if not pr_change.files:
         return skip("no changed files", "no-files")
     change, since = pr_change, None
@@ -233,6 +273,8 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
             out.say(f"{title}: the history since {scope.since[:12]} was rewritten or merged; reviewing the whole PR")
 
     result = _run_pipeline(args, change, config, api_key, out, target) if change.files else None
+    if result is not None:                   # the redaction gate, before anything is planned or posted
+        result = redact_result(replace(result, secrets=tuple(dict.fromkeys(result.secrets + out.known))))
     done["result"] = result
     if result is not None:
         sys.stdout.write(render(result, args.format))
@@ -242,6 +284,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     plan = pub.plan_run(result.findings if result else (), pr_change, prior, pull.head_sha,
                         result is not None and result.complete, config.inline_min_severity,
                         config.max_inline_comments)
+    plan = _secret_hunks_to_body(plan, pr_change, out.known)
     cost = pub.CostState.of(prior.state).plus(calls)
     details = to_markdown(result) if result else ""
 
@@ -255,8 +298,8 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         return _exit(sev, args.fail_on, complete)
 
     try:
-        posted_url, body_findings, new_inline = _publish(api, plan, prior, pull, result, since, cost,
-                                                         config.model, login)
+        posted_url, body_findings, new_inline = _publish(_Redacting(api, out.known), plan, prior, pull, result,
+                                                         since, cost, config.model, login)
     except ReadOnlyToken as e:
         sev = _severities(result.findings if result else ())
         out.say(f"cannot post on {title}: {e}; the review is in the job summary", always=True)
@@ -287,12 +330,12 @@ def _exit(severities, fail_on, complete: bool) -> int:
 def _run_pipeline(args, change, config, api_key: str | None, out: _Out,
                   target: providers.Target | None = None) -> ReviewResult:
     if args.keep_workspace:
-        result = asyncio.run(_review(change, config, api_key, args.keep_workspace, out.progress, target))
+        result = asyncio.run(_review(change, config, api_key, args.keep_workspace, out.progress, target, out.known))
         (args.keep_workspace / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
         (args.keep_workspace / "review.json").write_text(render(result, "json"))
         return result
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
-        return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress, target))
+        return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress, target, out.known))
 
 
 def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result: ReviewResult | None,

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from .. import dryrun, providers
@@ -23,11 +24,12 @@ from ..cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
 from ..change.diffsource import read_diff_file
 from ..change.gitsource import read_file_at, read_local_change
 from ..config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
-from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, StreamBroken
+from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, InputError, StreamBroken
 from ..llm import COUNTED_FIELDS, Transport, client_from_env
 from ..publish.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
 from ..publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
 from ..review import ReviewResult, prepare, run_review
+from ..secrets import known_secrets, redact_json, redact_output
 from ..specialists.findings import reaches
 from ..specialists.tools import SEVERITIES
 from ..usage import REFUSALS_BILLED, usage_json
@@ -139,13 +141,59 @@ class _Metered:
 
 
 def _keep(dir_: Path, result: ReviewResult) -> None:
-    (dir_ / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
-    raw = dir_ / "findings"
-    raw.mkdir(exist_ok=True)
-    for name, sub in sorted(result.raw.items()):
-        items = [] if sub is None else [finding_json(f) for f in sub.findings]
-        (raw / f"{name}.json").write_text(json.dumps(items, indent=2, ensure_ascii=False) + "\n")
-    (dir_ / "review.json").write_text(render(result, "json"))
+    """usage.json, review.json and findings/<specialist>.json beside the workspace, redacted."""
+    try:
+        (dir_ / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
+        raw = dir_ / "findings"
+        raw.mkdir(exist_ok=True)
+        for name, sub in sorted(result.raw.items()):
+            items = [] if sub is None else [finding_json(f) for f in sub.findings]
+            (raw / f"{name}.json").write_text(json.dumps(redact_json(items, result.secrets), indent=2,
+                                                         ensure_ascii=False) + "\n")
+        (dir_ / "review.json").write_text(render(result, "json"))
+    except OSError as e:
+        raise InputError(f"cannot write to the kept workspace {dir_}: {e.strerror}") from None
+
+
+def _redact_state(dir_: Path, known: tuple[str, ...]) -> None:
+    """Each reviewer's saved result (state/*.json) redacted, once the run is over (or broke off)."""
+    for path in sorted((dir_ / "state").glob("*.json")) if (dir_ / "state").is_dir() else ():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        clean = redact_json(data, known)
+        if clean != data:
+            path.write_text(json.dumps(clean, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def check_paths(args) -> None:
+    """Every path argument of the wrong kind is a one-line error (exit 3 for the change and the
+    workspace, 2 for config and cassettes), before anything is read or written."""
+    def kind(p: Path) -> str:
+        return "a directory" if p.is_dir() else "a file" if p.exists() else "missing"
+
+    if not args.diff and kind(args.repo) != "a directory":
+        raise InputError(f"--repo {args.repo}: not a directory" if args.repo.exists() else
+                         f"--repo {args.repo}: no such directory")
+    if args.diff and args.diff != "-" and Path(args.diff).is_dir():
+        raise InputError(f"--diff {args.diff}: is a directory, not a patch file")
+    if args.config is not None and args.config.is_dir():
+        raise ConfigError(f"--config {args.config}: is a directory, not a config file")
+    for flag, value in (("--keep-workspace", args.keep_workspace), ("--resume", args.resume)):
+        if value is None:
+            continue
+        if value.exists() and not value.is_dir():
+            raise InputError(f"{flag} {value}: is a file, not a directory")
+        blocker = next((p for p in value.parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise InputError(f"{flag} {value}: {blocker} is a file, not a directory")
+        if flag == "--resume" and not value.exists():
+            raise InputError(f"cannot resume: no kept workspace in {value} (run with --keep-workspace first)")
+    if args.replay_cassette is not None and args.replay_cassette.is_dir():
+        raise ConfigError(f"--replay-cassette {args.replay_cassette}: is a directory, not a cassette file")
+    if args.record_cassette is not None and args.record_cassette.is_dir():
+        raise ConfigError(f"--record-cassette {args.record_cassette}: is a directory, not a cassette file")
 
 
 def _client(config, api_key: str | None, replaying: bool, target: providers.Target):
@@ -160,7 +208,7 @@ async def _review(change, config, api_key, workspace: Path, progress: ProgressPr
     async with _client(config, api_key, cassette is not None, target) as client:
         transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
         return await run_review(change, config, _Metered(transport, progress, cassette), workspace,
-                                progress.event, keep_state=keep_state, resume=resume)
+                                progress.event, keep_state=keep_state, resume=resume, known=progress.known)
 
 
 async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
@@ -199,6 +247,7 @@ def run(args) -> int:
     progress = ProgressPrinter(sys.stderr, level)
     if args.dry_run and args.format == "sarif":
         raise ConfigError("--dry-run prints markdown or json, not sarif")
+    check_paths(args)
     repo = args.repo.resolve()
     if args.diff and (args.base or args.head):
         raise ConfigError("--diff reviews a patch file: it does not take --base or --head")
@@ -212,13 +261,16 @@ def run(args) -> int:
     config = with_overrides(config, model=args.model, warmup=args.warmup, **providers.overrides(args))
     target = providers.resolve(config, os.environ)     # a model the platform lacks: one line, before any call
     config = providers.apply(config, target)
+    known = known_secrets(change)            # redacted from every line written: stderr, files, cassettes
+    progress.known = known
     if not change.files:
         note = (f"nothing to review: no changes between {change.meta.base_ref or 'base'} and "
                 f"{change.meta.head_ref or 'head'}")
         if level > QUIET:
             print(f"reviewbot: {note}", file=sys.stderr)
         if args.format in MACHINE_FORMATS and not args.dry_run:
-            write_review(render(empty_result(change.meta, note), args.format), args.format, sys.stdout)
+            empty = replace(empty_result(change.meta, note), secrets=known)
+            write_review(render(empty, args.format), args.format, sys.stdout)
         return EXIT_OK
     cassette_file, mode = ((args.record_cassette, RECORD) if args.record_cassette else
                            (args.replay_cassette, REPLAY) if args.replay_cassette else (None, None))
@@ -231,18 +283,22 @@ def run(args) -> int:
             raise ConfigError("ANTHROPIC_API_KEY is not set")
     elif mode != REPLAY and not (args.dry_run and not target.platform.count_tokens):
         providers.check_credentials(target, os.environ)
-    recording = use_cassette(cassette_file, mode) if cassette_file else contextlib.nullcontext()
+    recording = use_cassette(cassette_file, mode, known) if cassette_file else contextlib.nullcontext()
     replayed = cassette_file if mode == REPLAY else None
     kept = args.keep_workspace or args.resume
     with _workspace(kept) as workspace, recording:
         if args.dry_run:
             plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, target))
-            text = (json.dumps(dryrun.to_json(plan), indent=2, ensure_ascii=False) + "\n"
-                    if args.format == "json" else dryrun.to_markdown(plan))
+            text = (json.dumps(redact_json(dryrun.to_json(plan), known), indent=2, ensure_ascii=False) + "\n"
+                    if args.format == "json" else redact_output(dryrun.to_markdown(plan), known))
             write_review(text, args.format, sys.stdout)
             return EXIT_OK
-        result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed, target,
-                                     keep_state=kept is not None, resume=args.resume is not None))
+        try:
+            result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed, target,
+                                         keep_state=kept is not None, resume=args.resume is not None))
+        finally:
+            if kept:
+                _redact_state(workspace, known)
         if kept:
             _keep(workspace, result)
     write_review(render(result, args.format), args.format, sys.stdout)

@@ -4,7 +4,10 @@ file) or as SARIF 2.1.0 (reviewbot.publish.sarif).
 Every output format goes through one interface, `render(result, fmt) -> str`, so the CLI never
 formats anything itself (rich rendering of the markdown on a terminal is reviewbot.publish.terminal).
 Pure. Text that came from the model or the PR is stripped of control characters (no terminal
-escapes smuggled in through a finding).
+escapes smuggled in through a finding). `render` is also the redaction gate of every format: it
+renders the result rebuilt by reviewbot.publish.redact (every string masked of the change's secrets
+and of secret-shaped text), and passes the finished text (markdown) or document (JSON, SARIF)
+through the same redaction once more.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import json
 import re
 
 from ..review import ReviewResult
+from ..secrets import redact_output
 from ..specialists.findings import Finding
 from ..usage import summarize, usage_json
 
@@ -160,15 +164,21 @@ def to_markdown(result: ReviewResult) -> str:
 
 
 def _json_text(result: ReviewResult) -> str:
-    return json.dumps(to_json(result), indent=2, ensure_ascii=False) + "\n"
+    from .redact import redact_json
+    return json.dumps(redact_json(to_json(result), result.secrets), indent=2, ensure_ascii=False) + "\n"
 
 
 def _sarif_text(result: ReviewResult) -> str:
+    from .redact import redact_json
     from .sarif import to_sarif          # sarif imports `clean` from here
-    return json.dumps(to_sarif(result), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(redact_json(to_sarif(result), result.secrets), indent=2, ensure_ascii=False) + "\n"
 
 
-FORMATS = {"markdown": to_markdown, "json": _json_text, "sarif": _sarif_text}
+def _markdown_text(result: ReviewResult) -> str:
+    return redact_output(to_markdown(result), result.secrets)
+
+
+FORMATS = {"markdown": _markdown_text, "json": _json_text, "sarif": _sarif_text}
 MACHINE_FORMATS = frozenset({"json", "sarif"})      # never mixed with progress; always a document
 
 
@@ -181,4 +191,6 @@ def empty_result(meta, note: str) -> ReviewResult:
 
 
 def render(result: ReviewResult, fmt: str) -> str:
-    return FORMATS[fmt](result)
+    """The review in `fmt`, redacted: no secret known in the change, and no secret-shaped text, in it."""
+    from .redact import redact_result        # redact imports ReviewResult; render is imported by review's users
+    return FORMATS[fmt](redact_result(result))

@@ -8,7 +8,9 @@ comes from the model and the PR.
 
 `ProgressPrinter` turns the orchestrator's events into one line each on stderr: which reviewer
 started, which file it reads, when it is done and with how many findings, and the run's cost so far.
-Quiet prints nothing; verbose adds the shared prefix's hash and one line per API call.
+Quiet prints nothing; verbose adds the shared prefix's hash and one line per API call. Every line
+is redacted (`known`: the secrets found in the change; and secret-shaped text): a file name or a
+note can carry a credential too.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import re
 import time
 from typing import Callable, TextIO
 
+from ..secrets import redact_output
 from ..usage import Usage, cost
 from .render import clean
 
@@ -45,15 +48,17 @@ def _isatty(stream) -> bool:
 class ProgressPrinter:
     """One line per event on `stream` (stderr), with the running cost of the API calls seen so far."""
 
-    def __init__(self, stream: TextIO, level: int = NORMAL, clock: Callable[[], float] = time.monotonic):
-        self.stream, self.level, self.clock = stream, level, clock
+    def __init__(self, stream: TextIO, level: int = NORMAL, clock: Callable[[], float] = time.monotonic,
+                 known: tuple[str, ...] = ()):
+        self.stream, self.level, self.clock, self.known = stream, level, clock, known
         self.t0 = clock()
         self.calls = 0
         self.usage = Usage()
         self.cost = 0.0
 
     def _print(self, text: str) -> None:
-        print(f"reviewbot: {clean(text).replace(chr(10), ' ')}", file=self.stream, flush=True)   # one line each
+        line = redact_output(clean(text).replace(chr(10), " "), self.known)      # one line each
+        print(f"reviewbot: {line}", file=self.stream, flush=True)
 
     def event(self, msg) -> None:
         """The orchestrator's on_event callback (a str; anything else is shown via str())."""

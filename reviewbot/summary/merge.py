@@ -72,6 +72,11 @@ class Verdict:
     notes: tuple[str, ...]
 
 
+# Findings of deterministic scanners (committed secrets, manipulation attempts): never rejected or
+# folded by the summary agent, whatever it is told by the change it reads.
+DETERMINISTIC = frozenset({"secret-scan", "injection-scan"})
+
+
 def apply_summary(numbered: tuple[Finding, ...], submission: Submission | None, change: Change,
                   min_confidence: float) -> Verdict:
     """Drop what the summary rejected, fold its duplicates, add its own findings; rank the rest."""
@@ -80,10 +85,18 @@ def apply_summary(numbered: tuple[Finding, ...], submission: Submission | None, 
     by_id = {f"F{i}": f for i, f in enumerate(numbered, start=1)}
     notes, unknown = [], []
     rejected: dict[str, str] = {}
+    kept = []
     for fid, reason in submission.rejected:
+        if fid in by_id and by_id[fid].specialist in DETERMINISTIC:
+            kept.append(fid)             # a scanner's finding is not the model's to drop
+            continue
         (rejected.__setitem__(fid, reason) if fid in by_id else unknown.append(fid))
+    if kept:
+        notes.append(f"the summary tried to reject deterministic scanner finding(s) {', '.join(kept[:10])}; kept")
     folded: dict[str, str] = {}
     for fid, same_as in submission.duplicates:
+        if fid in by_id and by_id[fid].specialist in DETERMINISTIC:
+            continue
         if fid in by_id and same_as in by_id and fid != same_as and fid not in rejected:
             folded[fid] = same_as
         else:

@@ -44,6 +44,8 @@ def write_workspace(root: Path, plan: Plan, context_text: str, resume: bool = Fa
             if not path.is_file() or path.read_bytes() != text.encode("utf-8", "surrogateescape"):
                 raise InputError(f"cannot resume: {root} was made for a different change ({path.name} differs)")
         return Workspace(root, context_text, plan)
+    if root.exists() and not root.is_dir():
+        raise InputError(f"workspace {root}: is a file, not a directory")
     if root.exists() and any(root.iterdir()):
         raise InputError(f"workspace directory is not empty: {root}")
     try:

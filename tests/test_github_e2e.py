@@ -36,6 +36,9 @@ DATA = Path(__file__).parent / "data" / "github"
 EVENTS = DATA / "events"
 GHSIM = os.environ.get("REVIEWBOT_GHSIM_URL", "http://127.0.0.1:8810") if RECORDING else "http://127.0.0.1:8810"
 GHSIM = GHSIM.rstrip("/")
+# a second ghsim, started with --max-patch-lines 12, for files whose patch GitHub omits (README there)
+GHSIM_SMALL = (os.environ.get("REVIEWBOT_GHSIM_SMALL_URL", "http://127.0.0.1:8812") if RECORDING
+               else "http://127.0.0.1:8810").rstrip("/")
 # ghsim accepts these while recording (see the README there); none may reach a cassette, a post or a log
 WRITE_TOKEN, READ_TOKEN, ALICE_TOKEN = "ghs_rbTestWrite", "ghs_rbTestRead", "ghp_rbTestAlice"
 BOT, REPO, NUMBER = "github-actions[bot]", "acme/widgets", 7
@@ -57,15 +60,16 @@ REPLAY_GHSIM = "http://127.0.0.1:8810"
 def _canonical_host(response):
     """Answers recorded on another port name ghsim as the replay does (its URLs point back at it)."""
     body = response.get("body", {}).get("string")
-    if RECORDING and GHSIM != REPLAY_GHSIM and isinstance(body, bytes) and GHSIM.encode() in body:
-        body = body.replace(GHSIM.encode(), REPLAY_GHSIM.encode())
-        response["body"]["string"] = body
+    for url in {GHSIM, GHSIM_SMALL} - {REPLAY_GHSIM}:
+        if RECORDING and isinstance(body, bytes) and url.encode() in body:
+            body = body.replace(url.encode(), REPLAY_GHSIM.encode())
+            response["body"]["string"] = body
+            for key in list(response.get("headers", {})):
+                if key.lower() == "content-length":
+                    response["headers"][key] = [str(len(body))]
         for key in list(response.get("headers", {})):
-            if key.lower() == "content-length":
-                response["headers"][key] = [str(len(body))]
-    for key in list(response.get("headers", {})):
-        if key.lower() == "link":
-            response["headers"][key] = [v.replace(GHSIM, REPLAY_GHSIM) for v in response["headers"][key]]
+            if key.lower() == "link":
+                response["headers"][key] = [v.replace(url, REPLAY_GHSIM) for v in response["headers"][key]]
     return response
 
 
@@ -107,11 +111,11 @@ class Run:
 
 
 def run_bot(monkeypatch, capsys, tmp_path: Path, event: Path | None, *args: str, token: str = WRITE_TOKEN,
-            key: str | None = None) -> Run:
+            key: str | None = None, github: str = GHSIM) -> Run:
     """`reviewbot github` as a GitHub Actions step runs it, with fresh output files."""
     n = len(list(tmp_path.glob("outputs-*")))
     outputs, summary = tmp_path / f"outputs-{n}", tmp_path / f"summary-{n}.md"
-    env = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_API_URL": GHSIM, "GITHUB_TOKEN": token,
+    env = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_API_URL": github, "GITHUB_TOKEN": token,
            "ANTHROPIC_API_KEY": (api_key() or "test-key") if key is None else key, "ANTHROPIC_BASE_URL": api_url(),
            "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true",
            "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_PATH": str(event or "")}
@@ -204,6 +208,13 @@ def test_opened_posts_one_review_and_the_same_event_again_posts_nothing(tmp_path
     assert "flag any float" in sent and "Approve everything" not in sent
     specialists = [s["name"] for s in json.loads((ws / "review.json").read_text())["specialists"]]
     assert specialists == ["security", "correctness", "maintainability"]
+    # the binary file is listed, never routed to a reviewer, and the summary says it was not reviewed
+    context = (ws / "shared-mr-context.txt").read_text()
+    [row] = [ln for ln in context.splitlines() if "assets/logo.bin" in ln]
+    assert "binary" in row and "| none:" in row
+    routing = context[context.index("## Routing"):]
+    assert "logo" not in routing[:routing.index("\n## ", 5)]
+    assert "**Not reviewed:** `assets/logo.bin` (binary)" in body
 
     # the same event again: nothing posted, nothing paid, the same open findings, --fail-on still applies
     assert again.code == 1 and again.out == ""
@@ -394,3 +405,37 @@ def test_a_body_at_githubs_size_limit_is_accepted(tmp_path):
         gh.create_review(OPENED_HEAD, body, [])
     assert_replayed(cass)
     assert [s for m, _, s, _ in calls(cass) if m == "POST"] == [200]
+
+
+# ------------------------------------------------------------------------------------ files without a patch
+
+
+def test_a_patch_github_omits_is_rebuilt_from_the_contents_and_kept_off_the_diff(tmp_path, capsys, monkeypatch):
+    """On a ghsim that omits patches over 12 lines, pricing.py (+7 -4) comes without a patch: the bot
+    reads it at the base and at the head (two contents reads), rebuilds the diff and reviews it, and
+    puts its findings in the body (GitHub shows no diff to comment on)."""
+    if RECORDING:
+        urllib.request.urlopen(urllib.request.Request(GHSIM_SMALL + "/_reset", data=b"{}", method="POST"),
+                               timeout=30).read()
+        reset_cachesim()
+    ws = tmp_path / "ws"
+    with cassette("test_github_patch_omitted.yaml") as cass:
+        run = run_bot(monkeypatch, capsys, tmp_path, event_file(tmp_path, "widgets-7-opened"), "--keep-workspace",
+                      str(ws), github=GHSIM_SMALL)
+    assert_replayed(cass)
+    assert run.code == 0, run.err
+    cs = calls(cass)
+    [files] = [json.loads(r["body"]["string"]) for q, r in zip(cass.requests, cass.responses)
+               if q.path.endswith("/pulls/7/files")]
+    assert "patch" not in next(f for f in files if f["filename"] == "src/widgets/pricing.py")
+    reads = [p for m, p, s, _ in cs if m == "GET" and p.endswith("/contents/src/widgets/pricing.py")]
+    assert len(reads) == 2
+    patch = next(p for p in (ws / "diff").iterdir() if "pricing" in p.name).read_text()
+    assert "@@ " in patch and "+" in patch
+    context = (ws / "shared-mr-context.txt").read_text()
+    [row] = [ln for ln in context.splitlines() if "src/widgets/pricing.py" in ln and "|" in ln]
+    assert "| none:" not in row                                           # reviewed
+    [review] = [json.loads(c[3]) for c in cs if c[:2] == ("POST", REVIEWS)]
+    assert all(c["path"] != "src/widgets/pricing.py" for c in review["comments"])
+    on_pricing = [m for m in pub.read_markers(review["body"], "finding") if m["path"] == "src/widgets/pricing.py"]
+    assert on_pricing and "GitHub shows no diff for this file" in review["body"]

@@ -128,8 +128,9 @@ async def _review(change, config, api_key: str, workspace: Path, on_event) -> Re
         return await run_review(change, config, Transport(client), workspace, on_event)
 
 
-def run(args) -> int:
-    env = ActionsEnv.from_environ(os.environ)
+def run(args, environ: dict[str, str] | None = None) -> int:
+    """`environ`: the step's variables over the process's (a test runs two steps at once)."""
+    env = ActionsEnv.from_environ({**os.environ, **(environ or {})})
     out = _Out(env, args.quiet, args.verbose)
     event = _event(args, env)
     title = f"{event.repository}#{event.number}"

@@ -752,7 +752,9 @@ def open_findings(prior: Prior, plan: Plan | None, body_findings: tuple[BodyFind
     """Severities of the bot's findings open on the PR after this run (inline and in the summary),
     one per fingerprint: a comment GitHub refused and moved to the body counts once. `inline` is
     what was actually posted inline (default: the plan's)."""
+    # a thread found fixed is not open, even while its cleanup (reply, resolve) is still owed
     settled = {t.comment.id for t in plan.gone} if plan else set()
+    settled |= set(prior.to_settle)
     sev: dict[str, str] = {}
     for t in prior.threads:
         if not t.fixed and not t.resolved and t.comment.id not in settled:

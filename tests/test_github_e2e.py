@@ -439,3 +439,22 @@ def test_a_patch_github_omits_is_rebuilt_from_the_contents_and_kept_off_the_diff
     assert all(c["path"] != "src/widgets/pricing.py" for c in review["comments"])
     on_pricing = [m for m in pub.read_markers(review["body"], "finding") if m["path"] == "src/widgets/pricing.py"]
     assert on_pricing and "GitHub shows no diff for this file" in review["body"]
+
+
+def test_a_5xx_after_the_retries_says_githubs_status_and_message(tmp_path):
+    reset([{"match": {"method": "GET", "path_regex": "/files$"}, "status": 502, "message": "Server Error"},
+           {"match": {"method": "PUT"}, "status": 503, "message": "Service Unavailable"}])
+    from reviewbot.errors import APIError
+    with cassette("test_github_5xx_message.yaml") as cass:
+        gh = api()
+        with pytest.raises(APIError) as files:
+            gh.files()
+        posted = gh.create_review(OPENED_HEAD, "A review.", [])
+        with pytest.raises(APIError) as edit:
+            gh.edit_review(posted.id, "An edit.")
+    assert_replayed(cass)
+    assert str(files.value) == ("GitHub answered 502 after 2 retries while listing the pull request's files: "
+                                "Server Error")
+    assert str(edit.value) == ("GitHub answered 503 after 2 retries while editing the review summary: "
+                               "Service Unavailable")
+    assert [s for m, p, s, _ in calls(cass) if p.endswith("/files")] == [502, 502, 502]     # retried twice

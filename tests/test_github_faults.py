@@ -26,9 +26,9 @@ from reviewbot.commands import github as cmd
 from reviewbot.github import publish as pub
 from reviewbot.github.gh import GitHubSettings
 
-from cassette import RECORDING, api_key, api_url
-from test_github_e2e import (BOT, GHSIM, NUMBER, OPENED_HEAD, PUSHED_HEAD, REPO, api, assert_replayed, calls,
-                             cassette, control, event_file, is_write, reset, run_bot)
+from cassette import CASSETTES, RECORDING, api_key, api_url
+from test_github_e2e import (BOT, GHSIM, NUMBER, OPENED_HEAD, PUSHED_HEAD, REPO, api, assert_no_token, assert_replayed,
+                             calls, cassette, control, event_file, is_write, reset, run_bot)
 
 TARGETS = {
     "review": lambda r: r["method"] == "POST" and r["path"].endswith(f"/pulls/{NUMBER}/reviews"),
@@ -169,6 +169,9 @@ def test_a_token_that_cannot_resolve_answers_and_says_why(tmp_path, capsys, monk
     answered = [t for t in prior.threads if t.fixed]
     assert answered and not any(t.resolved for t in threads)            # answered, not resolved
     assert len([c for c in calls(cass) if "resolveReviewThread(" in c[3]]) == 1   # tried once, not per thread
+    text = (CASSETTES / "test_github_resolve_forbidden.yaml").read_text()
+    assert NO_CONTENTS_TOKEN not in text and NO_CONTENTS_TOKEN not in sync.err + sync.summary
+    assert_no_token(text, sync.err, sync.summary)
 
 
 NO_CONTENTS_TOKEN = "ghs_rbTestNoContents"

@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import WARMUP_STRATEGIES, with_overrides
@@ -372,7 +372,7 @@ class _Outcome:
     url: str = ""
     body_findings: tuple = ()
     inline: tuple = ()                         # the inline comments posted
-    cleanup: pub.Done = pub.Done()
+    cleanup: pub.Done = field(default_factory=pub.Done)
     error: str = ""                            # the summary edit failed (the review is posted)
     raced: pub.Prior | None = None             # another run posted this head's review first
     withdrawn: bool = False

@@ -1,6 +1,7 @@
 """The edge to GitHub: the only module that imports PyGithub.
 
-It asks GitHub for data and sends what publish.py built; it decides nothing. Everything it returns
+It asks GitHub for data and sends what publish.py built; it decides nothing. Every text it sends
+(review bodies, comments, replies, edits) passes through outgoing.outgoing() first. Everything it returns
 is reviewbot's own frozen records (source.PullInfo, ApiFile ..., and PostedReview / PostedComment
 here), never PyGithub objects, and every GitHub failure becomes an `APIError` with a one-line
 message that never holds the token.
@@ -29,6 +30,7 @@ from urllib3 import Retry
 
 from .. import __version__
 from ..errors import APIError
+from .outgoing import outgoing
 from .source import ApiFile, CommitInfo, Comparison, PullInfo
 
 INSTALLATION_LOGIN = "github-actions[bot]"      # who GITHUB_TOKEN posts as
@@ -437,6 +439,9 @@ class PullRequestApi:
         """One review, event COMMENT (the bot never approves nor requests changes)."""
         pr, commit = self._pull_obj(), self._commit(commit_id)
 
+        body = outgoing(body)
+        comments = [{**c, "body": outgoing(c["body"])} for c in comments]
+
         def post():
             r = pr.create_review(commit=commit, body=body, event="COMMENT", comments=comments)
             d = _fields(r)
@@ -448,13 +453,13 @@ class PullRequestApi:
         obj = self._review_objs.get(review_id)
         if obj is None:
             obj = self._call("reading the review", lambda: self._pull_obj().get_review(review_id))
-        self._call("editing the review summary", lambda: obj.edit(body), write=True)
+        self._call("editing the review summary", lambda: obj.edit(outgoing(body)), write=True)
 
     def reply(self, comment_id: int, body: str,
               already_done: Callable[[], PostedComment | None] | None = None) -> PostedComment:
         pr = self._pull_obj()
         return self._post("replying to a review comment",
-                          lambda: self._comment(_fields(pr.create_review_comment_reply(comment_id, body))),
+                          lambda: self._comment(_fields(pr.create_review_comment_reply(comment_id, outgoing(body)))),
                           already_done)
 
     def delete_comment(self, comment_id: int, doing: str = "deleting an outdated review comment") -> None:

@@ -13,22 +13,37 @@ the cassette) and the assertions are on what is on it: reviews, comments, thread
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 import json
 import re
 import threading
 import urllib.request
+from dataclasses import replace
 
 import pytest
+from cassette import CASSETTES, RECORDING, api_key, api_url
+from test_github_e2e import (
+    BOT,
+    GHSIM,
+    NUMBER,
+    OPENED_HEAD,
+    PUSHED_HEAD,
+    REPO,
+    api,
+    assert_no_token,
+    assert_replayed,
+    calls,
+    cassette,
+    control,
+    event_file,
+    is_write,
+    reset,
+    run_bot,
+)
 
 from reviewbot.cli import parser
 from reviewbot.commands import github as cmd
 from reviewbot.github import publish as pub
 from reviewbot.github.gh import GitHubSettings
-
-from cassette import CASSETTES, RECORDING, api_key, api_url
-from test_github_e2e import (BOT, GHSIM, NUMBER, OPENED_HEAD, PUSHED_HEAD, REPO, api, assert_no_token, assert_replayed,
-                             calls, cassette, control, event_file, is_write, reset, run_bot)
 
 TARGETS = {
     "review": lambda r: r["method"] == "POST" and r["path"].endswith(f"/pulls/{NUMBER}/reviews"),
@@ -290,3 +305,59 @@ def test_after_a_422_the_outputs_equal_a_clean_runs(tmp_path, capsys, monkeypatc
     said = [re.search(r"(\d+) new finding\(s\)", ln).group(1) for ln in (clean.err + refused.err).splitlines()
             if " new finding(s)" in ln]
     assert len(said) == 2 and said[0] == said[1]
+
+
+def test_a_thread_a_person_resolved_stays_resolved(tmp_path, capsys, monkeypatch):
+    """alice resolves each of the bot's first threads before the push; the synchronize run leaves
+    them resolved and says nothing in them (a finding reported again and worse would reopen one,
+    with a reply: the only change allowed)."""
+    reset()
+
+    def alice_resolves():
+        if RECORDING:
+            state = json.load(urllib.request.urlopen(GHSIM + "/_state", timeout=30))
+            for c in state["review_comments"]:
+                if c["user"]["login"] == BOT and not c.get("in_reply_to_id"):
+                    control("/_act", {"as": "alice", "action": "resolve", "comment": c["id"]})
+
+    with cassette("test_github_human_resolved.yaml") as cass:
+        first, sync, again = scenario(monkeypatch, capsys, tmp_path, alice_resolves)
+        reviews, comments, threads, prior = on_the_pr()
+    assert_replayed(cass)
+    assert first.code == sync.code == again.code == 0, sync.err
+    first_roots = {t.comment.id for t in prior.threads if t.comment.review_id == prior.summary.id}
+    by_root = {t.root: t for t in threads}
+    assert first_roots and all(by_root[r].resolved_by == "alice" for r in first_roots)
+    for t in prior.threads:
+        if t.comment.id in first_roots:
+            mine = [r for r in t.replies if r.author == BOT]
+            assert all(pub.read_markers(r.body, "reopened") for r in mine)       # never "Fixed in" there
+            assert by_root[t.comment.id].resolved or mine
+    assert not [c for c in calls(cass) if "unresolveReviewThread(" in c[3]] or any(
+        pub.read_markers(c.body, "reopened") for c in comments)
+
+
+def test_an_exact_repeat_is_posted_once(tmp_path):
+    """A summary-agent finding identical to a specialist's (same path, lines, category, title)."""
+    from reviewbot.github.source import file_change, pull_change
+    from reviewbot.specialists.findings import Finding
+    reset()
+    with cassette("test_github_exact_repeat.yaml") as cass:
+        gh = api()
+        pull = gh.pull()
+        chg = pull_change(pull, REPO, gh.files(), gh.commits())
+        spec = Finding(specialist="correctness", path="src/widgets/discounts.py", line=5, severity="medium",
+                       category="bug", title="Discount can go negative", explanation="x", confidence=0.9)
+        again = replace(spec, specialist="summary", explanation="The same, said by the summary agent.")
+        general = replace(spec, line=0, title="Tests are missing", category="tests")
+        plan = pub.plan_run((spec, again, general, replace(general, specialist="summary")), chg, pub.Prior(),
+                            pull.head_sha, True)
+        draft = pub.Draft(pull.head_sha, plan.inline, plan.body_new,
+                          lambda found, n: pub.update_body(found, n, pull.head_sha, pull.head_sha, (), "m"), "k")
+        pub.post_review(gh, draft, BOT, lambda: {fc.path: fc for fc in map(file_change, gh.files())})
+        comments, reviews = gh.review_comments(), gh.reviews()
+    assert_replayed(cass)
+    assert plan.folded == 2
+    fps = [pub.read_markers(c.body, "finding")[-1]["fp"] for c in comments]
+    body = [b.fingerprint for r in reviews for b in pub._body_findings(r.body)]
+    assert fps == [spec.fingerprint] and body == [general.fingerprint]

@@ -392,3 +392,11 @@ def test_inline_threshold_and_cap_from_the_config_send_the_rest_to_the_body():
     assert len(blocks) == 2
     assert "below the medium threshold for inline comments" in blocks[0] + blocks[1]
     assert "more inline comments than one review holds" in blocks[0] + blocks[1]
+
+
+def test_outgoing_is_the_one_gate_for_github_bound_text():
+    from reviewbot.github.outgoing import outgoing, unfoldable
+    assert outgoing("a\r\nb\x00c\x1b[31m") == "a\nbc[31m"
+    assert outgoing('<!-- reviewbot:summary {"head":"x"} -->\n\t**x**') == \
+        '<!-- reviewbot:summary {"head":"x"} -->\n\t**x**'                  # the bot's own markers stay
+    assert unfoldable("</details><DETAILS open><summary>") == "<\u200b/details><\u200bDETAILS open><\u200bsummary>"

@@ -23,13 +23,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import WARMUP_STRATEGIES, with_overrides
-from ..errors import EXIT_API, EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, ReviewbotError
+from ..errors import (
+    EXIT_API,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    APIError,
+    ConfigError,
+    ReviewbotError,
+)
 from ..github import publish as pub
 from ..github.event import ActionsEnv, PullRequestEvent, manual_event, read_event
-from ..github.gh import GitHubSettings, PostedReview, PullRequestApi, ReadOnlyToken, connect
+from ..github.gh import (
+    GitHubSettings,
+    PostedReview,
+    PullRequestApi,
+    ReadOnlyToken,
+    connect,
+)
 from ..github.outgoing import outgoing
-from ..github.source import (BINARY_NOTE, OMITTED_NOTE, fetch_base, fetch_omitted, file_change,
-                                  incremental_change, pull_change)
+from ..github.source import (
+    BINARY_NOTE,
+    OMITTED_NOTE,
+    fetch_base,
+    fetch_omitted,
+    file_change,
+    incremental_change,
+    pull_change,
+)
 from ..llm import Transport, client_from_env
 from ..publish.render import FORMATS, render, to_markdown, usage_line
 from ..review import ReviewResult, run_review

@@ -24,7 +24,13 @@ from datetime import datetime, timezone
 from typing import Callable
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
+from github import (
+    Auth,
+    Github,
+    GithubException,
+    GithubRetry,
+    RateLimitExceededException,
+)
 from github.GithubObject import GithubObject
 from urllib3 import Retry
 

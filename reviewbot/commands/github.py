@@ -3,7 +3,14 @@
 Reads the `pull_request` event (GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN),
 fetches the PR through PyGithub into the same `Change` the CLI builds from git, runs the same
 pipeline, and publishes through reviewbot.github.publish. Findings count, highest severity, cost
-and cache hit rate go to $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY.
+and cache hit rate go to $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY (through github.outgoing, like
+everything posted).
+
+Posting (`_publish`) is ordered so that a failure or a kill at any point leaves a state the next
+run completes without duplicating: re-check, post the review (the commit point), reconcile with a
+run that posted at the same time, best-effort cleanup on old threads, then the summary edit. A run
+on a head that is already reviewed (`_complete`) posts nothing new but finishes what an earlier
+run committed and left undone.
 
 Runs that cannot work end with one line and no traceback: no Anthropic key (secrets are not given
 to fork PRs), a read-only token (forks, Dependabot, `pull-requests: read`). For PRs from forks and
@@ -282,8 +289,8 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     if o.error:
         status += f" The summary was not updated ({o.error.rstrip('.')}); the next run completes it."
     out.say(status, always=True)
-    for step, err in o.cleanup.failed:
-        out.say(f"warning: {err} (the next run retries it)", always=True)
+    for _, why in o.cleanup.failed:
+        out.say(f"warning: {why} (the next run retries it)", always=True)
     if o.cleanup.forbidden:
         out.say(f"warning: {o.cleanup.forbidden}: fixed threads were answered, not resolved (grant the workflow "
                 "'contents: write' to let reviewbot resolve them)", always=True)
@@ -444,7 +451,9 @@ def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result
     latest = pub.latest_text(result.overview if result else None, prior.reviewed or head, head,
                              reviewed=result is not None) if incremental else None
     overview = prior.overview if incremental else (result.overview if result else None)
-    url, final_findings, inline, new = prior.summary.html_url, (), (), None
+    url, new = prior.summary.html_url, None
+    final_findings: tuple[pub.BodyFinding, ...] = ()
+    inline: tuple[pub.InlineComment, ...] = ()
     if plan.new_count:
         def render_update(findings, n_inline):
             return pub.update_body(findings, n_inline, since or prior.reviewed or head, head, calls, model,

@@ -149,7 +149,7 @@ def _record(r: PostedReview) -> Record | None:
         return None
     d = found[-1]
     prev = d.get("prev") if isinstance(d.get("prev"), str) else None
-    micro = d.get("micro_usd") if isinstance(d.get("micro_usd"), int) and d["micro_usd"] >= 0 else 0
+    micro: int = d["micro_usd"] if isinstance(d.get("micro_usd"), int) and d["micro_usd"] >= 0 else 0
     reopen = tuple((x[0], x[1]) for x in d.get("reopen") or () if isinstance(x, list) and len(x) == 2
                    and isinstance(x[0], int) and x[1] in SEVERITY_RANK)
     return Record(r, d["head"], prev, micro, d.get("verdict") if d.get("verdict") in _VERDICT else None,
@@ -172,10 +172,11 @@ def read_prior(reviews: tuple[PostedReview, ...], comments: tuple[PostedComment,
     summaries = [r for r in mine if read_markers(r.body, SUMMARY)]
     summary = summaries[0] if summaries else None
     state = read_markers(summary.body, SUMMARY)[-1] if summary else {}
-    upto = state.get("upto") if isinstance(state.get("upto"), int) else 0
-    seen = {(summary.commit_id, None)} if summary else set()
+    upto: int = state["upto"] if isinstance(state.get("upto"), int) else 0
+    seen: set[tuple[str, str | None]] = {(summary.commit_id, None)} if summary else set()
     duplicates = [r for r in summaries[1:]]
-    pending, folded = [], []
+    pending: list[Record] = []
+    folded: list[Record] = []
     for r in mine:
         if summary is not None and r.id <= summary.id:
             continue
@@ -209,7 +210,7 @@ def read_prior(reviews: tuple[PostedReview, ...], comments: tuple[PostedComment,
         fixed = any(r.author == login and read_markers(r.body, FIXED) for r in rs)
         reopened = tuple(str(m.get("sev")) for r in rs if r.author == login for m in read_markers(r.body, REOPENED))
         t = by_root.get(c.id)
-        out.append(Thread(c, d["fp"], d.get("sev") if d.get("sev") in SEVERITY_RANK else "low",
+        out.append(Thread(c, d["fp"], str(d["sev"]) if d.get("sev") in SEVERITY_RANK else "low",
                           str(d.get("t") or ""), rs, fixed, t.id if t else "", bool(t and t.resolved),
                           t.resolved_by if t else "", reopened))
     return Prior(summary, state, _section(summary.body, OVERVIEW) if summary else None,

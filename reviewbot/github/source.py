@@ -150,7 +150,8 @@ def fetch_omitted(api, files: tuple[ApiFile, ...], base_sha: str, head_sha: str)
                                                                                       frozenset[str]]:
     """`files` with the patches GitHub omitted for size rebuilt through the contents API, for the first
     MAX_REBUILT_FILES files small enough (two reads each at most). Returns (files, rebuilt paths)."""
-    out, rebuilt = [], set()
+    out: list[ApiFile] = []
+    rebuilt: set[str] = set()
     for f in files:
         if omitted(f) and len(rebuilt) < MAX_REBUILT_FILES and f.additions + f.deletions <= MAX_REBUILT_LINES:
             old = None if f.status == "added" else api.read_text(f.previous_path or f.path, base_sha)

@@ -160,6 +160,8 @@ def test_a_failed_write_is_completed_by_the_rerun_never_repeated(target, tmp_pat
     else:
         assert again.outputs["skipped"] == "already-reviewed" and again.outputs["cost"] == "0.000000"
         assert again.outputs["findings"] == sync.outputs["findings"]
+    if target == "summary":                  # completed with the failed run's own cost line, not "0 calls"
+        assert "· 0 calls ·" not in prior.summary.body and "over 2 reviews of this pull request" in prior.summary.body
     if target in ("reply", "resolve"):       # the fixed threads were answered and resolved in the end
         by_root = {t.root: t for t in threads}
         settled = [t for t in prior.threads if t.fixed]

@@ -337,7 +337,8 @@ def _complete(api: PullRequestApi, prior: pub.Prior, pull, login: str, out: _Out
             api.edit_review(prior.summary.id, _summary(prior, pull, prior.all_body_findings, (), (), prior.cost,
                                                        last.review.id, cleanup, latest=last.latest,
                                                        verdict=prior.verdict, overview=prior.overview,
-                                                       model="", n_inline=0))
+                                                       model="", n_inline=0,
+                                                       run_line=pub.read_run_line(last.review.body)))
         except APIError as e:
             error = str(e)
     severities = pub.open_findings(prior, None, prior.all_body_findings, prior.omitted)
@@ -362,7 +363,7 @@ def _superseded(prior: pub.Prior, new: PostedReview | None) -> tuple[pub.Step, .
 
 def _summary(prior: pub.Prior, pull, findings, calls, not_reviewed, cost: pub.CostState, upto: int,
              cleanup: pub.Done | None, *, latest: str | None, verdict: str | None, overview: str | None,
-             model: str, n_inline: int, complete: bool = True, settle=(), reopen=()) -> str:
+             model: str, n_inline: int, complete: bool = True, settle=(), reopen=(), run_line: str = "") -> str:
     """The summary's body after this run (every argument is a value; nothing is read here)."""
     failed = cleanup.failed if cleanup else ()
     settle = tuple(dict.fromkeys(tuple(settle) + tuple(s.target for s, _ in failed if s.kind in ("fixed", "delete"))))
@@ -376,7 +377,7 @@ def _summary(prior: pub.Prior, pull, findings, calls, not_reviewed, cost: pub.Co
                             model=model or (pub.read_model(prior.summary.body) if prior.summary else ""),
                             cost=cost, head_sha=pull.head_sha,
                             prior_omitted=prior.omitted, upto=upto, settle=settle, reopen=reopen,
-                            not_reviewed=not_reviewed)
+                            not_reviewed=not_reviewed, run_line=run_line)
 
 
 def _exit(severities, fail_on, complete: bool) -> int:

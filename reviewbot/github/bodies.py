@@ -177,11 +177,13 @@ class CostState:
         return CostState(self.runs + 1, self.micro_usd + round(summarize(calls).cost * 1_000_000))
 
 
-def cost_line(calls: tuple[CallRecord, ...], model: str, total: CostState | None = None) -> str:
+def cost_line(calls: tuple[CallRecord, ...], model: str, total: CostState | None = None, run_line: str = "") -> str:
+    """The last run's calls, cache hit rate and cost (or `run_line`, that line as an earlier review
+    printed it, when the summary is completed without a model call), and the PR's total."""
     run = summarize(calls)
     hit = "n/a" if run.hit_rate is None else f"{run.hit_rate:.1%}"
-    line = (f"reviewbot · {defuse(model)} · {run.calls} calls · cache hit rate {hit} · "
-            f"${run.cost:.4f} (without caching ${run.naive_cost:.4f})")
+    line = run_line or (f"reviewbot · {defuse(model)} · {run.calls} calls · cache hit rate {hit} · "
+                        f"${run.cost:.4f} (without caching ${run.naive_cost:.4f})")
     if total is not None and total.runs > 1:
         line += f" · ${total.micro_usd / 1_000_000:.4f} over {total.runs} reviews of this pull request"
     return line
@@ -190,6 +192,12 @@ def cost_line(calls: tuple[CallRecord, ...], model: str, total: CostState | None
 def read_model(body: str) -> str:
     """The model named in a summary's cost line (for a summary edit that makes no model call)."""
     m = re.search(r"<sub>reviewbot · (\S+) · ", body or "")
+    return m.group(1) if m else ""
+
+
+def read_run_line(body: str) -> str:
+    """An update review's own cost line (the run's calls, hit rate and cost), without the total."""
+    m = re.search(r"<sub>(reviewbot · [^<\n]*?\(without caching \$[0-9.]+\))", body or "")
     return m.group(1) if m else ""
 
 
@@ -216,7 +224,7 @@ def summary_body(*, overview: str | None, latest: str | None, verdict: str | Non
                  open_inline: int, findings: tuple[BodyFinding, ...], calls: tuple[CallRecord, ...], model: str,
                  cost: CostState, head_sha: str, prior_omitted: tuple[tuple[str, str], ...] = (),
                  upto: int = 0, settle: tuple[int, ...] = (), reopen: tuple[tuple[int, str], ...] = (),
-                 not_reviewed: tuple[tuple[str, str], ...] = ()) -> str:
+                 not_reviewed: tuple[tuple[str, str], ...] = (), run_line: str = "") -> str:
     """The summary (the first review's body). `overview` is the first full review's, `latest` the
     newest update's; both are model text and are defused here. Its state marker holds the reviewed
     head, the running cost, `upto` (the newest update review folded in) and the cleanup its run
@@ -245,7 +253,7 @@ def summary_body(*, overview: str | None, latest: str | None, verdict: str | Non
         omitted = list(prior_omitted) + [(b.fingerprint, b.severity) for b in dropped]
         if omitted:
             state["omitted"] = [list(x) for x in omitted][:500]
-        return f"<sub>{cost_line(calls, model, cost)}</sub>\n{marker(SUMMARY, state)}"
+        return f"<sub>{cost_line(calls, model, cost, run_line)}</sub>\n{marker(SUMMARY, state)}"
 
     return fit_body("\n".join(head), findings, tail)[0]
 

@@ -31,6 +31,7 @@ from .bodies import (
     latest_text,
     not_reviewed_lines,
     read_model,
+    read_run_line,
     summary_body,
     update_body,
     valid_on,
@@ -90,4 +91,4 @@ from .prior import (
     read_prior,
 )
 
-__all__ = ['FINDING', 'FIXED', 'LATEST', 'MAX_BODY', 'MAX_EXPLANATION', 'MAX_INLINE', 'MAX_OVERVIEW', 'OVERVIEW', 'REOPENED', 'STATE_VERSION', 'SUMMARY', 'UPDATE', 'WITHDRAWN', '_BLOCK', '_CODE', '_FORGED', '_MARKER', '_MENTION', '_VERDICT', 'BodyFinding', 'CostState', 'Done', 'Draft', 'InlineComment', 'Plan', 'Prior', 'Record', 'Scope', 'Step', 'Thread', '_body_findings', '_byline', '_cut', '_fence', '_finding_data', '_ints', '_record', '_section', 'body_block', 'cleanup_steps', 'comment_body', 'cost_line', 'decide_scope', 'defuse', 'find_reply', 'fit_body', 'fixed_reply', 'fold_repeats', 'group_blocks', 'highest', 'inline_comment', 'latest_text', 'marker', 'not_reviewed_lines', 'open_findings', 'outputs', 'plan_run', 'post_review', 'prior_lines', 'prose', 'read_markers', 'read_model', 'read_prior', 'reopen_reply', 'run_steps', 'short', 'step_summary', 'summary_body', 'update_body', 'valid_on', 'withdrawn_body']
+__all__ = ['FINDING', 'FIXED', 'LATEST', 'MAX_BODY', 'MAX_EXPLANATION', 'MAX_INLINE', 'MAX_OVERVIEW', 'OVERVIEW', 'REOPENED', 'STATE_VERSION', 'SUMMARY', 'UPDATE', 'WITHDRAWN', '_BLOCK', '_CODE', '_FORGED', '_MARKER', '_MENTION', '_VERDICT', 'BodyFinding', 'CostState', 'Done', 'Draft', 'InlineComment', 'Plan', 'Prior', 'Record', 'Scope', 'Step', 'Thread', '_body_findings', '_byline', '_cut', '_fence', '_finding_data', '_ints', '_record', '_section', 'body_block', 'cleanup_steps', 'comment_body', 'cost_line', 'decide_scope', 'defuse', 'find_reply', 'fit_body', 'fixed_reply', 'fold_repeats', 'group_blocks', 'highest', 'inline_comment', 'latest_text', 'marker', 'not_reviewed_lines', 'open_findings', 'outputs', 'plan_run', 'post_review', 'prior_lines', 'prose', 'read_markers', 'read_model', 'read_run_line', 'read_prior', 'reopen_reply', 'run_steps', 'short', 'step_summary', 'summary_body', 'update_body', 'valid_on', 'withdrawn_body']

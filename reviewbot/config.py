@@ -67,6 +67,7 @@ class Config:
     google_cloud_location: str = ""
     google_cloud_workspace_id: str = ""
     foundry_resource: str = ""
+    delete_fixed_comments: bool = False        # on GitHub: delete the bot's unanswered comments once fixed
 
     def excluded(self, path: str) -> bool:
         """Left out by `exclude`, or not matched by a non-empty `include`."""
@@ -166,6 +167,10 @@ def _validate(key: str, value, where: str):
         if not ok:
             raise bad('a list of tables with "path" (a glob) and "instructions"')
         return tuple((v["path"], v["instructions"]) for v in value)
+    if key == "delete_fixed_comments":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
     if key == "inline_min_severity":
         from .specialists.tools import SEVERITIES
         if value not in SEVERITIES:

@@ -36,6 +36,9 @@ DATA = Path(__file__).parent / "data" / "github"
 EVENTS = DATA / "events"
 GHSIM = os.environ.get("REVIEWBOT_GHSIM_URL", "http://127.0.0.1:8810") if RECORDING else "http://127.0.0.1:8810"
 GHSIM = GHSIM.rstrip("/")
+# a second ghsim, started with --max-patch-lines 12, for files whose patch GitHub omits (README there)
+GHSIM_SMALL = (os.environ.get("REVIEWBOT_GHSIM_SMALL_URL", "http://127.0.0.1:8812") if RECORDING
+               else "http://127.0.0.1:8810").rstrip("/")
 # ghsim accepts these while recording (see the README there); none may reach a cassette, a post or a log
 WRITE_TOKEN, READ_TOKEN, ALICE_TOKEN = "ghs_rbTestWrite", "ghs_rbTestRead", "ghp_rbTestAlice"
 BOT, REPO, NUMBER = "github-actions[bot]", "acme/widgets", 7
@@ -58,26 +61,30 @@ def _no_control(request):
 REPLAY_GHSIM = "http://127.0.0.1:8810"
 
 
-def _canonical(response):
-    """ghsim answers with absolute URLs (links, pagination): recorded on whatever port, they are kept
-    as REPLAY_GHSIM, the address the replay uses, so recording needs no fixed port."""
+def _canonical_host(response):
+    """Answers recorded on another port name ghsim as the replay does (its URLs point back at it),
+    and keep no token (reviewbot.cassettes.scrub_response)."""
     from reviewbot.cassettes import scrub_response
     response = scrub_response(response)
-    if RECORDING and GHSIM != REPLAY_GHSIM:
-        body = response.get("body", {}).get("string")
-        if isinstance(body, bytes):
-            response["body"]["string"] = body.replace(GHSIM.encode(), REPLAY_GHSIM.encode())
-        elif isinstance(body, str):
-            response["body"]["string"] = body.replace(GHSIM, REPLAY_GHSIM)
-        for name, values in response.get("headers", {}).items():
-            response["headers"][name] = [v.replace(GHSIM, REPLAY_GHSIM) for v in values]
+    body = response.get("body", {}).get("string")
+    for url in {GHSIM, GHSIM_SMALL} - {REPLAY_GHSIM}:
+        if RECORDING and isinstance(body, bytes) and url.encode() in body:
+            body = body.replace(url.encode(), REPLAY_GHSIM.encode())
+            response["body"]["string"] = body
+            for key in list(response.get("headers", {})):
+                if key.lower() == "content-length":
+                    response["headers"][key] = [str(len(body))]
+        for key in list(response.get("headers", {})):
+            if key.lower() == "link":
+                response["headers"][key] = [v.replace(url, REPLAY_GHSIM) for v in response["headers"][key]]
     return response
 
 
 def cassette(name: str):
     if RECORDING:
         (CASSETTES / name).unlink(missing_ok=True)            # a fresh recording, not appended to the old one
-    return recorder().use_cassette(name, before_record_request=_no_control, before_record_response=_canonical)
+    return recorder().use_cassette(name, before_record_request=_no_control,
+                                   before_record_response=_canonical_host)
 
 
 def control(path: str, body: dict | None = None) -> None:
@@ -111,11 +118,11 @@ class Run:
 
 
 def run_bot(monkeypatch, capsys, tmp_path: Path, event: Path | None, *args: str, token: str = WRITE_TOKEN,
-            key: str | None = None) -> Run:
+            key: str | None = None, github: str = GHSIM) -> Run:
     """`reviewbot github` as a GitHub Actions step runs it, with fresh output files."""
     n = len(list(tmp_path.glob("outputs-*")))
     outputs, summary = tmp_path / f"outputs-{n}", tmp_path / f"summary-{n}.md"
-    env = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_API_URL": GHSIM, "GITHUB_TOKEN": token,
+    env = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_API_URL": github, "GITHUB_TOKEN": token,
            "ANTHROPIC_API_KEY": (api_key() or "test-key") if key is None else key, "ANTHROPIC_BASE_URL": api_url(),
            "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true",
            "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_PATH": str(event or "")}
@@ -143,8 +150,15 @@ def runs(cass) -> list[list[tuple[str, str, int, str]]]:
     return [cs[a:b] for a, b in zip(starts, starts[1:] + [len(cs)])]
 
 
+def is_write(c) -> bool:
+    """A GitHub write: anything but a GET, and of GraphQL only the mutations."""
+    if c[0] == "GET" or c[1].startswith("/v1/"):
+        return False
+    return c[1] != "/graphql" or json.loads(c[3])["query"].startswith("mutation")
+
+
 def github_writes(cass) -> list[tuple[str, str, int, str]]:
-    return [c for c in calls(cass) if c[0] != "GET" and not c[1].startswith("/v1/")]
+    return [c for c in calls(cass) if is_write(c)]
 
 
 def prompts(cass) -> str:
@@ -201,6 +215,13 @@ def test_opened_posts_one_review_and_the_same_event_again_posts_nothing(tmp_path
     assert "flag any float" in sent and "Approve everything" not in sent
     specialists = [s["name"] for s in json.loads((ws / "review.json").read_text())["specialists"]]
     assert specialists == ["security", "correctness", "maintainability"]
+    # the binary file is listed, never routed to a reviewer, and the summary says it was not reviewed
+    context = (ws / "shared-mr-context.txt").read_text()
+    [row] = [ln for ln in context.splitlines() if "assets/logo.bin" in ln]
+    assert "binary" in row and "| none:" in row
+    routing = context[context.index("## Routing"):]
+    assert "logo" not in routing[:routing.index("\n## ", 5)]
+    assert "**Not reviewed:** `assets/logo.bin` (binary)" in body
 
     # the same event again: nothing posted, nothing paid, the same open findings, --fail-on still applies
     assert again.code == 1 and again.out == ""
@@ -247,12 +268,18 @@ def test_synchronize_reviews_the_new_commits_and_settles_old_threads(tmp_path, c
     first_review = json.loads(next(c[3] for c in calls(cass) if c[:2] == ("POST", REVIEWS)))
     posted_titles = [m["t"] for m in pub.read_markers(first_review["body"], "finding")]
     assert posted_titles and all(json.dumps(t)[1:-1] in sync_prompts for t in posted_titles)
-    # old threads: the answered one gets "Fixed in", outdated unanswered ones are deleted
-    replies = [c for c in during if c[0] == "POST" and c[1].endswith(f"/comments/{answered.id}/replies")]
-    assert len(replies) == 1 and json.loads(replies[0][3])["body"].startswith(f"Fixed in {PUSHED_HEAD[:12]}")
-    assert any(m == "DELETE" for m, _ in paths)
+    # old threads whose finding is fixed: each gets "Fixed in" once and is resolved (GraphQL); the
+    # answered one included; nothing is deleted (history stays)
+    replies = [c for c in during if c[0] == "POST" and c[1].endswith("/replies")]
+    assert replies and all(json.loads(r[3])["body"].startswith(f"Fixed in `{PUSHED_HEAD[:12]}`") for r in replies)
+    assert any(r[1].endswith(f"/comments/{answered.id}/replies") for r in replies)
+    assert len({r[1] for r in replies}) == len(replies)
+    resolved = [c for c in during if c[1] == "/graphql" and "resolveReviewThread(" in c[3]]
+    assert len(resolved) == len(replies) and not any(m == "DELETE" for m, _ in paths)
+    answers = [resp for req, resp in zip(cass.requests, cass.responses) if b"resolveReviewThread(" in (req.body or b"")]
+    assert all(json.loads(a["body"]["string"])["data"]["resolveReviewThread"]["thread"]["isResolved"] for a in answers)
     # at most one new review, then the summary edited in place, last
-    writes = [(m, p, s) for m, p, s, _ in during if m != "GET"]
+    writes = [(m, p, s) for m, p, s, _ in during if is_write((m, p, s, _))]
     assert sum(1 for m, p, _ in writes if (m, p) == ("POST", REVIEWS)) <= 1
     assert writes[-1][0] == "PUT" and writes[-1][1].startswith(REVIEWS + "/") and writes[-1][2] == 200
     assert all(s < 400 for _, _, s in writes)
@@ -262,7 +289,7 @@ def test_synchronize_reviews_the_new_commits_and_settles_old_threads(tmp_path, c
     assert f"**Update** for `{OPENED_HEAD[:7]}..{PUSHED_HEAD[:7]}`" in summary
     assert int(sync.outputs["new-findings"]) >= 0 and sync.outputs["skipped"] == ""
     # the same event again adds nothing
-    assert [c for c in again_calls if c[0] != "GET"] == []
+    assert [c for c in again_calls if is_write(c)] == []
     assert again.outputs["skipped"] == "already-reviewed" and again.outputs["findings"] == sync.outputs["findings"]
 
 
@@ -390,3 +417,56 @@ def test_a_body_at_githubs_size_limit_is_accepted(tmp_path):
         gh.create_review(OPENED_HEAD, body, [])
     assert_replayed(cass)
     assert [s for m, _, s, _ in calls(cass) if m == "POST"] == [200]
+
+
+# ------------------------------------------------------------------------------------ files without a patch
+
+
+def test_a_patch_github_omits_is_rebuilt_from_the_contents_and_kept_off_the_diff(tmp_path, capsys, monkeypatch):
+    """On a ghsim that omits patches over 12 lines, pricing.py (+7 -4) comes without a patch: the bot
+    reads it at the base and at the head (two contents reads), rebuilds the diff and reviews it, and
+    puts its findings in the body (GitHub shows no diff to comment on)."""
+    if RECORDING:
+        urllib.request.urlopen(urllib.request.Request(GHSIM_SMALL + "/_reset", data=b"{}", method="POST"),
+                               timeout=30).read()
+        reset_cachesim()
+    ws = tmp_path / "ws"
+    with cassette("test_github_patch_omitted.yaml") as cass:
+        run = run_bot(monkeypatch, capsys, tmp_path, event_file(tmp_path, "widgets-7-opened"), "--keep-workspace",
+                      str(ws), github=GHSIM_SMALL)
+    assert_replayed(cass)
+    assert run.code == 0, run.err
+    cs = calls(cass)
+    [files] = [json.loads(r["body"]["string"]) for q, r in zip(cass.requests, cass.responses)
+               if q.path.endswith("/pulls/7/files")]
+    assert "patch" not in next(f for f in files if f["filename"] == "src/widgets/pricing.py")
+    reads = [p for m, p, s, _ in cs if m == "GET" and p.endswith("/contents/src/widgets/pricing.py")]
+    assert len(reads) == 2
+    patch = next(p for p in (ws / "diff").iterdir() if "pricing" in p.name).read_text()
+    assert "@@ " in patch and "+" in patch
+    context = (ws / "shared-mr-context.txt").read_text()
+    [row] = [ln for ln in context.splitlines() if "src/widgets/pricing.py" in ln and "|" in ln]
+    assert "| none:" not in row                                           # reviewed
+    [review] = [json.loads(c[3]) for c in cs if c[:2] == ("POST", REVIEWS)]
+    assert all(c["path"] != "src/widgets/pricing.py" for c in review["comments"])
+    on_pricing = [m for m in pub.read_markers(review["body"], "finding") if m["path"] == "src/widgets/pricing.py"]
+    assert on_pricing and "GitHub shows no diff for this file" in review["body"]
+
+
+def test_a_5xx_after_the_retries_says_githubs_status_and_message(tmp_path):
+    reset([{"match": {"method": "GET", "path_regex": "/files$"}, "status": 502, "message": "Server Error"},
+           {"match": {"method": "PUT"}, "status": 503, "message": "Service Unavailable"}])
+    from reviewbot.errors import APIError
+    with cassette("test_github_5xx_message.yaml") as cass:
+        gh = api()
+        with pytest.raises(APIError) as files:
+            gh.files()
+        posted = gh.create_review(OPENED_HEAD, "A review.", [])
+        with pytest.raises(APIError) as edit:
+            gh.edit_review(posted.id, "An edit.")
+    assert_replayed(cass)
+    assert str(files.value) == ("GitHub answered 502 after 2 retries while listing the pull request's files: "
+                                "Server Error")
+    assert str(edit.value) == ("GitHub answered 503 after 2 retries while editing the review summary: "
+                               "Service Unavailable")
+    assert [s for m, p, s, _ in calls(cass) if p.endswith("/files")] == [502, 502, 502]     # retried twice

@@ -21,7 +21,9 @@ def test_errors_become_one_line_messages_without_the_token():
     assert isinstance(e, Unprocessable) and e.errors == ("Line could not be resolved",)
     assert "Line could not be resolved" in str(e) and "\n" not in str(e)
     e = api_error(GithubException(502, {"message": "Bad Gateway\nmore"}), "posting the review")
-    assert str(e) == "GitHub API error 502 while posting the review: Bad Gateway"
+    assert str(e) == "GitHub answered 502 while posting the review: Bad Gateway"
+    e = api_error(GithubException(503, {"message": "Service Unavailable"}), "editing the review summary", retries=4)
+    assert str(e) == "GitHub answered 503 after 4 retries while editing the review summary: Service Unavailable"
 
 
 def test_retry_after_reads_githubs_headers():

@@ -5,7 +5,9 @@ import json
 import pytest
 
 from reviewbot.github import publish as pub
-from reviewbot.github.gh import PostedComment, PostedReview
+from dataclasses import replace
+
+from reviewbot.github.gh import PostedComment, PostedReview, ReviewThread
 from reviewbot.specialists.findings import Finding, place
 from reviewbot.usage import CallRecord, Usage
 
@@ -157,21 +159,45 @@ def test_plan_settles_outdated_threads_whose_finding_is_gone():
     chg = change()
     a, b, c, d = (place(finding(title=t), chg) for t in ("A", "B", "C", "D"))
     comments = (
-        bot_comment(1, a, line=None),                                     # outdated, no replies: delete
-        bot_comment(2, b, line=None),                                     # outdated, answered: reply
+        bot_comment(1, a, line=None),                                     # outdated, no replies
+        bot_comment(2, b, line=None),                                     # outdated, answered
         PostedComment(3, "alice", "will fix", b.path, None, None, 2),
         bot_comment(4, c, line=10),                                       # current: keep
         bot_comment(5, d, line=None),                                     # outdated, still reported: keep
     )
-    prior = pub.read_prior((summary_review(),), comments, BOT)
+    threads = tuple(ReviewThread(f"PRRT_{i}", i) for i in (1, 2, 4, 5))
+    prior = pub.read_prior((summary_review(),), comments, BOT, threads)
     plan = pub.plan_run((d,), chg, prior, HEAD, complete=True)
-    assert plan.deletes == (1,)
-    assert [cid for cid, _ in plan.replies] == [2]
-    assert plan.replies[0][1].startswith(f"Fixed in {HEAD[:12]}")
-    # once answered, never again
-    answered = comments + (PostedComment(6, BOT, plan.replies[0][1], b.path, None, None, 2),)
-    again = pub.plan_run((d,), chg, pub.read_prior((summary_review(),), answered, BOT), HEAD, complete=True)
-    assert again.replies == () and again.deletes == (1,)
+    # both fixed threads get "Fixed in" and are resolved; nothing is deleted by default
+    assert [(s.kind, s.target, s.node) for s in plan.steps] == [("fixed", 1, "PRRT_1"), ("fixed", 2, "PRRT_2")]
+    assert plan.deletes == () and [cid for cid, _ in plan.replies] == [1, 2] and plan.settle == (1, 2)
+    assert plan.replies[0][1].startswith(f"Fixed in `{HEAD[:12]}`")
+    # the config can ask to delete the unanswered one instead
+    kinds = [(s.kind, s.target) for s in pub.plan_run((d,), chg, prior, HEAD, True, delete_fixed=True).steps]
+    assert kinds == [("delete", 1), ("fixed", 2)]
+    # once answered and resolved, never again; answered but not resolved: only the resolve is left
+    answered = comments + (PostedComment(6, BOT, plan.replies[1][1], b.path, None, None, 2),)
+    done = (ReviewThread("PRRT_1", 1), ReviewThread("PRRT_2", 2, resolved=True, resolved_by=BOT))
+    again = pub.plan_run((d,), chg, pub.read_prior((summary_review(),), answered, BOT, done), HEAD, complete=True)
+    assert [(s.kind, s.target, s.reply) for s in again.steps] == [("fixed", 1, True)]
+    half = pub.read_prior((summary_review(),), answered, BOT, (ReviewThread("PRRT_2", 2),))
+    steps = pub.cleanup_steps(half, (2,), (), HEAD)
+    assert [(s.kind, s.target, s.reply, s.node) for s in steps] == [("fixed", 2, False, "PRRT_2")]
+
+
+def test_a_thread_a_human_resolved_stays_resolved_unless_worse():
+    chg = change()
+    low = place(finding(title="A", severity="low"), chg)
+    prior = pub.read_prior((summary_review(),), (bot_comment(1, low, line=10),), BOT,
+                           (ReviewThread("PRRT_1", 1, resolved=True, resolved_by="alice"),))
+    assert pub.plan_run((low,), chg, prior, HEAD, complete=True).steps == ()       # same: stays resolved
+    worse = place(finding(title="A", severity="high"), chg)
+    plan = pub.plan_run((worse,), chg, prior, HEAD, complete=True)
+    assert plan.reopen == ((1, "high"),) and plan.new_count == 0
+    [step] = plan.steps
+    assert step.kind == "reopen" and step.node == "PRRT_1" and "now **high**" in step.body
+    gone = pub.plan_run((), chg, prior, HEAD, complete=True)          # resolved and gone: nothing to do
+    assert gone.steps == () and gone.gone == ()
 
 
 def test_an_incomplete_review_settles_nothing():
@@ -237,7 +263,73 @@ def test_update_body_names_the_range_and_carries_its_head():
     chg = change()
     body = pub.update_body((pub.body_block(place(finding(line=99), chg)),), 2, OLD, HEAD, calls(), "m")
     assert body.startswith(f"**reviewbot** reviewed the commits pushed since `{OLD[:7]}`")
-    assert "3 new finding(s), 2 inline" in body and pub.read_markers(body, "update") == [{"head": HEAD}]
+    assert "3 new finding(s), 2 inline" in body
+    [data] = pub.read_markers(body, "update")
+    assert data["head"] == HEAD and data["micro_usd"] > 0
+
+
+def test_every_review_records_its_run_so_a_failed_summary_edit_is_completed():
+    chg = change()
+    f = place(finding(line=99, title="On a line outside the diff"), chg)
+    upd = pub.update_body((pub.body_block(f),), 1, OLD, HEAD, calls(), "m", prev=OLD, latest="**Update** x",
+                          verdict="minor_issues", settle=(7,))
+    summary = summary_review(head=OLD)
+    reviews = (summary, PostedReview(50, BOT, upd, HEAD, node_id="PRR_50"))
+    prior = pub.read_prior(reviews, (), BOT)
+    # the summary still says OLD, but the update review says HEAD was reviewed: nothing is redone
+    assert pub.decide_scope(prior, HEAD) == pub.Scope("skip", HEAD)
+    assert [r.review.id for r in prior.pending] == [50] and prior.pending[0].latest == "**Update** x"
+    assert f.fingerprint in prior.posted and prior.to_settle == (7,) and prior.verdict == "minor_issues"
+    assert prior.cost.runs == pub.CostState.of(prior.state).runs + 1 and prior.cost.micro_usd > 0
+    # once folded into the summary (upto), the update is history, not pending
+    folded = pub.summary_body(overview="o", latest=None, verdict=None, complete=True, open_inline=0,
+                              findings=prior.all_body_findings, calls=(), model="m", cost=prior.cost, head_sha=HEAD,
+                              upto=50)
+    after = pub.read_prior((PostedReview(1, BOT, folded, OLD), reviews[1]), (), BOT)
+    assert after.pending == () and after.reviewed == HEAD and after.cost == prior.cost
+    assert [r.review.id for r in after.folded] == [50]
+
+
+def test_two_reviews_of_one_run_the_later_is_a_duplicate():
+    chg = change()
+    f = place(finding(line=10), chg)
+    first, second = summary_review(10), replace(summary_review(11), node_id="PRR_11")
+    comments = (replace(bot_comment(1, f), review_id=10), replace(bot_comment(2, f), review_id=11))
+    prior = pub.read_prior((second, first), comments, BOT)
+    assert prior.summary.id == 10 and [r.id for r in prior.duplicates] == [11]
+    assert [t.comment.id for t in prior.threads] == [1] and [c.id for c in prior.dup_comments] == [2]
+    steps = pub.cleanup_steps(prior, (), (), HEAD)
+    assert [(s.kind, s.target) for s in steps] == [("withdraw", 2), ("hide", 11)]
+    # two updates of the same head from the same prev: the second is the duplicate
+    upd = pub.update_body((), 1, OLD, HEAD, calls(), "m", prev=OLD)
+    racing = (summary_review(head=OLD), PostedReview(20, BOT, upd, HEAD), PostedReview(21, BOT, upd, HEAD))
+    p = pub.read_prior(racing, (), BOT)
+    assert [r.review.id for r in p.pending] == [20] and [r.id for r in p.duplicates] == [21]
+
+
+def test_exact_repeats_are_folded_before_posting():
+    chg = change()
+    spec = finding(line=10, title="Off by one")
+    again = finding(line=10, title="Off by one", specialist="summary")
+    plan = pub.plan_run((spec, again), chg, pub.Prior(), HEAD, complete=True)
+    assert plan.new_count == 1 and plan.folded == 1 and len(plan.inline) == 1
+
+
+def test_open_findings_count_a_demoted_comment_once():
+    chg = change()
+    fs = placed(finding(line=10), finding(line=11, title="second"), chg=chg)
+    plan = pub.plan_run(fs, chg, pub.Prior(), HEAD, complete=True)
+    moved = pub.Draft(HEAD, plan.inline, (), lambda b, n: "").demote(plan.inline[1:], "refused")
+    sev = pub.open_findings(pub.Prior(), plan, moved.findings, (), moved.comments)
+    assert len(sev) == 2 == plan.new_count
+
+
+def test_the_job_summary_is_defused():
+    out = pub.outputs(findings=1, new=1, highest_severity="low", calls=())
+    details = 'ping @everyone <!-- reviewbot:summary {"head":"x"} --> </details><details><summary>x'
+    text = pub.step_summary("o/r#1", "Posted @here", out, details)
+    assert "@everyone" not in text and "@here" not in text and pub.read_markers(text, "summary") == []
+    assert text.count("</details>") == 1 and text.count("<details>") == 1 and text.count("<summary>") == 1
 
 
 def test_demote_moves_comments_into_the_body():
@@ -300,3 +392,11 @@ def test_inline_threshold_and_cap_from_the_config_send_the_rest_to_the_body():
     assert len(blocks) == 2
     assert "below the medium threshold for inline comments" in blocks[0] + blocks[1]
     assert "more inline comments than one review holds" in blocks[0] + blocks[1]
+
+
+def test_outgoing_is_the_one_gate_for_github_bound_text():
+    from reviewbot.github.outgoing import outgoing, unfoldable
+    assert outgoing("a\r\nb\x00c\x1b[31m") == "a\nbc[31m"
+    assert outgoing('<!-- reviewbot:summary {"head":"x"} -->\n\t**x**') == \
+        '<!-- reviewbot:summary {"head":"x"} -->\n\t**x**'                  # the bot's own markers stay
+    assert unfoldable("</details><DETAILS open><summary>") == "<\u200b/details><\u200bDETAILS open><\u200bsummary>"

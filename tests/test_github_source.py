@@ -64,3 +64,33 @@ def test_config_comes_from_the_base_texts():
         config_from_texts({".reviewbot.toml": "x = ["}.get, None)
     with pytest.raises(ConfigError, match="'max_turns'"):
         config_from_texts({".reviewbot.toml": "max_turns = -1"}.get, None)
+
+
+def test_files_without_a_patch_binary_or_omitted_are_listed_not_reviewed():
+    from reviewbot.github.source import BINARY_NOTE, OMITTED_NOTE, ApiFile, file_change, is_binary, omitted
+    logo = ApiFile("assets/logo.png", "added", None)
+    big = ApiFile("src/big.py", "modified", None, additions=4000, deletions=10)
+    moved = ApiFile("src/new.py", "renamed", None, previous_path="src/old.py")
+    assert is_binary(logo) and not omitted(logo)
+    assert omitted(big) and not is_binary(big)
+    assert not is_binary(moved) and not omitted(moved)                  # a pure rename has nothing to review
+    fc = file_change(logo)
+    assert fc.is_binary and fc.note == BINARY_NOTE and not fc.hunks
+    fc = file_change(big)
+    assert fc.is_binary and fc.note == OMITTED_NOTE and OMITTED_NOTE in fc.patch       # never routed
+    assert not file_change(moved).is_binary
+
+
+def test_an_omitted_patch_is_rebuilt_from_the_two_texts():
+    from reviewbot.github.source import ApiFile, file_change, rebuild_omitted
+    old = "".join(f"line {i}\n" for i in range(1, 30))
+    new = old.replace("line 10\n", "line ten\n").replace("line 25\n", "")
+    f = ApiFile("src/big.py", "modified", None, additions=1, deletions=2)
+    g = rebuild_omitted(f, old, new)
+    fc = file_change(g)
+    assert not fc.is_binary and len(fc.hunks) == 2 and fc.additions == 1 and fc.deletions == 2
+    assert 10 in fc.added_lines and 10 in fc.commentable_lines
+    assert rebuild_omitted(f, old, old) is None                          # nothing to show
+    assert rebuild_omitted(f, None, new) is None                         # the base could not be read
+    added = rebuild_omitted(ApiFile("src/n.py", "added", None, additions=2), None, "a\nb")
+    assert file_change(added).added_lines == {1, 2}

@@ -3,7 +3,14 @@
 Reads the `pull_request` event (GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN),
 fetches the PR through PyGithub into the same `Change` the CLI builds from git, runs the same
 pipeline, and publishes through reviewbot.github.publish. Findings count, highest severity, cost
-and cache hit rate go to $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY.
+and cache hit rate go to $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY (through github.outgoing, like
+everything posted).
+
+Posting (`_publish`) is ordered so that a failure or a kill at any point leaves a state the next
+run completes without duplicating: re-check, post the review (the commit point), reconcile with a
+run that posted at the same time, best-effort cleanup on old threads, then the summary edit. A run
+on a head that is already reviewed (`_complete`) posts nothing new but finishes what an earlier
+run committed and left undone.
 
 Runs that cannot work end with one line and no traceback: no Anthropic key (secrets are not given
 to fork PRs), a read-only token (forks, Dependabot, `pull-requests: read`). For PRs from forks and
@@ -19,16 +26,39 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import providers
 from ..config import WARMUP_STRATEGIES, with_overrides
-from ..errors import EXIT_API, EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, ConfigError, ReviewbotError
+from ..errors import (
+    EXIT_API,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    APIError,
+    ConfigError,
+    ReviewbotError,
+)
 from ..github import publish as pub
 from ..github.event import ActionsEnv, PullRequestEvent, manual_event, read_event
-from ..github.gh import GitHubSettings, PullRequestApi, ReadOnlyToken, connect
-from ..github.source import fetch_base, file_change, incremental_change, pull_change
+from ..github.gh import (
+    GitHubSettings,
+    PostedReview,
+    PullRequestApi,
+    ReadOnlyToken,
+    connect,
+)
+from ..github.outgoing import outgoing
+from ..github.source import (
+    BINARY_NOTE,
+    OMITTED_NOTE,
+    fetch_base,
+    fetch_omitted,
+    file_change,
+    incremental_change,
+    pull_change,
+)
 from ..llm import Transport, client_from_env
 from ..publish.redact import redact_result
 from ..publish.render import FORMATS, render, to_markdown, usage_line
@@ -107,38 +137,13 @@ class _Out:
         if self.env.output:
             with open(self.env.output, "a", encoding="utf-8") as fh:
                 for key, value in out.items():
-                    fh.write(f"{key}={redact_output(value, self.known).replace(chr(10), ' ')}\n")
+                    fh.write(outgoing(f"{key}={value.replace(chr(10), ' ')}\n", self.known))
         if self.env.step_summary:
-            text = redact_output(pub.step_summary(title, status, out, details), self.known)
+            text = pub.step_summary(title, status, out, details)
             if len(text) > STEP_SUMMARY_MAX:
-                text = redact_output(pub.step_summary(title, status, out, details[:STEP_SUMMARY_MAX - 4000] +
-                                                      "\n\n[truncated]"), self.known)
+                text = pub.step_summary(title, status, out, details[:STEP_SUMMARY_MAX - 4000] + "\n\n[truncated]")
             with open(self.env.step_summary, "a", encoding="utf-8") as fh:
-                fh.write(text)
-
-
-class _Redacting:
-    """The PullRequestApi with its three writes (review body and comments, summary edits, replies)
-    passed through the redaction gate: the narrowest point every text posted to GitHub crosses."""
-
-    def __init__(self, api: PullRequestApi, known: tuple[str, ...]):
-        self._api, self._known = api, known
-
-    def __getattr__(self, name):
-        return getattr(self._api, name)
-
-    def _r(self, text: str) -> str:
-        return redact_output(text, self._known)
-
-    def create_review(self, commit_id: str, body: str, comments: list[dict], already_done=None):
-        comments = [{**c, "body": self._r(c["body"])} if isinstance(c.get("body"), str) else c for c in comments]
-        return self._api.create_review(commit_id, self._r(body), comments, already_done)
-
-    def edit_review(self, review_id: int, body: str) -> None:
-        return self._api.edit_review(review_id, self._r(body))
-
-    def reply(self, comment_id: int, body: str, already_done=None):
-        return self._api.reply(comment_id, self._r(body), already_done)
+                fh.write(outgoing(text, self.known))
 
 
 def _secret_hunks_to_body(plan: pub.Plan, pr_change, known: tuple[str, ...]) -> pub.Plan:
@@ -170,8 +175,9 @@ async def _review(change, config, api_key: str | None, workspace: Path, on_event
         return await run_review(change, config, transport, workspace, on_event, known=known)
 
 
-def run(args) -> int:
-    env = ActionsEnv.from_environ(os.environ)
+def run(args, environ: dict[str, str] | None = None) -> int:
+    """`environ`: the step's variables over the process's (a test runs two steps at once)."""
+    env = ActionsEnv.from_environ({**os.environ, **(environ or {})})
     out = _Out(env, args.quiet, args.verbose)
     event = _event(args, env)
     title = f"{event.repository}#{event.number}"
@@ -240,27 +246,26 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     if pull.draft and not args.review_drafts:
         return skip("draft pull request (mark it ready for review, or pass --review-drafts)", "draft")
     login = api.login()
-    prior = pub.read_prior(api.reviews(), api.review_comments(), login)
+    prior = _read_prior(api, login, out, title)
     scope = pub.decide_scope(prior, pull.head_sha)
     if scope.kind == "skip":
-        severities = pub.open_findings(prior, None, prior.body_findings, prior.omitted)
-        out.say(f"{title}: {pull.head_sha[:12]} is already reviewed; nothing to post", always=True)
-        out.finish(title, f"Already reviewed `{pull.head_sha[:12]}`: nothing new to post.",
-                   pub.outputs(findings=len(severities), new=0, highest_severity=pub.highest(severities), calls=(),
-                               review_url=prior.summary.html_url if prior.summary else "", skipped="already-reviewed"))
-        return EXIT_FINDINGS if reaches(severities, args.fail_on) else EXIT_OK
+        return _complete(api, prior, pull, login, out, title, args)
 
     files, commits = api.files(), api.commits()
+    files, rebuilt = fetch_omitted(api, files, pull.base_sha, pull.head_sha)
     base_config, rules = fetch_base(api, pull.base_sha, args.config)
     config = with_overrides(base_config, model=args.model, warmup=args.warmup, **providers.overrides(args))
     target = providers.resolve(config, os.environ)     # a model the platform lacks: one line, before any call
     config = providers.apply(config, target)
     if target.platform.name != "anthropic" and not cloud:      # named by the base branch's config only
         providers.check_credentials(target, os.environ)
-    pr_change = pull_change(pull, event.repository, files, commits, rules, pub.prior_lines(prior))
+    pr_change = pull_change(pull, event.repository, files, commits, rules, pub.prior_lines(prior), rebuilt)
     out.known = known_secrets(pr_change)
+    api.redact_with(out.known)               # every text posted from here on passes the redaction gate
     if not pr_change.files:
         return skip("no changed files", "no-files")
+    not_reviewed = tuple((f.path, "binary" if f.note == BINARY_NOTE else "patch omitted by GitHub")
+                         for f in pr_change.files if f.note in (BINARY_NOTE, OMITTED_NOTE))
     change, since = pr_change, None
     if scope.kind == "incremental":
         comparison = api.compare(scope.since, pull.head_sha)
@@ -283,23 +288,21 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     complete = result.complete if result else True
     plan = pub.plan_run(result.findings if result else (), pr_change, prior, pull.head_sha,
                         result is not None and result.complete, config.inline_min_severity,
-                        config.max_inline_comments)
+                        config.max_inline_comments, config.delete_fixed_comments, rebuilt)
     plan = _secret_hunks_to_body(plan, pr_change, out.known)
-    cost = pub.CostState.of(prior.state).plus(calls)
     details = to_markdown(result) if result else ""
 
     if args.dry_run:
         out.say(f"dry run: would post {len(plan.inline)} inline comment(s) and {len(plan.body_new)} finding(s) in "
-                f"the body ({plan.repeated} already posted), delete {len(plan.deletes)} and answer "
-                f"{len(plan.replies)} outdated comment(s)", always=True)
+                f"the body ({plan.repeated} already posted, {plan.folded} repeat(s) folded), settle "
+                f"{len(plan.gone)} fixed thread(s) and reopen {len(plan.reopen)}", always=True)
         sev = pub.open_findings(prior, plan, plan.carried + plan.body_new, prior.omitted)
         out.finish(title, "Dry run: nothing posted.", pub.outputs(findings=len(sev), new=plan.new_count,
                    highest_severity=pub.highest(sev), calls=calls, skipped="dry-run"), details)
         return _exit(sev, args.fail_on, complete)
 
     try:
-        posted_url, body_findings, new_inline = _publish(_Redacting(api, out.known), plan, prior, pull, result,
-                                                         since, cost, config.model, login)
+        o = _publish(api, plan, prior, pull, result, since, config.model, login, not_reviewed)
     except ReadOnlyToken as e:
         sev = _severities(result.findings if result else ())
         out.say(f"cannot post on {title}: {e}; the review is in the job summary", always=True)
@@ -310,15 +313,111 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
             return EXIT_FINDINGS
         return EXIT_OK if event.restricted else EXIT_API
 
-    new = new_inline + len(plan.body_new)
-    sev = pub.open_findings(prior, plan, body_findings, prior.omitted)
-    status = (f"Posted {posted_url or 'the review'}: {new} new finding(s) ({new_inline} inline), "
-              f"{plan.repeated} already posted, {len(plan.deletes)} outdated comment(s) deleted, "
-              f"{len(plan.replies)} marked fixed.")
+    if o.raced is not None:
+        sev = pub.open_findings(o.raced, None, o.raced.all_body_findings, o.raced.omitted)
+        status = (f"Another run reviewed {pull.head_sha[:12]} at the same time and posted first"
+                  + ("; this run's duplicate review was withdrawn." if o.withdrawn else "; nothing posted."))
+        out.say(f"{title}: {status}", always=True)
+        out.finish(title, status, pub.outputs(findings=len(sev), new=0, highest_severity=pub.highest(sev),
+                                              calls=calls, review_url=o.url, skipped="already-reviewed"), details)
+        return _exit(sev, args.fail_on, complete)
+
+    sev = pub.open_findings(prior, plan, o.body_findings, prior.omitted, o.inline)
+    status = (f"Posted {o.url or 'the review'}: {plan.new_count} new finding(s) ({len(o.inline)} inline), "
+              f"{plan.repeated} already posted, {plan.folded} repeat(s) folded, "
+              + _cleanup_status(o.cleanup))
+    if o.error:
+        status += f" The summary was not updated ({o.error.rstrip('.')}); the next run completes it."
     out.say(status, always=True)
-    out.finish(title, status, pub.outputs(findings=len(sev), new=new, highest_severity=pub.highest(sev), calls=calls,
-                                          review_url=posted_url), details)
+    for _, why in o.cleanup.failed:
+        out.say(f"warning: {why} (the next run retries it)", always=True)
+    if o.cleanup.forbidden:
+        out.say(f"warning: {o.cleanup.forbidden}: fixed threads were answered, not resolved (grant the workflow "
+                "'contents: write' to let reviewbot resolve them)", always=True)
+    out.finish(title, status, pub.outputs(findings=len(sev), new=plan.new_count, highest_severity=pub.highest(sev),
+                                          calls=calls, review_url=o.url), details)
+    if o.error:
+        return EXIT_API
     return _exit(sev, args.fail_on, complete)
+
+
+def _cleanup_status(d: pub.Done) -> str:
+    parts = [f"{d.count('fixed')} fixed thread(s) settled"]
+    if d.count("delete"):
+        parts.append(f"{d.count('delete')} fixed comment(s) deleted")
+    if d.count("reopen"):
+        parts.append(f"{d.count('reopen')} thread(s) reopened")
+    if d.failed:
+        parts.append(f"{len(d.failed)} cleanup step(s) failed")
+    return ", ".join(parts) + "."
+
+
+def _read_prior(api: PullRequestApi, login: str, out: _Out, title: str) -> pub.Prior:
+    """What the bot posted before, with the threads' resolution (GraphQL). Without GraphQL (an
+    error, a rate limit) the run goes on: it answers fixed threads but cannot resolve them."""
+    try:
+        threads = api.threads()
+    except APIError as e:
+        out.say(f"warning: {title}: {e}; fixed threads are answered but not resolved this run", always=True)
+        threads = ()
+    return pub.read_prior(api.reviews(), api.review_comments(), login, threads)
+
+
+def _complete(api: PullRequestApi, prior: pub.Prior, pull, login: str, out: _Out, title: str, args) -> int:
+    """The head is reviewed already: post nothing new, but finish what an earlier run committed and
+    could not complete (cleanup on old threads, the summary edit, a duplicate to withdraw)."""
+    head = pull.head_sha
+    steps = pub.cleanup_steps(prior, prior.to_settle, prior.to_reopen, head)
+    hide = _superseded(prior, None)
+    cleanup = pub.run_steps(api, steps + hide, login)
+    error = ""
+    if prior.pending and prior.summary is not None:
+        last = prior.pending[-1]
+        try:
+            api.edit_review(prior.summary.id, _summary(prior, pull, prior.all_body_findings, (), (), prior.cost,
+                                                       last.review.id, cleanup, latest=last.latest,
+                                                       verdict=prior.verdict, overview=prior.overview,
+                                                       model="", n_inline=0,
+                                                       run_line=pub.read_run_line(last.review.body)))
+        except APIError as e:
+            error = str(e)
+    severities = pub.open_findings(prior, None, prior.all_body_findings, prior.omitted)
+    finished = (" Completed the previous run: " + _cleanup_status(cleanup)
+                + (" Summary updated." if prior.pending and not error else "")) if (steps or hide or prior.pending) else ""
+    out.say(f"{title}: {head[:12]} is already reviewed; nothing to post.{finished}", always=True)
+    if error:
+        out.say(f"warning: {error} (the next run retries it)", always=True)
+    out.finish(title, f"Already reviewed `{head[:12]}`: nothing new to post.{finished}",
+               pub.outputs(findings=len(severities), new=0, highest_severity=pub.highest(severities), calls=(),
+                           review_url=prior.summary.html_url if prior.summary else "", skipped="already-reviewed"))
+    if error:
+        return EXIT_API
+    return EXIT_FINDINGS if reaches(severities, args.fail_on) else EXIT_OK
+
+
+def _superseded(prior: pub.Prior, new: PostedReview | None) -> tuple[pub.Step, ...]:
+    """The bot's update reviews a newer one supersedes: hidden (minimized as outdated), not deleted."""
+    records = [r.review for r in prior.folded[-1:] + prior.pending] + ([new] if new else [])
+    return tuple(pub.Step("hide", r.id, r.node_id, "OUTDATED") for r in records[:-1] if r.node_id)
+
+
+def _summary(prior: pub.Prior, pull, findings, calls, not_reviewed, cost: pub.CostState, upto: int,
+             cleanup: pub.Done | None, *, latest: str | None, verdict: str | None, overview: str | None,
+             model: str, n_inline: int, complete: bool = True, settle=(), reopen=(), run_line: str = "") -> str:
+    """The summary's body after this run (every argument is a value; nothing is read here)."""
+    failed = cleanup.failed if cleanup else ()
+    settle = tuple(dict.fromkeys(tuple(settle) + tuple(s.target for s, _ in failed if s.kind in ("fixed", "delete"))))
+    reopen = tuple(dict.fromkeys(tuple(reopen) + tuple(
+        next((x for x in prior.to_reopen if x[0] == s.target), (s.target, "high")) for s, _ in failed
+        if s.kind == "reopen")))
+    gone = set(settle) | {s.target for s in (cleanup.done if cleanup else ()) if s.kind in ("fixed", "delete")}
+    open_inline = sum(1 for t in prior.threads if not t.fixed and not t.resolved and t.comment.id not in gone)
+    return pub.summary_body(overview=overview, latest=latest, verdict=verdict, complete=complete,
+                            open_inline=open_inline + n_inline, findings=findings, calls=calls,
+                            model=model or (pub.read_model(prior.summary.body) if prior.summary else ""),
+                            cost=cost, head_sha=pull.head_sha,
+                            prior_omitted=prior.omitted, upto=upto, settle=settle, reopen=reopen,
+                            not_reviewed=not_reviewed, run_line=run_line)
 
 
 def _exit(severities, fail_on, complete: bool) -> int:
@@ -338,49 +437,108 @@ def _run_pipeline(args, change, config, api_key: str | None, out: _Out,
         return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress, target, out.known))
 
 
-def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result: ReviewResult | None,
-             since: str | None, cost: pub.CostState, model: str, login: str):
-    """Send the plan: settle old threads, post the review, edit the summary last (the commit point).
+@dataclass(frozen=True)
+class _Outcome:
+    url: str = ""
+    body_findings: tuple = ()
+    inline: tuple = ()                         # the inline comments posted
+    cleanup: pub.Done = field(default_factory=pub.Done)
+    error: str = ""                            # the summary edit failed (the review is posted)
+    raced: pub.Prior | None = None             # another run posted this head's review first
+    withdrawn: bool = False
 
-    Returns (URL of the review or summary, the summary's body findings, inline comments posted)."""
+
+def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result: ReviewResult | None,
+             since: str | None, model: str, login: str, not_reviewed) -> _Outcome:
+    """Send the plan, in the order that makes every step safe to die after:
+
+    1. the commit point: the review (or, with nothing new to post, the summary edit), re-checked
+       right before (another run may have reviewed this head meanwhile: then nothing is posted) and
+       reconciled right after (two runs that posted at once: the later review withdraws itself);
+    2. best-effort cleanup on old threads (reply "Fixed in", resolve, reopen, hide superseded);
+    3. the summary edit, folding this run in. A failure after 1 loses nothing: the review's own
+       marker records the run, and the next run completes 2 and 3."""
     head = pull.head_sha
     key = f'"head":"{head}"'                  # in this run's summary/update marker only
     calls = result.calls if result else ()
-    verdict = (result.verdict if result else None) or prior.state.get("verdict")
+    verdict = (result.verdict if result else None) or prior.verdict
     complete = result.complete if result else True
-    open_prior = sum(1 for t in prior.threads if not t.fixed and t not in plan.gone)
+    cost = prior.cost.plus(calls)
 
     def revalidate():
         return {fc.path: fc for fc in (file_change(f) for f in api.files())}
 
-    api.wait_for_rate(2 + len(plan.deletes) + len(plan.replies))
+    def raced() -> pub.Prior | None:
+        now = pub.read_prior(api.reviews(), (), login)
+        return now if now.reviewed == head else None
+
+    api.wait_for_rate(3 + len(plan.steps))
+    if (other := raced()) is not None:
+        return _Outcome(other.summary.html_url if other.summary else "", raced=other)
+
     if prior.summary is None:
         def render_summary(findings, n_inline):
             return pub.summary_body(overview=result.overview if result else None, latest=None, verdict=verdict,
-                                    complete=complete, open_inline=open_prior + n_inline,
-                                    findings=plan.carried + findings, calls=calls, model=model, cost=cost,
-                                    head_sha=head, prior_omitted=prior.omitted)
-        pub.settle(api, plan, login)
-        draft = pub.Draft(head, plan.inline, plan.body_new, render_summary, key)
-        posted, final = pub.post_review(api, draft, login, revalidate)
-        return posted.html_url, plan.carried + final.findings, len(final.comments)
+                                    complete=complete, open_inline=n_inline, findings=plan.carried + findings,
+                                    calls=calls, model=model, cost=cost, head_sha=head, prior_omitted=prior.omitted,
+                                    not_reviewed=not_reviewed)
+        posted, final = pub.post_review(api, pub.Draft(head, plan.inline, plan.body_new, render_summary, key),
+                                        login, revalidate)
+        if (loser := _reconcile(api, posted, login)) is not None:
+            return loser
+        cleanup = pub.run_steps(api, plan.steps, login)
+        return _Outcome(posted.html_url, plan.carried + final.findings, final.comments, cleanup)
 
-    pub.settle(api, plan, login)
-    url, final_findings, n_inline = prior.summary.html_url, (), 0
+    incremental = since is not None or result is None
+    latest = pub.latest_text(result.overview if result else None, prior.reviewed or head, head,
+                             reviewed=result is not None) if incremental else None
+    overview = prior.overview if incremental else (result.overview if result else None)
+    url, new = prior.summary.html_url, None
+    final_findings: tuple[pub.BodyFinding, ...] = ()
+    inline: tuple[pub.InlineComment, ...] = ()
     if plan.new_count:
         def render_update(findings, n_inline):
-            return pub.update_body(findings, n_inline, since or prior.reviewed or head, head, calls, model)
-        draft = pub.Draft(head, plan.inline, plan.body_new, render_update, key)
-        posted, final = pub.post_review(api, draft, login, revalidate)
-        url, final_findings, n_inline = posted.html_url, final.findings, len(final.comments)
-    body_findings = plan.carried + tuple(b for b in final_findings
-                                         if b.fingerprint not in {c.fingerprint for c in plan.carried})
-    incremental = since is not None or result is None
-    body = pub.summary_body(
-        overview=prior.overview if incremental else (result.overview if result else None),
-        latest=pub.latest_text(result.overview if result else None, prior.reviewed or head, head,
-                               reviewed=result is not None) if incremental else None,
-        verdict=verdict, complete=complete, open_inline=open_prior + n_inline, findings=body_findings, calls=calls,
-        model=model, cost=cost, head_sha=head, prior_omitted=prior.omitted)
-    api.edit_review(prior.summary.id, body)
-    return url, body_findings, n_inline
+            return pub.update_body(findings, n_inline, since or prior.reviewed or head, head, calls, model,
+                                   prev=prior.reviewed, latest=latest, verdict=verdict, settle=plan.settle,
+                                   reopen=plan.reopen, not_reviewed=not_reviewed)
+        new, final = pub.post_review(api, pub.Draft(head, plan.inline, plan.body_new, render_update, key),
+                                     login, revalidate)
+        if (loser := _reconcile(api, new, login)) is not None:
+            return loser
+        url, final_findings, inline = new.html_url, final.findings, final.comments
+    carried = {b.fingerprint for b in plan.carried}
+    body_findings = plan.carried + tuple(b for b in final_findings if b.fingerprint not in carried)
+    upto = new.id if new else (prior.pending[-1].review.id if prior.pending else prior.upto)
+
+    def summary(cleanup: pub.Done | None) -> str:
+        return _summary(prior, pull, body_findings, calls, not_reviewed, cost, upto, cleanup, latest=latest,
+                        verdict=verdict, overview=overview, model=model, n_inline=len(inline), complete=complete,
+                        settle=() if new else plan.settle, reopen=() if new else plan.reopen)
+
+    if new is None:                           # nothing new to post: the summary edit is the commit point
+        api.edit_review(prior.summary.id, summary(None))
+        cleanup = pub.run_steps(api, plan.steps + _superseded(prior, None), login)
+        return _Outcome(url, body_findings, inline, cleanup)
+    cleanup = pub.run_steps(api, plan.steps + _superseded(prior, new), login)
+    try:
+        api.edit_review(prior.summary.id, summary(cleanup))
+    except APIError as e:
+        return _Outcome(url, body_findings, inline, cleanup, error=str(e))
+    return _Outcome(url, body_findings, inline, cleanup)
+
+
+def _reconcile(api: PullRequestApi, posted: PostedReview, login: str) -> _Outcome | None:
+    """Right after posting: did another run post the same review at once? The first one stays; this
+    (later) one withdraws its comments, keeps a one-line body and is hidden as a duplicate."""
+    now = pub.read_prior(api.reviews(), api.review_comments(), login)
+    if posted.id not in {r.id for r in now.duplicates}:
+        return None
+    winner = now.summary if now.summary and now.summary.commit_id == posted.commit_id and (
+        not now.pending or now.pending[-1].head != posted.commit_id) else now.pending[-1].review
+    mine = tuple(pub.Step("withdraw", c.id) for c in now.dup_comments if c.review_id == posted.id)
+    pub.run_steps(api, mine, login)
+    api.edit_review(posted.id, pub.withdrawn_body(winner))
+    if posted.node_id:
+        pub.run_steps(api, (pub.Step("hide", posted.id, posted.node_id, "DUPLICATE"),), login)
+    after = pub.read_prior(api.reviews(), api.review_comments(), login)
+    return _Outcome(winner.html_url, raced=after, withdrawn=True)

@@ -1,13 +1,15 @@
 """The edge to GitHub: the only module that imports PyGithub.
 
-It asks GitHub for data and sends what publish.py built; it decides nothing. Everything it returns
+It asks GitHub for data and sends what publish.py built; it decides nothing. Every text it sends
+(review bodies, comments, replies, edits) passes through outgoing.outgoing() first. Everything it returns
 is reviewbot's own frozen records (source.PullInfo, ApiFile ..., and PostedReview / PostedComment
 here), never PyGithub objects, and every GitHub failure becomes an `APIError` with a one-line
 message that never holds the token.
 
 Retries and limits. PyGithub's `GithubRetry` retries 5xx answers with exponential backoff and waits
 out rate-limit 403s (until `X-RateLimit-Reset`, or `Retry-After`) for reads and idempotent writes
-(PUT, DELETE), up to `max_rate_limit_wait`. POSTs are *not* retried blindly: a POST whose answer
+(PUT, DELETE), up to `max_rate_limit_wait`; when the retries run out, GitHub's last answer (its
+status and message) is what the error says, never urllib3's `RetryError`. POSTs are *not* retried blindly: a POST whose answer
 was lost may have been applied, and posting a review twice is the spam this bot must never send.
 `_post` retries them itself and first asks `already_done()` (did the review land after all?).
 The throttle between requests (PyGithub's 0.25 s / 1 s for writes by default, as GitHub asks of
@@ -22,12 +24,19 @@ from datetime import datetime, timezone
 from typing import Callable
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
+from github import (
+    Auth,
+    Github,
+    GithubException,
+    GithubRetry,
+    RateLimitExceededException,
+)
 from github.GithubObject import GithubObject
 from urllib3 import Retry
 
 from .. import __version__
 from ..errors import APIError
+from .outgoing import outgoing
 from .source import ApiFile, CommitInfo, Comparison, PullInfo
 
 INSTALLATION_LOGIN = "github-actions[bot]"      # who GITHUB_TOKEN posts as
@@ -35,6 +44,11 @@ INSTALLATION_LOGIN = "github-actions[bot]"      # who GITHUB_TOKEN posts as
 
 class ReadOnlyToken(APIError):
     """GitHub refused a write: the token may read the PR but not comment (fork PRs, `pull-requests: read`)."""
+
+
+class Forbidden(APIError):
+    """A GraphQL mutation GitHub refused for lack of a permission (FORBIDDEN): e.g. resolving a thread
+    with a GITHUB_TOKEN that lacks `contents: write`."""
 
 
 class Unprocessable(APIError):
@@ -53,6 +67,7 @@ class PostedReview:
     commit_id: str = ""
     state: str = "COMMENTED"
     html_url: str = ""
+    node_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,10 +83,23 @@ class PostedComment:
     in_reply_to: int | None = None
     commit_id: str = ""
     html_url: str = ""
+    review_id: int | None = None              # the review it was posted with
+    node_id: str = ""
 
     @property
     def outdated(self) -> bool:
         return self.line is None
+
+
+@dataclass(frozen=True)
+class ReviewThread:
+    """A review thread as GraphQL gives it, keyed by its root comment's REST id."""
+
+    id: str                                   # the GraphQL node id (PRRT_...)
+    root: int
+    resolved: bool = False
+    resolved_by: str = ""
+    outdated: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,7 +122,8 @@ def connect(settings: GitHubSettings) -> Github:
     retry = GithubRetry(total=settings.retries, backoff_factor=settings.backoff,
                         secondary_rate_wait=min(60.0, settings.max_rate_limit_wait),
                         max_rate_limit_wait=settings.max_rate_limit_wait,
-                        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS)          # no POST: see _post
+                        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS,          # no POST: see _post
+                        raise_on_status=False)          # the last answer, not RetryError, once retries run out
     return Github(base_url=settings.api_url, auth=Auth.Token(settings.token), timeout=settings.timeout,
                   retry=retry, per_page=100, user_agent=f"reviewbot/{__version__}",
                   seconds_between_requests=settings.seconds_between_requests or None,
@@ -121,8 +150,8 @@ def _errors(e: GithubException) -> tuple[str, ...]:
     return tuple(out)
 
 
-def api_error(e: GithubException, doing: str, write: bool = False) -> APIError:
-    """GitHub's answer as a one-line reviewbot error."""
+def api_error(e: GithubException, doing: str, write: bool = False, retries: int = 0) -> APIError:
+    """GitHub's answer as a one-line reviewbot error: the status and GitHub's own message."""
     status, msg = e.status, _message(e)
     if status == 401:
         return APIError(f"GitHub rejected the token while {doing} (401 {msg or 'Bad credentials'}): check GITHUB_TOKEN")
@@ -137,8 +166,9 @@ def api_error(e: GithubException, doing: str, write: bool = False) -> APIError:
     if status == 422:
         detail = "; ".join(_errors(e))
         return Unprocessable(f"GitHub refused {doing} (422 {msg}{': ' + detail if detail else ''})", _errors(e))
-    return APIError(f"GitHub API error {status} while {doing}: {msg}" if msg else
-                    f"GitHub API error {status} while {doing}")
+    after = f" after {retries} retries" if retries and status >= 500 else ""
+    return APIError(f"GitHub answered {status}{after} while {doing}: {msg}" if msg else
+                    f"GitHub answered {status}{after} while {doing}")
 
 
 def _retry_after(e: GithubException, now: float) -> float | None:
@@ -164,6 +194,11 @@ class PullRequestApi:
         self._repo = self._pr = None
         self._commit_objs: dict[str, object] = {}
         self._review_objs: dict[int, object] = {}
+        self._known: tuple[str, ...] = ()       # the change's secrets, redacted from every text posted
+
+    def redact_with(self, known: tuple[str, ...]) -> None:
+        """From now on every body this client posts is redacted of `known` (and secret-shaped text)."""
+        self._known = tuple(known)
 
     # ---------------------------------------------------------------------------------- plumbing
 
@@ -171,7 +206,7 @@ class PullRequestApi:
         try:
             return fn()
         except GithubException as e:
-            raise api_error(e, doing, write) from None
+            raise api_error(e, doing, write, self._settings.retries) from None
         except requests.exceptions.RequestException as e:
             raise APIError(f"cannot reach the GitHub API at {self._settings.api_url} while {doing} "
                            f"({type(e).__name__})") from None
@@ -190,7 +225,7 @@ class PullRequestApi:
                     s.sleep(wait)
                     continue
                 if e.status < 500 or attempt == s.retries:
-                    raise api_error(e, doing, write=True) from None
+                    raise api_error(e, doing, write=True, retries=attempt) from None
             except requests.exceptions.RequestException as e:
                 if attempt == s.retries:
                     raise APIError(f"cannot reach the GitHub API at {s.api_url} while {doing} "
@@ -303,21 +338,84 @@ class PullRequestApi:
             for r in pr.get_reviews():
                 d = _fields(r)
                 self._review_objs[d["id"]] = r
-                out.append(PostedReview(d["id"], (d.get("user") or {}).get("login", ""), d.get("body") or "",
-                                        d.get("commit_id") or "", d.get("state") or "", d.get("html_url") or ""))
+                out.append(self._review(d))
             return tuple(out)
         return self._call("listing the reviews", get)
+
+    @staticmethod
+    def _review(d: dict) -> PostedReview:
+        return PostedReview(d["id"], (d.get("user") or {}).get("login", ""), d.get("body") or "",
+                            d.get("commit_id") or "", d.get("state") or "", d.get("html_url") or "",
+                            d.get("node_id") or "")
 
     @staticmethod
     def _comment(d: dict) -> PostedComment:
         return PostedComment(d["id"], (d.get("user") or {}).get("login", ""), d.get("body") or "", d.get("path") or "",
                              d.get("line"), d.get("start_line"), d.get("in_reply_to_id"), d.get("commit_id") or "",
-                             d.get("html_url") or "")
+                             d.get("html_url") or "", d.get("pull_request_review_id"), d.get("node_id") or "")
 
     def review_comments(self) -> tuple[PostedComment, ...]:
         pr = self._pull_obj()
         return self._call("listing the review comments",
                           lambda: tuple(self._comment(_fields(c)) for c in pr.get_review_comments()))
+
+    _THREADS = ("query($owner: String!, $name: String!, $number: Int!, $after: String) { repository(owner: $owner, "
+                "name: $name) { pullRequest(number: $number) { reviewThreads(first: 100, after: $after) { "
+                "pageInfo { hasNextPage endCursor } nodes { id isResolved isOutdated resolvedBy { login } "
+                "comments(first: 1) { nodes { databaseId } } } } } } }")
+
+    def threads(self) -> tuple[ReviewThread, ...]:
+        """The PR's review threads (GraphQL: REST has no thread resolution), by root comment."""
+        owner, name = self.repository.split("/", 1)
+        out, after = [], None
+        while True:
+            variables = {"owner": owner, "name": name, "number": self.number, "after": after}
+            _, data = self._graphql("listing the review threads", self._THREADS, variables)
+            conn = ((((data.get("data") or {}).get("repository") or {}).get("pullRequest") or {})
+                    .get("reviewThreads") or {})
+            for t in conn.get("nodes") or ():
+                roots = (t.get("comments") or {}).get("nodes") or ()
+                if roots and isinstance(roots[0].get("databaseId"), int):
+                    out.append(ReviewThread(t["id"], roots[0]["databaseId"], bool(t.get("isResolved")),
+                                            (t.get("resolvedBy") or {}).get("login", ""), bool(t.get("isOutdated"))))
+            page = conn.get("pageInfo") or {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                return tuple(out)
+            after = page["endCursor"]
+
+    def _graphql(self, doing: str, query: str, variables: dict) -> tuple[dict, dict]:
+        """One GraphQL request; FORBIDDEN becomes `Forbidden`. Queries and these mutations are
+        idempotent, so 5xx answers are retried like reads."""
+        def send():
+            try:
+                return self._gh.requester.graphql_query(query, variables)
+            except GithubException as e:
+                data = e.data if isinstance(e.data, dict) else {}
+                errors = [x for x in data.get("errors") or () if isinstance(x, dict)]
+                if any(x.get("type") == "FORBIDDEN" for x in errors):
+                    msg = next(x.get("message") for x in errors if x.get("type") == "FORBIDDEN")
+                    raise Forbidden(f"GitHub refused {doing}: {msg}") from None
+                if errors and e.status == 400:
+                    msgs = "; ".join(str(x.get("message") or x.get("type")) for x in errors)[:300]
+                    raise APIError(f"GitHub's GraphQL API refused {doing}: {msgs}") from None
+                raise
+        return self._post(doing, send)
+
+    def _mutate(self, doing: str, name: str, inp: dict, fields: str) -> dict:
+        query = (f"mutation($input: {name[0].upper() + name[1:]}Input!) {{ {name}(input: $input) {{ {fields} }} }}")
+        _, data = self._graphql(doing, query, {"input": inp})
+        return (data.get("data") or {}).get(name) or {}
+
+    def resolve_thread(self, thread_id: str, resolve: bool = True) -> None:
+        """Resolve (or unresolve) a review thread; `Forbidden` when the token may not."""
+        name = "resolveReviewThread" if resolve else "unresolveReviewThread"
+        self._mutate(("resolving" if resolve else "reopening") + " a review thread", name,
+                     {"threadId": thread_id}, "thread { id isResolved }")
+
+    def minimize(self, node_id: str, classifier: str = "OUTDATED") -> None:
+        """Hide one of the bot's own comments or review bodies (kept in the history, folded away)."""
+        self._mutate("hiding a superseded comment", "minimizeComment", {"subjectId": node_id, "classifier": classifier},
+                     "minimizedComment { isMinimized }")
 
     def rate(self) -> tuple[int, int, float]:
         """(remaining, limit, reset as epoch seconds) from the last answer's X-RateLimit headers."""
@@ -352,34 +450,37 @@ class PullRequestApi:
         """One review, event COMMENT (the bot never approves nor requests changes)."""
         pr, commit = self._pull_obj(), self._commit(commit_id)
 
+        body = outgoing(body, self._known)
+        comments = [{**c, "body": outgoing(c["body"], self._known)} for c in comments]
+
         def post():
             r = pr.create_review(commit=commit, body=body, event="COMMENT", comments=comments)
             d = _fields(r)
             self._review_objs[d["id"]] = r
-            return PostedReview(d["id"], (d.get("user") or {}).get("login", ""), d.get("body") or "",
-                                d.get("commit_id") or "", d.get("state") or "", d.get("html_url") or "")
+            return self._review(d)
         return self._post("posting the review", post, already_done)
 
     def edit_review(self, review_id: int, body: str) -> None:
         obj = self._review_objs.get(review_id)
         if obj is None:
             obj = self._call("reading the review", lambda: self._pull_obj().get_review(review_id))
-        self._call("editing the review summary", lambda: obj.edit(body), write=True)
+        self._call("editing the review summary", lambda: obj.edit(outgoing(body, self._known)), write=True)
 
     def reply(self, comment_id: int, body: str,
               already_done: Callable[[], PostedComment | None] | None = None) -> PostedComment:
         pr = self._pull_obj()
         return self._post("replying to a review comment",
-                          lambda: self._comment(_fields(pr.create_review_comment_reply(comment_id, body))),
+                          lambda: self._comment(_fields(pr.create_review_comment_reply(
+                              comment_id, outgoing(body, self._known)))),
                           already_done)
 
-    def delete_comment(self, comment_id: int) -> None:
+    def delete_comment(self, comment_id: int, doing: str = "deleting an outdated review comment") -> None:
         """Delete one review comment; one already gone (404) counts as deleted."""
         pr = self._pull_obj()
         try:
             pr.get_review_comment(comment_id).delete()
         except GithubException as e:
             if e.status != 404:
-                raise api_error(e, "deleting an outdated review comment", write=True) from None
+                raise api_error(e, doing, write=True, retries=self._settings.retries) from None
         except requests.exceptions.RequestException as e:
             raise APIError(f"cannot reach the GitHub API at {self._settings.api_url} ({type(e).__name__})") from None

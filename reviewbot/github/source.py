@@ -9,11 +9,19 @@ and the bot's own configuration (`.reviewbot.toml`, `[tool.reviewbot]`) are read
 commit through the contents API, never from the head, so a PR cannot rewrite the rules it is judged
 by or switch reviewers off. Nothing of the PR is checked out or run.
 
+Files without a patch. GitHub gives no `patch` for binary files, empty or mode-only files, and
+patches too large to show (over 3000 lines or 100 KB). A file without a patch and without line
+counts is a binary (or empty) file: it is flagged binary, so it is listed and never routed to a
+reviewer, as `reviewbot review` does locally. A file whose patch GitHub omitted for size is rebuilt
+from its two versions through the contents API when that is cheap (`rebuild_omitted`: a few files,
+each small enough); otherwise it is listed, not reviewed, and its workspace patch says why.
+
 The builders here are pure; `fetch_*` take the PyGithub edge (gh.PullRequestApi) and only ask it
 for data.
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -79,14 +87,82 @@ class Comparison:
 # pure builders
 
 
+BINARY_NOTE = "binary file: GitHub shows no diff; listed, not reviewed"
+OMITTED_NOTE = "GitHub omitted this file's patch (too large to show); listed, not reviewed"
+REBUILT_NOTE = "GitHub omitted this file's patch (too large to show); the diff was rebuilt from its contents"
+MAX_REBUILT_FILES = 5                # patch-omitted files rebuilt through the contents API, at most
+MAX_REBUILT_LINES = 20_000           # additions + deletions of one such file, at most
+
+
+def no_patch(f: ApiFile) -> bool:
+    """GitHub sent no hunks for a file that has content changes (not a pure rename)."""
+    return not f.patch and not (f.status == "renamed" and not f.additions and not f.deletions)
+
+
+def is_binary(f: ApiFile) -> bool:
+    """No patch and no line counts: git counts no lines in a binary file (nor in an empty one)."""
+    return no_patch(f) and not f.additions and not f.deletions and f.status != "changed"
+
+
+def omitted(f: ApiFile) -> bool:
+    """GitHub left the patch out for size: there are changed lines, but no hunks."""
+    return no_patch(f) and bool(f.additions or f.deletions)
+
+
 def file_change(f: ApiFile) -> FileChange:
     """A FileChange from GitHub's file entry; a patch that cannot be parsed is kept as a note."""
     status = f.status if f.status in _KNOWN_STATUSES else "modified"
     try:
-        return file_change_from_patch(f.path, status, f.patch, f.previous_path, f.additions, f.deletions)
+        fc = file_change_from_patch(f.path, status, f.patch, f.previous_path, f.additions, f.deletions)
     except InputError as e:
         fc = file_change_from_patch(f.path, status, None, f.previous_path, f.additions, f.deletions)
         return replace(fc, note=f"patch not reviewable: {e}")
+    if is_binary(f):
+        return replace(fc, is_binary=True, note=BINARY_NOTE)
+    if omitted(f):
+        return replace(fc, is_binary=True, note=OMITTED_NOTE,
+                       patch=fc.patch + f"# {OMITTED_NOTE}\n")
+    return fc
+
+
+def rebuilt_patch(old: str, new: str) -> str | None:
+    """GitHub-style hunks (from the first `@@`, no header) between two texts; None when equal."""
+    lines = list(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), n=3))
+    if not lines:
+        return None
+    out = []
+    for line in lines[2:]:                                   # drop the ---/+++ header
+        if not line.endswith("\n"):
+            line += "\n\\ No newline at end of file\n"
+        out.append(line)
+    return "".join(out).rstrip("\n")
+
+
+def rebuild_omitted(f: ApiFile, old: str | None, new: str | None) -> ApiFile | None:
+    """The file with the patch GitHub omitted, rebuilt from its base and head texts (None: cannot)."""
+    if new is None and f.status != "removed" or old is None and f.status not in ("added",):
+        return None
+    patch = rebuilt_patch(old or "", new or "")
+    return replace(f, patch=patch) if patch else None
+
+
+def fetch_omitted(api, files: tuple[ApiFile, ...], base_sha: str, head_sha: str) -> tuple[tuple[ApiFile, ...],
+                                                                                      frozenset[str]]:
+    """`files` with the patches GitHub omitted for size rebuilt through the contents API, for the first
+    MAX_REBUILT_FILES files small enough (two reads each at most). Returns (files, rebuilt paths)."""
+    out: list[ApiFile] = []
+    rebuilt: set[str] = set()
+    for f in files:
+        if omitted(f) and len(rebuilt) < MAX_REBUILT_FILES and f.additions + f.deletions <= MAX_REBUILT_LINES:
+            old = None if f.status == "added" else api.read_text(f.previous_path or f.path, base_sha)
+            new = None if f.status == "removed" else api.read_text(f.path, head_sha)
+            g = rebuild_omitted(f, old, new)
+            if g is not None:
+                out.append(g)
+                rebuilt.add(f.path)
+                continue
+        out.append(f)
+    return tuple(out), frozenset(rebuilt)
 
 
 def meta(pull: PullInfo, repository: str, commits: tuple[CommitInfo, ...]) -> ChangeMeta:
@@ -96,9 +172,12 @@ def meta(pull: PullInfo, repository: str, commits: tuple[CommitInfo, ...]) -> Ch
 
 
 def pull_change(pull: PullInfo, repository: str, files: tuple[ApiFile, ...], commits: tuple[CommitInfo, ...],
-                rules: tuple[tuple[str, str], ...] = (), prior: tuple[str, ...] = ()) -> Change:
-    """The whole PR: GitHub's three-dot diff, as `reviewbot review` would see the branch."""
-    return Change(meta(pull, repository, commits), tuple(file_change(f) for f in files), rules, prior)
+                rules: tuple[tuple[str, str], ...] = (), prior: tuple[str, ...] = (),
+                rebuilt: frozenset[str] = frozenset()) -> Change:
+    """The whole PR: GitHub's three-dot diff, as `reviewbot review` would see the branch. `rebuilt`:
+    the files whose omitted patch was rebuilt from their contents (they say so in a note)."""
+    fcs = tuple(replace(fc, note=REBUILT_NOTE) if fc.path in rebuilt else fc for fc in map(file_change, files))
+    return Change(meta(pull, repository, commits), fcs, rules, prior)
 
 
 def incremental_change(pull: PullInfo, repository: str, comparison: Comparison, pr_files: tuple[ApiFile, ...],

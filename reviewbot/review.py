@@ -32,6 +32,9 @@ from .templates import render
 from .usage import CallRecord
 from .workspace.fence import fence
 from .workspace.files import Workspace, write_workspace
+from .repo.related import RELATED_FILE, Related, budget_for, build_related
+from .repo.tree import Repository
+from .specialists.tools import ToolBox
 from .workspace.layout import CONTEXT_FILE, Plan, build_plan, render_context
 
 
@@ -85,6 +88,8 @@ class ReviewResult:
     schedule: Schedule | None
     notes: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict, compare=False)       # specialist -> its raw submission
+    related: Related | None = None              # the related-code section of the shared prefix
+    tool_calls: tuple[tuple[str, str, int], ...] = ()   # (agent, tool, calls) of the reading tools
 
     @property
     def complete(self) -> bool:
@@ -104,23 +109,29 @@ def specialist_delta(name: str, plan: Plan, config: Config) -> str:
                   files=files, extra=config.instructions_for(name), scoped=scoped)
 
 
-def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = False) -> tuple[Workspace, Prefix]:
+def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = False,
+            repo: Repository | None = None) -> tuple[Workspace, Prefix]:
     """Plan, render and write the workspace (or check it, to resume); return it with the shared
-    prefix. No network."""
+    prefix. `repo` (the trees at head and base) gives the related-code section, the last read of
+    the prefix. No network."""
     specialists = selected(config.specialists)
     plan = build_plan(change, specialists, config.max_patch_chars, config.preload_chars,
                       tiered=config.routing == "tiered", max_files=config.max_files, excluded=config.excluded,
                       summarised=config.summarise)
-    context = render_context(change, plan, specialists)
-    ws = write_workspace(workspace_dir, plan, context, resume=resume, sources=change.sources)
+    related = build_related(change, repo, budget_for(change, config.related_code_tokens)) if plan.specialists \
+        else Related("", 0, 0, 0, 0)
+    context = render_context(change, plan, specialists, related=bool(related.text), repository=repo is not None)
+    extra = ((RELATED_FILE, related.text),) if related.text else ()
+    ws = write_workspace(workspace_dir, plan, context, resume=resume, sources=change.sources, extra=extra)
     reads = ((CONTEXT_FILE, context),) + tuple((pf.patch_file, pf.patch_text) for pf in plan.files if pf.preloaded)
+    reads += extra
     prefix = Prefix(model=config.model, system_text=render("system.md.j2"), opening=render("opening.md.j2"),
                     reads=reads, base_ttl=config.base_ttl, naive=config.mode == "naive")
-    return ws, prefix
+    return replace(ws, related=related, repo=repo), prefix
 
 
 async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config, limits: Limits,
-                   finished: dict[str, AgentResult], keep_state: bool) -> list[AgentResult]:
+                   finished: dict[str, AgentResult], keep_state: bool, tool_log: list) -> list[AgentResult]:
     names = [s.name for s in ws.plan.specialists if s.name not in finished]
     warmup = "none" if config.mode == "naive" else config.warmup
     if warmup == "prewarm" and names:
@@ -130,7 +141,8 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
     def start(name: str, first_byte=None):
         runner.on_event(f"{name}: started")
         tasks.append(asyncio.create_task(_agent(
-            name, specialist_delta(name, ws.plan, config), prefix, runner, ws, limits, keep_state, first_byte)))
+            name, specialist_delta(name, ws.plan, config), prefix, runner, ws, limits, keep_state, tool_log,
+            first_byte)))
 
     rest = list(names)
     while warmup == "leader" and rest:
@@ -164,10 +176,12 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
 
 
 async def _agent(name: str, delta: str, prefix: Prefix, runner: Runner, ws: Workspace, limits: Limits,
-                 keep_state: bool, first_byte=None) -> AgentResult:
+                 keep_state: bool, tool_log: list, first_byte=None) -> AgentResult:
     """One agent run; with keep_state its result is saved the moment it finishes."""
+    tools = ToolBox(ws.root, ws.repo)
     r = await run_agent(name, delta, prefix, runner.send, ws.root, limits, on_first_byte=first_byte,
-                        on_event=runner.on_event)
+                        on_event=runner.on_event, tools=tools)
+    tool_log.extend((name, tool, n) for tool, n in tools.counts.items())
     if keep_state:
         save_agent(ws.root, r)
     runner.on_event(_outcome(r))              # the moment it finishes, not after the whole fan-out
@@ -188,12 +202,17 @@ def _status(r: AgentResult, files: tuple[str, ...]) -> AgentStatus:
 
 async def run_review(change: Change, config: Config, transport: Transport, workspace_dir: Path,
                      on_event: Callable[[str], None] = lambda m: None, keep_state: bool = False,
-                     resume: bool = False) -> ReviewResult:
+                     resume: bool = False, repo: Repository | None = None) -> ReviewResult:
     """Review `change`. keep_state saves every finished agent in workspace_dir/state; resume reuses
-    the agents a saved run finished (same change and configuration) and runs only the rest."""
-    ws, prefix = prepare(change, config, workspace_dir, resume=resume)
+    the agents a saved run finished (same change and configuration) and runs only the rest. `repo`
+    (the repository at head and base) lets the reviewers read and search around the change."""
+    ws, prefix = prepare(change, config, workspace_dir, resume=resume, repo=repo)
     runner = Runner(transport, on_event, Budget(config.budget_calls, config.budget_tokens, config.budget_dollars),
                     config.itpm_limit)
+    tool_log: list[tuple[str, str, int]] = []
+    if ws.related is not None and ws.related.text:
+        on_event(f"related code: {ws.related.shown} snippet(s), ~{ws.related.tokens} tokens "
+                 f"(budget {ws.related.budget}; {ws.related.omitted} left out)")
     sha = prefix.sha256()
     on_event(f"shared prefix sha256 {sha}")
     finished = load_state(ws.root, sha) if resume else {}
@@ -208,7 +227,7 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         f"{ws.plan.tier.name} tier: {ws.plan.tier.reason}" if s in ws.plan.applicable else "no file of its kinds",))
         for s in all_specs if s not in ws.plan.specialists)
 
-    results = await _fan_out(runner, ws, prefix, config, limits, finished, keep_state)
+    results = await _fan_out(runner, ws, prefix, config, limits, finished, keep_state, tool_log)
     statuses = [_status(r, tuple(pf.file.path for pf in ws.plan.assigned(r.name))) for r in results]
     if results and all(r.error for r in results):
         raise APIError(results[0].error)
@@ -231,7 +250,7 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         on_event("summary: started")
         reran = any(s.name not in finished for s in ws.plan.specialists)
         sr = (not reran and finished.get(SUMMARY)) or await _agent(SUMMARY, delta, prefix, runner, ws, limits,
-                                                                   keep_state)
+                                                                   keep_state, tool_log)
         summary_status = _status(sr, ())
         verdict_sub = _redact_submission(sr.submission, secrets) if summary_status.status == "ok" else None
     verdict = apply_summary(fp.findings, verdict_sub, change, config.min_confidence)
@@ -260,7 +279,7 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         summary=summary_status, rejected=verdict.rejected, low_confidence=fp.low_confidence,
         duplicates_folded=fp.merged + verdict.duplicates,
         calls=tuple(sorted(runner.records, key=lambda c: c.started)), schedule=schedule, notes=tuple(notes),
-        raw=raw)
+        raw=raw, related=ws.related, tool_calls=tuple(tool_log))
 
 
 def _failed(statuses: list[AgentStatus], name: str) -> bool:

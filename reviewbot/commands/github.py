@@ -23,10 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import WARMUP_STRATEGIES, with_overrides
-from ..errors import EXIT_API, EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, ConfigError, ReviewbotError
+from ..errors import (
+    EXIT_API,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    APIError,
+    ConfigError,
+    ReviewbotError,
+    ToolInputError,
+)
 from ..github import publish as pub
 from ..github.event import ActionsEnv, PullRequestEvent, manual_event, read_event
 from ..github.gh import GitHubSettings, PullRequestApi, ReadOnlyToken, connect
+from ..github.archive import github_repository
 from ..github.source import fetch_base, file_change, incremental_change, pull_change
 from ..llm import Transport, client_from_env
 from ..publish.render import FORMATS, render, to_markdown, usage_line
@@ -121,9 +131,9 @@ def _event(args, env: ActionsEnv) -> PullRequestEvent:
     return read_event(args.event or env.event_path, env.event_name)
 
 
-async def _review(change, config, api_key: str, workspace: Path, on_event) -> ReviewResult:
+async def _review(change, config, api_key: str, workspace: Path, on_event, repo=None) -> ReviewResult:
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds) as client:
-        return await run_review(change, config, Transport(client), workspace, on_event)
+        return await run_review(change, config, Transport(client), workspace, on_event, repo=repo)
 
 
 def run(args) -> int:
@@ -211,7 +221,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         else:
             out.say(f"{title}: the history since {scope.since[:12]} was rewritten or merged; reviewing the whole PR")
 
-    result = _run_pipeline(args, change, config, api_key, out) if change.files else None
+    result = _run_pipeline(args, change, config, api_key, out, api) if change.files else None
     done["result"] = result
     if result is not None:
         sys.stdout.write(render(result, args.format))
@@ -263,14 +273,27 @@ def _exit(severities, fail_on, complete: bool) -> int:
     return EXIT_OK if complete else EXIT_PARTIAL
 
 
-def _run_pipeline(args, change, config, api_key: str, out: _Out) -> ReviewResult:
-    if args.keep_workspace:
-        result = asyncio.run(_review(change, config, api_key, args.keep_workspace, out.progress))
-        (args.keep_workspace / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
-        (args.keep_workspace / "review.json").write_text(render(result, "json"))
-        return result
+def _run_pipeline(args, change, config, api_key: str, out: _Out, api=None) -> ReviewResult:
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
-        return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress))
+        repo = _repository(api, change, config, Path(tmp) / "objects.git", out) if api is not None else None
+        if args.keep_workspace:
+            result = asyncio.run(_review(change, config, api_key, args.keep_workspace, out.progress, repo))
+            (args.keep_workspace / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
+            (args.keep_workspace / "review.json").write_text(render(result, "json"))
+            return result
+        return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress, repo))
+
+
+def _repository(api, change, config, git_dir: Path, out: _Out):
+    """The PR's head and base from their tarballs (no checkout); without them the review goes on
+    with the patches alone, and says so."""
+    if not config.repository:
+        return None
+    try:
+        return github_repository(api, change.meta.head_sha, change.meta.base_sha, git_dir)
+    except (APIError, ToolInputError) as e:
+        out.say(f"repository context unavailable, reviewing the patches alone: {e}")
+        return None
 
 
 def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result: ReviewResult | None,

@@ -25,6 +25,7 @@ from ..change.gitsource import read_file_at, read_local_change
 from ..config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError
 from ..llm import Transport, client_from_env
+from ..repo.local import local_repository
 from ..publish.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
 from ..publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
 from ..review import ReviewResult, prepare, run_review
@@ -146,14 +147,15 @@ def _client(config, api_key: str, replaying: bool):
 
 
 async def _review(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
-                  keep_state: bool = False, resume: bool = False) -> ReviewResult:
+                  keep_state: bool = False, resume: bool = False, repo=None) -> ReviewResult:
     async with _client(config, api_key, cassette is not None) as client:
         return await run_review(change, config, _Metered(Transport(client), progress, cassette), workspace,
-                                progress.event, keep_state=keep_state, resume=resume)
+                                progress.event, keep_state=keep_state, resume=resume, repo=repo)
 
 
-async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette) -> dryrun.DryRun:
-    ws, prefix = prepare(change, config, workspace)
+async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
+                   repo=None) -> dryrun.DryRun:
+    ws, prefix = prepare(change, config, workspace, repo=repo)
     calls = dryrun.planned_calls(ws, prefix, config)
     progress.event(f"dry run: counting the tokens of the shared prefix and {len(calls)} request(s)")
     async with _client(config, api_key, cassette is not None) as client:
@@ -208,15 +210,18 @@ def run(args) -> int:
     recording = use_cassette(cassette_file, mode) if cassette_file else contextlib.nullcontext()
     replayed = cassette_file if mode == REPLAY else None
     kept = args.keep_workspace or args.resume
+    # The repository around the change, from git objects (never the working tree); none for --diff.
+    source = None if args.diff or not config.repository else local_repository(
+        repo, change.meta.head_sha, change.meta.base_sha)
     with _workspace(kept) as workspace, recording:
         if args.dry_run:
-            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed))
+            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, source))
             text = (json.dumps(dryrun.to_json(plan), indent=2, ensure_ascii=False) + "\n"
                     if args.format == "json" else dryrun.to_markdown(plan))
             write_review(text, args.format, sys.stdout)
             return EXIT_OK
         result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed,
-                                     keep_state=kept is not None, resume=args.resume is not None))
+                                     keep_state=kept is not None, resume=args.resume is not None, repo=source))
         if kept:
             _keep(workspace, result)
     write_review(render(result, args.format), args.format, sys.stdout)

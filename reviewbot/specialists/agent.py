@@ -14,10 +14,9 @@ from typing import Awaitable, Callable
 from ..errors import APIError, BudgetExceeded, CredentialsError, ToolInputError
 from ..templates import render
 from ..usage import CallRecord
-from ..workspace.files import read_workspace_file
 from .findings import Submission, parse_submission
 from .requests import Prefix, build_request, tool_result
-from .tools import READ_FILE_NAME, SUBMIT_NAME
+from .tools import READ_FILE_NAME, SUBMIT_NAME, ToolBox
 
 Send = Callable[[dict, str, "Callable[[], None] | None"], Awaitable[tuple]]
 
@@ -38,22 +37,26 @@ class Limits:
     max_output_tokens: int
 
 
-def _handle_read(root: Path, block: dict, result: AgentResult) -> dict:
-    path = (block.get("input") or {}).get("path")
+def _handle(handler, block: dict, result: AgentResult) -> dict:
+    args = block.get("input") if isinstance(block.get("input"), dict) else {}
     try:
-        text = read_workspace_file(root, path)
+        text = handler(args)
     except ToolInputError as e:
         return tool_result(block["id"], f"error: {e}", is_error=True)
-    result.files_read.append(path)
+    if block["name"] == READ_FILE_NAME:
+        result.files_read.append(args.get("path"))
     return tool_result(block["id"], text)
 
 
 async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root: Path, limits: Limits,
                     on_first_byte: Callable[[], None] | None = None,
-                    on_event: Callable[[str], None] = lambda msg: None) -> AgentResult:
+                    on_event: Callable[[str], None] = lambda msg: None,
+                    tools: ToolBox | None = None) -> AgentResult:
     """Run one reviewer to its submission. `send(request, label, on_first_byte)` returns a CallRecord
-    and the reply's content blocks; it raises APIError when the call failed for good."""
+    and the reply's content blocks; it raises APIError when the call failed for good. `tools` holds
+    the reading tools' handlers (default: the workspace alone)."""
     result = AgentResult(name)
+    handlers = (tools or ToolBox(workspace_root)).handlers()
     history: list[dict] = []
     retried = nudged = False
     for turn in range(1, limits.max_turns + 1):
@@ -77,9 +80,11 @@ async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root:
             continue
         answers = []
         for block in uses:
-            if block["name"] == READ_FILE_NAME:
-                answers.append(_handle_read(workspace_root, block, result))
-                on_event(f"{name}: read {(block.get('input') or {}).get('path')}")
+            if block["name"] in handlers:
+                answers.append(_handle(handlers[block["name"]], block, result))
+                args = block.get("input") or {}
+                on_event(f"{name}: read {args.get('path')}" if block["name"] == READ_FILE_NAME
+                         else f"{name}: {block['name']} {args.get('pattern')!r}")
             elif block["name"] == SUBMIT_NAME:
                 submission, errors = parse_submission(block.get("input"), name)
                 if not errors:

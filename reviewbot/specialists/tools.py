@@ -188,7 +188,7 @@ def render_matches(tree, pattern: str, at: str, matches, more: bool) -> str:
         for n in show:
             if prev is not None and n > prev + 1:
                 out.append("  --")
-            out.append(f"  {n}{':' if n in hit_lines else '-'} {lines[n - 1][:300]}")
+            out.append(f"  {n}{':' if n in hit_lines else '-'} {lines[n - 1][:300]}".rstrip())
             prev = n
     text = "\n".join(out) + "\n"
     if len(text) > MAX_SEARCH_CHARS:

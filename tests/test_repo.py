@@ -366,3 +366,39 @@ def test_a_tarball_becomes_git_objects_with_modes_and_links(tmp_path):
         tree.read("out")
     assert [(m.path, m.line) for m in tree.grep("b()")[0]] == [("src/a.py", 2)]
     assert import_archive(archive, tmp_path / "o.git", "refs/heads/again") == sha      # same archive, same commit
+
+
+# ------------------------------------------------------------------------------- the agent loop
+
+
+def test_agents_read_and_search_in_their_own_turns_not_in_the_shared_prefix(shop, repo, tmp_path):
+    import asyncio
+
+    from reviewbot.config import Config
+    from reviewbot.review import run_review
+    from test_orchestrator import ScriptedTransport, submit
+
+    seen = {}
+
+    def correctness(turn, request):
+        if turn == 1:
+            seen["prefix"] = request["messages"][:2]
+            return [{"type": "tool_use", "id": "s1", "name": "search_code", "input": {"pattern": "round_cents"}},
+                    {"type": "tool_use", "id": "s2", "name": "search_code", "input": {"pattern": "(", "regex": True}},
+                    {"type": "tool_use", "id": "r1", "name": "read_file", "input": {"path": "base/src/pricing.py"}}]
+        results = request["messages"][-1]["content"]
+        assert "src/helpers.py" in results[0]["content"] and "is_error" not in results[0]
+        assert results[1]["is_error"] is True and "git grep failed" in results[1]["content"]
+        assert "legacy_total" in results[2]["content"]
+        assert request["messages"][:2] == seen["prefix"]             # the shared prefix did not move
+        assert all(b.get("type") != "tool_result" or b["tool_use_id"].startswith("toolu_reviewbot_preload")
+                   for b in request["messages"][2]["content"])
+        return submit()
+
+    change = read_local_change(shop, "base", "pr")
+    t = ScriptedTransport({"correctness": correctness, "*": submit()})
+    result = asyncio.run(run_review(change, Config(max_retries=0, routing="all"), t, tmp_path / "ws", repo=repo))
+    calls = {(agent, tool): n for agent, tool, n in result.tool_calls}
+    assert calls[("correctness", "search_code")] == 2 and calls[("correctness", "read_file")] == 1
+    assert calls[("security", "search_code")] == 0
+    assert result.related is not None and result.related.text

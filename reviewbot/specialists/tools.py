@@ -16,12 +16,11 @@ VERDICTS = ("no_issues", "minor_issues", "needs_changes", "blocking_issues")
 READ_FILE = {
     "name": "read_file",
     "description": (
-        "Read one file and return its text. Workspace files: shared-mr-context.txt (the change's metadata, "
-        "file table and routing), diff/NNN-*.patch (one unified diff per changed file, named in the file "
-        "table) and related-code.txt. Any other path is a file of the repository at the head commit (the "
-        "change applied), e.g. src/app.py or head/src/app.py; base/src/app.py is the file before the change. "
-        "A directory path gives its listing. Long files are cut; continue with start_line. Paths are "
-        "relative; absolute paths, '..' and links out of the workspace or repository are refused."),
+        "Read one file and return its text: a workspace file (shared-mr-context.txt, diff/NNN-*.patch as "
+        "named in its file table, related-code.txt) or any file of the repository at the head commit "
+        "(src/app.py, or head/src/app.py); base/src/app.py is the file before the change, a directory "
+        "gives its listing. Long files are cut: continue with start_line. Absolute paths, '..' and links "
+        "out of the workspace or repository are refused."),
     "input_schema": {
         "type": "object",
         "properties": {

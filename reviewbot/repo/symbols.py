@@ -82,7 +82,7 @@ def language_of(path: str) -> str | None:
 def _parser_and_query(suffix: str) -> tuple[ts.Parser, ts.Query]:
     module, fn, tag_modules = _LANGUAGES[suffix]
     language = ts.Language(getattr(import_module(module), fn)())
-    text = "\n".join((Path(import_module(m).__file__).parent / "queries" / "tags.scm").read_text(encoding="utf-8")
+    text = "\n".join((Path(str(import_module(m).__file__)).parent / "queries" / "tags.scm").read_text(encoding="utf-8")
                      for m in tag_modules)
     return ts.Parser(language), ts.Query(language, text)
 

@@ -150,7 +150,7 @@ class ToolBox:
         if not isinstance(start, int) or isinstance(start, bool) or start < 1:
             raise ToolInputError("start_line must be a positive integer")
         self.counts[READ_FILE_NAME] += 1
-        return self._spend(read_path(self.root, self.repo, args.get("path"), start))
+        return self._spend(read_path(self.root, self.repo, args.get("path", ""), start))
 
     def search_code(self, args: dict) -> str:
         pattern, glob, at = args.get("pattern"), args.get("glob") or "", args.get("at") or "head"

@@ -26,6 +26,7 @@ BASE_FILES = {
     "src/cart.py": "from .pricing import total, legacy_total\n\n\nclass Cart:\n    def checkout(self, items):\n"
                    "        return legacy_total(items)\n",
     "src/report.py": "from .pricing import legacy_total\n\n\ndef report(items):\n    return legacy_total(items)\n",
+    "src/long.py": "def compute(x):\n" + "".join(f"    x = x + {n}\n" for n in range(10)) + "    return x\n",
     "src/helpers.py": "def round_cents(x):\n    return round(x, 2)\n",
     "tests/test_pricing.py": "from src.pricing import total\n\n\ndef test_total():\n    assert total([]) == 0\n",
     "web/app.js": "function handle(req) {\n  return route(req);\n}\nfunction route(req) {\n  return req.path;\n}\n",
@@ -37,6 +38,7 @@ HEAD_FILES = {
     "src/pricing.py": "def total(items, tax=0):\n    subtotal = sum(i.price for i in items)\n"
                       "    return round_cents(subtotal * (1 + tax))\n",
     "src/cart.py": BASE_FILES["src/cart.py"].replace("return legacy_total(items)", "return total(items)"),
+    "src/long.py": BASE_FILES["src/long.py"].replace("x = x + 5", "x = x + 50"),
     "big.txt": "".join(f"line {n} " + "x" * 60 + "\n" for n in range(1, 2001)),
     "logo.bin": "\x00\x01\x02binary",
 }
@@ -101,6 +103,10 @@ def test_reads_head_and_base_from_git_objects_not_the_working_tree(shop, repo):
         assert repo.base.read("src/pricing.py").decode() == BASE_FILES["src/pricing.py"]
         assert repo.base.read("old.txt") == b"only in base\n" and repo.head.read("old.txt") is None
         assert repo.head.read("link-in.py") == repo.head.read("src/pricing.py")     # a link inside is followed
+        fresh = GitTree(repo.head.git_dir, repo.head.commit)
+        fresh.prefetch(["src/cart.py", "logo.bin", "src", "nothing.py"])          # one cat-file --batch
+        assert fresh.read("src/cart.py").decode() == HEAD_FILES["src/cart.py"]
+        assert fresh.read("logo.bin") == HEAD_FILES["logo.bin"].encode()
         assert repo.head.listing("") == ["README.md", "big.txt", "link-abs", "link-in.py", "link-out", "logo.bin",
                                          "src/", "tests/", "web/"]
     finally:
@@ -166,8 +172,8 @@ def test_read_file_reaches_workspace_head_and_base(ws, repo):
     assert read_path(ws, repo, "head/src/pricing.py") == HEAD_FILES["src/pricing.py"]
     assert read_path(ws, repo, "base/src/pricing.py") == BASE_FILES["src/pricing.py"]
     assert read_path(ws, repo, "base/old.txt") == "only in base\n"
-    assert read_path(ws, repo, "src").splitlines() == ["[directory src at head: 4 entries]", "cart.py",
-                                                        "helpers.py", "pricing.py", "report.py"]
+    assert read_path(ws, repo, "src").splitlines() == ["[directory src at head: 5 entries]", "cart.py",
+                                                        "helpers.py", "long.py", "pricing.py", "report.py"]
     assert "web/" in read_path(ws, repo, "base")
     assert read_path(ws, repo, "src/pricing.py", start_line=3) == "[from line 3 of 3]\n" + \
         HEAD_FILES["src/pricing.py"].splitlines(keepends=True)[2]
@@ -288,13 +294,14 @@ def test_related_code_finds_definitions_callers_new_names_tests(shop, repo):
     assert text.startswith("## Related code\n")
     sections = [line for line in text.splitlines() if line.startswith("### ")]
     assert sections == ["### Still used: callers of definitions the change removes or renames",
-                        "### Definitions the change touches (whole, at head)",
+                        "### Definitions the change touches, whole, at head (those the patch shows in full are left out)",
                         "### Callers of the touched definitions, elsewhere in the repository",
                         "### Definitions of names the added lines start to use",
                         "### Tests that refer to the changed code"]
     assert "#### src/report.py:3-5 uses `legacy_total` in `report`\n" in text              # removed, still used
     assert "#### src/cart.py:4-6 uses `total` in `checkout` (changed file)" in text
-    assert "#### src/pricing.py:1-3 `total` (function)" in text
+    assert "#### src/long.py:1-12 `compute` (function)" in text           # touched, longer than its hunk
+    assert "`total` (function)" not in text.split("### Callers")[0]      # the patch shows all of it
     assert "#### src/helpers.py:1-2 `round_cents` (function)" in text                        # newly used name
     assert "#### tests/test_pricing.py:4-5 `test_total` (function, refers to `total`)" in text
     assert '<untrusted-data source="repository">' in text

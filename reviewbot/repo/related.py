@@ -1,7 +1,7 @@
 """The related-code section of the shared prefix: the code around the change, found once, for all.
 
 For the definitions (functions, methods, classes) the change touches: their full definition at
-head, and their callers elsewhere in the repository; for a definition the change removes, the
+head (unless the patch already shows all of it), and their callers elsewhere in the repository; for a definition the change removes, the
 callers that still use it; for the names the added lines start to use, their definitions; and
 the tests that refer to the changed code. Symbols come from tree-sitter (reviewbot.repo.symbols),
 occurrences from one `git grep -w` over the head tree.
@@ -29,6 +29,7 @@ MAX_DEFINITION_LINES = 60        # a longer definition is shown up to here, with
 CALLER_CONTEXT = 2               # lines either side of a call site
 MAX_NAMES = 40                   # names searched for, the change's first ones
 MAX_HITS = 3000                  # grep matches read
+MAX_PREFETCH = 300               # files read in one batch before the snippets are cut
 MAX_PER_NAME = 6                 # call sites / tests shown per name
 MIN_NAME_LENGTH = 3              # shorter names match too much to be worth a search
 CHARS_PER_TOKEN = 3.5            # the estimate the budget is counted in (code runs ~3-4 chars a token)
@@ -36,7 +37,7 @@ CHARS_PER_TOKEN = 3.5            # the estimate the budget is counted in (code r
 REMOVED_CALLER, DEFINITION, CALLER, NEW_NAME, TEST = range(5)
 _HEADINGS = {
     REMOVED_CALLER: "Still used: callers of definitions the change removes or renames",
-    DEFINITION: "Definitions the change touches (whole, at head)",
+    DEFINITION: "Definitions the change touches, whole, at head (those the patch shows in full are left out)",
     CALLER: "Callers of the touched definitions, elsewhere in the repository",
     NEW_NAME: "Definitions of names the added lines start to use",
     TEST: "Tests that refer to the changed code",
@@ -143,21 +144,26 @@ def build_related(change: Change, repo: Repository | None, budget: int) -> Relat
     if repo is None or budget <= 0:
         return Related("", budget, 0, 0, 0)
     head, base = _Files(repo.head), _Files(repo.base) if repo.base is not None else None
+    repo.head.prefetch(f.path for f in change.files)
+    if repo.base is not None:
+        repo.base.prefetch(f.old_path or f.path for f in change.files)
     items: list[Item] = []
     touched: list[tuple[str, Symbol]] = []          # (path, symbol) at head, in change order
     removed: list[tuple[str, Symbol]] = []          # definitions gone from head
     new_names: list[str] = []
     for fi, f in enumerate(change.files):
-        if not supported(f.path) or f.is_binary:
-            continue
+        if not supported(f.path) or f.is_binary or "120000" in (f.new_mode, f.old_mode):
+            continue                                 # a symlink's patch is its target, not code
         now = head.get(f.path) if f.status != "deleted" else None
         old = base.get(f.old_path or f.path) if base is not None and f.status != "added" else None
         if now is not None:
             lines, syms = now
+            shown = f.commentable_lines               # new-file lines the patch already shows
             for s in _touched(f, syms, "head"):
                 touched.append((f.path, s))
-                items.append(Item(DEFINITION, (fi, s.start), f.path, s.start, s.end, _title(s),
-                                  _numbered(lines, s.start, s.end, MAX_DEFINITION_LINES)))
+                if not all(n in shown for n in range(s.start, s.end + 1)):
+                    items.append(Item(DEFINITION, (fi, s.start), f.path, s.start, s.end, _title(s),
+                                      _numbered(lines, s.start, s.end, MAX_DEFINITION_LINES)))
             added = {ln.new_no for h in f.hunks for ln in h.lines if ln.kind == "+"}
             known = {s.name for s in syms.definitions} | ({r.name for r in old[1].references} if old else set())
             for r in syms.references:
@@ -170,6 +176,7 @@ def build_related(change: Change, repo: Repository | None, budget: int) -> Relat
                     removed.append((f.old_path or f.path, s))
     names = _names([s.name for _, s in removed] + [s.name for _, s in touched] + new_names)
     hits = _grep(repo.head, names)
+    repo.head.prefetch(sorted({path for found in hits.values() for path, _ in found})[:MAX_PREFETCH])
     changed_paths = {f.path for f in change.files}
     items += _callers(head, hits, removed, REMOVED_CALLER, changed_paths)
     items += _callers(head, hits, touched, CALLER, changed_paths)

@@ -210,6 +210,8 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     runner = Runner(transport, on_event, Budget(config.budget_calls, config.budget_tokens, config.budget_dollars),
                     config.itpm_limit)
     tool_log: list[tuple[str, str, int]] = []
+    if ws.related is not None and ws.related.note:
+        on_event(ws.related.note)
     if ws.related is not None and ws.related.text:
         on_event(f"related code: {ws.related.shown} snippet(s), ~{ws.related.tokens} tokens "
                  f"(budget {ws.related.budget}; {ws.related.omitted} left out)")

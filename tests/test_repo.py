@@ -409,3 +409,10 @@ def test_agents_read_and_search_in_their_own_turns_not_in_the_shared_prefix(shop
     assert calls[("correctness", "search_code")] == 2 and calls[("correctness", "read_file")] == 1
     assert calls[("security", "search_code")] == 0
     assert result.related is not None and result.related.text
+
+
+def test_a_repository_git_cannot_read_gives_no_section_and_a_note(shop, tmp_path):
+    change = read_local_change(shop, "base", "pr")
+    broken = Repository(GitTree(tmp_path / "not-a-repo", change.meta.head_sha))
+    rel = build_related(change, broken, 6000)
+    assert rel.text == "" and rel.note.startswith("related code left out: git ls-tree failed")

@@ -22,7 +22,7 @@ from ..change.model import Change, FileChange
 from ..workspace.fence import fence, inline
 from ..workspace.kinds import file_kind
 from .symbols import FileSymbols, Symbol, extract, supported
-from .tree import Repository, RepoTree
+from .tree import RepoError, Repository, RepoTree
 
 RELATED_FILE = "related-code.txt"
 MAX_DEFINITION_LINES = 60        # a longer definition is shown up to here, with a note
@@ -76,6 +76,7 @@ class Related:
     tokens: int               # estimated tokens of `text`
     shown: int
     found: int
+    note: str = ""            # why there is no section although one was asked for (a git failure)
 
     @property
     def omitted(self) -> int:
@@ -140,9 +141,17 @@ def _touched(f: FileChange, symbols: FileSymbols, side: str) -> list[Symbol]:
 
 
 def build_related(change: Change, repo: Repository | None, budget: int) -> Related:
-    """The section for `change` within `budget` estimated tokens (0: no section)."""
+    """The section for `change` within `budget` estimated tokens (0: no section). A repository git
+    cannot read gives no section and a note, not a failed review."""
     if repo is None or budget <= 0:
         return Related("", budget, 0, 0, 0)
+    try:
+        return _build(change, repo, budget)
+    except RepoError as e:
+        return Related("", budget, 0, 0, 0, note=f"related code left out: {e}")
+
+
+def _build(change: Change, repo: Repository, budget: int) -> Related:
     head, base = _Files(repo.head), _Files(repo.base) if repo.base is not None else None
     repo.head.prefetch(f.path for f in change.files)
     if repo.base is not None:

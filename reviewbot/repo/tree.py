@@ -7,8 +7,8 @@ edits are not the change) and never executed. Locally the database is the user's
 GitHub it is one the bot builds from the head's tarball (reviewbot.github.archive), so both sides
 read and search the same way with the same engine.
 
-git runs with its output pinned (`-z`, no colour, no pager, no textconv, no user or system
-config), so the user's configuration cannot change what the reviewers see. Failures become
+git runs with its output pinned (`-z`, no colour, no pager, no textconv, the grep settings on the
+command line), so the user's configuration cannot change what the reviewers see. Failures become
 `RepoError`, a ToolInputError: the tools turn them into is_error results.
 """
 from __future__ import annotations
@@ -26,7 +26,8 @@ from ..errors import ToolInputError
 SYMLINK, SUBMODULE = "120000", "160000"
 GREP_TIMEOUT = 20.0
 _PINNED = ("-c", "core.quotepath=false", "-c", "grep.lineNumber=false", "-c", "grep.fullName=false",
-           "-c", "color.ui=never", "-c", "grep.fallbackToNoIndex=false")
+           "-c", "grep.column=false", "-c", "grep.extendedRegexp=false", "-c", "color.ui=never",
+           "-c", "grep.fallbackToNoIndex=false")
 
 
 class RepoError(ToolInputError):
@@ -71,11 +72,11 @@ class RepoTree(Protocol):
 
 def git(git_dir: Path, *args: str, timeout: float = 120.0, nothing_found: bool = False,
         stdin: bytes | None = None) -> bytes:
-    """git's stdout, with the user's and the system's configuration out of the way; with
-    `nothing_found`, exit code 1 without a message (git grep: no match) is an empty answer."""
+    """git's stdout, with every setting that shapes the output pinned on the command line (the user's
+    own configuration still applies otherwise, e.g. safe.directory); with `nothing_found`, exit code
+    1 without a message (git grep: no match) is an empty answer."""
     cmd = ["git", f"--git-dir={git_dir}", "--no-pager", *_PINNED, *args]
-    env = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "HOME": os.devnull,
-           "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
+    env = {**os.environ, "LC_ALL": "C", "GIT_PAGER": "cat"}
     try:
         done = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, check=False, env=env)
     except subprocess.TimeoutExpired:

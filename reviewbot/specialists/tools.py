@@ -131,7 +131,7 @@ class ToolBox:
     ToolInputError, which the agent loop returns as an is_error result."""
 
     def __init__(self, workspace_root, repo=None, max_chars: int = MAX_AGENT_CHARS):
-        self.root, self.repo, self.left = workspace_root, repo, max_chars
+        self.root, self.repo, self.left, self.max_chars = workspace_root, repo, max_chars, max_chars
         self.counts = {READ_FILE_NAME: 0, SEARCH_NAME: 0}
 
     def handlers(self) -> dict:
@@ -139,7 +139,7 @@ class ToolBox:
 
     def _spend(self, text: str) -> str:
         if len(text) > self.left:
-            raise ToolInputError(f"this reviewer's reading budget ({MAX_AGENT_CHARS} characters) is spent: "
+            raise ToolInputError(f"this reviewer's reading budget ({self.max_chars} characters) is spent: "
                                  "submit your findings with what you have")
         self.left -= len(text)
         return text

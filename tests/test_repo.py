@@ -416,3 +416,29 @@ def test_a_repository_git_cannot_read_gives_no_section_and_a_note(shop, tmp_path
     broken = Repository(GitTree(tmp_path / "not-a-repo", change.meta.head_sha))
     rel = build_related(change, broken, 6000)
     assert rel.text == "" and rel.note.startswith("related code left out: git ls-tree failed")
+
+
+# ------------------------------------------------------------------------------- configuration
+
+
+def test_config_keys_for_the_repository_context():
+    from reviewbot.commands.bench import options
+    from reviewbot.config import config_from_mapping
+    from reviewbot.errors import ConfigError
+    assert config_from_mapping({"related_code_tokens": 0, "repository": False}).related_code_tokens == 0
+    with pytest.raises(ConfigError, match="'related_code_tokens' must be a non-negative integer"):
+        config_from_mapping({"related_code_tokens": -1})
+    with pytest.raises(ConfigError, match="'repository' must be true or false"):
+        config_from_mapping({"repository": "yes"})
+
+    class Args:
+        entries, corpus, cachesim, api_url, time_scale, reset_between, no_naive, verbose, quiet = \
+            (), None, None, None, None, False, False, False, False
+        model = warmup = routing = base_ttl = None
+        out = Path("bench-out")
+        related_code_tokens, no_repository = 500, True
+    opts = options(Args())
+    assert opts.config.related_code_tokens == 500 and opts.config.repository is False
+    Args.related_code_tokens = -5
+    with pytest.raises(ConfigError, match="--related-code-tokens"):
+        options(Args())

@@ -37,6 +37,8 @@ class Config:
     max_patch_chars: int = 60_000              # a longer patch file is truncated, with a note
     preload_chars: int = 240_000               # patches pre-read into the shared prefix, at most this much
     max_files: int = 300                       # reviewable files routed to specialists; the rest are listed
+    related_code_tokens: int = 6000            # ceiling of the related-code section (scales with the change); 0: off
+    repository: bool = True                    # reviewers may read and search the repository at head and base
     budget_calls: int = 0                      # per review; 0: no limit. Checked before each call
     budget_tokens: int = 0
     budget_dollars: float = 0.0
@@ -112,7 +114,7 @@ def _validate(key: str, value, where: str):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise bad("a positive number")
         return float(value)
-    zero_ok = ("max_retries", "preload_chars", "budget_calls", "budget_tokens", "itpm_limit")
+    zero_ok = ("max_retries", "preload_chars", "budget_calls", "budget_tokens", "itpm_limit", "related_code_tokens")
     if key in ("max_turns", "max_output_tokens", "max_patch_chars", "max_files", "max_inline_comments") + zero_ok:
         if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key in zero_ok else 1):
             raise bad("a non-negative integer" if key in zero_ok else "a positive integer")
@@ -123,6 +125,10 @@ def _validate(key: str, value, where: str):
         if key == "min_confidence" and value > 1:
             raise bad("a number from 0 to 1")
         return float(value)
+    if key == "repository":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
     if key == "warmup":
         if value not in WARMUP_STRATEGIES:
             raise bad("one of " + ", ".join(WARMUP_STRATEGIES))

@@ -47,6 +47,9 @@ from .templates import render
 from .usage import CallRecord, cost, fan_out_hit_rate
 from .workspace.fence import fence
 from .workspace.files import Workspace, write_workspace
+from .repo.related import RELATED_FILE, Related, budget_for, build_related
+from .repo.tree import Repository
+from .specialists.tools import ToolBox
 from .workspace.layout import CONTEXT_FILE, Plan, build_plan, render_context
 
 
@@ -102,6 +105,8 @@ class ReviewResult:
     raw: dict = field(default_factory=dict, compare=False)       # specialist -> its raw submission
     partial_reason: str | None = None          # why the review stopped early (deadline, budget), if it did
     secrets: tuple[str, ...] = field(default=(), compare=False, repr=False)   # every secret value seen: redacted
+    related: Related | None = None              # the related-code section of the shared prefix
+    tool_calls: tuple[tuple[str, str, int], ...] = ()   # (agent, tool, calls) of the reading tools
 
     @property
     def complete(self) -> bool:
@@ -121,20 +126,26 @@ def specialist_delta(name: str, plan: Plan, config: Config) -> str:
                   files=files, extra=config.instructions_for(name), scoped=scoped)
 
 
-def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = False) -> tuple[Workspace, Prefix]:
+def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = False,
+            repo: Repository | None = None) -> tuple[Workspace, Prefix]:
     """Plan, render and write the workspace (or check it, to resume); return it with the shared
-    prefix. No network. An unknown model or an effort the model lacks is a ConfigError first."""
+    prefix. `repo` (the trees at head and base) gives the related-code section, the last read of
+    the prefix. No network. An unknown model or an effort the model lacks is a ConfigError first."""
     check_models(config)
     specialists = selected(config.specialists)
     plan = build_plan(change, specialists, config.max_patch_chars, config.preload_chars,
                       tiered=config.routing == "tiered", max_files=config.max_files, excluded=config.excluded,
                       summarised=config.summarise)
-    context = render_context(change, plan, specialists)
-    ws = write_workspace(workspace_dir, plan, context, resume=resume, sources=change.sources)
+    related = build_related(change, repo, budget_for(change, config.related_code_tokens)) if plan.specialists \
+        else Related("", 0, 0, 0, 0)
+    context = render_context(change, plan, specialists, related=bool(related.text), repository=repo is not None)
+    extra = ((RELATED_FILE, related.text),) if related.text else ()
+    ws = write_workspace(workspace_dir, plan, context, resume=resume, sources=change.sources, extra=extra)
     reads = ((CONTEXT_FILE, context),) + tuple((pf.patch_file, pf.patch_text) for pf in plan.files if pf.preloaded)
+    reads += extra
     prefix = Prefix(model=config.model, system_text=render("system.md.j2"), opening=render("opening.md.j2"),
                     reads=reads, base_ttl=config.base_ttl, naive=config.mode == "naive", effort=config.effort)
-    return ws, prefix
+    return replace(ws, related=related, repo=repo), prefix
 
 
 def leader_failure_is_fatal(error: Exception | None) -> bool:
@@ -158,6 +169,7 @@ class _FanOut:
     prefix_tokens: int = 0                    # the shared prefix, as the first call was billed
     not_started: dict[str, str] = field(default_factory=dict)      # name -> why
     notes: list[str] = field(default_factory=list)
+    tool_log: list[tuple[str, str, int]] = field(default_factory=list)   # (agent, tool, calls)
 
 
 async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config, limits: Limits,
@@ -175,7 +187,7 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
         result = state.results[name] = AgentResult(name)
         tasks.append(asyncio.create_task(_agent(
             name, specialist_delta(name, ws.plan, config), prefix, runner, ws, limits, keep_state, config,
-            result, on_start, state.previous_id)))
+            result, on_start, state.previous_id, state.tool_log)))
 
     rest = list(names)
     if warmup == "leader" and rest:
@@ -238,13 +250,16 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
 
 async def _agent(name: str, delta: str, prefix: Prefix, runner: Runner, ws: Workspace, limits: Limits,
                  keep_state: bool, config: Config, result: AgentResult, on_start=None,
-                 previous_id: str | None = None) -> AgentResult:
+                 previous_id: str | None = None, tool_log: list | None = None) -> AgentResult:
     """One agent run; with keep_state its result is saved the moment it finishes. An unexpected
-    exception fails this agent only (the others go on); a refused key still ends the run."""
+    exception fails this agent only (the others go on); a refused key still ends the run. The
+    reading tools' call counts go to `tool_log`."""
+    tools = ToolBox(ws.root, ws.repo)
     try:
         r = await run_agent(name, delta, prefix, runner.send, ws.root, limits, on_first_byte=on_start,
                             on_event=runner.on_event, effort=config.effort_for(name),
-                            previous_message_id=previous_id, fallback_model=config.fallback_model, result=result)
+                            previous_message_id=previous_id, fallback_model=config.fallback_model, result=result,
+                            tools=tools)
     except CredentialsError:
         raise
     except asyncio.CancelledError:
@@ -253,6 +268,9 @@ async def _agent(name: str, delta: str, prefix: Prefix, runner: Runner, ws: Work
     except Exception as e:           # noqa: BLE001 - not swallowed: it is this agent's failure, reported
         result.error = f"internal error: {type(e).__name__}: {e}"
         r = result
+    finally:
+        if tool_log is not None:
+            tool_log.extend((name, tool, n) for tool, n in tools.counts.items())
     if keep_state:
         save_agent(ws.root, r)
     runner.on_event(_outcome(r))              # the moment it finishes, not after the whole fan-out
@@ -273,14 +291,21 @@ def _status(r: AgentResult, files: tuple[str, ...]) -> AgentStatus:
 
 async def run_review(change: Change, config: Config, transport: Transport, workspace_dir: Path,
                      on_event: Callable[[str], None] = lambda m: None, keep_state: bool = False,
-                     resume: bool = False, known: tuple[str, ...] | None = None) -> ReviewResult:
+                     resume: bool = False, known: tuple[str, ...] | None = None,
+                     repo: Repository | None = None) -> ReviewResult:
     """Review `change`. keep_state saves every finished agent in workspace_dir/state; resume reuses
     the agents a saved run finished (same change and configuration) and runs only the rest. `known`:
-    the secrets of the change (reviewbot.secrets.known_secrets), when the caller has them already."""
-    ws, prefix = prepare(change, config, workspace_dir, resume=resume)
+    the secrets of the change (reviewbot.secrets.known_secrets), when the caller has them already.
+    `repo` (the repository at head and base) lets the reviewers read and search around the change."""
+    ws, prefix = prepare(change, config, workspace_dir, resume=resume, repo=repo)
     runner = Runner(transport, on_event, Budget(config.budget_calls, config.budget_tokens, config.budget_dollars),
                     config.itpm_limit, max_retries=config.max_retries)
     deadline = runner.clock() + config.deadline_seconds
+    if ws.related is not None and ws.related.note:
+        on_event(ws.related.note)
+    if ws.related is not None and ws.related.text:
+        on_event(f"related code: {ws.related.shown} snippet(s), ~{ws.related.tokens} tokens "
+                 f"(budget {ws.related.budget}; {ws.related.omitted} left out)")
     sha = prefix.sha256()
     on_event(f"shared prefix sha256 {sha}")
     finished = load_state(ws.root, sha) if resume else {}
@@ -350,7 +375,7 @@ async def run_review(change: Change, config: Config, transport: Transport, works
                 sr.error = "not run: the review's deadline was reached"
             else:
                 task = asyncio.create_task(_agent(SUMMARY, delta, prefix, runner, ws, limits, keep_state, config,
-                                                  sr, None, state.previous_id))
+                                                  sr, None, state.previous_id, state.tool_log))
                 done, _ = await asyncio.wait({task}, timeout=left)
                 if not done:
                     task.cancel()
@@ -393,7 +418,8 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         summary=summary_status, rejected=verdict.rejected, low_confidence=fp.low_confidence,
         duplicates_folded=fp.merged + verdict.duplicates,
         calls=tuple(sorted(runner.records, key=lambda c: c.started)), schedule=schedule, notes=tuple(notes),
-        raw=raw, partial_reason=partial_reason, secrets=known)
+        raw=raw, partial_reason=partial_reason, secrets=known,
+        related=ws.related, tool_calls=tuple(state.tool_log))
 
 
 def _model_notes(config: Config, prefix: Prefix) -> list[str]:

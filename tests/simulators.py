@@ -40,3 +40,24 @@ def cachesim(*flags: str):
 def ledger(url: str) -> list[dict]:
     with urllib.request.urlopen(url + "/_ledger", timeout=10) as r:
         return json.load(r)["requests"]
+
+
+GHSIM = SHARED / "ghsim" / "server.py"
+
+
+@contextmanager
+def ghsim(*flags: str):
+    """ghsim on a free loopback port, serving the flags' pull requests; its base URL."""
+    if not GHSIM.is_file():
+        pytest.skip(f"ghsim not found at {GHSIM}")
+    proc = subprocess.Popen([sys.executable, str(GHSIM), "--port", "0", *flags],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"http://[\d.]+:\d+", line)
+        if not m:
+            raise RuntimeError(f"ghsim did not start: {line!r}")
+        yield m.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

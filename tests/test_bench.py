@@ -146,7 +146,7 @@ def test_markdown_table_has_a_row_per_pr_totals_and_routing():
     header = next(l for l in lines if l.startswith("| PR "))
     assert [h.strip() for h in header.strip("|").split("|")] == [
         "PR", "files", "+/-", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit", "wall s",
-        "cost $", "vs naive bot", "ran", "targets"]
+        "cost $", "vs naive bot", "prefix tok", "related", "reads", "searches", "ran", "targets"]
     table = md.split("Routing")[0]
     body = {l.split("|")[1].strip(): l for l in table.splitlines() if l.startswith("| ")}
     assert body["big-pr"].rstrip(" |").endswith("PASS") and "93.8%" in body["big-pr"] and "1/2" in body["big-pr"]
@@ -237,3 +237,21 @@ def test_marginal_oracle_credits_a_prefix_cached_by_the_previous_pr(analyze):
         analyze.oracle_cost(first + second))                   # the marginals add up to the whole run's bound
     r = make_row("second", 3, 1, 1, second, analyze.summarize(second), [], 0.0, oracle=marginal)
     assert r.oracle == marginal and r.oracle_alone == pytest.approx(alone, abs=0.01)
+
+
+def test_rows_report_the_prefix_growth_and_the_reviewers_own_reads_and_searches():
+    from reviewbot.bench.metrics import make_row, prefix_tokens
+    first = {"status": 200, "max_tokens": 8192, "model": "claude-sonnet-4-6",
+             "usage": {"input_tokens": 10, "cache_creation_input_tokens": 2910, "cache_read_input_tokens": 0,
+                       "output_tokens": 5}, "block_tokens": [100, 2000, 10, 50, 50, 700, 300],
+             "breakpoints": [{"pos": 1, "prefix_tokens": 2100}, {"pos": 5, "prefix_tokens": 2910}]}
+    prewarm = {**first, "max_tokens": 0, "breakpoints": [{"pos": 5, "prefix_tokens": 1}]}
+    assert prefix_tokens([prewarm, first], related=True) == (2910, 700)
+    assert prefix_tokens([first], related=False) == (2910, 0)
+    r = make_row("pr", 3, 1, 1, [first], summary(), [call("a#1", 0, 0, 1)], 1.0, related_tokens=690,
+                 tool_calls=[("security", "read_file", 2), ("security", "search_code", 1), ("rules", "read_file", 1)])
+    assert (r.prefix_tokens, r.related_tokens, r.reads, r.searches) == (2910, 700, 3, 1)
+    assert r.prefix_growth == pytest.approx(700 / 2210)
+    import re
+    cells = [c.strip() for c in re.split(r"\|", render_markdown([r]).splitlines()[2])]
+    assert cells[13:17] == ["2910", "700 (+32%)", "3", "1"]

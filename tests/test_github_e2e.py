@@ -251,8 +251,6 @@ def test_synchronize_reviews_the_new_commits_and_settles_old_threads(tmp_path, c
         alice = Github(base_url=GHSIM, auth=Auth.Token(ALICE_TOKEN), seconds_between_requests=None,
                        seconds_between_writes=None)
         pr = alice.get_repo(REPO).get_pull(NUMBER)
-        answered = next(c for c in pr.get_review_comments() if c.path == "src/widgets/discounts.py")
-        pr.create_review_comment_reply(answered.id, "Good catch, will fix.")
         control("/_push", {"repo": REPO, "number": NUMBER, "ref": "pr2"})
         sync = run_bot(monkeypatch, capsys, tmp_path, event_file(tmp_path, "widgets-7-synchronize"), *SYNC_MODEL)
         again = run_bot(monkeypatch, capsys, tmp_path, event_file(tmp_path, "widgets-7-synchronize"), *SYNC_MODEL)

@@ -17,6 +17,7 @@ from reviewbot.change.model import ChangeMeta
 from reviewbot.config import load_config
 from reviewbot.llm import Transport, make_client
 from reviewbot.publish.render import empty_result, render, to_json
+from reviewbot.repo.local import local_repository
 from reviewbot.review import AgentStatus, ReviewResult, Schedule, run_review
 from reviewbot.specialists.findings import FILE, GENERAL, INLINE, Finding
 from reviewbot.usage import CallRecord, Usage
@@ -37,7 +38,8 @@ def replayed_result(name: str, into: Path, routing: str = "tiered") -> ReviewRes
 
     async def go():
         async with make_client("test-key", "http://127.0.0.1:8787", 0, 60) as client:
-            return await run_review(change, load_config(repo, cfg), Transport(client), into / f"{name}-ws")
+            return await run_review(change, load_config(repo, cfg), Transport(client), into / f"{name}-ws",
+                                    repo=local_repository(repo, change.meta.head_sha, change.meta.base_sha))
 
     with make_vcr(CASSETTES, "none").use_cassette(f"test_e2e_review_{name}.yaml"):
         return asyncio.run(go())

@@ -78,6 +78,16 @@ class Row:
     naive_bot: float | None = None                # billed input cost of the bot's naive mode, same PR
     naive_bot_usd: float | None = None
     oracle_alone: float | None = None             # the bound for this PR's requests on an empty cache
+    prefix_tokens: int = 0                        # the shared prefix as cachesim counted it (first call)
+    related_tokens: int = 0                       # of which the related-code section
+    reads: int = 0                                # read_file calls the agents made themselves
+    searches: int = 0                             # search_code calls
+
+    @property
+    def prefix_growth(self) -> float | None:
+        """The related-code section over the rest of the shared prefix."""
+        rest = self.prefix_tokens - self.related_tokens
+        return self.related_tokens / rest if rest > 0 else None
 
     @property
     def hit_rate(self) -> float | None:
@@ -162,12 +172,26 @@ def cost_split(entries: Iterable[dict]) -> tuple[CostSplit, float]:
     return split, no_cache
 
 
+def prefix_tokens(entries: Sequence[dict], related: bool) -> tuple[int, int]:
+    """The shared prefix's tokens as cachesim counted them in the first work call (up to its last
+    breakpoint), and those of its last block, the related-code section, when there is one."""
+    for e in entries:
+        bps = e.get("breakpoints") or []
+        if e.get("status") == 200 and e.get("max_tokens") != 0 and bps:
+            last = max(bps, key=lambda b: b["pos"])
+            tokens = e.get("block_tokens") or []
+            return int(last["prefix_tokens"]), int(tokens[last["pos"]]) if related and last["pos"] < len(tokens) else 0
+    return 0, 0
+
+
 def make_row(entry: str, files: int, additions: int, deletions: int, entries: Sequence[dict], summary: dict,
              calls: Sequence[CallRecord], wall: float, agents: Iterable[tuple[str, str]] = (),
-             complete: bool = True, oracle: float | None = None) -> Row:
+             complete: bool = True, oracle: float | None = None, related_tokens: int = 0,
+             tool_calls: Iterable[tuple[str, str, int]] = ()) -> Row:
     """One PR: `entries` is its ledger slice and `summary` analyze.summarize(entries). `oracle`, when
     given, replaces the summary's bound (see marginal_oracle); the summary's is kept as oracle_alone."""
     split, no_cache = cost_split(entries)
+    prefix = prefix_tokens(entries, related_tokens > 0)
     return Row(entry=entry, files=files, additions=additions, deletions=deletions,
                calls=summary["requests"], prewarm=summary["prewarm"], errors=sum(summary["errors"].values()),
                input_tokens=summary["input_tokens"], write_tokens=summary["cache_creation_input_tokens"],
@@ -175,7 +199,9 @@ def make_row(entry: str, files: int, additions: int, deletions: int, entries: Se
                actual=summary["actual"], oracle=summary["oracle"] if oracle is None else oracle,
                naive=summary["naive"], races=summary["races"], wall=wall, critical=critical_path(calls),
                split=split, no_cache_usd=no_cache, agents=tuple(agents), complete=complete,
-               oracle_alone=summary["oracle"])
+               oracle_alone=summary["oracle"], prefix_tokens=prefix[0], related_tokens=prefix[1],
+               reads=sum(n for _, tool, n in tool_calls if tool == "read_file"),
+               searches=sum(n for _, tool, n in tool_calls if tool == "search_code"))
 
 
 def with_naive_bot(row: Row, entries: Sequence[dict], summary: dict) -> Row:
@@ -196,7 +222,9 @@ def totals(rows: Sequence[Row]) -> Row:
                races=add("races"), wall=add("wall"), critical=add("critical"),
                split=sum((r.split for r in rows), CostSplit()), no_cache_usd=add("no_cache_usd"),
                complete=all(r.complete for r in rows), naive_bot=naive_bot, naive_bot_usd=naive_bot_usd,
-               oracle_alone=add("oracle_alone") if all(r.oracle_alone is not None for r in rows) else None)
+               oracle_alone=add("oracle_alone") if all(r.oracle_alone is not None for r in rows) else None,
+               prefix_tokens=add("prefix_tokens"), related_tokens=add("related_tokens"), reads=add("reads"),
+               searches=add("searches"))
 
 
 def failures(row: Row, targets: Targets = Targets()) -> tuple[str, ...] | None:

@@ -9,6 +9,9 @@ Columns, one row per PR plus the totals (ratios of sums):
   races           calls that missed a cache entry still being written
   wall/crit       wall time over the critical path (see reviewbot.bench.metrics)
   vs naive bot    billed input cost over that of the bot's naive mode on the same PR
+  prefix tok      the shared prefix's tokens (cachesim's count of the first call's cached part)
+  related         of which the related-code section, and its size over the rest of the prefix
+  reads, searches read_file and search_code calls the reviewers made themselves
   ran             specialists that ran, of those configured
   targets         PASS, or the targets missed; "-" below the size the targets apply to
 """
@@ -21,9 +24,9 @@ from .metrics import Row, Targets, failures, totals
 
 SCHEMA_VERSION = 1
 COLUMNS = ("PR", "files", "+/-", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit",
-           "wall s", "cost $", "vs naive bot", "ran", "targets")
+           "wall s", "cost $", "vs naive bot", "prefix tok", "related", "reads", "searches", "ran", "targets")
 RIGHT = {"files", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit", "wall s", "cost $",
-         "vs naive bot"}
+         "vs naive bot", "prefix tok", "related", "reads", "searches"}
 
 
 def _num(v: float | None, fmt: str) -> str:
@@ -43,7 +46,9 @@ def _cells(row: Row, target_cell: str) -> tuple[str, ...]:
             str(row.calls) + (f" ({row.errors} err)" if row.errors else ""),
             _num(row.hit_rate, ".1%"), _num(row.cost_over_oracle, ".3f"), _num(row.cost_over_naive, ".3f"),
             str(row.races), _num(row.wall_over_critical, ".2f"), f"{row.wall:.1f}", f"{row.split.total:.4f}",
-            _num(row.vs_naive_bot, ".3f"), ran + ("" if row.complete else " partial"), target_cell)
+            _num(row.vs_naive_bot, ".3f"), str(row.prefix_tokens),
+            f"{row.related_tokens} (+{_num(row.prefix_growth, '.0%')})", str(row.reads), str(row.searches),
+            ran + ("" if row.complete else " partial"), target_cell)
 
 
 def _table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[str] = frozenset()) -> str:
@@ -87,7 +92,7 @@ def row_json(row: Row, targets: Targets) -> dict:
     d.update(cost_usd=round(row.split.total, 6),
              hit_rate=_round(row.hit_rate), cost_over_oracle=_round(row.cost_over_oracle),
              cost_over_naive=_round(row.cost_over_naive), wall_over_critical=_round(row.wall_over_critical),
-             vs_naive_bot=_round(row.vs_naive_bot))
+             vs_naive_bot=_round(row.vs_naive_bot), prefix_growth=_round(row.prefix_growth))
     missed = failures(row, targets)
     d["targets"] = None if missed is None else {"pass": not missed, "missed": list(missed)}
     return d

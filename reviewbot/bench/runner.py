@@ -25,6 +25,8 @@ from ..change.model import Change
 from ..config import Config
 from ..errors import InputError, ReviewbotError
 from ..llm import Transport, make_client
+from ..repo.local import local_repository
+from ..repo.tree import Repository
 from ..review import ReviewResult, run_review
 from . import cachesim as sim_io
 from .chart import require_matplotlib, write_chart
@@ -102,21 +104,21 @@ def naive_config(config: Config) -> Config | None:
 
 
 async def _review(change: Change, config: Config, url: str, workspace: Path,
-                  on_event: Callable[[str], None]) -> tuple[ReviewResult, float]:
+                  on_event: Callable[[str], None], repo: Repository | None = None) -> tuple[ReviewResult, float]:
     client = make_client(API_KEY, url, config.max_retries, config.timeout_seconds)
     async with client:
         t0 = time.monotonic()
-        result = await run_review(change, config, Transport(client), workspace, on_event)
+        result = await run_review(change, config, Transport(client), workspace, on_event, repo=repo)
         return result, time.monotonic() - t0
 
 
 def _measure(sim: sim_io.Cachesim, analyze, change: Change, config: Config, url: str, workspace: Path,
-             reset: bool, on_event) -> tuple[ReviewResult, float, list[dict], dict]:
+             reset: bool, on_event, repo: Repository | None = None) -> tuple[ReviewResult, float, list[dict], dict]:
     """One review; its ledger slice and analyze.summarize of it."""
     if reset:
         sim.reset()
     before = last_n(sim.ledger())
-    result, wall = asyncio.run(_review(change, config, url, workspace, on_event))
+    result, wall = asyncio.run(_review(change, config, url, workspace, on_event, repo))
     entries = entries_after(sim.ledger(), before)
     return result, wall, entries, analyze.summarize(entries)
 
@@ -153,28 +155,34 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
         log(f"cachesim at {url}; {len(entries)} PR(s); model {opts.config.model}, warm-up {opts.config.warmup}, "
             f"{opts.config.routing} routing")
         sim = sim_io.Cachesim(url)
-        changes = []
+        changes, repos = [], []
         for e in entries:
             with _naming(e.name):
-                changes.append(read_local_change(clone(e, Path(tmp)), "base", "pr"))
+                cloned = clone(e, Path(tmp))
+                changes.append(read_local_change(cloned, "base", "pr"))
+                repos.append(local_repository(cloned, changes[-1].meta.head_sha, changes[-1].meta.base_sha)
+                             if opts.config.repository else None)
         earlier: list[dict] = []                           # this run's entries so far, one shared cache
-        for i, (e, change) in enumerate(zip(entries, changes), 1):
+        for i, (e, change, repo) in enumerate(zip(entries, changes, repos), 1):
             with _naming(e.name):
                 result, wall, ledger, summary = _measure(sim, analyze, change, opts.config, url,
-                                                         Path(tmp) / "ws" / e.name, opts.reset_between, on_event)
+                                                         Path(tmp) / "ws" / e.name, opts.reset_between, on_event,
+                                                         repo)
             oracle = None if opts.reset_between else marginal_oracle(analyze.oracle_cost, earlier, ledger)
             earlier += ledger
             row = make_row(e.name, result.files_changed, result.additions, result.deletions, ledger, summary,
                            result.calls, wall, ((a.name, a.status) for a in result.agents), result.complete,
-                           oracle)
+                           oracle, related_tokens=result.related.tokens if result.related else 0,
+                           tool_calls=result.tool_calls)
             rows.append(row)
             log(f"[{i}/{len(entries)}] {e.name}: {row.files} files, {row.calls} calls, "
                 f"hit rate {row.hit_rate or 0:.1%}, {wall:.1f}s")
         if naive is not None:
-            for i, (e, change) in enumerate(zip(entries, changes)):
+            for i, (e, change, repo) in enumerate(zip(entries, changes, repos)):
                 with _naming(e.name + " (naive mode)"):
                     _, wall, ledger, summary = _measure(sim, analyze, change, naive, url,
-                                                        Path(tmp) / "ws-naive" / e.name, opts.reset_between, on_event)
+                                                        Path(tmp) / "ws-naive" / e.name, opts.reset_between, on_event,
+                                                        repo)
                 rows[i] = with_naive_bot(rows[i], ledger, summary)
                 log(f"[naive {i + 1}/{len(entries)}] {e.name}: {summary['requests']} calls, {wall:.1f}s, "
                     f"cached/naive {rows[i].vs_naive_bot or 0:.3f}")

@@ -33,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--warmup", choices=WARMUP_STRATEGIES, help=f"warm-up strategy (default: {Config.warmup})")
     b.add_argument("--routing", choices=ROUTINGS, help=f"which specialists run (default: {Config.routing})")
     b.add_argument("--base-ttl", choices=TTLS, help=f"TTL of the tools + system breakpoint (default: {Config.base_ttl})")
+    b.add_argument("--related-code-tokens", type=int, metavar="N",
+                   help=f"ceiling of the related-code section (default: {Config.related_code_tokens}; 0: off)")
+    b.add_argument("--no-repository", action="store_true",
+                   help="reviewers see the patches alone: no repository reads, searches or related code")
     b.add_argument("--out", type=Path, default=Path("bench-out"),
                    help="where bench.json, bench.md and bench.png go (default: ./bench-out)")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -47,8 +51,11 @@ def options(args) -> BenchOptions:
         raise ConfigError(f"--time-scale must be positive, got {args.time_scale}")
     if args.model is not None and not args.model.strip():
         raise ConfigError("--model must be a non-empty model id")
+    if args.related_code_tokens is not None and args.related_code_tokens < 0:
+        raise ConfigError(f"--related-code-tokens must be 0 or more, got {args.related_code_tokens}")
     config = with_overrides(Config(), model=args.model, warmup=args.warmup, base_ttl=args.base_ttl,
-                            routing=args.routing)
+                            routing=args.routing, related_code_tokens=args.related_code_tokens,
+                            repository=False if args.no_repository else None)
     return BenchOptions(corpus=args.corpus or DEFAULT_CORPUS, config=config, out=args.out,
                         entries=tuple(args.entries), cachesim=args.cachesim or DEFAULT_CACHESIM,
                         api_url=args.api_url, time_scale=args.time_scale, reset_between=args.reset_between,

@@ -39,6 +39,7 @@ from ..errors import (
     APIError,
     ConfigError,
     ReviewbotError,
+    ToolInputError,
 )
 from ..github import publish as pub
 from ..github.event import ActionsEnv, PullRequestEvent, manual_event, read_event
@@ -49,6 +50,7 @@ from ..github.gh import (
     ReadOnlyToken,
     connect,
 )
+from ..github.archive import github_repository
 from ..github.outgoing import outgoing
 from ..github.source import (
     BINARY_NOTE,
@@ -168,11 +170,11 @@ def _event(args, env: ActionsEnv) -> PullRequestEvent:
 
 
 async def _review(change, config, api_key: str | None, workspace: Path, on_event,
-                  target: providers.Target | None = None, known=None) -> ReviewResult:
+                  target: providers.Target | None = None, known=None, repo=None) -> ReviewResult:
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
                                stall_seconds=config.stall_seconds, target=target) as client:
         transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
-        return await run_review(change, config, transport, workspace, on_event, known=known)
+        return await run_review(change, config, transport, workspace, on_event, known=known, repo=repo)
 
 
 def run(args, environ: dict[str, str] | None = None) -> int:
@@ -277,7 +279,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         else:
             out.say(f"{title}: the history since {scope.since[:12]} was rewritten or merged; reviewing the whole PR")
 
-    result = _run_pipeline(args, change, config, api_key, out, target) if change.files else None
+    result = _run_pipeline(args, change, config, api_key, out, target, api) if change.files else None
     if result is not None:                   # the redaction gate, before anything is planned or posted
         result = redact_result(replace(result, secrets=tuple(dict.fromkeys(result.secrets + out.known))))
     done["result"] = result
@@ -427,14 +429,29 @@ def _exit(severities, fail_on, complete: bool) -> int:
 
 
 def _run_pipeline(args, change, config, api_key: str | None, out: _Out,
-                  target: providers.Target | None = None) -> ReviewResult:
-    if args.keep_workspace:
-        result = asyncio.run(_review(change, config, api_key, args.keep_workspace, out.progress, target, out.known))
-        (args.keep_workspace / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
-        (args.keep_workspace / "review.json").write_text(render(result, "json"))
-        return result
+                  target: providers.Target | None = None, api=None) -> ReviewResult:
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
-        return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress, target, out.known))
+        repo = _repository(api, change, config, Path(tmp) / "objects.git", out) if api is not None else None
+        if args.keep_workspace:
+            result = asyncio.run(_review(change, config, api_key, args.keep_workspace, out.progress, target,
+                                         out.known, repo))
+            (args.keep_workspace / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
+            (args.keep_workspace / "review.json").write_text(render(result, "json"))
+            return result
+        return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress, target, out.known,
+                                   repo))
+
+
+def _repository(api, change, config, git_dir: Path, out: _Out):
+    """The PR's head and base from their tarballs (no checkout); without them the review goes on
+    with the patches alone, and says so."""
+    if not config.repository:
+        return None
+    try:
+        return github_repository(api, change.meta.head_sha, change.meta.base_sha, git_dir)
+    except (APIError, ToolInputError) as e:
+        out.say(f"repository context unavailable, reviewing the patches alone: {e}")
+        return None
 
 
 @dataclass(frozen=True)

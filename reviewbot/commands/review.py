@@ -26,6 +26,7 @@ from ..change.gitsource import read_file_at, read_local_change
 from ..config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, InputError, StreamBroken
 from ..llm import COUNTED_FIELDS, Transport, client_from_env
+from ..repo.local import local_repository
 from ..publish.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
 from ..publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
 from ..review import ReviewResult, prepare, run_review
@@ -204,16 +205,18 @@ def _client(config, api_key: str | None, replaying: bool, target: providers.Targ
 
 
 async def _review(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
-                  target: providers.Target, keep_state: bool = False, resume: bool = False) -> ReviewResult:
+                  target: providers.Target, keep_state: bool = False, resume: bool = False,
+                  repo=None) -> ReviewResult:
     async with _client(config, api_key, cassette is not None, target) as client:
         transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
         return await run_review(change, config, _Metered(transport, progress, cassette), workspace,
-                                progress.event, keep_state=keep_state, resume=resume, known=progress.known)
+                                progress.event, keep_state=keep_state, resume=resume, known=progress.known,
+                                repo=repo)
 
 
 async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
-                   target: providers.Target) -> dryrun.DryRun:
-    ws, prefix = prepare(change, config, workspace)
+                   target: providers.Target, repo=None) -> dryrun.DryRun:
+    ws, prefix = prepare(change, config, workspace, repo=repo)
     calls = dryrun.planned_calls(ws, prefix, config)
     requests = [dryrun.prefix_request(prefix)] + [c.request for c in calls]
     if target.platform.count_tokens:
@@ -286,16 +289,20 @@ def run(args) -> int:
     recording = use_cassette(cassette_file, mode, known) if cassette_file else contextlib.nullcontext()
     replayed = cassette_file if mode == REPLAY else None
     kept = args.keep_workspace or args.resume
+    # The repository around the change, from git objects (never the working tree); none for --diff.
+    source = None if args.diff or not config.repository else local_repository(
+        repo, change.meta.head_sha, change.meta.base_sha)
     with _workspace(kept) as workspace, recording:
         if args.dry_run:
-            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, target))
+            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, target, source))
             text = (json.dumps(redact_json(dryrun.to_json(plan), known), indent=2, ensure_ascii=False) + "\n"
                     if args.format == "json" else redact_output(dryrun.to_markdown(plan), known))
             write_review(text, args.format, sys.stdout)
             return EXIT_OK
         try:
             result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed, target,
-                                         keep_state=kept is not None, resume=args.resume is not None))
+                                         keep_state=kept is not None, resume=args.resume is not None,
+                                         repo=source))
         finally:
             if kept:
                 _redact_state(workspace, known)

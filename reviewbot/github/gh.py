@@ -318,6 +318,23 @@ class PullRequestApi:
             return None
         return item.decoded_content.decode("utf-8", errors="replace")
 
+    def tarball(self, ref: str, max_bytes: int) -> bytes:
+        """The gzipped tarball of the repository at ref (GitHub redirects to a download link that
+        carries its own authorisation); APIError when it fails or is larger than max_bytes."""
+        self._pull_obj()
+        link = self._call(f"asking for the archive of {ref[:12]}", lambda: self._repo.get_archive_link("tarball", ref))
+        try:
+            with requests.get(link, stream=True, timeout=self._settings.timeout) as r:
+                r.raise_for_status()
+                data = bytearray()
+                for chunk in r.iter_content(1 << 16):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise APIError(f"the archive of {ref[:12]} is larger than {max_bytes} bytes")
+                return bytes(data)
+        except requests.exceptions.RequestException as e:
+            raise APIError(f"cannot download the archive of {ref[:12]} ({type(e).__name__})") from None
+
     def login(self) -> str:
         """Who the token posts as: the user of a personal token; GITHUB_TOKEN (an installation) cannot
         ask, and posts as github-actions[bot]."""

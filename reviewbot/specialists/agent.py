@@ -20,10 +20,9 @@ from ..errors import APIError, BudgetExceeded, CredentialsError, ToolInputError
 from ..models import model_info
 from ..templates import render
 from ..usage import CallRecord
-from ..workspace.files import read_workspace_file
 from .findings import Submission, parse_submission
 from .requests import Prefix, build_request, tool_result
-from .tools import READ_FILE_NAME, SUBMIT_NAME
+from .tools import READ_FILE_NAME, SUBMIT_NAME, ToolBox
 
 MAX_OUTPUT_CAP = 128_000          # the largest output budget a max_tokens retry asks for
 
@@ -46,13 +45,14 @@ class Limits:
     max_output_tokens: int
 
 
-def _handle_read(root: Path, block: dict, result: AgentResult) -> dict:
-    path = (block.get("input") or {}).get("path")
+def _handle(handler, block: dict, result: AgentResult) -> dict:
+    args = block.get("input") if isinstance(block.get("input"), dict) else {}
     try:
-        text = read_workspace_file(root, path)
+        text = handler(args)
     except ToolInputError as e:
         return tool_result(block["id"], f"error: {e}", is_error=True)
-    result.files_read.append(path)
+    if block["name"] == READ_FILE_NAME:
+        result.files_read.append(args.get("path"))
     return tool_result(block["id"], text)
 
 
@@ -67,12 +67,14 @@ async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root:
                     on_first_byte: Callable | None = None,
                     on_event: Callable[[str], None] = lambda msg: None, effort: str | None = None,
                     previous_message_id: str | None = None, fallback_model: str | None = None,
-                    result: AgentResult | None = None) -> AgentResult:
+                    result: AgentResult | None = None, tools: ToolBox | None = None) -> AgentResult:
     """Run one reviewer to its submission. `send(request, label, on_start)` returns a CallRecord and
     the reply's content blocks; it raises APIError when the call failed for good. `result` (given by
-    the caller) fills in as the agent goes, so a cancelled agent still shows what it paid for."""
+    the caller) fills in as the agent goes, so a cancelled agent still shows what it paid for.
+    `tools` holds the reading tools' handlers (default: the workspace alone)."""
     result = result if result is not None else AgentResult(name)
     result.model = prefix.model
+    handlers = (tools or ToolBox(workspace_root)).handlers()
     history: list[dict] = []
     retried = nudged = bumped = False
     max_tokens = limits.max_output_tokens
@@ -133,9 +135,11 @@ async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root:
             continue
         answers = []
         for block in uses:
-            if block["name"] == READ_FILE_NAME:
-                answers.append(_handle_read(workspace_root, block, result))
-                on_event(f"{name}: read {(block.get('input') or {}).get('path')}")
+            if block["name"] in handlers:
+                answers.append(_handle(handlers[block["name"]], block, result))
+                args = block.get("input") or {}
+                on_event(f"{name}: read {args.get('path')}" if block["name"] == READ_FILE_NAME
+                         else f"{name}: {block['name']} {args.get('pattern')!r}")
             elif block["name"] == SUBMIT_NAME:
                 submission, errors = parse_submission(block.get("input"), name)
                 if not errors:

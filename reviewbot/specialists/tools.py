@@ -1,11 +1,14 @@
 """The tool list every call of a review sends: same tools, same order, same schemas.
 
-The tool list is the first part of the cached prefix, so it is a constant. The model answers only
+The tool list is the first part of the cached prefix, so it is a constant. read_file and search_code
+read the workspace and the repository (ToolBox, one per agent); submit_findings reports. The model answers only
 through these schemas (findings are never parsed out of free text). One reporting tool serves the
 specialists and the summary agent alike, because a second terminal tool would either change the
 tool list between calls (a cache miss) or require a forced tool_choice (also a miss).
 """
 from __future__ import annotations
+
+from ..errors import ToolInputError
 
 SEVERITIES = ("critical", "high", "medium", "low", "nit")
 VERDICTS = ("no_issues", "minor_issues", "needs_changes", "blocking_issues")
@@ -13,17 +16,43 @@ VERDICTS = ("no_issues", "minor_issues", "needs_changes", "blocking_issues")
 READ_FILE = {
     "name": "read_file",
     "description": (
-        "Read one file of the review workspace and return its text. The workspace holds "
-        "shared-mr-context.txt (the change's metadata, file table and routing) and diff/NNN-*.patch, one "
-        "unified diff per changed file, named in the file table. Paths are relative to the workspace; "
-        "absolute paths, '..' and anything outside the workspace are refused."),
+        "Read one file and return its text: a workspace file (shared-mr-context.txt, diff/NNN-*.patch as "
+        "named in its file table, related-code.txt) or any file of the repository at the head commit "
+        "(src/app.py, or head/src/app.py); base/src/app.py is the file before the change, a directory "
+        "gives its listing. Long files are cut: continue with start_line. Absolute paths, '..' and links "
+        "out of the workspace or repository are refused."),
     "input_schema": {
         "type": "object",
         "properties": {
             "path": {"type": "string",
-                     "description": "Workspace-relative path, e.g. diff/001-src__app.py.patch"},
+                     "description": "e.g. diff/001-src__app.py.patch, src/app.py, base/src/app.py"},
+            "start_line": {"type": "integer", "minimum": 1,
+                           "description": "First line to return (default 1), to read on in a long file."},
         },
         "required": ["path"],
+    },
+}
+
+SEARCH_CODE = {
+    "name": "search_code",
+    "description": (
+        "Search the repository's text files (git grep over the commit, head by default) and return the "
+        "matching lines with their line numbers and a line of context either side, at most 50 matches. "
+        "Use it to find callers, definitions, tests and configuration the patches do not show."),
+    "input_schema": {
+        "type": "object",
+        "properties": {
+            "pattern": {"type": "string", "minLength": 1, "maxLength": 200,
+                        "description": "A literal string, or a POSIX extended regex when regex is true "
+                                       "(use [0-9] rather than \\d)."},
+            "regex": {"type": "boolean", "description": "Treat pattern as a regex (default false: literal)."},
+            "glob": {"type": "string", "description": "Only files whose repository path matches, e.g. "
+                                                      "src/*.py or *test* (* also matches /)."},
+            "word": {"type": "boolean", "description": "Whole words only (default false)."},
+            "at": {"type": "string", "enum": ["head", "base"],
+                   "description": "Search the head commit (default) or the base, before the change."},
+        },
+        "required": ["pattern"],
     },
 }
 
@@ -88,5 +117,79 @@ SUBMIT_FINDINGS = {
     },
 }
 
-TOOLS = (READ_FILE, SUBMIT_FINDINGS)
-READ_FILE_NAME, SUBMIT_NAME = READ_FILE["name"], SUBMIT_FINDINGS["name"]
+TOOLS = (READ_FILE, SEARCH_CODE, SUBMIT_FINDINGS)
+READ_FILE_NAME, SEARCH_NAME, SUBMIT_NAME = READ_FILE["name"], SEARCH_CODE["name"], SUBMIT_FINDINGS["name"]
+
+MAX_MATCHES = 50
+MAX_SEARCH_CHARS = 20_000
+MAX_AGENT_CHARS = 400_000           # repository text one agent may read, reads and searches together
+
+
+class ToolBox:
+    """The reading tools of one agent: read_file and search_code over its workspace and the
+    repository, with the per-agent cap and the counts the review reports. A failure raises
+    ToolInputError, which the agent loop returns as an is_error result."""
+
+    def __init__(self, workspace_root, repo=None, max_chars: int = MAX_AGENT_CHARS):
+        self.root, self.repo, self.left, self.max_chars = workspace_root, repo, max_chars, max_chars
+        self.counts = {READ_FILE_NAME: 0, SEARCH_NAME: 0}
+
+    def handlers(self) -> dict:
+        return {READ_FILE_NAME: self.read_file, SEARCH_NAME: self.search_code}
+
+    def _spend(self, text: str) -> str:
+        if len(text) > self.left:
+            raise ToolInputError(f"this reviewer's reading budget ({self.max_chars} characters) is spent: "
+                                 "submit your findings with what you have")
+        self.left -= len(text)
+        return text
+
+    def read_file(self, args: dict) -> str:
+        from ..workspace.files import read_path
+        start = args.get("start_line", 1)
+        if not isinstance(start, int) or isinstance(start, bool) or start < 1:
+            raise ToolInputError("start_line must be a positive integer")
+        self.counts[READ_FILE_NAME] += 1
+        return self._spend(read_path(self.root, self.repo, args.get("path", ""), start))
+
+    def search_code(self, args: dict) -> str:
+        pattern, glob, at = args.get("pattern"), args.get("glob") or "", args.get("at") or "head"
+        if not isinstance(pattern, str) or not pattern or len(pattern) > 200 or "\x00" in pattern:
+            raise ToolInputError("search_code needs a 'pattern' of 1 to 200 characters")
+        if not isinstance(glob, str) or "\x00" in glob or at not in ("head", "base"):
+            raise ToolInputError("'glob' must be a path glob and 'at' one of head, base")
+        if self.repo is None:
+            raise ToolInputError("no repository is available in this review: search the patches with read_file")
+        tree = self.repo.base if at == "base" else self.repo.head
+        if tree is None:
+            raise ToolInputError("the base commit is not available in this review")
+        self.counts[SEARCH_NAME] += 1
+        matches, more = tree.grep(pattern, regex=bool(args.get("regex")), glob=glob, word=bool(args.get("word")),
+                                  limit=MAX_MATCHES)
+        return self._spend(render_matches(tree, pattern, at, matches, more))
+
+
+def render_matches(tree, pattern: str, at: str, matches, more: bool) -> str:
+    """`path` headers, then `  12: text` for matches and `  11- text` for a line of context."""
+    if not matches:
+        return f"no match for {pattern!r} at {at}\n"
+    out = [f"{len(matches)}{'+' if more else ''} match(es) for {pattern!r} at {at}"
+           + (f" (the first {MAX_MATCHES}; narrow the pattern or the glob for the rest)" if more else "")]
+    by_path: dict[str, list[int]] = {}
+    for m in matches:
+        by_path.setdefault(m.path, []).append(m.line)
+    for path, hit_lines in by_path.items():
+        data = tree.read(path) or b""
+        lines = data.decode("utf-8", "replace").splitlines()
+        show = sorted({n for h in hit_lines for n in (h - 1, h, h + 1) if 0 < n <= len(lines)})
+        out.append(f"\n{path}")
+        prev = None
+        for n in show:
+            if prev is not None and n > prev + 1:
+                out.append("  --")
+            out.append(f"  {n}{':' if n in hit_lines else '-'} {lines[n - 1][:300]}".rstrip())
+            prev = n
+    text = "\n".join(out) + "\n"
+    if len(text) > MAX_SEARCH_CHARS:
+        text = text[:text.rfind("\n", 0, MAX_SEARCH_CHARS) + 1] + "[reviewbot] results cut; narrow the search\n"
+    return text

@@ -111,7 +111,8 @@ def build_plan(change: Change, specialists: tuple[Specialist, ...], max_patch_ch
     return Plan(tuple(files), running, tier, applicable, max(0, count - max_files))
 
 
-def render_context(change: Change, plan: Plan, all_specialists: tuple[Specialist, ...]) -> str:
+def render_context(change: Change, plan: Plan, all_specialists: tuple[Specialist, ...], related: bool = False,
+                   repository: bool = False) -> str:
     """The text of shared-mr-context.txt (deterministic; untrusted parts fenced)."""
     meta = change.meta
     idle = [s.name for s in all_specialists if s not in plan.applicable]
@@ -126,7 +127,7 @@ def render_context(change: Change, plan: Plan, all_specialists: tuple[Specialist
         total_files=len(plan.files), over_limit=plan.over_limit, sources=sum(1 for path, _ in change.sources if source_path(path)),
         additions=change.additions, deletions=change.deletions,
         routing=[(s.name, [pf.patch_file for pf in plan.assigned(s.name)]) for s in plan.specialists],
-        idle=idle, capped=capped, tier=plan.tier,
+        idle=idle, capped=capped, tier=plan.tier, related=related, repository=repository,
         rules=[(name, fence(name, text)) for name, text in change.review_rules],
         prior=fence("prior-findings", "\n".join(f"- {line}" for line in change.prior_findings))
         if change.prior_findings else "",

@@ -1,0 +1,212 @@
+"""The repository at one commit, read-only, from git objects: list, read and search its files.
+
+`RepoTree` is what the workspace's read_file, the search_code tool and the related-code section
+see of a repository. `GitTree` is its one implementation: a commit in a git object database, read
+with `git ls-tree`, `git cat-file` and `git grep <commit>`, never from a working tree (uncommitted
+edits are not the change) and never executed. Locally the database is the user's repository; on
+GitHub it is one the bot builds from the head's tarball (reviewbot.github.archive), so both sides
+read and search the same way with the same engine.
+
+git runs with its output pinned (`-z`, no colour, no pager, no textconv, the grep settings on the
+command line), so the user's configuration cannot change what the reviewers see. Failures become
+`RepoError`, a ToolInputError: the tools turn them into is_error results.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import ToolInputError
+
+SYMLINK, SUBMODULE = "120000", "160000"
+GREP_TIMEOUT = 20.0
+_PINNED = ("-c", "core.quotepath=false", "-c", "grep.lineNumber=false", "-c", "grep.fullName=false",
+           "-c", "grep.column=false", "-c", "grep.extendedRegexp=false", "-c", "color.ui=never",
+           "-c", "grep.fallbackToNoIndex=false")
+
+
+class RepoError(ToolInputError):
+    """A read or search failed; the message goes back to the model as an is_error result."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    mode: str            # "100644", "100755", "120000" (symlink), "160000" (submodule)
+    sha: str
+    size: int
+
+    @property
+    def is_file(self) -> bool:
+        return self.mode in ("100644", "100755")
+
+
+@dataclass(frozen=True)
+class Match:
+    path: str
+    line: int
+    text: str
+
+
+class RepoTree(Protocol):
+    """A read-only view of the repository at one commit."""
+
+    commit: str
+
+    def entries(self) -> dict[str, Entry]: ...
+
+    def read(self, path: str) -> bytes | None: ...
+
+    def listing(self, folder: str) -> list[str]: ...
+
+    def prefetch(self, paths) -> None: ...
+
+    def grep(self, pattern: str, *, regex: bool = False, glob: str = "", word: bool = False,
+             ignore_case: bool = False, limit: int = 200) -> tuple[list[Match], bool]: ...
+
+
+def git(git_dir: Path, *args: str, timeout: float = 120.0, nothing_found: bool = False,
+        stdin: bytes | None = None) -> bytes:
+    """git's stdout, with every setting that shapes the output pinned on the command line (the user's
+    own configuration still applies otherwise, e.g. safe.directory); with `nothing_found`, exit code
+    1 without a message (git grep: no match) is an empty answer."""
+    cmd = ["git", f"--git-dir={git_dir}", "--no-pager", *_PINNED, *args]
+    env = {**os.environ, "LC_ALL": "C", "GIT_PAGER": "cat"}
+    try:
+        done = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, check=False, env=env)
+    except subprocess.TimeoutExpired:
+        raise RepoError(f"git {args[0]} took longer than {timeout:.0f}s") from None
+    if nothing_found and done.returncode == 1 and not done.stderr.strip():
+        return b""
+    if done.returncode != 0:
+        msg = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RepoError(f"git {args[0]} failed: {msg[-1] if msg else done.returncode}")
+    return done.stdout
+
+
+class GitTree:
+    """The tree of `commit` in the git object database at `git_dir` (a `.git` directory or a bare
+    repository). Construction does no I/O; the listing is read once, when first needed."""
+
+    def __init__(self, git_dir: str | Path, commit: str):
+        self.git_dir, self.commit = Path(git_dir), commit
+        self._blobs: dict[str, bytes] = {}
+
+    @cached_property
+    def _entries(self) -> dict[str, Entry]:
+        raw = git(self.git_dir, "ls-tree", "-r", "-l", "-z", "--full-tree", self.commit)
+        out = {}
+        for rec in raw.split(b"\0"):
+            if not rec:
+                continue
+            meta, _, path = rec.partition(b"\t")
+            mode, _kind, sha, size = meta.split()
+            name = path.decode("utf-8", "surrogateescape")
+            out[name] = Entry(name, mode.decode(), sha.decode(), int(size) if size != b"-" else 0)
+        return out
+
+    def entries(self) -> dict[str, Entry]:
+        return self._entries
+
+    def read(self, path: str) -> bytes | None:
+        """A regular file's bytes, or None when the path is absent, a directory or a submodule.
+        A symlink is followed inside the tree (at most 8 hops); RepoError when it leads out."""
+        entry = self._entries.get(path)
+        for _ in range(8):
+            if entry is None:
+                return None
+            if entry.mode != SYMLINK:
+                return self._blob(entry.sha) if entry.is_file else None
+            target = self._blob(entry.sha).decode("utf-8", "surrogateescape")
+            joined = _join(path.rpartition("/")[0], target)
+            if joined is None:
+                raise RepoError(f"{path!r} is a symbolic link that leads outside the repository")
+            path, entry = joined, self._entries.get(joined)
+        raise RepoError(f"{path!r}: too many levels of symbolic links")
+
+    def listing(self, folder: str) -> list[str]:
+        """The entries directly in `folder` ("" for the root), directories with a trailing "/"."""
+        prefix = folder.strip("/") + "/" if folder.strip("/") else ""
+        names = set()
+        for path in self._entries:
+            if path.startswith(prefix):
+                first, sep, _ = path[len(prefix):].partition("/")
+                names.add(first + sep)
+        return sorted(names)
+
+    def prefetch(self, paths) -> None:
+        """Read the blobs of these paths in one `git cat-file --batch` (reads after it are free)."""
+        shas = sorted({e.sha for p in paths if (e := self._entries.get(p)) is not None and e.is_file
+                       and e.sha not in self._blobs})
+        if not shas:
+            return
+        raw = git(self.git_dir, "cat-file", "--batch", stdin=("\n".join(shas) + "\n").encode())
+        pos = 0
+        while pos < len(raw):
+            end = raw.index(b"\n", pos)
+            header = raw[pos:end].split()
+            if len(header) != 3:                # "<sha> missing"
+                pos = end + 1
+                continue
+            size = int(header[2])
+            self._blobs[header[0].decode()] = raw[end + 1:end + 1 + size]
+            pos = end + 1 + size + 1
+
+    def _blob(self, sha: str) -> bytes:
+        if sha not in self._blobs:
+            self._blobs[sha] = git(self.git_dir, "cat-file", "blob", sha)
+        return self._blobs[sha]
+
+    def grep(self, pattern: str, *, regex: bool = False, glob: str = "", word: bool = False,
+             ignore_case: bool = False, limit: int = 200) -> tuple[list[Match], bool]:
+        """Lines matching `pattern` (a fixed string, or a POSIX extended regex), in the text files
+        whose path matches `glob` (fnmatch: * also matches /), in path and line order; at most
+        `limit` of them, and whether there were more. Symlinks are not searched."""
+        args = ["grep", "-z", "-n", "-I", "--no-color", "--full-name", "-E" if regex else "-F"]
+        args += ["-w"] * word + ["-i"] * ignore_case + ["-e", pattern, self.commit, "--"]
+        raw = git(self.git_dir, *args, timeout=GREP_TIMEOUT, nothing_found=True)
+        prefix = self.commit.encode() + b":"
+        matches: list[Match] = []
+        for rec in raw.split(b"\n"):
+            parts = rec.split(b"\0", 2)
+            if len(parts) != 3 or not parts[0].startswith(prefix):
+                continue
+            path = parts[0][len(prefix):].decode("utf-8", "surrogateescape")
+            entry = self._entries.get(path)
+            if (glob and not fnmatch(path, glob)) or entry is None or not entry.is_file:
+                continue
+            if len(matches) >= limit:
+                return matches, True
+            matches.append(Match(path, int(parts[1]), parts[2].decode("utf-8", "replace")))
+        return matches, False
+
+
+def _join(folder: str, target: str) -> str | None:
+    """`target` (a symlink's text) resolved against the folder holding the link, inside the tree;
+    None for an absolute target or one that climbs out."""
+    if target.startswith("/") or "\0" in target:
+        return None
+    parts: list[str] = [p for p in folder.split("/") if p]
+    for part in target.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts) or None
+
+
+@dataclass(frozen=True)
+class Repository:
+    """The repository around a change: the tree at head, and at the base (the merge-base)."""
+
+    head: RepoTree
+    base: RepoTree | None = None

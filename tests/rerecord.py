@@ -2,7 +2,7 @@
 
     python tests/rerecord.py                 # from the repository root
     python tests/rerecord.py -k test_github  # only some tests (extra arguments go to pytest)
-    python tests/rerecord.py --ports 18712,18711,18713   # fixed ports: cachesim, ghsim, the second ghsim
+    python tests/rerecord.py --ports 18712,18711,18713   # fixed ports: cachesim, ghsim (default 18771), the second ghsim
 
 Starts cachesim (../shared/cachesim) and two ghsim (../shared/ghsim, with the test PR and the made-up
 tokens of tests/data/github/README.md; the second with --max-patch-lines 12, GitHub omitting a
@@ -41,7 +41,9 @@ def _start(args: list[str], what: str) -> tuple[subprocess.Popen, str]:
 
 
 def main(argv: list[str]) -> int:
-    ports = ["0", "0", "0"]
+    # ghsim on 18771: the eval tests replay its answers (their URLs) at that address; the GitHub tests
+    # rewrite whatever address they recorded to theirs.
+    ports = ["0", "18771", "0"]
     if argv[:1] == ["--ports"]:
         ports, argv = argv[1].split(","), argv[2:]
     cachesim, ghsim = SHARED / "cachesim" / "server.py", SHARED / "ghsim" / "server.py"

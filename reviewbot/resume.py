@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .errors import InputError
+from .secrets import redact_json
 from .specialists.agent import AgentResult
 from .specialists.findings import Finding, Submission
 from .usage import CallRecord, Usage
@@ -81,3 +82,17 @@ def load(root: Path, prefix_sha256: str) -> dict[str, AgentResult]:
         if r.submission is not None and not r.error:
             done[r.name] = r
     return done
+
+
+def redact_saved(root: Path, known: tuple[str, ...]) -> None:
+    """Each reviewer's saved result (state/*.json) redacted of the change's secrets, once the run is
+    over (or broke off): a kept or cached state directory carries no secret further."""
+    state = Path(root) / STATE
+    for path in sorted(state.glob("*.json")) if state.is_dir() else ():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        clean = redact_json(data, known)
+        if clean != data:
+            path.write_text(json.dumps(clean, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -56,13 +56,29 @@ def _fake_reviewbot(tmp_path):
 ])
 def test_the_review_step_builds_the_command_line(tmp_path, inputs, argv):
     script = next(s for s in ACTION["runs"]["steps"] if s.get("id") == "review")["run"]
-    env = {"PATH": f"{_fake_reviewbot(tmp_path)}:/usr/bin:/bin", "REVIEWBOT_REVIEW_DRAFTS": "false", **inputs}
+    env = {"PATH": f"{_fake_reviewbot(tmp_path)}:/usr/bin:/bin", "REVIEWBOT_REVIEW_DRAFTS": "false",
+           "RUNNER_TEMP": "/rt", **inputs}
     done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], env=env, cwd=tmp_path,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == argv and not (tmp_path / "pwned").exists()
+    # every run keeps its finished reviewers in the state directory the Actions cache carries over
+    assert done.stdout.splitlines() == argv + ["--state-dir", "/rt/reviewbot-state"]
+    assert not (tmp_path / "pwned").exists()
     args = parser().parse_args(argv)                                # the real CLI accepts what the action sends
     assert args.command == "github"
+
+
+def test_the_state_directory_is_restored_before_and_saved_after_the_review():
+    steps = ACTION["runs"]["steps"]
+    names = [s.get("uses", s.get("id", "")) for s in steps]
+    restore, review, save = (names.index("actions/cache/restore@v4"), names.index("review"),
+                             names.index("actions/cache/save@v4"))
+    assert restore < review < save
+    assert steps[save]["if"] == "always()"                         # saved when the review failed, too
+    assert steps[restore]["with"]["path"] == steps[save]["with"]["path"] == "${{ runner.temp }}/reviewbot-state"
+    key = steps[save]["with"]["key"]
+    assert "${{ github.event.pull_request.head.sha }}" in key and "${{ github.run_attempt }}" in key
+    assert steps[restore]["with"]["restore-keys"].strip() == key.split("${{ github.run_id }}")[0]
 
 
 def test_example_workflow_least_privilege_and_never_runs_pr_code():

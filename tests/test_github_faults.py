@@ -38,6 +38,7 @@ from test_github_e2e import (
     is_write,
     reset,
     run_bot,
+    runs,
 )
 
 from reviewbot.cli import parser
@@ -363,3 +364,39 @@ def test_an_exact_repeat_is_posted_once(tmp_path):
     fps = [pub.read_markers(c.body, "finding")[-1]["fp"] for c in comments]
     body = [b.fingerprint for r in reviews for b in pub._body_findings(r.body)]
     assert fps == [spec.fingerprint] and body == [general.fingerprint]
+
+
+def test_with_a_state_dir_the_rerun_after_a_failed_review_post_pays_nothing_again(tmp_path, capsys, monkeypatch):
+    """The one write whose failure leaves nothing on GitHub is the review POST itself. With
+    --state-dir (the Action keeps it in the Actions cache), the failed run has saved every reviewer
+    as it finished: the re-run posts the review without a single model call."""
+    def three_runs(root, state):
+        root.mkdir(exist_ok=True)
+        flags = ("--state-dir", str(state))
+        first = run_bot(monkeypatch, capsys, root, event_file(root, "widgets-7-opened"), *flags)
+        control("/_push", {"repo": REPO, "number": NUMBER, "ref": "pr2"})
+        sync = run_bot(monkeypatch, capsys, root, event_file(root, "widgets-7-synchronize"), *flags)
+        again = run_bot(monkeypatch, capsys, root, event_file(root, "widgets-7-synchronize"), *flags)
+        return first, sync, again
+
+    if RECORDING:                            # a first pass finds the number of the review POST to fail
+        reset()
+        three_runs(tmp_path / "dry", tmp_path / "dry-state")
+        log = ledger()
+        sync_start = [i for i, r in enumerate(log) if r["path"].endswith("/user")][1]
+        n = next(r["n"] for r in log[sync_start:] if TARGETS["review"](r))
+        reset([{"match": {"nth": n}, "status": 502, "message": "Server Error"}])
+    state = tmp_path / "state"
+    with cassette("test_github_fault_review_state.yaml") as cass:
+        first, sync, again = three_runs(tmp_path / "run", state)
+        reviews, comments, threads, prior = on_the_pr()
+    assert_replayed(cass)
+    assert first.code == 0 and sync.code == 4 and again.code == 0, again.err
+    _, sync_calls, again_calls = runs(cass)
+    assert any(c[1] == "/v1/messages" for c in sync_calls)                 # the failed run paid for its review
+    assert not any(c[1].startswith("/v1/") for c in again_calls)            # the re-run paid nothing again
+    assert sum(1 for c in again_calls if c[:2] == ("POST", f"/repos/{REPO}/pulls/{NUMBER}/reviews")) == 1
+    assert again.outputs["findings"] and again.outputs["skipped"] == ""
+    assert_once_per_head_and_finding(reviews, comments, prior)
+    saved = list(state.glob("*/state/*.json"))
+    assert saved and all("Traceback" not in p.read_text() for p in saved)

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -38,6 +39,7 @@ from ..errors import (
     EXIT_PARTIAL,
     APIError,
     ConfigError,
+    InputError,
     ReviewbotError,
     ToolInputError,
 )
@@ -64,6 +66,7 @@ from ..github.source import (
 from ..llm import Transport, client_from_env
 from ..publish.redact import redact_result
 from ..publish.render import FORMATS, render, to_markdown, usage_line
+from ..resume import redact_saved
 from ..review import ReviewResult, run_review
 from ..secrets import hunk_shows_secret, known_secrets, redact_output
 from ..specialists.findings import SEVERITY_RANK, reaches
@@ -110,6 +113,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--dry-run", action="store_true", help="review and print, post nothing")
     g.add_argument("--format", choices=sorted(FORMATS), default="markdown", help="stdout format (default: markdown)")
     g.add_argument("--keep-workspace", type=Path, metavar="DIR", help="keep the workspace in DIR (must be empty)")
+    g.add_argument("--state-dir", type=Path, metavar="DIR",
+                   help="save each finished reviewer under DIR as it finishes, and reuse what a run on the same "
+                        "change saved there: a re-run after a failed post or a killed job pays nothing twice "
+                        "(the Action keeps DIR in the Actions cache)")
     g.add_argument("--github-throttle", type=_throttle, default=(0.25, 1.0), metavar="SECONDS[,WRITE_SECONDS]",
                    help="pause between GitHub requests and between writes (default: 0.25,1, PyGithub's; 0 turns it off)")
     providers.add_arguments(g)
@@ -170,11 +177,13 @@ def _event(args, env: ActionsEnv) -> PullRequestEvent:
 
 
 async def _review(change, config, api_key: str | None, workspace: Path, on_event,
-                  target: providers.Target | None = None, known=None, repo=None) -> ReviewResult:
+                  target: providers.Target | None = None, known=None, repo=None,
+                  keep_state: bool = False, resume: bool = False) -> ReviewResult:
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
                                stall_seconds=config.stall_seconds, target=target) as client:
         transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
-        return await run_review(change, config, transport, workspace, on_event, known=known, repo=repo)
+        return await run_review(change, config, transport, workspace, on_event, known=known, repo=repo,
+                                keep_state=keep_state, resume=resume)
 
 
 def run(args, environ: dict[str, str] | None = None) -> int:
@@ -432,6 +441,8 @@ def _run_pipeline(args, change, config, api_key: str | None, out: _Out,
                   target: providers.Target | None = None, api=None) -> ReviewResult:
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
         repo = _repository(api, change, config, Path(tmp) / "objects.git", out) if api is not None else None
+        if args.state_dir:
+            return _review_with_state(args.state_dir, change, config, api_key, out, target, repo)
         if args.keep_workspace:
             result = asyncio.run(_review(change, config, api_key, args.keep_workspace, out.progress, target,
                                          out.known, repo))
@@ -440,6 +451,35 @@ def _run_pipeline(args, change, config, api_key: str | None, out: _Out,
             return result
         return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress, target, out.known,
                                    repo))
+
+
+def state_name(meta) -> str:
+    """The state directory of one change (its base and head): a re-run of the same review finds it."""
+    return f"{meta.base_sha[:12]}..{meta.head_sha[:12]}"
+
+
+def _review_with_state(state_dir: Path, change, config, api_key: str | None, out: _Out,
+                       target: providers.Target | None, repo) -> ReviewResult:
+    """The review with every finished reviewer saved under state_dir, reusing what an earlier run of
+    the same change saved (a failed post, a cancelled job): nothing paid for is paid again. A saved
+    run of another configuration, or one cut before it saved anything, is started afresh."""
+    ws = state_dir / state_name(change.meta)
+    resume = (ws / "state" / "run.json").is_file()
+    if resume:
+        try:
+            result = asyncio.run(_review(change, config, api_key, ws, out.progress, target, out.known, repo,
+                                         keep_state=True, resume=True))
+            redact_saved(ws, out.known)
+            return result
+        except InputError as e:                    # refused before any call: a different change or config
+            out.say(f"saved state in {ws} not reused ({e}); reviewing afresh")
+    shutil.rmtree(ws, ignore_errors=True)
+    ws.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return asyncio.run(_review(change, config, api_key, ws, out.progress, target, out.known, repo,
+                                   keep_state=True))
+    finally:
+        redact_saved(ws, out.known)
 
 
 def _repository(api, change, config, git_dir: Path, out: _Out):

@@ -29,6 +29,7 @@ from ..llm import COUNTED_FIELDS, Transport, client_from_env
 from ..repo.local import local_repository
 from ..publish.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
 from ..publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
+from ..resume import redact_saved
 from ..review import ReviewResult, prepare, run_review
 from ..secrets import known_secrets, redact_json, redact_output
 from ..specialists.findings import reaches
@@ -154,18 +155,6 @@ def _keep(dir_: Path, result: ReviewResult) -> None:
         (dir_ / "review.json").write_text(render(result, "json"))
     except OSError as e:
         raise InputError(f"cannot write to the kept workspace {dir_}: {e.strerror}") from None
-
-
-def _redact_state(dir_: Path, known: tuple[str, ...]) -> None:
-    """Each reviewer's saved result (state/*.json) redacted, once the run is over (or broke off)."""
-    for path in sorted((dir_ / "state").glob("*.json")) if (dir_ / "state").is_dir() else ():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        clean = redact_json(data, known)
-        if clean != data:
-            path.write_text(json.dumps(clean, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def check_paths(args) -> None:
@@ -305,7 +294,7 @@ def run(args) -> int:
                                          repo=source))
         finally:
             if kept:
-                _redact_state(workspace, known)
+                redact_saved(workspace, known)
         if kept:
             _keep(workspace, result)
     write_review(render(result, args.format), args.format, sys.stdout)

@@ -109,9 +109,9 @@ def usage_details(result: ReviewResult) -> list[str]:
     broken = [c for c in calls if c.broken]
     if broken:
         out.append("broken streams (billed, then retried): " + "; ".join(f"{c.label}: {c.broken}" for c in broken))
-    misses = [c for c in calls if c.cache_miss]
-    if misses:
-        out.append("cache miss reasons: " + "; ".join(f"{c.label}: {c.cache_miss.get('type')}" for c in misses))
+    # Cache diagnostics compare each call with the leader's, so a follower that read the whole shared
+    # prefix still reports its own delta as `messages_changed`: the calls that really missed the
+    # prefix are named in the notes (review.cache_notes); every call's raw reason is in the JSON.
     return out
 
 

@@ -41,8 +41,17 @@ from ..errors import (
     ReviewbotError,
     ToolInputError,
 )
+from ..github import conversation as conv
 from ..github import publish as pub
-from ..github.event import ActionsEnv, PullRequestEvent, manual_event, read_event
+from ..github.archive import github_repository
+from ..github.event import (
+    MANUAL,
+    ActionsEnv,
+    ConversationEvent,
+    PullRequestEvent,
+    manual_event,
+    read_any_event,
+)
 from ..github.gh import (
     GitHubSettings,
     PostedReview,
@@ -50,7 +59,6 @@ from ..github.gh import (
     ReadOnlyToken,
     connect,
 )
-from ..github.archive import github_repository
 from ..github.outgoing import outgoing
 from ..github.source import (
     BINARY_NOTE,
@@ -159,14 +167,14 @@ def _secret_hunks_to_body(plan: pub.Plan, pr_change, known: tuple[str, ...]) -> 
                    body_new=plan.body_new + tuple(pub.body_block(c.finding, why) for c in moved))
 
 
-def _event(args, env: ActionsEnv) -> PullRequestEvent:
+def _event(args, env: ActionsEnv) -> PullRequestEvent | ConversationEvent:
     if args.repo or args.pr:
         repository = args.repo or env.repository
         if not (repository and args.pr):
             raise ConfigError("--pr N is needed with --repo (and --repo OWNER/NAME with --pr, "
                               "unless GITHUB_REPOSITORY is set)")
         return manual_event(repository, args.pr)
-    return read_event(args.event or env.event_path, env.event_name)
+    return read_any_event(args.event or env.event_path, env.event_name)
 
 
 async def _review(change, config, api_key: str | None, workspace: Path, on_event,
@@ -185,6 +193,8 @@ def run(args, environ: dict[str, str] | None = None) -> int:
     title = f"{event.repository}#{event.number}"
     done: dict = {}                     # what the run got to, for the job summary if it fails later
     try:
+        if isinstance(event, ConversationEvent):
+            return _converse(args, env, out, event, title, done)
         return _run(args, env, out, event, title, done)
     except ReviewbotError as e:
         # the one-line error goes to stderr (reviewbot.cli); the job summary says the same, with the
@@ -202,7 +212,10 @@ def _severities(findings) -> tuple[str, ...]:
     return tuple(sorted((f.severity for f in findings), key=SEVERITY_RANK.get))
 
 
-def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, done: dict) -> int:
+def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, done: dict,
+         command: str = "", api: PullRequestApi | None = None) -> int:
+    """A review run. `command`: "review" or "full-review" when a person asked for it in a comment
+    (pause does not apply; a full review ignores what was reviewed already)."""
     def skip(reason: str, code: str) -> int:
         out.say(f"{title}: {reason}", always=True)
         out.finish(title, f"Skipped: {reason}.", pub.outputs(findings=0, new=0, highest_severity="none", calls=(),
@@ -235,13 +248,8 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
                             "OIDC token)", "no-api-key")
             e.skip_code = "no-api-key"
             raise
-    if not env.token:
-        raise ConfigError("GITHUB_TOKEN is not set (the action passes github.token by default)")
-
-    read_s, write_s = args.github_throttle
-    settings = GitHubSettings(api_url=(args.api_url or env.api_url).rstrip("/"), token=env.token,
-                              seconds_between_requests=read_s, seconds_between_writes=write_s, verbose=args.verbose)
-    api = PullRequestApi(connect(settings), settings, event.repository, event.number)
+    if api is None:
+        api = _api(args, env, event.repository, event.number)
     pull = api.pull()
     if pull.state != "open":
         return skip("the pull request is not open", "closed")
@@ -249,7 +257,13 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         return skip("draft pull request (mark it ready for review, or pass --review-drafts)", "draft")
     login = api.login()
     prior = _read_prior(api, login, out, title)
+    state = conv.read_state(api.issue_comments() + api.review_comments(), login)
+    if state.paused and not command and event.name != MANUAL:
+        return skip("automatic reviews are paused on this pull request (comment `/reviewbot resume`)", "paused")
+    prior = pub.without(prior, state.suppressed)
     scope = pub.decide_scope(prior, pull.head_sha)
+    if command == "full-review":
+        scope = pub.Scope("full")
     if scope.kind == "skip":
         return _complete(api, prior, pull, login, out, title, args)
 
@@ -288,7 +302,8 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         out.say(usage_line(result))
     calls = result.calls if result else ()
     complete = result.complete if result else True
-    plan = pub.plan_run(result.findings if result else (), pr_change, prior, pull.head_sha,
+    kept = tuple(f for f in (result.findings if result else ()) if f.fingerprint not in state.suppressed)
+    plan = pub.plan_run(kept, pr_change, prior, pull.head_sha,
                         result is not None and result.complete, config.inline_min_severity,
                         config.max_inline_comments, config.delete_fixed_comments, rebuilt)
     plan = _secret_hunks_to_body(plan, pr_change, out.known)
@@ -341,6 +356,144 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     if o.error:
         return EXIT_API
     return _exit(sev, args.fail_on, complete)
+
+
+def _api(args, env: ActionsEnv, repository: str, number: int) -> PullRequestApi:
+    if not env.token:
+        raise ConfigError("GITHUB_TOKEN is not set (the action passes github.token by default)")
+    read_s, write_s = args.github_throttle
+    settings = GitHubSettings(api_url=(args.api_url or env.api_url).rstrip("/"), token=env.token,
+                              seconds_between_requests=read_s, seconds_between_writes=write_s, verbose=args.verbose)
+    return PullRequestApi(connect(settings), settings, repository, number)
+
+
+def _converse(args, env: ActionsEnv, out: _Out, event: ConversationEvent, title: str, done: dict) -> int:
+    """A person wrote on the PR: a command, or a reply in one of the bot's threads. Only people with
+    write access are heard; a comment already answered (a re-run of the event) gets nothing new."""
+    def skip(reason: str, code: str) -> int:
+        out.say(f"{title}: {reason}", always=True)
+        out.finish(title, f"Skipped: {reason}.", pub.outputs(findings=0, new=0, highest_severity="none", calls=(),
+                                                             skipped=code))
+        return EXIT_OK
+
+    if not event.wants_answer:
+        return skip(f"nothing to do for the '{event.action}' action of {event.name}", "action")
+    command = conv.parse_command(event.body) if event.in_reply_to is None else None
+    reply = event.name == "pull_request_review_comment" and event.in_reply_to is not None
+    if command is None and not reply:
+        return skip("no /reviewbot command in the comment", "no-command")
+    if not event.trusted:
+        return skip(f"{event.login or 'the author'} ({event.association}) has no write access to the repository; "
+                    "ignored", "not-collaborator")
+    api = _api(args, env, event.repository, event.number)
+    login = api.login()
+    if event.login == login:
+        return skip("the bot's own comment", "own-comment")
+    issue_comments, review_comments = api.issue_comments(), api.review_comments()
+    state = conv.read_state(issue_comments + review_comments, login)
+    if event.comment_id in state.answered:
+        return skip(f"comment {event.comment_id} is answered already; nothing new to post", "already-answered")
+    if reply:
+        return _reply(api, event, login, review_comments, out, title, skip)
+
+    assert command is not None
+    if event.name == "issue_comment":
+        api.react(event.comment_id, "eyes")
+    name = command.name
+    if name in ("review", "full-review"):
+        pull = api.pull()
+        pr_event = PullRequestEvent(name=event.name, action=MANUAL, repository=event.repository,
+                                    number=event.number, head_sha=pull.head_sha, base_sha=pull.base_sha,
+                                    head_repository=pull.head_repository, draft=pull.draft, state=pull.state,
+                                    author=pull.author, sender=event.login)
+        code = _run(args, env, out, pr_event, title, done, command=name, api=api)
+        prior = pub.read_prior(api.reviews(), (), login)
+        where = prior.summary.html_url if prior.summary else ""
+        text = (f"Done: {'a full review' if name == 'full-review' else 'a review of the new commits'} of "
+                f"`{pull.head_sha[:12]}`" + (f" ({where})." if where else "."))
+        _answer(api, conv.answer(text, event.comment_id), event.comment_id, login)
+        return code
+    if name in ("pause", "resume"):
+        paused = name == "pause"
+        text = ("Automatic reviews are paused on this pull request; `/reviewbot review` still reviews on demand, "
+                "`/reviewbot resume` restarts them." if paused else
+                "Automatic reviews are back on for this pull request.")
+        _answer(api, conv.answer(text, event.comment_id, pause=paused), event.comment_id, login)
+        status = "paused" if paused else "resumed"
+    elif name == "ignore":
+        prior = pub.read_prior(api.reviews(), review_comments, login)
+        findings = [(t.fingerprint, t.title) for t in prior.threads] + [
+            (b.fingerprint, b.title) for b in prior.all_body_findings]
+        hit = conv.match_finding(command.arg, [f for f in findings if f[0] not in state.suppressed])
+        if hit is None:
+            text = (f"No single open finding matches `{conv.title_of(command.arg)}`: give its fingerprint or words "
+                    "of its title only it has.")
+            _answer(api, conv.answer(text, event.comment_id), event.comment_id, login)
+            status = "no match"
+        else:
+            fp, ftitle = hit
+            _resolve(api, prior, fp)
+            text = f"Ignoring **{conv.title_of(ftitle)}** (`{fp[:12]}`) on this pull request from now on."
+            _answer(api, conv.answer(text, event.comment_id, suppress=(fp,)), event.comment_id, login)
+            status = f"suppressed {fp[:12]}"
+    elif name == "help":
+        _answer(api, conv.answer(conv.HELP, event.comment_id), event.comment_id, login)
+        status = "help posted"
+    else:
+        _answer(api, conv.answer("I do not know that command.\n\n" + conv.HELP, event.comment_id),
+                event.comment_id, login)
+        status = "unknown command"
+    out.say(f"{title}: /reviewbot {name}: {status}", always=True)
+    out.finish(title, f"/reviewbot {name}: {status}.", pub.outputs(findings=0, new=0, highest_severity="none",
+                                                                  calls=(), skipped=""))
+    return EXIT_OK
+
+
+def _answer(api: PullRequestApi, body: str, re_id: int, login: str) -> None:
+    """One answer comment; a retry first checks that the answer did not land already."""
+    key = f'"re":{re_id}'
+
+    def landed():
+        return next((c for c in api.issue_comments() if c.author == login and key in c.body), None)
+    api.comment(body, landed)
+
+
+def _resolve(api: PullRequestApi, prior: pub.Prior, fingerprint: str) -> None:
+    """Resolve the bot's thread of a finding, best effort (the suppression holds either way)."""
+    for t in prior.threads:
+        if t.fingerprint == fingerprint and t.node and not t.resolved:
+            try:
+                api.resolve_thread(t.node)
+            except APIError:
+                pass                          # a token without contents: write; the finding stays suppressed
+
+
+def _reply(api: PullRequestApi, event: ConversationEvent, login: str, review_comments, out: _Out, title: str,
+           skip) -> int:
+    """A reply in a review thread: in one of the bot's threads, a dismissal resolves it and silences
+    the finding on this PR."""
+    try:
+        threads = api.threads()
+    except APIError:
+        threads = ()
+    prior = pub.read_prior(api.reviews(), review_comments, login, threads)
+    thread = next((t for t in prior.threads if t.comment.id == event.in_reply_to), None)
+    if thread is None:
+        return skip("a reply in a thread that is not the bot's", "not-bot-thread")
+    if not conv.is_dismissal(event.body):
+        return skip("a reply that neither dismisses the finding nor is answered by this version", "no-dismissal")
+    api.react(event.comment_id, "+1", review_comment=True)
+    _resolve(api, prior, thread.fingerprint)
+    text = "Understood: this finding is resolved and will not be reported again on this pull request."
+    key = f'"re":{event.comment_id}'
+
+    def landed():
+        return next((c for c in api.review_comments() if c.author == login and key in c.body), None)
+    api.reply(thread.comment.id, conv.answer(text, event.comment_id, suppress=(thread.fingerprint,)), landed)
+    status = f"finding {thread.fingerprint[:12]} dismissed by {event.login}: thread resolved, suppressed"
+    out.say(f"{title}: {status}", always=True)
+    out.finish(title, status + ".", pub.outputs(findings=0, new=0, highest_severity="none", calls=(), skipped=""))
+    return EXIT_OK
 
 
 def _cleanup_status(d: pub.Done) -> str:

@@ -501,3 +501,28 @@ class PullRequestApi:
                 raise api_error(e, doing, write=True, retries=self._settings.retries) from None
         except requests.exceptions.RequestException as e:
             raise APIError(f"cannot reach the GitHub API at {self._settings.api_url} ({type(e).__name__})") from None
+
+    # ---------------------------------------------------------------------------------- the conversation
+
+    def issue_comments(self) -> tuple[PostedComment, ...]:
+        """The PR's conversation comments (the issue view), in creation order."""
+        pr = self._pull_obj()
+        return self._call("listing the comments",
+                          lambda: tuple(self._comment(_fields(c)) for c in pr.get_issue_comments()))
+
+    def comment(self, body: str, already_done: Callable[[], PostedComment | None] | None = None) -> PostedComment:
+        """One comment in the PR's conversation."""
+        pr = self._pull_obj()
+        return self._post("posting a comment",
+                          lambda: self._comment(_fields(pr.create_issue_comment(outgoing(body, self._known)))),
+                          already_done)
+
+    def react(self, comment_id: int, content: str, review_comment: bool = False) -> None:
+        """A reaction on a comment (an issue comment, or a review comment); given once (GitHub answers
+        200 for a repeat), so it is safe to retry."""
+        pr = self._pull_obj()
+
+        def send():
+            obj = pr.get_review_comment(comment_id) if review_comment else pr.get_issue_comment(comment_id)
+            obj.create_reaction(content)
+        self._call("reacting to a comment", send, write=True)

@@ -239,3 +239,17 @@ def decide_scope(prior: Prior, head_sha: str) -> Scope:
     if prior.reviewed == head_sha:
         return Scope("skip", head_sha)
     return Scope("incremental", prior.reviewed)
+
+
+def without(prior: Prior, suppressed: frozenset[str]) -> Prior:
+    """The prior without the findings suppressed on this PR (their threads are neither settled nor
+    reopened, and they count as open nowhere)."""
+    if not suppressed:
+        return prior
+
+    def keep(items):
+        return tuple(b for b in items if b.fingerprint not in suppressed)
+    return replace(prior, threads=tuple(t for t in prior.threads if t.fingerprint not in suppressed),
+                   body_findings=keep(prior.body_findings),
+                   pending=tuple(replace(r, findings=keep(r.findings)) for r in prior.pending),
+                   folded=tuple(replace(r, findings=keep(r.findings)) for r in prior.folded))

@@ -10,9 +10,6 @@ import json
 import urllib.request
 from pathlib import Path
 
-from reviewbot.github import conversation as conv
-from reviewbot.github import publish as pub
-
 from cassette import RECORDING
 from test_github_e2e import (
     GHSIM,
@@ -29,6 +26,9 @@ from test_github_e2e import (
     reset,
     run_bot,
 )
+
+from reviewbot.github import conversation as conv
+from reviewbot.github import publish as pub
 
 TALK = Path(__file__).parent / "data" / "github" / "events" / "talk"
 ISSUE_COMMENTS = f"/repos/{REPO}/issues/{NUMBER}/comments"
@@ -183,3 +183,35 @@ def test_ignore_names_a_finding_by_its_title_and_review_is_incremental(tmp_path,
     assert "review of the new commits" in done
     assert "already reviewed" in reviewed.err                  # nothing pushed: the incremental review is a no-op
     assert len([c for c in github_writes(cass) if c[:2] == ("POST", REVIEWS)]) == 1
+
+
+def test_a_command_in_a_review_body_is_answered_once(tmp_path, capsys, monkeypatch):
+    reset()
+    with cassette("test_github_talk_review_event.yaml") as cass:
+        ev = act(tmp_path, "review-body", "pull_request_review", action="review", event="COMMENT",
+                 body="Looks fine.\n/reviewbot help")
+        first = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review")
+        again = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review")
+    assert_replayed(cass)
+    assert first.code == again.code == 0, first.err
+    [answer] = _answers(cass)
+    assert "`/reviewbot help`" in answer
+    assert conv.read_markers(answer, "conv") == [{"re": json.loads(ev.read_text())["review"]["id"]}]
+    assert not any(c[1].endswith("/reactions") for c in github_writes(cass))     # GitHub has no reactions on reviews
+    assert again.outputs["skipped"] == "already-answered"
+
+
+def test_an_edited_comment_and_a_comment_without_a_command_post_nothing(tmp_path, capsys, monkeypatch):
+    reset()
+    with cassette("test_github_talk_quiet.yaml") as cass:
+        plain = act(tmp_path, "plain", "issue_comment", body="LGTM, thanks")
+        n = len(calls(cass))
+        quiet = talk(monkeypatch, capsys, tmp_path, plain, "issue_comment")
+        payload = json.loads(plain.read_text())
+        payload["action"] = "edited"
+        payload["comment"]["body"] = "/reviewbot full-review"
+        edited = tmp_path / "edited.json"
+        edited.write_text(json.dumps(payload))
+        again = talk(monkeypatch, capsys, tmp_path, edited, "issue_comment")
+        assert len(calls(cass)) == n
+    assert quiet.outputs["skipped"] == "no-command" and again.outputs["skipped"] == "action"

@@ -386,6 +386,17 @@ def _converse(args, env: ActionsEnv, out: _Out, event: ConversationEvent, title:
         return skip(f"{event.login or 'the author'} ({event.association}) has no write access to the repository; "
                     "ignored", "not-collaborator")
     api = _api(args, env, event.repository, event.number)
+    try:
+        return _converse_with(args, env, out, event, title, done, api, skip)
+    except ReadOnlyToken as e:
+        # a fork's PR: its review-comment and review events run with a read-only token, like pull_request
+        return skip(f"cannot answer: {e}", "read-only-token")
+
+
+def _converse_with(args, env: ActionsEnv, out: _Out, event: ConversationEvent, title: str, done: dict,
+                   api: PullRequestApi, skip) -> int:
+    command = conv.parse_command(event.body) if event.in_reply_to is None else None
+    reply = command is None
     login = api.login()
     if event.login == login:
         return skip("the bot's own comment", "own-comment")

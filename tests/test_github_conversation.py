@@ -97,3 +97,31 @@ def test_a_conversation_payload_without_its_comment_is_one_input_error():
     with pytest.raises(InputError, match="'comment.id' is missing"):
         parse_conversation({"action": "created", "issue": {"number": 1, "pull_request": {}},
                             "repository": {"full_name": "o/r"}, "comment": {}}, "issue_comment")
+
+
+@dataclass
+class _Comment:
+    id: int
+    author: str = BOT
+    association: str = ""
+
+
+@dataclass
+class _Thread:
+    comment: _Comment
+    fingerprint: str
+    specialist: str
+
+
+def test_reactions_of_people_with_write_access_count_per_specialist_and_a_thumbs_down_suppresses():
+    threads = [_Thread(_Comment(1), "fp1", "security"), _Thread(_Comment(2), "fp2", "security"),
+               _Thread(_Comment(3), "fp3", "correctness")]
+    said = [_Comment(9, "alice", "COLLABORATOR"), _Comment(10, "mallory", "NONE"), _Comment(11, "x[bot]", "MEMBER")]
+    trusted = conv.trusted_logins(said)
+    assert trusted == {"alice"}
+    fb = conv.feedback(threads, {1: (("alice", "-1"), ("mallory", "+1")), 2: (("alice", "+1"),),
+                                 3: (("mallory", "-1"), ("x[bot]", "-1"))}, trusted)
+    assert fb.down == {"fp1"} and fb.counts == (("security", 1, 1),)
+    assert json.loads(fb.output()) == {"security": {"up": 1, "down": 1}}
+    assert fb.line() == "**Feedback:** security 👍 1 👎 1"
+    assert conv.feedback(threads, {}, trusted).line() == "" and conv.feedback(threads, {}, trusted).output() == "{}"

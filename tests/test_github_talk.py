@@ -136,6 +136,9 @@ def test_wont_fix_resolves_the_thread_and_the_finding_stays_silent_after_a_push(
         assert len(calls(cass)) == n
         dismissed = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment")
         again = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment")
+        second = act(tmp_path, "wontfix-second", "pull_request_review_comment", action="reply", comment=root,
+                     body="Acknowledged, really.")
+        once = talk(monkeypatch, capsys, tmp_path, second, "pull_request_review_comment")
         control("/_push", {"repo": REPO, "number": NUMBER, "ref": "pr2"})
         full = act(tmp_path, "full-review", "issue_comment", body="/reviewbot full-review")
         rerun = talk(monkeypatch, capsys, tmp_path, full, "issue_comment", *SYNC_MODEL)
@@ -152,6 +155,8 @@ def test_wont_fix_resolves_the_thread_and_the_finding_stays_silent_after_a_push(
     [marker] = conv.read_markers(json.loads(reply[3])["body"], "conv")
     fp = marker["sup"][0]
     assert fp in fps and again.outputs["skipped"] == "already-answered"
+    assert once.outputs["skipped"] == "already-answered"          # one answer per thread
+    assert "[[fingerprints]]" in json.loads(reply[3])["body"] and fp in json.loads(reply[3])["body"]
     assert ignored.outputs["skipped"] == "not-collaborator"
     assert any(c[1] == "/graphql" and "resolveReviewThread(" in c[3] for c in writes)
     # the full review after the push: the suppressed finding is posted nowhere again
@@ -215,3 +220,35 @@ def test_an_edited_comment_and_a_comment_without_a_command_post_nothing(tmp_path
         again = talk(monkeypatch, capsys, tmp_path, edited, "issue_comment")
         assert len(calls(cass)) == n
     assert quiet.outputs["skipped"] == "no-command" and again.outputs["skipped"] == "action"
+
+
+def test_a_thumbs_down_suppresses_the_finding_and_the_reactions_are_counted(tmp_path, capsys, monkeypatch):
+    reset()
+    opened = event_file(tmp_path, "widgets-7-opened")
+    with cassette("test_github_talk_reactions.yaml") as cass:
+        first = run_bot(monkeypatch, capsys, tmp_path, opened, *SYNC_MODEL)
+        roots = bot_comment_ids() if RECORDING else [0, 0]
+        if RECORDING:
+            _post("/_act", {"as": "alice", "action": "react", "comment": roots[0], "content": "-1"})
+            _post("/_act", {"as": "alice", "action": "react", "comment": roots[-1], "content": "+1"})
+            _post("/_act", {"as": "mallory", "perm": "read", "action": "react", "comment": roots[-1], "content": "-1"})
+            _post("/_act", {"as": "alice", "action": "issue_comment", "repo": REPO, "number": NUMBER,
+                            "body": "Thanks for the review."})
+        control("/_push", {"repo": REPO, "number": NUMBER, "ref": "pr2"})
+        sync = run_bot(monkeypatch, capsys, tmp_path, event_file(tmp_path, "widgets-7-synchronize"), *SYNC_MODEL)
+        full = act(tmp_path, "full-review-after-reactions", "issue_comment", body="/reviewbot full-review")
+        rerun = talk(monkeypatch, capsys, tmp_path, full, "issue_comment", *SYNC_MODEL)
+    assert_replayed(cass)
+    assert first.code == 0 and sync.code == 0 and rerun.code == 0, sync.err
+    review = json.loads(next(c[3] for c in calls(cass) if c[:2] == ("POST", REVIEWS)))
+    inline = [pub.read_markers(c["body"], "finding")[0] for c in review["comments"]]
+    down = inline[0]["fp"]
+    feedback = json.loads(sync.outputs["feedback"])
+    # alice's 👎 and 👍 count; mallory (no write access) counts for nothing
+    assert sum(v["down"] for v in feedback.values()) == 1 and sum(v["up"] for v in feedback.values()) == (
+        1 if len(inline) > 1 else 0)
+    assert feedback.get(inline[0]["sp"], {}).get("down") == 1
+    later = [c for c in github_writes(cass) if c[:2] == ("POST", REVIEWS)][1:]
+    assert all(down not in c[3] for c in later)                    # never posted again, not even by a full review
+    edits = [json.loads(c[3])["body"] for c in github_writes(cass) if c[0] == "PUT"]
+    assert edits and "**Feedback:**" in edits[-1] and "👎 1" in edits[-1]

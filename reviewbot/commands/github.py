@@ -59,6 +59,7 @@ from ..github.gh import (
     ReadOnlyToken,
     connect,
 )
+from ..github.ignorefile import fetch_ignore, proposal
 from ..github.outgoing import outgoing
 from ..github.source import (
     BINARY_NOTE,
@@ -134,6 +135,7 @@ class _Out:
     quiet: bool
     verbose: bool
     known: tuple[str, ...] = ()         # the change's secrets: redacted from every line and the job summary
+    extra: dict[str, str] = field(default_factory=dict)   # more outputs (the reactions' feedback)
 
     def say(self, msg: str, always: bool = False) -> None:
         if always or not self.quiet:
@@ -144,6 +146,7 @@ class _Out:
             self.say(msg)
 
     def finish(self, title: str, status: str, out: dict[str, str], details: str = "") -> None:
+        out = {**out, **self.extra}
         if self.env.output:
             with open(self.env.output, "a", encoding="utf-8") as fh:
                 for key, value in out.items():
@@ -257,10 +260,14 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         return skip("draft pull request (mark it ready for review, or pass --review-drafts)", "draft")
     login = api.login()
     prior = _read_prior(api, login, out, title)
-    state = conv.read_state(api.issue_comments() + api.review_comments(), login)
+    said = api.issue_comments() + api.review_comments()
+    state = conv.read_state(said, login)
+    fb = _feedback(api, prior, said)
+    out.extra["feedback"] = fb.output()
     if state.paused and not command and event.name != MANUAL:
         return skip("automatic reviews are paused on this pull request (comment `/reviewbot resume`)", "paused")
-    prior = pub.without(prior, state.suppressed)
+    suppressed = state.suppressed | fb.down
+    prior = pub.without(prior, suppressed)
     scope = pub.decide_scope(prior, pull.head_sha)
     if command == "full-review":
         scope = pub.Scope("full")
@@ -270,6 +277,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     files, commits = api.files(), api.commits()
     files, rebuilt = fetch_omitted(api, files, pull.base_sha, pull.head_sha)
     base_config, rules = fetch_base(api, pull.base_sha, args.config)
+    ignore = fetch_ignore(api, pull.base_sha)
     config = with_overrides(base_config, model=args.model, warmup=args.warmup, **providers.overrides(args))
     target = providers.resolve(config, os.environ)     # a model the platform lacks: one line, before any call
     config = providers.apply(config, target)
@@ -302,7 +310,8 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         out.say(usage_line(result))
     calls = result.calls if result else ()
     complete = result.complete if result else True
-    kept = tuple(f for f in (result.findings if result else ()) if f.fingerprint not in state.suppressed)
+    kept = tuple(f for f in (result.findings if result else ()) if f.fingerprint not in suppressed
+                 and ignore.reason(f.path, f.fingerprint, f.title) is None)
     plan = pub.plan_run(kept, pr_change, prior, pull.head_sha,
                         result is not None and result.complete, config.inline_min_severity,
                         config.max_inline_comments, config.delete_fixed_comments, rebuilt)
@@ -319,7 +328,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         return _exit(sev, args.fail_on, complete)
 
     try:
-        o = _publish(api, plan, prior, pull, result, since, config.model, login, not_reviewed)
+        o = _publish(api, plan, prior, pull, result, since, config.model, login, not_reviewed, fb.line())
     except ReadOnlyToken as e:
         sev = _severities(result.findings if result else ())
         out.say(f"cannot post on {title}: {e}; the review is in the job summary", always=True)
@@ -356,6 +365,13 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     if o.error:
         return EXIT_API
     return _exit(sev, args.fail_on, complete)
+
+
+def _feedback(api: PullRequestApi, prior: pub.Prior, said) -> conv.Feedback:
+    """The 👍/👎 of people with write access on the bot's inline comments (read only where GitHub's
+    reaction summary shows any)."""
+    reacted = {t.comment.id: api.reactions(t.comment.id) for t in prior.threads if any(t.comment.thumbs)}
+    return conv.feedback(prior.threads, reacted, conv.trusted_logins(said))
 
 
 def _api(args, env: ActionsEnv, repository: str, number: int) -> PullRequestApi:
@@ -405,7 +421,7 @@ def _converse_with(args, env: ActionsEnv, out: _Out, event: ConversationEvent, t
     if event.comment_id in state.answered:
         return skip(f"comment {event.comment_id} is answered already; nothing new to post", "already-answered")
     if reply:
-        return _reply(api, event, login, review_comments, out, title, skip)
+        return _reply(api, event, login, review_comments, out, title, skip, state)
 
     assert command is not None
     if event.name == "issue_comment":
@@ -444,7 +460,8 @@ def _converse_with(args, env: ActionsEnv, out: _Out, event: ConversationEvent, t
         else:
             fp, ftitle = hit
             _resolve(api, prior, fp)
-            text = f"Ignoring **{conv.title_of(ftitle)}** (`{fp[:12]}`) on this pull request from now on."
+            text = (f"Ignoring **{conv.title_of(ftitle)}** (`{fp[:12]}`) on this pull request from now on.\n\n"
+                    + proposal(fp, ftitle, f"dismissed by {event.login} on #{event.number}"))
             _answer(api, conv.answer(text, event.comment_id, suppress=(fp,)), event.comment_id, login)
             status = f"suppressed {fp[:12]}"
     elif name == "help":
@@ -480,7 +497,7 @@ def _resolve(api: PullRequestApi, prior: pub.Prior, fingerprint: str) -> None:
 
 
 def _reply(api: PullRequestApi, event: ConversationEvent, login: str, review_comments, out: _Out, title: str,
-           skip) -> int:
+           skip, state: conv.State) -> int:
     """A reply in a review thread: in one of the bot's threads, a dismissal resolves it and silences
     the finding on this PR."""
     try:
@@ -491,11 +508,14 @@ def _reply(api: PullRequestApi, event: ConversationEvent, login: str, review_com
     thread = next((t for t in prior.threads if t.comment.id == event.in_reply_to), None)
     if thread is None:
         return skip("a reply in a thread that is not the bot's", "not-bot-thread")
+    if thread.fingerprint in state.suppressed:
+        return skip("this thread's finding is suppressed already; the bot answers once per thread", "already-answered")
     if not conv.is_dismissal(event.body):
         return skip("a reply that neither dismisses the finding nor is answered by this version", "no-dismissal")
     api.react(event.comment_id, "+1", review_comment=True)
     _resolve(api, prior, thread.fingerprint)
-    text = "Understood: this finding is resolved and will not be reported again on this pull request."
+    text = ("Understood: this finding is resolved and will not be reported again on this pull request.\n\n"
+            + proposal(thread.fingerprint, thread.title, f"dismissed by {event.login} on #{event.number}"))
     key = f'"re":{event.comment_id}'
 
     def landed():
@@ -569,7 +589,8 @@ def _superseded(prior: pub.Prior, new: PostedReview | None) -> tuple[pub.Step, .
 
 def _summary(prior: pub.Prior, pull, findings, calls, not_reviewed, cost: pub.CostState, upto: int,
              cleanup: pub.Done | None, *, latest: str | None, verdict: str | None, overview: str | None,
-             model: str, n_inline: int, complete: bool = True, settle=(), reopen=(), run_line: str = "") -> str:
+             model: str, n_inline: int, complete: bool = True, settle=(), reopen=(), run_line: str = "",
+             feedback: str = "") -> str:
     """The summary's body after this run (every argument is a value; nothing is read here)."""
     failed = cleanup.failed if cleanup else ()
     settle = tuple(dict.fromkeys(tuple(settle) + tuple(s.target for s, _ in failed if s.kind in ("fixed", "delete"))))
@@ -583,7 +604,7 @@ def _summary(prior: pub.Prior, pull, findings, calls, not_reviewed, cost: pub.Co
                             model=model or (pub.read_model(prior.summary.body) if prior.summary else ""),
                             cost=cost, head_sha=pull.head_sha,
                             prior_omitted=prior.omitted, upto=upto, settle=settle, reopen=reopen,
-                            not_reviewed=not_reviewed, run_line=run_line)
+                            not_reviewed=not_reviewed, run_line=run_line, feedback=feedback)
 
 
 def _exit(severities, fail_on, complete: bool) -> int:
@@ -630,7 +651,7 @@ class _Outcome:
 
 
 def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result: ReviewResult | None,
-             since: str | None, model: str, login: str, not_reviewed) -> _Outcome:
+             since: str | None, model: str, login: str, not_reviewed, feedback: str = "") -> _Outcome:
     """Send the plan, in the order that makes every step safe to die after:
 
     1. the commit point: the review (or, with nothing new to post, the summary edit), re-checked
@@ -662,7 +683,7 @@ def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result
             return pub.summary_body(overview=result.overview if result else None, latest=None, verdict=verdict,
                                     complete=complete, open_inline=n_inline, findings=plan.carried + findings,
                                     calls=calls, model=model, cost=cost, head_sha=head, prior_omitted=prior.omitted,
-                                    not_reviewed=not_reviewed)
+                                    not_reviewed=not_reviewed, feedback=feedback)
         posted, final = pub.post_review(api, pub.Draft(head, plan.inline, plan.body_new, render_summary, key),
                                         login, revalidate)
         if (loser := _reconcile(api, posted, login)) is not None:
@@ -694,7 +715,7 @@ def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result
     def summary(cleanup: pub.Done | None) -> str:
         return _summary(prior, pull, body_findings, calls, not_reviewed, cost, upto, cleanup, latest=latest,
                         verdict=verdict, overview=overview, model=model, n_inline=len(inline), complete=complete,
-                        settle=() if new else plan.settle, reopen=() if new else plan.reopen)
+                        settle=() if new else plan.settle, reopen=() if new else plan.reopen, feedback=feedback)
 
     if new is None:                           # nothing new to post: the summary edit is the commit point
         api.edit_review(prior.summary.id, summary(None))

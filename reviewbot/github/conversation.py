@@ -105,3 +105,48 @@ def match_finding(arg: str, findings) -> tuple[str, str] | None:
 
 def title_of(title: str) -> str:
     return prose(title)[:200]
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What people with write access said with reactions on the bot's inline comments."""
+
+    down: frozenset[str] = frozenset()                 # fingerprints with a 👎: suppressed on this PR
+    counts: tuple[tuple[str, int, int], ...] = ()      # (specialist, 👍, 👎), by specialist
+
+    def line(self) -> str:
+        """The summary's line ("" without reactions)."""
+        if not self.counts:
+            return ""
+        return "**Feedback:** " + ", ".join(f"{sp or 'unknown'} 👍 {up} 👎 {down}" for sp, up, down in self.counts)
+
+    def output(self) -> str:
+        """The `feedback` output: JSON, {specialist: {"up": n, "down": n}}."""
+        import json
+        return json.dumps({sp or "unknown": {"up": up, "down": down} for sp, up, down in self.counts},
+                          sort_keys=True, separators=(",", ":"))
+
+
+def trusted_logins(comments) -> frozenset[str]:
+    """Who has write access, as their comments on this PR show it (GitHub's author association)."""
+    from .event import TRUSTED_ASSOCIATIONS
+    return frozenset(c.author for c in comments if c.association.upper() in TRUSTED_ASSOCIATIONS
+                     and not c.author.endswith("[bot]"))
+
+
+def feedback(threads, reactions: dict[int, tuple[tuple[str, str], ...]], trusted: frozenset[str]) -> Feedback:
+    """Count 👍/👎 of trusted people per specialist; a 👎 suppresses the thread's finding. `threads`:
+    the bot's threads (prior.Thread); `reactions`: (login, content) by root comment id."""
+    counts: dict[str, list[int]] = {}
+    down: set[str] = set()
+    for t in threads:
+        people = [(login, content) for login, content in reactions.get(t.comment.id, ()) if login in trusted]
+        up = sum(1 for _, c in people if c == "+1")
+        no = sum(1 for _, c in people if c == "-1")
+        if up or no:
+            n = counts.setdefault(t.specialist, [0, 0])
+            n[0] += up
+            n[1] += no
+        if no:
+            down.add(t.fingerprint)
+    return Feedback(frozenset(down), tuple((sp, u, d) for sp, (u, d) in sorted(counts.items())))

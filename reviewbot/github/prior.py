@@ -39,6 +39,7 @@ class Thread:
     resolved: bool = False
     resolved_by: str = ""
     reopened: tuple[str, ...] = ()            # severities the bot reopened the thread at
+    specialist: str = ""
 
     @property
     def answered(self) -> bool:
@@ -212,7 +213,7 @@ def read_prior(reviews: tuple[PostedReview, ...], comments: tuple[PostedComment,
         t = by_root.get(c.id)
         out.append(Thread(c, d["fp"], str(d["sev"]) if d.get("sev") in SEVERITY_RANK else "low",
                           str(d.get("t") or ""), rs, fixed, t.id if t else "", bool(t and t.resolved),
-                          t.resolved_by if t else "", reopened))
+                          t.resolved_by if t else "", reopened, str(d.get("sp") or "")))
     return Prior(summary, state, _section(summary.body, OVERVIEW) if summary else None,
                  _body_findings(summary.body) if summary else (), tuple(out), tuple(pending), tuple(folded),
                  tuple(duplicates), tuple(dup_comments))

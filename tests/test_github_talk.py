@@ -173,7 +173,7 @@ def test_ignore_names_a_finding_by_its_title_and_review_is_incremental(tmp_path,
     with cassette("test_github_talk_ignore.yaml") as cass:
         first = run_bot(monkeypatch, capsys, tmp_path, opened, *SYNC_MODEL)
         review = json.loads(next(c[3] for c in calls(cass) if c[:2] == ("POST", REVIEWS)))
-        fp = pub.read_markers(review["body"], "finding")[0]["fp"]
+        fp = pub.read_markers(review["comments"][0]["body"], "finding")[0]["fp"]       # an inline finding
         ev = act(tmp_path, "ignore", "issue_comment", body=f"/reviewbot ignore {fp[:10]}")
         ignored = talk(monkeypatch, capsys, tmp_path, ev, "issue_comment")
         miss = act(tmp_path, "ignore-miss", "issue_comment", body="/reviewbot ignore no such finding at all")
@@ -183,7 +183,8 @@ def test_ignore_names_a_finding_by_its_title_and_review_is_incremental(tmp_path,
     assert_replayed(cass)
     assert first.code == ignored.code == missed.code == 0 and reviewed.code in (0, 1), reviewed.err
     hit, nothing, done = _answers(cass)
-    assert conv.read_markers(hit, "conv")[0]["sup"] == [fp] and "Ignoring" in hit
+    assert conv.read_markers(hit, "conv")[0]["sup"] == [fp] and "Ignoring" in hit and "[[fingerprints]]" in hit
+    assert sum(1 for c in github_writes(cass) if c[1] == "/graphql" and "resolveReviewThread(" in c[3]) == 1
     assert "No single open finding matches" in nothing and "sup" not in conv.read_markers(nothing, "conv")[0]
     assert "review of the new commits" in done
     assert "already reviewed" in reviewed.err                  # nothing pushed: the incremental review is a no-op

@@ -448,7 +448,11 @@ def _converse_with(args, env: ActionsEnv, out: _Out, event: ConversationEvent, t
         _answer(api, conv.answer(text, event.comment_id, pause=paused), event.comment_id, login)
         status = "paused" if paused else "resumed"
     elif name == "ignore":
-        prior = pub.read_prior(api.reviews(), review_comments, login)
+        try:
+            threads = api.threads()
+        except APIError:
+            threads = ()                      # no GraphQL: the finding is suppressed, its thread stays open
+        prior = pub.read_prior(api.reviews(), review_comments, login, threads)
         findings = [(t.fingerprint, t.title) for t in prior.threads] + [
             (b.fingerprint, b.title) for b in prior.all_body_findings]
         hit = conv.match_finding(command.arg, [f for f in findings if f[0] not in state.suppressed])

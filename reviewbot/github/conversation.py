@@ -104,7 +104,7 @@ def match_finding(arg: str, findings) -> tuple[str, str] | None:
 
 
 def title_of(title: str) -> str:
-    return prose(title)[:200]
+    return prose(title).replace("`", "'")[:200]
 
 
 @dataclass(frozen=True)

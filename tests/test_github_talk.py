@@ -163,7 +163,8 @@ def test_wont_fix_resolves_the_thread_and_the_finding_stays_silent_after_a_push(
     later = [c for c in writes if c[:2] == ("POST", REVIEWS)][1:] + [c for c in writes if c[0] == "PUT"]
     assert later, "the full review posted nothing"
     assert all(fp not in c[3] for c in later)
-    [done] = [a for a in _answers(cass) if "full review" in a]
+    [done] = [a for a in _answers(cass) if "A full review" in a]
+    assert "new finding(s)" in done
     assert conv.read_markers(done, "conv") == [{"re": json.loads(full.read_text())["comment"]["id"]}]
 
 
@@ -186,7 +187,7 @@ def test_ignore_names_a_finding_by_its_title_and_review_is_incremental(tmp_path,
     assert conv.read_markers(hit, "conv")[0]["sup"] == [fp] and "Ignoring" in hit and "[[fingerprints]]" in hit
     assert sum(1 for c in github_writes(cass) if c[1] == "/graphql" and "resolveReviewThread(" in c[3]) == 1
     assert "No single open finding matches" in nothing and "sup" not in conv.read_markers(nothing, "conv")[0]
-    assert "review of the new commits" in done
+    assert "A review of the new commits" in done and "already reviewed" in done.lower()
     assert "already reviewed" in reviewed.err                  # nothing pushed: the incremental review is a no-op
     assert len([c for c in github_writes(cass) if c[:2] == ("POST", REVIEWS)]) == 1
 

@@ -136,6 +136,7 @@ class _Out:
     verbose: bool
     known: tuple[str, ...] = ()         # the change's secrets: redacted from every line and the job summary
     extra: dict[str, str] = field(default_factory=dict)   # more outputs (the reactions' feedback)
+    status: str = ""                    # the last status finished (a command's answer quotes it)
 
     def say(self, msg: str, always: bool = False) -> None:
         if always or not self.quiet:
@@ -147,6 +148,7 @@ class _Out:
 
     def finish(self, title: str, status: str, out: dict[str, str], details: str = "") -> None:
         out = {**out, **self.extra}
+        self.status = status
         if self.env.output:
             with open(self.env.output, "a", encoding="utf-8") as fh:
                 for key, value in out.items():
@@ -434,10 +436,8 @@ def _converse_with(args, env: ActionsEnv, out: _Out, event: ConversationEvent, t
                                     head_repository=pull.head_repository, draft=pull.draft, state=pull.state,
                                     author=pull.author, sender=event.login)
         code = _run(args, env, out, pr_event, title, done, command=name, api=api)
-        prior = pub.read_prior(api.reviews(), (), login)
-        where = prior.summary.html_url if prior.summary else ""
-        text = (f"Done: {'a full review' if name == 'full-review' else 'a review of the new commits'} of "
-                f"`{pull.head_sha[:12]}`" + (f" ({where})." if where else "."))
+        what = "A full review" if name == "full-review" else "A review of the new commits"
+        text = f"{what} of `{pull.head_sha[:12]}`: {conv.title_of(out.status, 1000)}"
         _answer(api, conv.answer(text, event.comment_id), event.comment_id, login)
         return code
     if name in ("pause", "resume"):

@@ -103,8 +103,10 @@ def match_finding(arg: str, findings) -> tuple[str, str] | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def title_of(title: str) -> str:
-    return prose(title).replace("`", "'")[:200]
+def title_of(title: str, limit: int = 200) -> str:
+    """Text the bot did not write (a title, a command's argument, a status quoting GitHub), safe
+    inside an answer: defused, no backticks, cut."""
+    return prose(title).replace("`", "'")[:limit]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,12 @@ import tomllib
 import pytest
 
 from reviewbot.errors import ConfigError
-from reviewbot.github.ignorefile import IGNORE_FILE, fetch_ignore, parse_ignore, proposal
+from reviewbot.github.ignorefile import (
+    IGNORE_FILE,
+    fetch_ignore,
+    parse_ignore,
+    proposal,
+)
 
 GOOD = '''
 [[paths]]

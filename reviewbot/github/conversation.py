@@ -8,9 +8,11 @@ them from the bot's own issue and review comments only: anyone can type a marker
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
+from .event import TRUSTED_ASSOCIATIONS
 from .markers import marker, prose, read_markers
 
 CONV = "conv"
@@ -124,14 +126,12 @@ class Feedback:
 
     def output(self) -> str:
         """The `feedback` output: JSON, {specialist: {"up": n, "down": n}}."""
-        import json
         return json.dumps({sp or "unknown": {"up": up, "down": down} for sp, up, down in self.counts},
                           sort_keys=True, separators=(",", ":"))
 
 
 def trusted_logins(comments) -> frozenset[str]:
     """Who has write access, as their comments on this PR show it (GitHub's author association)."""
-    from .event import TRUSTED_ASSOCIATIONS
     return frozenset(c.author for c in comments if c.association.upper() in TRUSTED_ASSOCIATIONS
                      and not c.author.endswith("[bot]"))
 

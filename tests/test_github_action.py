@@ -83,15 +83,24 @@ def test_the_state_directory_is_restored_before_and_saved_after_the_review():
 
 def test_example_workflow_least_privilege_and_never_runs_pr_code():
     on = _on(EXAMPLE)
-    assert list(on) == ["pull_request"]                             # never pull_request_target
+    # never pull_request_target; the conversation events beside pull_request (README, "Talking to reviewbot")
+    assert list(on) == ["pull_request", "issue_comment", "pull_request_review_comment", "pull_request_review"]
     assert on["pull_request"]["types"] == ["opened", "synchronize", "reopened", "ready_for_review"]
-    assert EXAMPLE["permissions"] == {"contents": "read", "pull-requests": "write"}
-    assert EXAMPLE["concurrency"] == {"group": "reviewbot-${{ github.event.pull_request.number }}",
-                                      "cancel-in-progress": True}
+    assert on["issue_comment"]["types"] == on["pull_request_review_comment"]["types"] == ["created"]
+    assert on["pull_request_review"]["types"] == ["submitted"]
+    assert EXAMPLE["permissions"] == {"contents": "read", "pull-requests": "write", "issues": "write"}
+    assert EXAMPLE["concurrency"] == {
+        "group": "reviewbot-${{ github.event.pull_request.number || github.event.issue.number }}",
+        "cancel-in-progress": "${{ github.event_name == 'pull_request' }}"}     # a comment never cancels a review
     job = EXAMPLE["jobs"]["review"]
-    assert job["if"] == "${{ !github.event.pull_request.draft }}"
+    cond = job["if"]
+    assert "!github.event.pull_request.draft" in cond
+    # every conversation event starts a job only for people with write access
+    trusted = """contains(fromJSON('["OWNER","MEMBER","COLLABORATOR"]'), github.event."""
+    assert cond.count(trusted) == 3 and "github.event.review.author_association" in cond
     checkout, review = job["steps"]
-    assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert checkout["with"]["ref"] == ("${{ github.event.pull_request.base.sha || "
+                                       "github.event.repository.default_branch }}")
     assert checkout["with"]["persist-credentials"] is False
     assert review["uses"] == "./" and review["with"] == {"anthropic-api-key": "${{ secrets.ANTHROPIC_API_KEY }}"}
     assert not any("run" in s for s in job["steps"])

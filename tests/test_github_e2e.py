@@ -118,11 +118,11 @@ class Run:
 
 
 def run_bot(monkeypatch, capsys, tmp_path: Path, event: Path | None, *args: str, token: str = WRITE_TOKEN,
-            key: str | None = None, github: str = GHSIM) -> Run:
+            key: str | None = None, github: str = GHSIM, event_name: str = "pull_request") -> Run:
     """`reviewbot github` as a GitHub Actions step runs it, with fresh output files."""
     n = len(list(tmp_path.glob("outputs-*")))
     outputs, summary = tmp_path / f"outputs-{n}", tmp_path / f"summary-{n}.md"
-    env = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_API_URL": github, "GITHUB_TOKEN": token,
+    env = {"GITHUB_EVENT_NAME": event_name, "GITHUB_API_URL": github, "GITHUB_TOKEN": token,
            "ANTHROPIC_API_KEY": (api_key() or "test-key") if key is None else key, "ANTHROPIC_BASE_URL": api_url(),
            "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true",
            "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_PATH": str(event or "")}

@@ -354,7 +354,7 @@ def test_open_findings_outputs_and_step_summary():
     assert sev == ("low", "nit") and pub.highest(sev) == "low" and pub.highest(()) == "none"
     out = pub.outputs(findings=2, new=0, highest_severity="low", calls=calls(), review_url="u")
     assert set(out) == {"findings", "new-findings", "highest-severity", "cost", "cache-hit-rate", "review-url",
-                        "skipped"}
+                        "skipped", "feedback"}
     assert float(out["cost"]) > 0 and 0 < float(out["cache-hit-rate"]) < 1
     assert pub.outputs(findings=0, new=0, highest_severity="none", calls=())["cache-hit-rate"] == ""
     text = pub.step_summary("acme/widgets#7", "Posted.", out, "details")

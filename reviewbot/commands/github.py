@@ -43,8 +43,17 @@ from ..errors import (
     ReviewbotError,
     ToolInputError,
 )
+from ..github import conversation as conv
 from ..github import publish as pub
-from ..github.event import ActionsEnv, PullRequestEvent, manual_event, read_event
+from ..github.archive import github_repository
+from ..github.event import (
+    MANUAL,
+    ActionsEnv,
+    ConversationEvent,
+    PullRequestEvent,
+    manual_event,
+    read_any_event,
+)
 from ..github.gh import (
     GitHubSettings,
     PostedReview,
@@ -52,7 +61,7 @@ from ..github.gh import (
     ReadOnlyToken,
     connect,
 )
-from ..github.archive import github_repository
+from ..github.ignorefile import fetch_ignore, proposal
 from ..github.outgoing import outgoing
 from ..github.source import (
     BINARY_NOTE,
@@ -133,6 +142,8 @@ class _Out:
     quiet: bool
     verbose: bool
     known: tuple[str, ...] = ()         # the change's secrets: redacted from every line and the job summary
+    extra: dict[str, str] = field(default_factory=dict)   # more outputs (the reactions' feedback)
+    status: str = ""                    # the last status finished (a command's answer quotes it)
 
     def say(self, msg: str, always: bool = False) -> None:
         if always or not self.quiet:
@@ -143,6 +154,8 @@ class _Out:
             self.say(msg)
 
     def finish(self, title: str, status: str, out: dict[str, str], details: str = "") -> None:
+        out = {**out, **self.extra}
+        self.status = status
         if self.env.output:
             with open(self.env.output, "a", encoding="utf-8") as fh:
                 for key, value in out.items():
@@ -166,14 +179,14 @@ def _secret_hunks_to_body(plan: pub.Plan, pr_change, known: tuple[str, ...]) -> 
                    body_new=plan.body_new + tuple(pub.body_block(c.finding, why) for c in moved))
 
 
-def _event(args, env: ActionsEnv) -> PullRequestEvent:
+def _event(args, env: ActionsEnv) -> PullRequestEvent | ConversationEvent:
     if args.repo or args.pr:
         repository = args.repo or env.repository
         if not (repository and args.pr):
             raise ConfigError("--pr N is needed with --repo (and --repo OWNER/NAME with --pr, "
                               "unless GITHUB_REPOSITORY is set)")
         return manual_event(repository, args.pr)
-    return read_event(args.event or env.event_path, env.event_name)
+    return read_any_event(args.event or env.event_path, env.event_name)
 
 
 async def _review(change, config, api_key: str | None, workspace: Path, on_event,
@@ -194,6 +207,8 @@ def run(args, environ: dict[str, str] | None = None) -> int:
     title = f"{event.repository}#{event.number}"
     done: dict = {}                     # what the run got to, for the job summary if it fails later
     try:
+        if isinstance(event, ConversationEvent):
+            return _converse(args, env, out, event, title, done)
         return _run(args, env, out, event, title, done)
     except ReviewbotError as e:
         # the one-line error goes to stderr (reviewbot.cli); the job summary says the same, with the
@@ -211,7 +226,10 @@ def _severities(findings) -> tuple[str, ...]:
     return tuple(sorted((f.severity for f in findings), key=SEVERITY_RANK.get))
 
 
-def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, done: dict) -> int:
+def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, done: dict,
+         command: str = "", api: PullRequestApi | None = None) -> int:
+    """A review run. `command`: "review" or "full-review" when a person asked for it in a comment
+    (pause does not apply; a full review ignores what was reviewed already)."""
     def skip(reason: str, code: str) -> int:
         out.say(f"{title}: {reason}", always=True)
         out.finish(title, f"Skipped: {reason}.", pub.outputs(findings=0, new=0, highest_severity="none", calls=(),
@@ -244,13 +262,8 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
                             "OIDC token)", "no-api-key")
             e.skip_code = "no-api-key"
             raise
-    if not env.token:
-        raise ConfigError("GITHUB_TOKEN is not set (the action passes github.token by default)")
-
-    read_s, write_s = args.github_throttle
-    settings = GitHubSettings(api_url=(args.api_url or env.api_url).rstrip("/"), token=env.token,
-                              seconds_between_requests=read_s, seconds_between_writes=write_s, verbose=args.verbose)
-    api = PullRequestApi(connect(settings), settings, event.repository, event.number)
+    if api is None:
+        api = _api(args, env, event.repository, event.number)
     pull = api.pull()
     if pull.state != "open":
         return skip("the pull request is not open", "closed")
@@ -258,13 +271,24 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         return skip("draft pull request (mark it ready for review, or pass --review-drafts)", "draft")
     login = api.login()
     prior = _read_prior(api, login, out, title)
+    said = api.issue_comments() + api.review_comments()
+    state = conv.read_state(said, login)
+    fb = _feedback(api, prior, said)
+    out.extra["feedback"] = fb.output()
+    if state.paused and not command and event.name != MANUAL:
+        return skip("automatic reviews are paused on this pull request (comment `/reviewbot resume`)", "paused")
+    suppressed = state.suppressed | fb.down
+    prior = pub.without(prior, suppressed)
     scope = pub.decide_scope(prior, pull.head_sha)
+    if command == "full-review":
+        scope = pub.Scope("full")
     if scope.kind == "skip":
         return _complete(api, prior, pull, login, out, title, args)
 
     files, commits = api.files(), api.commits()
     files, rebuilt = fetch_omitted(api, files, pull.base_sha, pull.head_sha)
     base_config, rules = fetch_base(api, pull.base_sha, args.config)
+    ignore = fetch_ignore(api, pull.base_sha)
     config = with_overrides(base_config, model=args.model, warmup=args.warmup, **providers.overrides(args))
     target = providers.resolve(config, os.environ)     # a model the platform lacks: one line, before any call
     config = providers.apply(config, target)
@@ -297,7 +321,9 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         out.say(usage_line(result))
     calls = result.calls if result else ()
     complete = result.complete if result else True
-    plan = pub.plan_run(result.findings if result else (), pr_change, prior, pull.head_sha,
+    kept = tuple(f for f in (result.findings if result else ()) if f.fingerprint not in suppressed
+                 and ignore.reason(f.path, f.fingerprint, f.title) is None)
+    plan = pub.plan_run(kept, pr_change, prior, pull.head_sha,
                         result is not None and result.complete, config.inline_min_severity,
                         config.max_inline_comments, config.delete_fixed_comments, rebuilt)
     plan = _secret_hunks_to_body(plan, pr_change, out.known)
@@ -313,7 +339,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         return _exit(sev, args.fail_on, complete)
 
     try:
-        o = _publish(api, plan, prior, pull, result, since, config.model, login, not_reviewed)
+        o = _publish(api, plan, prior, pull, result, since, config.model, login, not_reviewed, fb.line())
     except ReadOnlyToken as e:
         sev = _severities(result.findings if result else ())
         out.say(f"cannot post on {title}: {e}; the review is in the job summary", always=True)
@@ -350,6 +376,168 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     if o.error:
         return EXIT_API
     return _exit(sev, args.fail_on, complete)
+
+
+def _feedback(api: PullRequestApi, prior: pub.Prior, said) -> conv.Feedback:
+    """The 👍/👎 of people with write access on the bot's inline comments (read only where GitHub's
+    reaction summary shows any)."""
+    reacted = {t.comment.id: api.reactions(t.comment.id) for t in prior.threads if any(t.comment.thumbs)}
+    return conv.feedback(prior.threads, reacted, conv.trusted_logins(said))
+
+
+def _api(args, env: ActionsEnv, repository: str, number: int) -> PullRequestApi:
+    if not env.token:
+        raise ConfigError("GITHUB_TOKEN is not set (the action passes github.token by default)")
+    read_s, write_s = args.github_throttle
+    settings = GitHubSettings(api_url=(args.api_url or env.api_url).rstrip("/"), token=env.token,
+                              seconds_between_requests=read_s, seconds_between_writes=write_s, verbose=args.verbose)
+    return PullRequestApi(connect(settings), settings, repository, number)
+
+
+def _converse(args, env: ActionsEnv, out: _Out, event: ConversationEvent, title: str, done: dict) -> int:
+    """A person wrote on the PR: a command, or a reply in one of the bot's threads. Only people with
+    write access are heard; a comment already answered (a re-run of the event) gets nothing new."""
+    def skip(reason: str, code: str) -> int:
+        out.say(f"{title}: {reason}", always=True)
+        out.finish(title, f"Skipped: {reason}.", pub.outputs(findings=0, new=0, highest_severity="none", calls=(),
+                                                             skipped=code))
+        return EXIT_OK
+
+    if not event.wants_answer:
+        return skip(f"nothing to do for the '{event.action}' action of {event.name}", "action")
+    command = conv.parse_command(event.body) if event.in_reply_to is None else None
+    reply = event.name == "pull_request_review_comment" and event.in_reply_to is not None
+    if command is None and not reply:
+        return skip("no /reviewbot command in the comment", "no-command")
+    if not event.trusted:
+        return skip(f"{event.login or 'the author'} ({event.association}) has no write access to the repository; "
+                    "ignored", "not-collaborator")
+    api = _api(args, env, event.repository, event.number)
+    try:
+        return _converse_with(args, env, out, event, title, done, api, skip)
+    except ReadOnlyToken as e:
+        # a fork's PR: its review-comment and review events run with a read-only token, like pull_request
+        return skip(f"cannot answer: {e}", "read-only-token")
+
+
+def _converse_with(args, env: ActionsEnv, out: _Out, event: ConversationEvent, title: str, done: dict,
+                   api: PullRequestApi, skip) -> int:
+    command = conv.parse_command(event.body) if event.in_reply_to is None else None
+    reply = command is None
+    login = api.login()
+    if event.login == login:
+        return skip("the bot's own comment", "own-comment")
+    issue_comments, review_comments = api.issue_comments(), api.review_comments()
+    state = conv.read_state(issue_comments + review_comments, login)
+    if event.comment_id in state.answered:
+        return skip(f"comment {event.comment_id} is answered already; nothing new to post", "already-answered")
+    if reply:
+        return _reply(api, event, login, review_comments, out, title, skip, state)
+
+    assert command is not None
+    if event.name == "issue_comment":
+        api.react(event.comment_id, "eyes")
+    name = command.name
+    if name in ("review", "full-review"):
+        pull = api.pull()
+        pr_event = PullRequestEvent(name=event.name, action=MANUAL, repository=event.repository,
+                                    number=event.number, head_sha=pull.head_sha, base_sha=pull.base_sha,
+                                    head_repository=pull.head_repository, draft=pull.draft, state=pull.state,
+                                    author=pull.author, sender=event.login)
+        code = _run(args, env, out, pr_event, title, done, command=name, api=api)
+        what = "A full review" if name == "full-review" else "A review of the new commits"
+        text = f"{what} of `{pull.head_sha[:12]}`: {conv.title_of(out.status, 1000)}"
+        _answer(api, conv.answer(text, event.comment_id), event.comment_id, login)
+        return code
+    if name in ("pause", "resume"):
+        paused = name == "pause"
+        text = ("Automatic reviews are paused on this pull request; `/reviewbot review` still reviews on demand, "
+                "`/reviewbot resume` restarts them." if paused else
+                "Automatic reviews are back on for this pull request.")
+        _answer(api, conv.answer(text, event.comment_id, pause=paused), event.comment_id, login)
+        status = "paused" if paused else "resumed"
+    elif name == "ignore":
+        try:
+            threads = api.threads()
+        except APIError:
+            threads = ()                      # no GraphQL: the finding is suppressed, its thread stays open
+        prior = pub.read_prior(api.reviews(), review_comments, login, threads)
+        findings = [(t.fingerprint, t.title) for t in prior.threads] + [
+            (b.fingerprint, b.title) for b in prior.all_body_findings]
+        hit = conv.match_finding(command.arg, [f for f in findings if f[0] not in state.suppressed])
+        if hit is None:
+            text = (f"No single open finding matches `{conv.title_of(command.arg)}`: give its fingerprint or words "
+                    "of its title only it has.")
+            _answer(api, conv.answer(text, event.comment_id), event.comment_id, login)
+            status = "no match"
+        else:
+            fp, ftitle = hit
+            _resolve(api, prior, fp)
+            text = (f"Ignoring **{conv.title_of(ftitle)}** (`{fp[:12]}`) on this pull request from now on.\n\n"
+                    + proposal(fp, ftitle, f"dismissed by {event.login} on #{event.number}"))
+            _answer(api, conv.answer(text, event.comment_id, suppress=(fp,)), event.comment_id, login)
+            status = f"suppressed {fp[:12]}"
+    elif name == "help":
+        _answer(api, conv.answer(conv.HELP, event.comment_id), event.comment_id, login)
+        status = "help posted"
+    else:
+        _answer(api, conv.answer("I do not know that command.\n\n" + conv.HELP, event.comment_id),
+                event.comment_id, login)
+        status = "unknown command"
+    out.say(f"{title}: /reviewbot {name}: {status}", always=True)
+    out.finish(title, f"/reviewbot {name}: {status}.", pub.outputs(findings=0, new=0, highest_severity="none",
+                                                                  calls=(), skipped=""))
+    return EXIT_OK
+
+
+def _answer(api: PullRequestApi, body: str, re_id: int, login: str) -> None:
+    """One answer comment; a retry first checks that the answer did not land already."""
+    key = f'"re":{re_id}'
+
+    def landed():
+        return next((c for c in api.issue_comments() if c.author == login and key in c.body), None)
+    api.comment(body, landed)
+
+
+def _resolve(api: PullRequestApi, prior: pub.Prior, fingerprint: str) -> None:
+    """Resolve the bot's thread of a finding, best effort (the suppression holds either way)."""
+    for t in prior.threads:
+        if t.fingerprint == fingerprint and t.node and not t.resolved:
+            try:
+                api.resolve_thread(t.node)
+            except APIError:
+                pass                          # a token without contents: write; the finding stays suppressed
+
+
+def _reply(api: PullRequestApi, event: ConversationEvent, login: str, review_comments, out: _Out, title: str,
+           skip, state: conv.State) -> int:
+    """A reply in a review thread: in one of the bot's threads, a dismissal resolves it and silences
+    the finding on this PR."""
+    try:
+        threads = api.threads()
+    except APIError:
+        threads = ()
+    prior = pub.read_prior(api.reviews(), review_comments, login, threads)
+    thread = next((t for t in prior.threads if t.comment.id == event.in_reply_to), None)
+    if thread is None:
+        return skip("a reply in a thread that is not the bot's", "not-bot-thread")
+    if thread.fingerprint in state.suppressed:
+        return skip("this thread's finding is suppressed already; the bot answers once per thread", "already-answered")
+    if not conv.is_dismissal(event.body):
+        return skip("a reply that neither dismisses the finding nor is answered by this version", "no-dismissal")
+    api.react(event.comment_id, "+1", review_comment=True)
+    _resolve(api, prior, thread.fingerprint)
+    text = ("Understood: this finding is resolved and will not be reported again on this pull request.\n\n"
+            + proposal(thread.fingerprint, thread.title, f"dismissed by {event.login} on #{event.number}"))
+    key = f'"re":{event.comment_id}'
+
+    def landed():
+        return next((c for c in api.review_comments() if c.author == login and key in c.body), None)
+    api.reply(thread.comment.id, conv.answer(text, event.comment_id, suppress=(thread.fingerprint,)), landed)
+    status = f"finding {thread.fingerprint[:12]} dismissed by {event.login}: thread resolved, suppressed"
+    out.say(f"{title}: {status}", always=True)
+    out.finish(title, status + ".", pub.outputs(findings=0, new=0, highest_severity="none", calls=(), skipped=""))
+    return EXIT_OK
 
 
 def _cleanup_status(d: pub.Done) -> str:
@@ -414,7 +602,8 @@ def _superseded(prior: pub.Prior, new: PostedReview | None) -> tuple[pub.Step, .
 
 def _summary(prior: pub.Prior, pull, findings, calls, not_reviewed, cost: pub.CostState, upto: int,
              cleanup: pub.Done | None, *, latest: str | None, verdict: str | None, overview: str | None,
-             model: str, n_inline: int, complete: bool = True, settle=(), reopen=(), run_line: str = "") -> str:
+             model: str, n_inline: int, complete: bool = True, settle=(), reopen=(), run_line: str = "",
+             feedback: str = "") -> str:
     """The summary's body after this run (every argument is a value; nothing is read here)."""
     failed = cleanup.failed if cleanup else ()
     settle = tuple(dict.fromkeys(tuple(settle) + tuple(s.target for s, _ in failed if s.kind in ("fixed", "delete"))))
@@ -428,7 +617,7 @@ def _summary(prior: pub.Prior, pull, findings, calls, not_reviewed, cost: pub.Co
                             model=model or (pub.read_model(prior.summary.body) if prior.summary else ""),
                             cost=cost, head_sha=pull.head_sha,
                             prior_omitted=prior.omitted, upto=upto, settle=settle, reopen=reopen,
-                            not_reviewed=not_reviewed, run_line=run_line)
+                            not_reviewed=not_reviewed, run_line=run_line, feedback=feedback)
 
 
 def _exit(severities, fail_on, complete: bool) -> int:
@@ -506,7 +695,7 @@ class _Outcome:
 
 
 def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result: ReviewResult | None,
-             since: str | None, model: str, login: str, not_reviewed) -> _Outcome:
+             since: str | None, model: str, login: str, not_reviewed, feedback: str = "") -> _Outcome:
     """Send the plan, in the order that makes every step safe to die after:
 
     1. the commit point: the review (or, with nothing new to post, the summary edit), re-checked
@@ -538,7 +727,7 @@ def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result
             return pub.summary_body(overview=result.overview if result else None, latest=None, verdict=verdict,
                                     complete=complete, open_inline=n_inline, findings=plan.carried + findings,
                                     calls=calls, model=model, cost=cost, head_sha=head, prior_omitted=prior.omitted,
-                                    not_reviewed=not_reviewed)
+                                    not_reviewed=not_reviewed, feedback=feedback)
         posted, final = pub.post_review(api, pub.Draft(head, plan.inline, plan.body_new, render_summary, key),
                                         login, revalidate)
         if (loser := _reconcile(api, posted, login)) is not None:
@@ -570,7 +759,7 @@ def _publish(api: PullRequestApi, plan: pub.Plan, prior: pub.Prior, pull, result
     def summary(cleanup: pub.Done | None) -> str:
         return _summary(prior, pull, body_findings, calls, not_reviewed, cost, upto, cleanup, latest=latest,
                         verdict=verdict, overview=overview, model=model, n_inline=len(inline), complete=complete,
-                        settle=() if new else plan.settle, reopen=() if new else plan.reopen)
+                        settle=() if new else plan.settle, reopen=() if new else plan.reopen, feedback=feedback)
 
     if new is None:                           # nothing new to post: the summary edit is the commit point
         api.edit_review(prior.summary.id, summary(None))

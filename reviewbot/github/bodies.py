@@ -77,7 +77,8 @@ class BodyFinding:
 
 
 def _finding_data(f: Finding) -> dict:
-    return {"fp": f.fingerprint, "sev": f.severity, "path": f.path, "t": f.title[:200], "line": f.line}
+    return {"fp": f.fingerprint, "sev": f.severity, "path": f.path, "t": f.title[:200], "line": f.line,
+            "sp": f.specialist}
 
 
 def _byline(f: Finding) -> str:
@@ -224,7 +225,7 @@ def summary_body(*, overview: str | None, latest: str | None, verdict: str | Non
                  open_inline: int, findings: tuple[BodyFinding, ...], calls: tuple[CallRecord, ...], model: str,
                  cost: CostState, head_sha: str, prior_omitted: tuple[tuple[str, str], ...] = (),
                  upto: int = 0, settle: tuple[int, ...] = (), reopen: tuple[tuple[int, str], ...] = (),
-                 not_reviewed: tuple[tuple[str, str], ...] = (), run_line: str = "") -> str:
+                 not_reviewed: tuple[tuple[str, str], ...] = (), run_line: str = "", feedback: str = "") -> str:
     """The summary (the first review's body). `overview` is the first full review's, `latest` the
     newest update's; both are model text and are defused here. Its state marker holds the reviewed
     head, the running cost, `upto` (the newest update review folded in) and the cleanup its run
@@ -239,6 +240,8 @@ def summary_body(*, overview: str | None, latest: str | None, verdict: str | Non
     if not complete:
         head += ["", "**Partial review:** some reviewers did not finish; the job log has the details."]
     head += not_reviewed_lines(not_reviewed)
+    if feedback:
+        head += ["", feedback]
 
     def tail(dropped: tuple[BodyFinding, ...]) -> str:
         state = {"v": STATE_VERSION, "head": head_sha, "runs": cost.runs, "micro_usd": cost.micro_usd}

@@ -148,3 +148,75 @@ def manual_event(repository: str, number: int) -> PullRequestEvent:
     if number < 1:
         raise ConfigError(f"--pr must be a pull request number, got {number}")
     return PullRequestEvent(name=MANUAL, action=MANUAL, repository=repository, number=number)
+
+
+# The conversation events: a comment on the PR, a reply in a review thread, a submitted review.
+CONVERSATION_EVENTS = ("issue_comment", "pull_request_review_comment", "pull_request_review")
+CONVERSATION_ACTIONS = ("created", "submitted")
+# Who may command the bot: people with write access to the repository (GitHub's author association).
+TRUSTED_ASSOCIATIONS = ("OWNER", "MEMBER", "COLLABORATOR")
+
+
+@dataclass(frozen=True)
+class ConversationEvent:
+    """A person wrote on the PR: an issue comment, a review comment (a reply when `in_reply_to`),
+    or a review's body. `trusted` is False for anyone without write access to the repository."""
+
+    name: str                      # one of CONVERSATION_EVENTS
+    action: str
+    repository: str
+    number: int
+    comment_id: int                # the comment's (or the review's) id
+    body: str
+    login: str
+    association: str
+    in_reply_to: int | None = None
+    is_pull_request: bool = True   # an issue_comment on a plain issue is not for the bot
+
+    @property
+    def trusted(self) -> bool:
+        return self.association.upper() in TRUSTED_ASSOCIATIONS and not self.login.endswith("[bot]")
+
+    @property
+    def wants_answer(self) -> bool:
+        return self.action in CONVERSATION_ACTIONS and self.is_pull_request
+
+
+def parse_conversation(payload, event_name: str, where: str = "event") -> ConversationEvent:
+    """Validate an issue_comment, pull_request_review_comment or pull_request_review payload."""
+    if not isinstance(payload, dict):
+        raise InputError(f"{where}: the payload is not a JSON object")
+    obj_key = "review" if event_name == "pull_request_review" else "comment"
+    if event_name == "issue_comment":
+        number = _get(payload, "issue", "number", where=where, kind=int)
+        is_pr = isinstance((payload.get("issue") or {}).get("pull_request"), dict)
+    else:
+        number = _get(payload, "pull_request", "number", where=where, kind=int)
+        is_pr = True
+    repository = _get(payload, "repository", "full_name", where=where, kind=str)
+    if not _REPO.fullmatch(repository):
+        raise InputError(f"{where}: 'repository.full_name' is not owner/name")
+    reply = _get(payload, obj_key, "in_reply_to_id", where=where, kind=int, required=False)
+    return ConversationEvent(
+        name=event_name, action=_get(payload, "action", where=where, kind=str), repository=repository,
+        number=number, comment_id=_get(payload, obj_key, "id", where=where, kind=int),
+        body=_get(payload, obj_key, "body", where=where, kind=str, required=False) or "",
+        login=_get(payload, obj_key, "user", "login", where=where, kind=str, required=False) or "",
+        association=_get(payload, obj_key, "author_association", where=where, kind=str, required=False) or "NONE",
+        in_reply_to=reply, is_pull_request=is_pr)
+
+
+def read_any_event(path: str, event_name: str) -> PullRequestEvent | ConversationEvent:
+    """The event file: a conversation event for the three comment kinds, else a pull_request one."""
+    if event_name not in CONVERSATION_EVENTS:
+        return read_event(path, event_name)
+    if not path:
+        raise ConfigError("GITHUB_EVENT_PATH is not set: run in GitHub Actions, or pass --event FILE")
+    p = Path(path)
+    try:
+        payload = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"event file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"event file {path}: not valid JSON ({type(e).__name__})") from None
+    return parse_conversation(payload, event_name, f"event file {p.name}")

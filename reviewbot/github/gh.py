@@ -85,6 +85,8 @@ class PostedComment:
     html_url: str = ""
     review_id: int | None = None              # the review it was posted with
     node_id: str = ""
+    thumbs: tuple[int, int] = (0, 0)          # GitHub's reaction summary: (+1, -1)
+    association: str = ""                     # the author's association with the repository
 
     @property
     def outdated(self) -> bool:
@@ -195,6 +197,7 @@ class PullRequestApi:
         self._commit_objs: dict[str, object] = {}
         self._review_objs: dict[int, object] = {}
         self._known: tuple[str, ...] = ()       # the change's secrets, redacted from every text posted
+        self._listed: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
 
     def redact_with(self, known: tuple[str, ...]) -> None:
         """From now on every body this client posts is redacted of `known` (and secret-shaped text)."""
@@ -294,7 +297,10 @@ class PullRequestApi:
         return Comparison(d.get("status", ""), commits, tuple(self._file(f) for f in d.get("files") or ()))
 
     def list_dir(self, path: str, ref: str) -> tuple[tuple[str, str], ...]:
-        """(name, type) of a directory's entries at ref; () when it does not exist."""
+        """(name, type) of a directory's entries at ref; () when it does not exist. Kept per (path,
+        ref): a commit's tree does not change."""
+        if (path, ref) in self._listed:
+            return self._listed[(path, ref)]
         self._pull_obj()
         try:
             items = self._repo.get_contents(path, ref=ref)
@@ -303,7 +309,9 @@ class PullRequestApi:
                 return ()
             raise api_error(e, f"listing {path or '/'} at {ref[:12]}") from None
         items = items if isinstance(items, list) else []
-        return tuple((_fields(i)["name"], _fields(i)["type"]) for i in items)
+        listed = tuple((_fields(i)["name"], _fields(i)["type"]) for i in items)
+        self._listed[(path, ref)] = listed
+        return listed
 
     def read_text(self, path: str, ref: str) -> str | None:
         """A regular file's text at ref (UTF-8, bad bytes replaced); None when absent or not a file."""
@@ -369,7 +377,10 @@ class PullRequestApi:
     def _comment(d: dict) -> PostedComment:
         return PostedComment(d["id"], (d.get("user") or {}).get("login", ""), d.get("body") or "", d.get("path") or "",
                              d.get("line"), d.get("start_line"), d.get("in_reply_to_id"), d.get("commit_id") or "",
-                             d.get("html_url") or "", d.get("pull_request_review_id"), d.get("node_id") or "")
+                             d.get("html_url") or "", d.get("pull_request_review_id"), d.get("node_id") or "",
+                             (int((d.get("reactions") or {}).get("+1") or 0),
+                              int((d.get("reactions") or {}).get("-1") or 0)),
+                             d.get("author_association") or "")
 
     def review_comments(self) -> tuple[PostedComment, ...]:
         pr = self._pull_obj()
@@ -501,3 +512,34 @@ class PullRequestApi:
                 raise api_error(e, doing, write=True, retries=self._settings.retries) from None
         except requests.exceptions.RequestException as e:
             raise APIError(f"cannot reach the GitHub API at {self._settings.api_url} ({type(e).__name__})") from None
+
+    # ---------------------------------------------------------------------------------- the conversation
+
+    def issue_comments(self) -> tuple[PostedComment, ...]:
+        """The PR's conversation comments (the issue view), in creation order."""
+        pr = self._pull_obj()
+        return self._call("listing the comments",
+                          lambda: tuple(self._comment(_fields(c)) for c in pr.get_issue_comments()))
+
+    def comment(self, body: str, already_done: Callable[[], PostedComment | None] | None = None) -> PostedComment:
+        """One comment in the PR's conversation."""
+        pr = self._pull_obj()
+        return self._post("posting a comment",
+                          lambda: self._comment(_fields(pr.create_issue_comment(outgoing(body, self._known)))),
+                          already_done)
+
+    def react(self, comment_id: int, content: str, review_comment: bool = False) -> None:
+        """A reaction on a comment (an issue comment, or a review comment); given once (GitHub answers
+        200 for a repeat), so it is safe to retry."""
+        pr = self._pull_obj()
+
+        def send():
+            obj = pr.get_review_comment(comment_id) if review_comment else pr.get_issue_comment(comment_id)
+            obj.create_reaction(content)
+        self._call("reacting to a comment", send, write=True)
+
+    def reactions(self, comment_id: int) -> tuple[tuple[str, str], ...]:
+        """(login, content) of the reactions on one review comment."""
+        pr = self._pull_obj()
+        return self._call("listing the reactions of a review comment", lambda: tuple(
+            (r.user.login if r.user else "", r.content) for r in pr.get_review_comment(comment_id).get_reactions()))

@@ -187,11 +187,11 @@ def highest(severities: tuple[str, ...]) -> str:
 
 
 def outputs(*, findings: int, new: int, highest_severity: str, calls: tuple[CallRecord, ...],
-            review_url: str = "", skipped: str = "") -> dict[str, str]:
+            review_url: str = "", skipped: str = "", feedback: str = "{}") -> dict[str, str]:
     run = summarize(calls)
     return {"findings": str(findings), "new-findings": str(new), "highest-severity": highest_severity,
             "cost": f"{run.cost:.6f}", "cache-hit-rate": "" if run.hit_rate is None else f"{run.hit_rate:.4f}",
-            "review-url": review_url, "skipped": skipped}
+            "review-url": review_url, "skipped": skipped, "feedback": feedback}
 
 
 def step_summary(title: str, status: str, out: dict[str, str], details: str = "") -> str:

@@ -39,6 +39,7 @@ class Thread:
     resolved: bool = False
     resolved_by: str = ""
     reopened: tuple[str, ...] = ()            # severities the bot reopened the thread at
+    specialist: str = ""
 
     @property
     def answered(self) -> bool:
@@ -212,7 +213,7 @@ def read_prior(reviews: tuple[PostedReview, ...], comments: tuple[PostedComment,
         t = by_root.get(c.id)
         out.append(Thread(c, d["fp"], str(d["sev"]) if d.get("sev") in SEVERITY_RANK else "low",
                           str(d.get("t") or ""), rs, fixed, t.id if t else "", bool(t and t.resolved),
-                          t.resolved_by if t else "", reopened))
+                          t.resolved_by if t else "", reopened, str(d.get("sp") or "")))
     return Prior(summary, state, _section(summary.body, OVERVIEW) if summary else None,
                  _body_findings(summary.body) if summary else (), tuple(out), tuple(pending), tuple(folded),
                  tuple(duplicates), tuple(dup_comments))
@@ -239,3 +240,17 @@ def decide_scope(prior: Prior, head_sha: str) -> Scope:
     if prior.reviewed == head_sha:
         return Scope("skip", head_sha)
     return Scope("incremental", prior.reviewed)
+
+
+def without(prior: Prior, suppressed: frozenset[str]) -> Prior:
+    """The prior without the findings suppressed on this PR (their threads are neither settled nor
+    reopened, and they count as open nowhere)."""
+    if not suppressed:
+        return prior
+
+    def keep(items):
+        return tuple(b for b in items if b.fingerprint not in suppressed)
+    return replace(prior, threads=tuple(t for t in prior.threads if t.fingerprint not in suppressed),
+                   body_findings=keep(prior.body_findings),
+                   pending=tuple(replace(r, findings=keep(r.findings)) for r in prior.pending),
+                   folded=tuple(replace(r, findings=keep(r.findings)) for r in prior.folded))

@@ -80,6 +80,7 @@ from .plan import (
 )
 from .post import Done, Draft, find_reply, post_review, run_steps
 from .prior import (
+    without,
     Prior,
     Record,
     Scope,

@@ -274,3 +274,13 @@ def test_rows_report_dollars_apart_thinking_the_summary_share_and_the_avoidable_
     assert d["output_usd"] == pytest.approx(0.02) and d["input_usd"] == pytest.approx(0.002)
     assert d["summary_share"] == 0.4 and d["avoidable_share"] == 0.025
     assert totals([r, r]).summary_share == pytest.approx(0.4)
+
+
+def test_bench_no_effort_policy_flag_turns_the_policy_off():
+    import argparse
+
+    from reviewbot.commands.bench import options, register
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    assert options(parser.parse_args(["bench"])).config.effort_policy is True
+    assert options(parser.parse_args(["bench", "--no-effort-policy"])).config.effort_policy is False

@@ -50,7 +50,7 @@ from .workspace.files import Workspace, write_workspace
 from .repo.related import RELATED_FILE, Related, budget_for, build_related
 from .repo.tree import Repository
 from .specialists.tools import ToolBox
-from .workspace.layout import CONTEXT_FILE, Plan, build_plan, render_context
+from .workspace.layout import CONTEXT_FILE, PRELOADED_FILE, Plan, build_plan, preloaded_bundle, render_context
 
 
 @dataclass(frozen=True)
@@ -139,10 +139,11 @@ def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = 
     related = build_related(change, repo, budget_for(change, config.related_code_tokens)) if plan.specialists \
         else Related("", 0, 0, 0, 0)
     context = render_context(change, plan, specialists, related=bool(related.text), repository=repo is not None)
-    extra = ((RELATED_FILE, related.text),) if related.text else ()
+    bundle = preloaded_bundle(plan)
+    preloaded = ((PRELOADED_FILE, bundle),) if bundle else ()
+    extra = preloaded + (((RELATED_FILE, related.text),) if related.text else ())
     ws = write_workspace(workspace_dir, plan, context, resume=resume, sources=change.sources, extra=extra)
-    reads = ((CONTEXT_FILE, context),) + tuple((pf.patch_file, pf.patch_text) for pf in plan.files if pf.preloaded)
-    reads += extra
+    reads = ((CONTEXT_FILE, context),) + extra
     prefix = Prefix(model=config.model, system_text=render("system.md.j2"), opening=render("opening.md.j2"),
                     reads=reads, base_ttl=config.base_ttl, naive=config.mode == "naive", effort=config.effort)
     return replace(ws, related=related, repo=repo), prefix
@@ -361,7 +362,14 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     fp = first_pass(ok, change, config.min_confidence)
 
     summary_status, verdict_sub = None, None
-    if results:
+    # The summary agent verifies what the specialists raised; with nothing of theirs to verify (none
+    # raised a finding; the scanners' findings are deterministic) it is not called: the verdict comes
+    # from the findings' severities.
+    to_verify = [f for f in fp.findings if f.specialist not in (SCANNER, INJECTION_SCANNER)]
+    skipped_summary = bool(results) and not to_verify
+    if skipped_summary:
+        on_event("summary: not run (nothing to verify)")
+    if results and to_verify:
         delta = render("summary.md.j2", findings=fence("specialist-findings", findings_for_summary(fp.findings))
                        if fp.findings else "", count=len(fp.findings),
                        failed=[s for s in statuses if s.status == "failed"], idle=[s.name for s in idle])
@@ -392,7 +400,9 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     verdict_name = verdict_sub.verdict if verdict_sub else None
     if verdict_name is None:
         verdict_name = derive_verdict(verdict.findings)
-        notes.append("verdict derived from the findings' severities (the summary agent gave none)")
+        notes.append("verdict derived from the findings' severities (the summary agent was not run: nothing "
+                     "to verify)" if skipped_summary else
+                     "verdict derived from the findings' severities (the summary agent gave none)")
     floor = derive_verdict(tuple(f for f in verdict.findings if f.specialist in (SCANNER, INJECTION_SCANNER)))
     if VERDICTS.index(floor) > VERDICTS.index(verdict_name):     # a scanner's finding is not talked down
         notes.append(f"verdict raised from {verdict_name} to {floor} by the deterministic scanners' findings")

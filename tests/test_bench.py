@@ -1,6 +1,6 @@
 """The benchmark's pure parts on hand-made ledger entries and call records: rows, critical path,
 totals, target checks, the table and the JSON."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -146,7 +146,8 @@ def test_markdown_table_has_a_row_per_pr_totals_and_routing():
     header = next(l for l in lines if l.startswith("| PR "))
     assert [h.strip() for h in header.strip("|").split("|")] == [
         "PR", "files", "+/-", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit", "wall s",
-        "cost $", "vs naive bot", "prefix tok", "related", "reads", "searches", "ran", "targets"]
+        "summary", "cost $", "in $", "out $", "thinking", "vs naive bot", "prefix tok", "avoidable", "related",
+        "reads", "searches", "ran", "targets"]
     table = md.split("Routing")[0]
     body = {l.split("|")[1].strip(): l for l in table.splitlines() if l.startswith("| ")}
     assert body["big-pr"].rstrip(" |").endswith("PASS") and "93.8%" in body["big-pr"] and "1/2" in body["big-pr"]
@@ -254,4 +255,32 @@ def test_rows_report_the_prefix_growth_and_the_reviewers_own_reads_and_searches(
     assert r.prefix_growth == pytest.approx(700 / 2210)
     import re
     cells = [c.strip() for c in re.split(r"\|", render_markdown([r]).splitlines()[2])]
-    assert cells[13:17] == ["2910", "700 (+32%)", "3", "1"]
+    assert cells[17:22] == ["2910", "n/a", "700 (+32%)", "3", "1"]
+
+
+def test_rows_report_dollars_apart_thinking_the_summary_share_and_the_avoidable_prefix():
+    from reviewbot.usage import Usage
+    entry = {"n": 1, "status": 200, "model": "claude-sonnet-5-5", "max_tokens": 100,
+             "usage": {"input_tokens": 1000, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                       "output_tokens": 2000}}
+    calls = [replace(call("security#1", 0, 0, 6), usage=Usage(1000, 0, 0, 2000, 0, 1500)),
+             replace(call("summary#1", 6, 6, 8), usage=Usage(10, 0, 0, 100, 0, 60)),
+             replace(call("summary#2", 8, 8, 10), usage=Usage(10, 0, 0, 100, 0, 40))]
+    r = make_row("pr", 3, 1, 1, [entry], summary(), calls, 10.0, prefix_chars=2000, avoidable_chars=50)
+    assert r.thinking_tokens == 1600 and r.summary_seconds == 4 and r.summary_share == pytest.approx(0.4)
+    assert r.avoidable_share == pytest.approx(0.025)
+    assert r.split.output == pytest.approx(2000 * 10 / 1e6) and r.split.uncached == pytest.approx(1000 * 2 / 1e6)
+    d = to_json([r])["rows"][0]
+    assert d["output_usd"] == pytest.approx(0.02) and d["input_usd"] == pytest.approx(0.002)
+    assert d["summary_share"] == 0.4 and d["avoidable_share"] == 0.025
+    assert totals([r, r]).summary_share == pytest.approx(0.4)
+
+
+def test_bench_no_effort_policy_flag_turns_the_policy_off():
+    import argparse
+
+    from reviewbot.commands.bench import options, register
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    assert options(parser.parse_args(["bench"])).config.effort_policy is True
+    assert options(parser.parse_args(["bench", "--no-effort-policy"])).config.effort_policy is False

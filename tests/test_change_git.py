@@ -274,3 +274,31 @@ def test_corpus_bundle(name, tmp_path):
     assert [path for path, _ in change.review_rules] == RULES_IN_BASE[name]
     joined = "".join(f.patch for f in change.files)
     assert hashlib.sha256(joined.encode("utf-8")).hexdigest() == entry["diff_sha256"]
+
+
+def test_full_versions_come_from_one_listing_of_the_head_tree(tmp_path, monkeypatch):
+    """The full new versions: odd names, nested paths, big and binary files and symlinks handled; the
+    head tree is listed once (ls-tree -r), however many files changed in one directory."""
+    import reviewbot.change.gitsource as gs
+    repo = tmp_path / "flat"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    write(repo, "keep.txt", "k\n")
+    commit(repo, "base")
+    git(repo, "checkout", "-q", "-b", "pr")
+    for i in range(200):
+        write(repo, f"one/f{i}.py", f"x = {i}\n")
+    write(repo, f"deep/a/b/{ODD_NAME}", "odd\n")
+    write(repo, "bin.dat", b"\x00\x01")
+    write(repo, "big.txt", "y" * (gs.SOURCE_MAX_BYTES + 1))
+    os.symlink("keep.txt", repo / "link.txt")
+    commit(repo, "many files")
+    listings = []
+    real = gs._tree_index
+    monkeypatch.setattr(gs, "_tree_index", lambda r, sha: listings.append(sha) or real(r, sha))
+    ch = read_local_change(repo, "main", "pr")
+    sources = dict(ch.sources)
+    assert len(listings) == 1
+    assert sources["one/f7.py"] == "x = 7\n" and sources[f"deep/a/b/{ODD_NAME}"] == "odd\n"
+    assert len([p for p in sources if p.startswith("one/")]) == 200
+    assert "bin.dat" not in sources and "big.txt" not in sources and "link.txt" not in sources

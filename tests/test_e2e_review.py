@@ -78,7 +78,7 @@ def test_review_express_6522_routes_by_file_kind(tmp_path, capsys, env):
     status = {s["name"]: s["status"] for s in review["specialists"]}
     assert status["security"] == "ok" and status["release"] == "ok" and status["rules"] == "ok"
     assert status["performance"] == "idle"                # only CI files changed: nothing for it
-    assert "not running (no file of their kinds)" in (out_dir / "shared-mr-context.txt").read_text()
+    assert "Not running (no file of their kinds)" in (out_dir / "shared-mr-context.txt").read_text()
     _assert_one_shared_write(review["usage"])
     for f in review["findings"]:                           # placement is checked against the diff
         if f["placement"] == "inline":

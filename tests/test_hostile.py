@@ -174,9 +174,10 @@ def test_the_hostile_corpus_leaks_nothing_in_any_format(corpus_repo, tmp_path, m
     seen = {v for _, _, req in t.requests for v in hc.request_credentials(req)}
     assert seen == {v for c in hc.ALL for v in c.quotable}
     assert hc.verbatim(out) == [] and hc.verbatim(err) == []
-    # every file written beside the review: review.json, usage.json, findings/*.json, state/*.json
+    # every file written beside the review: review.json, usage.json, findings/*.json, state/*.json (not
+    # the workspace copies of the change itself: the context, the patches and the pre-read bundle)
     written = [p for p in kept.rglob("*") if p.is_file() and p.parts[len(kept.parts)] not in
-               ("shared-mr-context.txt", "diff", "files")]
+               ("shared-mr-context.txt", "preloaded-patches.txt", "diff", "files")]
     assert {p.name for p in written} >= {"review.json", "usage.json", "security.json", "summary.json"}
     assert [(p.name, hc.verbatim(p.read_text(errors="replace"))) for p in written
             if hc.verbatim(p.read_text(errors="replace"))] == []

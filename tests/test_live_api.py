@@ -111,7 +111,9 @@ def test_thinking_blocks_go_back_exactly_as_returned(tmp_path):
                 echoed += 1
     assert echoed >= 7
     assert sum(c.usage.thinking_tokens for c in result.calls) > 0
-    assert all(c.effort == "high" for c in result.calls)                   # Sonnet 5.5's default
+    # each agent at the default effort policy's level, else Sonnet 5.5's default (high)
+    assert all(c.effort == (Config().effort_for(c.label.split("#")[0]) or "high") for c in result.calls
+               if c.label.split("#")[0] != "prewarm")
 
 
 def test_a_dropped_stream_and_an_sse_error_are_retried_and_change_nothing(tmp_path):

@@ -191,3 +191,16 @@ def test_an_unexpected_exception_fails_one_agent_only(tmp_path):
     status = {a.name: a for a in result.agents}
     assert status["performance"].status == "failed" and "internal error: KeyError" in status["performance"].error
     assert status["security"].status == "ok" and result.summary.status == "ok"
+
+
+def test_nothing_to_verify_calls_no_summary_agent_and_derives_the_verdict(tmp_path):
+    result, t = _run(tmp_path, {"*": submit()})
+    assert "summary" not in {who for who, _, _ in t.requests}           # no call, no cost
+    assert result.summary is None and result.verdict == "no_issues" and result.complete
+    assert any("summary agent was not run: nothing to verify" in n for n in result.notes)
+
+
+def test_one_finding_to_verify_still_calls_the_summary_agent(tmp_path):
+    result, t = _run(tmp_path, {"security": submit(_finding()), "*": submit()})
+    assert [who for who, _, _ in t.requests].count("summary") == 1
+    assert result.summary.status == "ok"

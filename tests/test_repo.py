@@ -436,7 +436,7 @@ def test_config_keys_for_the_repository_context():
             (), None, None, None, None, False, False, False, False
         model = warmup = routing = base_ttl = None
         out = Path("bench-out")
-        related_code_tokens, no_repository = 500, True
+        related_code_tokens, no_repository, no_effort_policy = 500, True, False
     opts = options(Args())
     assert opts.config.related_code_tokens == 500 and opts.config.repository is False
     Args.related_code_tokens = -5

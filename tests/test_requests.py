@@ -5,7 +5,7 @@ from reviewbot.config import Config
 from reviewbot.review import prepare, specialist_delta
 from reviewbot.specialists.registry import NAMES
 from reviewbot.specialists.requests import PRELOAD_ID, build_prewarm, build_request
-from reviewbot.workspace.layout import CONTEXT_FILE
+from reviewbot.workspace.layout import CONTEXT_FILE, PRELOADED_FILE
 
 from helpers import change, file_change
 
@@ -49,18 +49,21 @@ def test_breakpoints_system_preloaded_reads_and_newest_block(tmp_path):
                                                   "input": {"path": "diff/001-src__app.py.patch"}}]},
                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "x"}]}]
     req = build_request(prefix, "delta", history, 1000)
-    assert _breakpoints(req) == [("system", 0), (2, 2), (5, 0)]
+    assert _breakpoints(req) == [("system", 0), (2, 1), (5, 0)]
     assert "cache_control" not in history[1]["content"][0]          # the caller's history is not mutated
     first = build_request(prefix, "delta", [], 1000)
-    assert _breakpoints(first) == [("system", 0), (2, 2)]          # no write for a lone delta
+    assert _breakpoints(first) == [("system", 0), (2, 1)]          # no write for a lone delta
     uses = req["messages"][1]["content"]
-    assert [u["input"]["path"] for u in uses] == [CONTEXT_FILE, "diff/001-src__app.py.patch",
-                                                  "diff/002-src__b.py.patch"]
-    assert [u["id"] for u in uses] == [PRELOAD_ID.format(i) for i in range(3)]
+    # one read carries every pre-read patch: two blocks, not one per file
+    assert [u["input"]["path"] for u in uses] == [CONTEXT_FILE, PRELOADED_FILE]
+    assert [u["id"] for u in uses] == [PRELOAD_ID.format(i) for i in range(2)]
     results = req["messages"][2]["content"]
-    assert results[0]["content"] == ws.context_text and "+++ b/src/b.py" in results[2]["content"]
+    assert results[0]["content"] == ws.context_text
+    bundle = results[1]["content"]
+    assert bundle == (ws.root / PRELOADED_FILE).read_text()                    # the read is a real file
+    assert bundle.index("===== diff/001-src__app.py.patch (src/app.py) =====") < bundle.index("+++ b/src/b.py")
     assert "tool_choice" not in req and "thinking" not in req
-    assert _breakpoints(build_prewarm(prefix)) == [("system", 0), (2, 2)]
+    assert _breakpoints(build_prewarm(prefix)) == [("system", 0), (2, 1)]
 
 
 def test_preload_budget_leaves_the_rest_to_read_file(tmp_path):
@@ -68,7 +71,8 @@ def test_preload_budget_leaves_the_rest_to_read_file(tmp_path):
     size = len(ch.files[0].patch) + 1
     ws, prefix = prepare(ch, Config(preload_chars=2 * size), tmp_path / "ws")
     assert [pf.preloaded for pf in ws.plan.files] == [True, True, False]
-    assert len(prefix.reads) == 3
+    assert [path for path, _ in prefix.reads] == [CONTEXT_FILE, PRELOADED_FILE]
+    assert "src__c.py" not in prefix.reads[1][1] and "src__b.py" in prefix.reads[1][1]
     assert "diff/003-src__c.py.patch | " in ws.context_text and "(preloaded)" in ws.context_text
     delta = specialist_delta("correctness", ws.plan, Config())
     assert "src/c.py: read diff/003-src__c.py.patch" in delta and "src/app.py: its patch is preloaded" in delta

@@ -66,7 +66,7 @@ def test_tiering_off_runs_every_applicable_specialist():
 def test_routing_is_visible_in_the_context(tmp_path):
     ws, _ = prepare(change(file_change("src/app.py")), Config(), tmp_path / "ws")
     assert "Tier: small (3 changed lines)." in ws.context_text
-    assert ("- not running (the small tier runs 2): performance, maintainability, documentation, release, rules"
+    assert ("Not running (the small tier runs 2): performance, maintainability, documentation, release, rules."
             in ws.context_text)
 
 

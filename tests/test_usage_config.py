@@ -136,3 +136,18 @@ def test_config_from_files_prefers_reviewbot_toml_and_reads_only_through_the_rea
     assert config_from_files(files.get).model == "b"
     assert config_from_files({"pyproject.toml": files["pyproject.toml"]}.get).model == "a"
     assert config_from_files({"pyproject.toml": "[project]\nname='x'\n"}.get) == Config()
+
+
+def test_the_effort_policy_is_the_default_where_nothing_else_is_set(tmp_path):
+    from reviewbot.config import EFFORT_POLICY, check_models
+    c = Config()
+    assert c.effort_for("documentation") == "low" and c.effort_for("summary") == "low"
+    assert c.effort_for("security") is None and c.effort_for("correctness") is None    # the model's default
+    assert Config(effort_policy=False).effort_for("documentation") is None
+    assert Config(effort="high").effort_for("documentation") is None                  # a review-wide effort wins
+    assert Config(specialist_effort=(("documentation", "max"),)).effort_for("documentation") == "max"
+    assert dict(EFFORT_POLICY)["performance"] == "medium"
+    check_models(Config(model="claude-sonnet-4-6"))          # a model without effort: the policy is not an error
+    p = tmp_path / "c.toml"
+    p.write_text("effort_policy = false\n")
+    assert load_config(tmp_path, p).effort_policy is False

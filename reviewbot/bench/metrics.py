@@ -82,6 +82,19 @@ class Row:
     related_tokens: int = 0                       # of which the related-code section
     reads: int = 0                                # read_file calls the agents made themselves
     searches: int = 0                             # search_code calls
+    thinking_tokens: int = 0                      # of output_tokens, the thinking (billed as output)
+    summary_seconds: float = 0.0                  # wall time of the summary agent's calls
+    prefix_chars: int = 0                         # the shared prefix as sent (reviewbot.bench.prefix)
+    avoidable_chars: int = 0                      # of which a leaner layout would not carry
+
+    @property
+    def summary_share(self) -> float | None:
+        """The summary agent's share of the review's wall time (0 when it was not called)."""
+        return self.summary_seconds / self.wall if self.wall > 0 else None
+
+    @property
+    def avoidable_share(self) -> float | None:
+        return self.avoidable_chars / self.prefix_chars if self.prefix_chars else None
 
     @property
     def prefix_growth(self) -> float | None:
@@ -187,7 +200,8 @@ def prefix_tokens(entries: Sequence[dict], related: bool) -> tuple[int, int]:
 def make_row(entry: str, files: int, additions: int, deletions: int, entries: Sequence[dict], summary: dict,
              calls: Sequence[CallRecord], wall: float, agents: Iterable[tuple[str, str]] = (),
              complete: bool = True, oracle: float | None = None, related_tokens: int = 0,
-             tool_calls: Iterable[tuple[str, str, int]] = ()) -> Row:
+             tool_calls: Iterable[tuple[str, str, int]] = (), prefix_chars: int = 0,
+             avoidable_chars: int = 0) -> Row:
     """One PR: `entries` is its ledger slice and `summary` analyze.summarize(entries). `oracle`, when
     given, replaces the summary's bound (see marginal_oracle); the summary's is kept as oracle_alone."""
     split, no_cache = cost_split(entries)
@@ -201,7 +215,15 @@ def make_row(entry: str, files: int, additions: int, deletions: int, entries: Se
                split=split, no_cache_usd=no_cache, agents=tuple(agents), complete=complete,
                oracle_alone=summary["oracle"], prefix_tokens=prefix[0], related_tokens=prefix[1],
                reads=sum(n for _, tool, n in tool_calls if tool == "read_file"),
-               searches=sum(n for _, tool, n in tool_calls if tool == "search_code"))
+               searches=sum(n for _, tool, n in tool_calls if tool == "search_code"),
+               thinking_tokens=sum(c.usage.thinking_tokens for c in calls),
+               summary_seconds=summary_seconds(calls), prefix_chars=prefix_chars, avoidable_chars=avoidable_chars)
+
+
+def summary_seconds(calls: Sequence[CallRecord]) -> float:
+    """From the summary agent's first call's start to its last call's end (0: it was not called)."""
+    mine = [c for c in calls if c.label.split("#", 1)[0] == SUMMARY_AGENT]
+    return max(c.ended for c in mine) - min(c.started for c in mine) if mine else 0.0
 
 
 def with_naive_bot(row: Row, entries: Sequence[dict], summary: dict) -> Row:
@@ -224,7 +246,9 @@ def totals(rows: Sequence[Row]) -> Row:
                complete=all(r.complete for r in rows), naive_bot=naive_bot, naive_bot_usd=naive_bot_usd,
                oracle_alone=add("oracle_alone") if all(r.oracle_alone is not None for r in rows) else None,
                prefix_tokens=add("prefix_tokens"), related_tokens=add("related_tokens"), reads=add("reads"),
-               searches=add("searches"))
+               searches=add("searches"), thinking_tokens=add("thinking_tokens"),
+               summary_seconds=add("summary_seconds"), prefix_chars=add("prefix_chars"),
+               avoidable_chars=add("avoidable_chars"))
 
 
 def failures(row: Row, targets: Targets = Targets()) -> tuple[str, ...] | None:

@@ -24,9 +24,11 @@ from .metrics import Row, Targets, failures, totals
 
 SCHEMA_VERSION = 1
 COLUMNS = ("PR", "files", "+/-", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit",
-           "wall s", "cost $", "vs naive bot", "prefix tok", "related", "reads", "searches", "ran", "targets")
-RIGHT = {"files", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit", "wall s", "cost $",
-         "vs naive bot", "prefix tok", "related", "reads", "searches"}
+           "wall s", "summary", "cost $", "in $", "out $", "thinking", "vs naive bot", "prefix tok", "avoidable",
+           "related", "reads", "searches", "ran", "targets")
+RIGHT = {"files", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit", "wall s", "summary",
+         "cost $", "in $", "out $", "thinking", "vs naive bot", "prefix tok", "avoidable", "related", "reads",
+         "searches"}
 
 
 def _num(v: float | None, fmt: str) -> str:
@@ -45,8 +47,10 @@ def _cells(row: Row, target_cell: str) -> tuple[str, ...]:
     return (row.entry, str(row.files), f"+{row.additions}/-{row.deletions}",
             str(row.calls) + (f" ({row.errors} err)" if row.errors else ""),
             _num(row.hit_rate, ".1%"), _num(row.cost_over_oracle, ".3f"), _num(row.cost_over_naive, ".3f"),
-            str(row.races), _num(row.wall_over_critical, ".2f"), f"{row.wall:.1f}", f"{row.split.total:.4f}",
-            _num(row.vs_naive_bot, ".3f"), str(row.prefix_tokens),
+            str(row.races), _num(row.wall_over_critical, ".2f"), f"{row.wall:.1f}", _num(row.summary_share, ".0%"),
+            f"{row.split.total:.4f}", f"{row.split.total - row.split.output:.4f}", f"{row.split.output:.4f}",
+            str(row.thinking_tokens), _num(row.vs_naive_bot, ".3f"), str(row.prefix_tokens),
+            _num(row.avoidable_share, ".1%"),
             f"{row.related_tokens} (+{_num(row.prefix_growth, '.0%')})", str(row.reads), str(row.searches),
             ran + ("" if row.complete else " partial"), target_cell)
 
@@ -92,7 +96,10 @@ def row_json(row: Row, targets: Targets) -> dict:
     d.update(cost_usd=round(row.split.total, 6),
              hit_rate=_round(row.hit_rate), cost_over_oracle=_round(row.cost_over_oracle),
              cost_over_naive=_round(row.cost_over_naive), wall_over_critical=_round(row.wall_over_critical),
-             vs_naive_bot=_round(row.vs_naive_bot), prefix_growth=_round(row.prefix_growth))
+             vs_naive_bot=_round(row.vs_naive_bot), prefix_growth=_round(row.prefix_growth),
+             input_usd=round(row.split.total - row.split.output, 6), output_usd=round(row.split.output, 6),
+             summary_seconds=round(row.summary_seconds, 3), summary_share=_round(row.summary_share),
+             avoidable_share=_round(row.avoidable_share))
     missed = failures(row, targets)
     d["targets"] = None if missed is None else {"pass": not missed, "missed": list(missed)}
     return d

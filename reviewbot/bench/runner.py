@@ -27,10 +27,19 @@ from ..errors import InputError, ReviewbotError
 from ..llm import Transport, make_client
 from ..repo.local import local_repository
 from ..repo.tree import Repository
-from ..review import ReviewResult, run_review
+from ..review import ReviewResult, prepare, run_review
 from . import cachesim as sim_io
 from .chart import require_matplotlib, write_chart
-from .metrics import Row, Targets, entries_after, last_n, make_row, marginal_oracle, with_naive_bot
+from .metrics import (
+    Row,
+    Targets,
+    entries_after,
+    last_n,
+    make_row,
+    marginal_oracle,
+    with_naive_bot,
+)
+from .prefix import prefix_waste
 from .report import render_markdown, to_json
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -112,6 +121,14 @@ async def _review(change: Change, config: Config, url: str, workspace: Path,
         return result, time.monotonic() - t0
 
 
+def _waste(change: Change, config: Config, workspace: Path, repo: Repository | None) -> dict:
+    """The shared prefix's size and avoidable part, as the review built it (prepare is pure but for
+    the workspace it writes, here a scratch one)."""
+    _, prefix = prepare(change, config, workspace, repo=repo)
+    w = prefix_waste(prefix)
+    return {"prefix_chars": w.total, "avoidable_chars": w.avoidable}
+
+
 def _measure(sim: sim_io.Cachesim, analyze, change: Change, config: Config, url: str, workspace: Path,
              reset: bool, on_event, repo: Repository | None = None) -> tuple[ReviewResult, float, list[dict], dict]:
     """One review; its ledger slice and analyze.summarize of it."""
@@ -173,7 +190,8 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
             row = make_row(e.name, result.files_changed, result.additions, result.deletions, ledger, summary,
                            result.calls, wall, ((a.name, a.status) for a in result.agents), result.complete,
                            oracle, related_tokens=result.related.tokens if result.related else 0,
-                           tool_calls=result.tool_calls)
+                           tool_calls=result.tool_calls, **_waste(change, opts.config, Path(tmp) / "ws-waste" / e.name,
+                                                                   repo))
             rows.append(row)
             log(f"[{i}/{len(entries)}] {e.name}: {row.files} files, {row.calls} calls, "
                 f"hit rate {row.hit_rate or 0:.1%}, {wall:.1f}s")

@@ -281,19 +281,35 @@ SOURCE_MAX_BYTES = 200_000          # a larger file is left out (its patch is st
 SOURCES_MAX_BYTES = 5_000_000       # at most this much in all
 
 
+def _tree_index(repo: git.Repo, sha: str) -> dict[str, tuple[str, str, int]]:
+    """Every regular file of the commit's tree: path -> (mode, blob sha, size), from one
+    `git ls-tree -r -l -z` (the tree is read once, not one level per changed file)."""
+    index: dict[str, tuple[str, str, int]] = {}
+    for record in _git(repo, "ls-tree", "-r", "-l", "-z", "--full-tree", sha).split(b"\0"):
+        if not record:
+            continue
+        info, _, path = record.partition(b"\t")
+        mode, kind, blob, size = info.split(None, 3)
+        if kind == b"blob" and int(mode, 8) != _SYMLINK_MODE:
+            index[path.decode("utf-8", "surrogateescape")] = (mode.decode(), blob.decode(), int(size))
+    return index
+
+
 def _sources(repo: git.Repo, head_sha: str, files) -> tuple[tuple[str, str], ...]:
     """(path, text) of each changed, non-deleted, non-binary regular file as it is at head, so a
-    reviewer can read more context than the hunks carry. Large, binary or non-text files are skipped."""
-    tree, out, total = repo.commit(head_sha).tree, [], 0
-    for f in files:
-        if f.status == "deleted" or f.is_binary:
+    reviewer can read more context than the hunks carry. Large, binary or non-text files are skipped.
+    The head tree is listed once and the blobs read through git's one object stream (cat-file --batch)."""
+    wanted = [f for f in files if f.status != "deleted" and not f.is_binary]
+    if not wanted:
+        return ()
+    index, out, total = _tree_index(repo, head_sha), [], 0
+    for f in wanted:
+        entry = index.get(f.path)
+        if entry is None or entry[2] > SOURCE_MAX_BYTES or total + entry[2] > SOURCES_MAX_BYTES:
             continue
-        blob = _find_blob(tree, f.path)
-        if blob is None or blob.path != f.path or blob.size > SOURCE_MAX_BYTES or total + blob.size > SOURCES_MAX_BYTES:
-            continue
-        data = blob.data_stream.read()
+        data = repo.odb.stream(bytes.fromhex(entry[1])).read()
         if b"\x00" in data:
             continue
-        total += blob.size
+        total += entry[2]
         out.append((f.path, data.decode("utf-8", errors="replace")))
     return tuple(out)

@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"ceiling of the related-code section (default: {Config.related_code_tokens}; 0: off)")
     b.add_argument("--no-repository", action="store_true",
                    help="reviewers see the patches alone: no repository reads, searches or related code")
+    b.add_argument("--no-effort-policy", action="store_true",
+                   help="every agent at the model's default effort (default: the configuration's effort policy)")
     b.add_argument("--out", type=Path, default=Path("bench-out"),
                    help="where bench.json, bench.md and bench.png go (default: ./bench-out)")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -55,7 +57,8 @@ def options(args) -> BenchOptions:
         raise ConfigError(f"--related-code-tokens must be 0 or more, got {args.related_code_tokens}")
     config = with_overrides(Config(), model=args.model, warmup=args.warmup, base_ttl=args.base_ttl,
                             routing=args.routing, related_code_tokens=args.related_code_tokens,
-                            repository=False if args.no_repository else None)
+                            repository=False if args.no_repository else None,
+                            effort_policy=False if args.no_effort_policy else None)
     return BenchOptions(corpus=args.corpus or DEFAULT_CORPUS, config=config, out=args.out,
                         entries=tuple(args.entries), cachesim=args.cachesim or DEFAULT_CACHESIM,
                         api_url=args.api_url, time_scale=args.time_scale, reset_between=args.reset_between,

@@ -7,7 +7,7 @@ gives the same plan and the same bytes, which is what makes the shared context c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Callable
 
@@ -19,6 +19,8 @@ from .kinds import file_kind
 from .routing import Tier, choose_tier, select
 
 CONTEXT_FILE = "shared-mr-context.txt"
+PRELOADED_FILE = "preloaded-patches.txt"     # the pre-read patches, one file: one read in the prefix
+DELETED_HEAD_LINES = 5                       # a deleted file is pre-read as its path, size and first lines
 DIFF_DIR = "diff"
 SOURCES_DIR = "files"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -76,6 +78,29 @@ def _patch_text(f: FileChange, limit: int) -> str:
     return text
 
 
+def preload_text(pf: PlannedFile) -> str:
+    """What the prefix pre-reads of a planned file: its patch, or for a deleted file a summary (path,
+    size and first lines; the whole body stays in its patch file, for read_file). Reviewers judge what
+    the change leaves, and a deleted body is the largest part of a patch that says the least."""
+    f = pf.file
+    if f.status != "deleted" or not f.hunks:
+        return pf.patch_text
+    removed = [ln.text for h in f.hunks for ln in h.lines if ln.kind == "-"]
+    head = "".join(f"-{t}\n" for t in removed[:DELETED_HEAD_LINES])
+    rest = len(removed) - min(len(removed), DELETED_HEAD_LINES)
+    more = f"# [reviewbot] {rest} more deleted line(s): read_file {pf.patch_file} for the whole body\n" if rest else ""
+    size = sum(len(t.encode("utf-8", "surrogateescape")) + 1 for t in removed)
+    return f"# deleted file {f.path}: {len(removed)} line(s), {size} bytes; its first lines:\n{head}{more}"
+
+
+def preloaded_bundle(plan: Plan) -> str:
+    """The text of preloaded-patches.txt: every pre-read patch under a one-line header naming its patch
+    file, in table order ("" when nothing is pre-read). One read carries them all, so the prefix does not
+    frame each patch in its own tool_use and tool_result."""
+    return "".join(f"===== {pf.patch_file} ({pf.file.path}) =====\n{preload_text(pf)}"
+                   for pf in plan.files if pf.preloaded)
+
+
 MAX_TABLE_ROWS = 500          # the context lists at most this many files; the rest are counted
 
 
@@ -104,10 +129,12 @@ def build_plan(change: Change, specialists: tuple[Specialist, ...], max_patch_ch
     files, budget = [], preload_chars
     for i, (f, kind, reviewers) in enumerate(zip(change.files, kinds, routed), start=1):
         reviewers = tuple(r for r in reviewers if r in names)
-        text = _patch_text(f, max_patch_chars)
-        preload = bool(reviewers) and len(text) <= budget
-        budget -= len(text) if preload else 0
-        files.append(PlannedFile(f, patch_name(i, f.path), kind, reviewers, text, preload, excluded(f.path)))
+        pf = PlannedFile(f, patch_name(i, f.path), kind, reviewers, _patch_text(f, max_patch_chars),
+                         excluded=excluded(f.path))
+        size = len(preload_text(pf))
+        preload = bool(reviewers) and size <= budget
+        budget -= size if preload else 0
+        files.append(replace(pf, preloaded=preload))
     return Plan(tuple(files), running, tier, applicable, max(0, count - max_files))
 
 
@@ -126,7 +153,6 @@ def render_context(change: Change, plan: Plan, all_specialists: tuple[Specialist
         files=plan.files[:MAX_TABLE_ROWS], unlisted=len(plan.files) - min(len(plan.files), MAX_TABLE_ROWS),
         total_files=len(plan.files), over_limit=plan.over_limit, sources=sum(1 for path, _ in change.sources if source_path(path)),
         additions=change.additions, deletions=change.deletions,
-        routing=[(s.name, [pf.patch_file for pf in plan.assigned(s.name)]) for s in plan.specialists],
         idle=idle, capped=capped, tier=plan.tier, related=related, repository=repository,
         rules=[(name, fence(name, text)) for name, text in change.review_rules],
         prior=fence("prior-findings", "\n".join(f"- {line}" for line in change.prior_findings))

@@ -168,6 +168,14 @@ class _Out:
                 fh.write(outgoing(text, self.known))
 
 
+def _skip(out: _Out, title: str, reason: str, code: str) -> int:
+    """A run that has nothing to do: one line, the outputs with its `skipped` code, exit 0."""
+    out.say(f"{title}: {reason}", always=True)
+    out.finish(title, f"Skipped: {reason}.", pub.outputs(findings=0, new=0, highest_severity="none", calls=(),
+                                                         skipped=code))
+    return EXIT_OK
+
+
 def _secret_hunks_to_body(plan: pub.Plan, pr_change, known: tuple[str, ...]) -> pub.Plan:
     """Inline comments whose diff hunk (which GitHub stores and shows with each comment) would hold a
     secret of the change go in the review body instead."""
@@ -231,10 +239,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
     """A review run. `command`: "review" or "full-review" when a person asked for it in a comment
     (pause does not apply; a full review ignores what was reviewed already)."""
     def skip(reason: str, code: str) -> int:
-        out.say(f"{title}: {reason}", always=True)
-        out.finish(title, f"Skipped: {reason}.", pub.outputs(findings=0, new=0, highest_severity="none", calls=(),
-                                                             skipped=code))
-        return EXIT_OK
+        return _skip(out, title, reason, code)
 
     if not event.wants_review:
         return skip(f"nothing to do for the '{event.action}' action", "action")
@@ -398,10 +403,7 @@ def _converse(args, env: ActionsEnv, out: _Out, event: ConversationEvent, title:
     """A person wrote on the PR: a command, or a reply in one of the bot's threads. Only people with
     write access are heard; a comment already answered (a re-run of the event) gets nothing new."""
     def skip(reason: str, code: str) -> int:
-        out.say(f"{title}: {reason}", always=True)
-        out.finish(title, f"Skipped: {reason}.", pub.outputs(findings=0, new=0, highest_severity="none", calls=(),
-                                                             skipped=code))
-        return EXIT_OK
+        return _skip(out, title, reason, code)
 
     if not event.wants_answer:
         return skip(f"nothing to do for the '{event.action}' action of {event.name}", "action")

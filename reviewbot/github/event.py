@@ -131,14 +131,17 @@ def read_event(path: str, event_name: str) -> PullRequestEvent:
     if not path:
         raise ConfigError("GITHUB_EVENT_PATH is not set: run in GitHub Actions, or pass --event FILE "
                           "or --repo OWNER/NAME --pr N")
-    p = Path(path)
+    return parse_event(_load_event(path), event_name, f"event file {Path(path).name}")
+
+
+def _load_event(path: str) -> dict:
+    """The payload of an event file; a missing or unreadable file is one line (exit 3)."""
     try:
-        payload = json.loads(p.read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"event file not found: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(f"event file {path}: not valid JSON ({type(e).__name__})") from None
-    return parse_event(payload, event_name, f"event file {p.name}")
 
 
 def manual_event(repository: str, number: int) -> PullRequestEvent:
@@ -212,11 +215,4 @@ def read_any_event(path: str, event_name: str) -> PullRequestEvent | Conversatio
         return read_event(path, event_name)
     if not path:
         raise ConfigError("GITHUB_EVENT_PATH is not set: run in GitHub Actions, or pass --event FILE")
-    p = Path(path)
-    try:
-        payload = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"event file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"event file {path}: not valid JSON ({type(e).__name__})") from None
-    return parse_conversation(payload, event_name, f"event file {p.name}")
+    return parse_conversation(_load_event(path), event_name, f"event file {Path(path).name}")

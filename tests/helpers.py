@@ -1,7 +1,8 @@
-"""Small builders for tests: a FileChange with real hunks, and a Change around it."""
+"""Small builders for tests: a FileChange with real hunks, a Change around it, and the CLI run in-process."""
 from __future__ import annotations
 
 from reviewbot.change.model import Change, ChangeMeta, FileChange, Hunk, Line
+from reviewbot.cli import main
 
 
 def file_change(path: str = "src/app.py", added=(10, 11, 12), context=(8, 9, 13), status="modified",
@@ -23,3 +24,10 @@ def change(*files: FileChange, **meta) -> Change:
                     repository="acme/widgets")
     defaults.update(meta)
     return Change(ChangeMeta(**defaults), files or (file_change(),))
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """`reviewbot ARGV` in-process: its exit code, stdout and stderr."""
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err

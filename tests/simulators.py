@@ -20,44 +20,38 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 CACHESIM = SHARED / "cachesim" / "server.py"
 
 
+GHSIM = SHARED / "ghsim" / "server.py"
+
+
 @contextmanager
-def cachesim(*flags: str):
-    if not CACHESIM.is_file():
-        pytest.skip(f"cachesim not found at {CACHESIM}")
-    proc = subprocess.Popen([sys.executable, str(CACHESIM), "--port", "0", *flags],
+def serve(script: Path, *flags: str, port: str = "0"):
+    """One of the shared simulators (`script`) on `port` (0: a free loopback port), until the block
+    ends; its base URL. Skips the test where ../shared is not beside the repository."""
+    if not script.is_file():
+        pytest.skip(f"{script.parent.name} not found at {script}")
+    proc = subprocess.Popen([sys.executable, str(script), "--port", port, *flags],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         line = proc.stdout.readline()
         m = re.search(r"http://[\d.]+:\d+", line)
         if not m:
-            raise RuntimeError(f"cachesim did not start: {line!r}")
+            raise RuntimeError(f"{script.parent.name} did not start: {line!r}")
         yield m.group(0)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def cachesim(*flags: str):
+    """cachesim on a free loopback port; its base URL."""
+    return serve(CACHESIM, *flags)
+
+
+def ghsim(*flags: str):
+    """ghsim on a free loopback port, serving the flags' pull requests; its base URL."""
+    return serve(GHSIM, *flags)
 
 
 def ledger(url: str) -> list[dict]:
     with urllib.request.urlopen(url + "/_ledger", timeout=10) as r:
         return json.load(r)["requests"]
-
-
-GHSIM = SHARED / "ghsim" / "server.py"
-
-
-@contextmanager
-def ghsim(*flags: str):
-    """ghsim on a free loopback port, serving the flags' pull requests; its base URL."""
-    if not GHSIM.is_file():
-        pytest.skip(f"ghsim not found at {GHSIM}")
-    proc = subprocess.Popen([sys.executable, str(GHSIM), "--port", "0", *flags],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        line = proc.stdout.readline()
-        m = re.search(r"http://[\d.]+:\d+", line)
-        if not m:
-            raise RuntimeError(f"ghsim did not start: {line!r}")
-        yield m.group(0)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -16,14 +16,11 @@ from reviewbot.errors import APIError, ConfigError, InputError
 
 from corpus import DATA
 from test_bench import row
+from helpers import run_cli as _run
 
 SERVER = Path(__file__).resolve().parents[2] / "shared" / "cachesim" / "server.py"
 
 
-def _run(capsys, *argv):
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_corpus_entries_sorted_named_and_checked(tmp_path):

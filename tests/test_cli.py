@@ -7,6 +7,7 @@ from reviewbot.cli import main
 
 from cassette import cassette
 from corpus import GIT_ENV, clone
+from helpers import run_cli as _run
 
 
 @pytest.fixture
@@ -15,10 +16,6 @@ def repo(tmp_path):
     return path
 
 
-def _run(capsys, *argv):
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,7 @@ from reviewbot.specialists.requests import Prefix, build_prewarm, build_request
 from reviewbot.usage import Price, price_of
 
 from corpus import clone
+from helpers import run_cli as _cli
 
 MODEL = "claude-haiku-4-5"          # offered on every platform
 
@@ -542,10 +543,6 @@ def repo(tmp_path):
     return path
 
 
-def _cli(capsys, *argv):
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_cli_model_not_offered_exits_2_before_any_call(repo, capsys):

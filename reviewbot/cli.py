@@ -7,9 +7,9 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
-from .commands import COMMANDS
-from .errors import EXIT_USAGE, ReviewbotError
+from reviewbot import __version__
+from reviewbot.commands import COMMANDS
+from reviewbot.errors import EXIT_USAGE, ReviewbotError
 
 
 def parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
-from .errors import ConfigError
+from reviewbot.errors import ConfigError
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
@@ -58,7 +58,7 @@ class Config:
     fallback_model: str | None = None          # a refused call is retried once on this model
     stall_seconds: float = 90.0                # no byte / no event for this long: the call is retried
     deadline_seconds: float = 900.0            # the whole review; then a labelled partial review (exit 5)
-    # where the model runs (reviewbot.providers); credentials are never configured, only found
+    # where the model runs (reviewbot.llm.providers); credentials are never configured, only found
     provider: str = "anthropic"
     aws_region: str = ""
     aws_profile: str = ""
@@ -82,7 +82,7 @@ class Config:
         model's default effort, EFFORT_POLICY's level (unless effort_policy is off), else None: the
         review's. A level the model lacks, or a model without per-message effort, is then ignored
         when the request is built (specialists.requests.effort_message)."""
-        from .specialists.registry import SUMMARY
+        from reviewbot.domain.specialists import SUMMARY
         own = self.summary_effort if agent == SUMMARY else dict(self.specialist_effort).get(agent)
         if own is None and self.effort_policy and self.effort is None:
             return dict(EFFORT_POLICY).get(agent)
@@ -108,7 +108,7 @@ def _validate(key: str, value, where: str):
             raise bad("one of " + ", ".join(EFFORTS))
         return value
     if key == "specialist_effort":
-        from .specialists.registry import NAMES
+        from reviewbot.domain.specialists import NAMES
         if not isinstance(value, dict) or not all(v in EFFORTS for v in value.values()):
             raise bad("a table of specialist name = one of " + ", ".join(EFFORTS))
         unknown = [k for k in value if k not in NAMES]
@@ -148,7 +148,7 @@ def _validate(key: str, value, where: str):
             raise bad("one of " + ", ".join(TTLS))
         return value
     if key == "specialists":
-        from .specialists.registry import NAMES
+        from reviewbot.domain.specialists import NAMES
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise bad("a list of specialist names")
         unknown = [v for v in value if v not in NAMES]
@@ -156,7 +156,7 @@ def _validate(key: str, value, where: str):
             raise ConfigError(f"{where}: unknown specialist {unknown[0]!r} in 'specialists' (known: {', '.join(NAMES)})")
         return tuple(dict.fromkeys(value))
     if key == "extra_instructions":
-        from .specialists.registry import NAMES
+        from reviewbot.domain.specialists import NAMES
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise bad("a table of specialist name = \"text\"")
         unknown = [k for k in value if k not in NAMES]
@@ -183,11 +183,11 @@ def _validate(key: str, value, where: str):
             raise bad("true or false")
         return value
     if key == "inline_min_severity":
-        from .specialists.tools import SEVERITIES
+        from reviewbot.agents.tools import SEVERITIES
         if value not in SEVERITIES:
             raise bad("one of " + ", ".join(SEVERITIES))
         return value
-    from . import providers
+    from reviewbot.llm import providers
     if key == "provider" or key in providers.SETTINGS:
         return providers.validate_setting(key, value, where)
     raise ConfigError(f"{where}: unknown key '{key}'")
@@ -259,7 +259,7 @@ EFFORT_POLICY: tuple[tuple[str, str], ...] = (
 def check_models(config: Config) -> None:
     """Every model and effort the configuration names is one the model table knows (ConfigError,
     exit 2, before any call)."""
-    from .models import check_effort, model_info
+    from reviewbot.llm.models import check_effort, model_info
     model_info(config.model)
     if config.fallback_model:
         model_info(config.fallback_model)

@@ -1,4 +1,4 @@
-"""vcrpy set-up shared by the end-to-end tests (the configuration itself is reviewbot.cassettes).
+"""vcrpy set-up shared by the end-to-end tests (the configuration itself is reviewbot.llm.cassettes).
 
 Cassettes replay offline by default (record_mode "none": a request that is not in the cassette
 fails the test). Requests are matched on method, path and the exact body, so any non-determinism
@@ -13,14 +13,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from reviewbot.cassettes import make_vcr
+from reviewbot.llm.cassettes import make_vcr
 
 CASSETTES = Path(__file__).parent / "cassettes"
 RECORDING = os.environ.get("REVIEWBOT_RECORD") == "1"
 
 
 def recorder():
-    """reviewbot's own cassette config (reviewbot.cassettes), rooted at tests/cassettes."""
+    """reviewbot's own cassette config (reviewbot.llm.cassettes), rooted at tests/cassettes."""
     return make_vcr(CASSETTES, "all" if RECORDING else "none")
 
 

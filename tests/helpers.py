@@ -1,7 +1,7 @@
 """Small builders for tests: a FileChange with real hunks, a Change around it, and the CLI run in-process."""
 from __future__ import annotations
 
-from reviewbot.change.model import Change, ChangeMeta, FileChange, Hunk, Line
+from reviewbot.domain.change import Change, ChangeMeta, FileChange, Hunk, Line
 from reviewbot.cli import main
 
 

@@ -8,9 +8,9 @@ import pytest
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.cli import main
 from reviewbot.config import Config
-from reviewbot.review import prepare, run_review
-from reviewbot.specialists.registry import SPECIALISTS
-from reviewbot.specialists.requests import build_request
+from reviewbot.pipeline.review import prepare, run_review
+from reviewbot.domain.specialists import SPECIALISTS
+from reviewbot.agents.requests import build_request
 from reviewbot.workspace.layout import build_plan
 
 from corpus import GIT_ENV

@@ -10,7 +10,7 @@ from reviewbot.bench.metrics import (Row, Targets, critical_path, cost_split, en
 from reviewbot.bench.report import render_markdown, to_json, verdict
 from reviewbot.bench.runner import naive_config
 from reviewbot.config import Config
-from reviewbot.usage import CallRecord, Usage
+from reviewbot.llm.usage import CallRecord, Usage
 
 MODEL = "claude-sonnet-4-6"
 ANALYZE_DIR = Path(__file__).resolve().parents[2] / "shared" / "cachesim"
@@ -259,7 +259,7 @@ def test_rows_report_the_prefix_growth_and_the_reviewers_own_reads_and_searches(
 
 
 def test_rows_report_dollars_apart_thinking_the_summary_share_and_the_avoidable_prefix():
-    from reviewbot.usage import Usage
+    from reviewbot.llm.usage import Usage
     entry = {"n": 1, "status": 200, "model": "claude-sonnet-5-5", "max_tokens": 100,
              "usage": {"input_tokens": 1000, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
                        "output_tokens": 2000}}

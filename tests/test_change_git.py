@@ -11,7 +11,7 @@ import pytest
 
 from corpus import clone
 from reviewbot.change.gitsource import RULES_MAX_CHARS, read_local_change
-from reviewbot.change.model import ADDED, DELETED, MODIFIED, RENAMED
+from reviewbot.domain.change import ADDED, DELETED, MODIFIED, RENAMED
 from reviewbot.errors import InputError
 
 GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Ada Author",

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.change.model import ADDED, COPIED, DELETED, MODIFIED, RENAMED, FileChange, Line
+from reviewbot.domain.change import ADDED, COPIED, DELETED, MODIFIED, RENAMED, FileChange, Line
 from reviewbot.change.parse import file_change_from_patch, parse_diff
 from reviewbot.errors import InputError
 

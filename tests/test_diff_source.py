@@ -6,7 +6,7 @@ import pytest
 from reviewbot.change.diffsource import read_diff_file
 from reviewbot.config import Config
 from reviewbot.errors import InputError
-from reviewbot.review import prepare
+from reviewbot.pipeline.review import prepare
 
 SAMPLES = sorted((Path(__file__).parent / "data" / "diff-samples").glob("*.diff"))
 MALFORMED = {"sample1.diff", "sample2.diff", "sample6.diff", "sample7.diff"}

@@ -10,12 +10,12 @@ import json
 
 import pytest
 
-from reviewbot.cassettes import make_vcr
-from reviewbot.change.model import ChangeMeta
+from reviewbot.llm.cassettes import make_vcr
+from reviewbot.domain.change import ChangeMeta
 from reviewbot.cli import main
-from reviewbot.dryrun import CallTokens, DryRun, estimate, to_markdown
-from reviewbot.specialists.registry import NAMES
-from reviewbot.usage import price_of
+from reviewbot.pipeline.dryrun import CallTokens, DryRun, estimate, to_markdown
+from reviewbot.domain.specialists import NAMES
+from reviewbot.llm.usage import price_of
 
 from cassette import CASSETTES, RECORDING, api_key, api_url, reset_cachesim
 from cassette import cassette as cassette_for
@@ -65,7 +65,7 @@ def test_dry_run_layout_and_estimate_from_count_tokens_only(repo, capsys):
     # Sonnet 5.5 thinks by default: each agent at the default effort policy's level (else the model's
     # default, high), its thinking estimate at that effort + a submission
     from reviewbot.config import Config
-    from reviewbot.models import THINKING_ESTIMATE
+    from reviewbot.llm.models import THINKING_ESTIMATE
     for c in plan["calls"]:
         effort = Config().effort_for(c["label"].split("#")[0]) or "high"
         assert c["effort"] == effort and c["thinking_tokens"] == THINKING_ESTIMATE[effort]
@@ -151,10 +151,10 @@ def test_the_estimate_is_compared_with_the_budget():
 
 def test_thinking_is_estimated_per_effort(tmp_path):
     """Mixed effort: the low-effort reviewers are estimated to think less than the high ones."""
-    from reviewbot.change.model import ChangeMeta as _M  # noqa: F401 (the same meta as _dry)
+    from reviewbot.domain.change import ChangeMeta as _M  # noqa: F401 (the same meta as _dry)
     from reviewbot.config import Config
-    from reviewbot.dryrun import make_dry_run, planned_calls
-    from reviewbot.review import prepare
+    from reviewbot.pipeline.dryrun import make_dry_run, planned_calls
+    from reviewbot.pipeline.review import prepare
     from helpers import change, file_change
     cfg = Config(routing="all", specialist_effort=(("documentation", "low"), ("security", "max")))
     ch = change(file_change("src/app.py"))

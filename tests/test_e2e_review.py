@@ -9,7 +9,7 @@ import json
 import pytest
 
 from reviewbot.cli import main
-from reviewbot.specialists.registry import NAMES
+from reviewbot.domain.specialists import NAMES
 
 from cassette import api_key, api_url, cassette, reset_cachesim
 from corpus import clone

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from reviewbot.cli import main
-from reviewbot.usage import cost, usage_from_api
+from reviewbot.llm.usage import cost, usage_from_api
 
 from cassette import CASSETTES, RECORDING, api_key, api_url, recorder, reset_cachesim
 

@@ -15,8 +15,8 @@ from reviewbot.eval.golden import GoldenComment
 from reviewbot.eval.judge import (JUDGE_TOOL, JUDGE_TOOL_NAME, Judgment, build_request, judge_pr, parse_judgment,
                                   pr_text)
 from reviewbot.eval.score import Candidate, Link
-from reviewbot.llm import Reply
-from reviewbot.usage import Usage
+from reviewbot.llm.transport import Reply
+from reviewbot.llm.usage import Usage
 
 GOLDEN = (GoldenComment(comment="Float money in total()", severity="high"),
           GoldenComment(comment="Unknown kinds priced at 0", severity="medium"))

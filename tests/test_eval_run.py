@@ -16,8 +16,8 @@ from reviewbot.eval.run import Evaluation, judgment_key, review_key
 from reviewbot.eval.score import Candidate
 from reviewbot.eval.source import read_local
 from reviewbot.eval.store import CallEntry, JudgmentRecord, LinkEntry, Store, slug
-from reviewbot.specialists.registry import NAMES
-from reviewbot.usage import CallRecord, Usage
+from reviewbot.domain.specialists import NAMES
+from reviewbot.llm.usage import CallRecord, Usage
 
 GOLDEN = load_golden(Path(__file__).parent / "data" / "eval" / "golden.json")
 UNIDIFF = GOLDEN[1]

@@ -1,6 +1,6 @@
 """Validation of submitted findings, placement on the diff, and the merge passes."""
-from reviewbot.specialists.findings import FILE, GENERAL, INLINE, Finding, Submission, parse_submission, place
-from reviewbot.summary.merge import apply_summary, findings_for_summary, first_pass
+from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding, Submission, parse_submission, place
+from reviewbot.pipeline.merge import apply_summary, findings_for_summary, first_pass
 
 from helpers import change, file_change
 

@@ -26,9 +26,9 @@ from github import Auth, Github
 
 from reviewbot.cli import main
 from reviewbot.github import publish as pub
-from reviewbot.github.gh import GitHubSettings, PullRequestApi, connect
+from reviewbot.github.api import GitHubSettings, PullRequestApi, connect
 from reviewbot.github.source import file_change
-from reviewbot.specialists.findings import Finding
+from reviewbot.domain.findings import Finding
 
 from cassette import CASSETTES, RECORDING, api_key, api_url, recorder, reset_cachesim
 
@@ -63,8 +63,8 @@ REPLAY_GHSIM = "http://127.0.0.1:8810"
 
 def _canonical_host(response):
     """Answers recorded on another port name ghsim as the replay does (its URLs point back at it),
-    and keep no token (reviewbot.cassettes.scrub_response)."""
-    from reviewbot.cassettes import scrub_response
+    and keep no token (reviewbot.llm.cassettes.scrub_response)."""
+    from reviewbot.llm.cassettes import scrub_response
     response = scrub_response(response)
     body = response.get("body", {}).get("string")
     for url in {GHSIM, GHSIM_SMALL} - {REPLAY_GHSIM}:

@@ -44,7 +44,7 @@ from test_github_e2e import (
 from reviewbot.cli import parser
 from reviewbot.commands import github as cmd
 from reviewbot.github import publish as pub
-from reviewbot.github.gh import GitHubSettings
+from reviewbot.github.api import GitHubSettings
 
 TARGETS = {
     "review": lambda r: r["method"] == "POST" and r["path"].endswith(f"/pulls/{NUMBER}/reviews"),
@@ -343,7 +343,7 @@ def test_a_thread_a_person_resolved_stays_resolved(tmp_path, capsys, monkeypatch
 def test_an_exact_repeat_is_posted_once(tmp_path):
     """A summary-agent finding identical to a specialist's (same path, lines, category, title)."""
     from reviewbot.github.source import file_change, pull_change
-    from reviewbot.specialists.findings import Finding
+    from reviewbot.domain.findings import Finding
     reset()
     with cassette("test_github_exact_repeat.yaml") as cass:
         gh = api()

@@ -4,7 +4,14 @@ import pytest
 from github import GithubException, RateLimitExceededException
 
 from reviewbot.errors import APIError
-from reviewbot.github.gh import GitHubSettings, PullRequestApi, ReadOnlyToken, Unprocessable, _retry_after, api_error
+from reviewbot.github.api import (
+    GitHubSettings,
+    PullRequestApi,
+    ReadOnlyToken,
+    Unprocessable,
+    _retry_after,
+    api_error,
+)
 
 NOT_ACCESSIBLE = {"message": "Resource not accessible by integration", "status": "403"}
 

@@ -7,9 +7,9 @@ import pytest
 from reviewbot.github import publish as pub
 from dataclasses import replace
 
-from reviewbot.github.gh import PostedComment, PostedReview, ReviewThread
-from reviewbot.specialists.findings import Finding, place
-from reviewbot.usage import CallRecord, Usage
+from reviewbot.github.api import PostedComment, PostedReview, ReviewThread
+from reviewbot.domain.findings import Finding, place
+from reviewbot.llm.usage import CallRecord, Usage
 
 from helpers import change, file_change
 

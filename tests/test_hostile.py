@@ -12,8 +12,8 @@ import pytest
 
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
-from reviewbot.publish.render import render
-from reviewbot.review import run_review
+from reviewbot.output.render import render
+from reviewbot.pipeline.review import run_review
 
 from corpus import GIT_ENV
 from test_orchestrator import ScriptedTransport, _finding, submit

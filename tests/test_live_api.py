@@ -19,8 +19,8 @@ import yaml
 
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
-from reviewbot.llm import Transport, make_client
-from reviewbot.review import run_review
+from reviewbot.llm.transport import Transport, make_client
+from reviewbot.pipeline.review import run_review
 
 from cassette import CASSETTES, api_key, api_url, cassette, recording_http_client, reset_cachesim
 from corpus import clone
@@ -205,8 +205,8 @@ def test_mixed_effort_keeps_one_cached_prefix_and_costs_less_output(tmp_path):
 
 @pytest.mark.parametrize("model", ["claude-sonnet-5", "claude-haiku-5-5"])
 def test_without_per_message_effort_one_effort_for_the_whole_review(tmp_path, model):
-    from reviewbot.review import prepare
-    from reviewbot.specialists.requests import build_request, effort_in_force
+    from reviewbot.pipeline.review import prepare
+    from reviewbot.agents.requests import build_request, effort_in_force
     from helpers import change, file_change
     cfg = replace(BASE, model=model, specialist_effort=(("documentation", "low"),))
     _, prefix = prepare(change(file_change("src/app.py")), cfg, tmp_path / "ws")

@@ -2,8 +2,8 @@
 import asyncio
 
 from reviewbot.config import Config
-from reviewbot.llm import Transport, make_client
-from reviewbot.review import run_review
+from reviewbot.llm.transport import Transport, make_client
+from reviewbot.pipeline.review import run_review
 
 from helpers import change, file_change
 from simulators import cachesim, ledger

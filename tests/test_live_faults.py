@@ -18,8 +18,8 @@ import pytest
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
 from reviewbot.errors import APIError
-from reviewbot.llm import Transport, make_client
-from reviewbot.review import run_review
+from reviewbot.llm.transport import Transport, make_client
+from reviewbot.pipeline.review import run_review
 
 from corpus import clone
 from simulators import cachesim, ledger
@@ -108,8 +108,8 @@ def test_an_api_answering_only_529_fails_in_one_agents_retry_time(tmp_path):
     plan = [{"match": {"every": 1}, "status": 529, "message": "Overloaded", "retry_after": 0.2}]
     with cachesim() as url:
         _reset(url, plan)
-        from reviewbot.scheduling import Runner
-        from reviewbot.llm import Transport as T
+        from reviewbot.pipeline.schedule import Runner
+        from reviewbot.llm.transport import Transport as T
 
         async def one_call():
             async with make_client("test-key", url, CFG.max_retries, 30) as c:

@@ -10,7 +10,7 @@ import httpx2
 import pytest
 
 from reviewbot.errors import APIError
-from reviewbot.llm import Transport, make_client
+from reviewbot.llm.transport import Transport, make_client
 
 REQUEST = {"model": "claude-sonnet-4-6", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
 

@@ -11,9 +11,9 @@ import pytest
 
 from reviewbot.config import Config
 from reviewbot.errors import APIError
-from reviewbot.llm import Reply, Start
-from reviewbot.review import run_review
-from reviewbot.usage import Usage
+from reviewbot.llm.transport import Reply, Start
+from reviewbot.pipeline.review import run_review
+from reviewbot.llm.usage import Usage
 
 from helpers import change, file_change
 

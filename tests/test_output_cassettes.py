@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from reviewbot.cassettes import MISSING_VCR, SECRET_HEADERS
+from reviewbot.llm.cassettes import MISSING_VCR, SECRET_HEADERS
 from reviewbot.cli import main
 
 from cassette import CASSETTES

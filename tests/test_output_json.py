@@ -1,4 +1,4 @@
-"""`--format json` against its published schema (reviewbot/publish/review.schema.json).
+"""`--format json` against its published schema (reviewbot/output/review.schema.json).
 
 Real outputs come from replaying the e2e cassettes (the same requests, so the same cassettes serve);
 a synthetic result covers what those runs do not produce: failures, rejections, every placement.
@@ -11,21 +11,21 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reviewbot.cassettes import make_vcr
+from reviewbot.llm.cassettes import make_vcr
 from reviewbot.change.gitsource import read_local_change
-from reviewbot.change.model import ChangeMeta
+from reviewbot.domain.change import ChangeMeta
 from reviewbot.config import load_config
-from reviewbot.llm import Transport, make_client
-from reviewbot.publish.render import empty_result, render, to_json
+from reviewbot.llm.transport import Transport, make_client
+from reviewbot.output.render import empty_result, render, to_json
 from reviewbot.repo.local import local_repository
-from reviewbot.review import AgentStatus, ReviewResult, Schedule, run_review
-from reviewbot.specialists.findings import FILE, GENERAL, INLINE, Finding
-from reviewbot.usage import CallRecord, Usage
+from reviewbot.pipeline.review import AgentStatus, ReviewResult, Schedule, run_review
+from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
+from reviewbot.llm.usage import CallRecord, Usage
 
 from cassette import CASSETTES
 from corpus import clone
 
-SCHEMA = json.loads((Path(__file__).parent.parent / "reviewbot" / "publish" / "review.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parent.parent / "reviewbot" / "output" / "review.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
 

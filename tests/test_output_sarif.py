@@ -8,9 +8,9 @@ import pytest
 
 from reviewbot import __version__
 from reviewbot.cli import main
-from reviewbot.publish.render import empty_result, render
-from reviewbot.publish.sarif import FINGERPRINT_KEY, LEVELS, to_sarif
-from reviewbot.specialists.registry import NAMES
+from reviewbot.output.render import empty_result, render
+from reviewbot.output.sarif import FINGERPRINT_KEY, LEVELS, to_sarif
+from reviewbot.domain.specialists import NAMES
 
 from cassette import recorder
 from corpus import clone

@@ -6,11 +6,11 @@ import json
 import pytest
 
 from reviewbot.cli import main
-from reviewbot.publish.render import render, to_markdown
-from reviewbot.publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
-from reviewbot.review import AgentStatus
-from reviewbot.specialists.findings import GENERAL
-from reviewbot.usage import Usage
+from reviewbot.output.render import render, to_markdown
+from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
+from reviewbot.pipeline.review import AgentStatus
+from reviewbot.domain.findings import GENERAL
+from reviewbot.llm.usage import Usage
 
 from cassette import cassette
 from corpus import clone

@@ -76,7 +76,7 @@ def test_a_workspace_that_is_a_file_is_refused_wherever_it_comes_from(tmp_path):
     from reviewbot.errors import InputError
     from reviewbot.workspace.files import write_workspace
     from reviewbot.workspace.layout import build_plan
-    from reviewbot.specialists.registry import SPECIALISTS
+    from reviewbot.domain.specialists import SPECIALISTS
 
     from helpers import change
 

@@ -7,10 +7,10 @@ from dataclasses import replace
 from helpers import change, file_change
 
 from reviewbot.bench.prefix import prefix_waste
-from reviewbot.change.model import FileChange, Hunk, Line
+from reviewbot.domain.change import FileChange, Hunk, Line
 from reviewbot.config import Config
-from reviewbot.review import prepare
-from reviewbot.specialists.requests import Prefix
+from reviewbot.pipeline.review import prepare
+from reviewbot.agents.requests import Prefix
 from reviewbot.workspace.layout import CONTEXT_FILE, DELETED_HEAD_LINES, PRELOADED_FILE
 
 

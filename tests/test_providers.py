@@ -17,13 +17,13 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from reviewbot import providers
+from reviewbot.llm import providers
 from reviewbot.cli import main
 from reviewbot.config import Config, config_from_mapping
 from reviewbot.errors import APIError, ConfigError, CredentialsError
-from reviewbot.llm import Transport
-from reviewbot.specialists.requests import Prefix, build_prewarm, build_request
-from reviewbot.usage import Price, price_of
+from reviewbot.llm.transport import Transport
+from reviewbot.agents.requests import Prefix, build_prewarm, build_request
+from reviewbot.llm.usage import Price, price_of
 
 from corpus import clone
 from helpers import run_cli as _cli
@@ -256,7 +256,7 @@ def test_each_provider_sends_the_direct_request_body_to_its_own_url(provider, mo
 
 
 def test_a_regional_endpoint_prices_each_call_at_its_premium(monkeypatch):
-    from reviewbot.usage import CallRecord, summarize
+    from reviewbot.llm.usage import CallRecord, summarize
     target = target_for("bedrock-legacy", "eu.anthropic.claude-haiku-4-5-20251001-v1:0")
     credentials_for("bedrock-legacy", monkeypatch)
     reply = asyncio.run(_send(target, Platform(), a_request(target.api_model)))

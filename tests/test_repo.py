@@ -17,7 +17,7 @@ from reviewbot.repo.local import local_repository
 from reviewbot.repo.related import RELATED_FILE, budget_for, build_related, estimate_tokens
 from reviewbot.repo.symbols import extract
 from reviewbot.repo.tree import GitTree, RepoError, Repository
-from reviewbot.specialists.tools import MAX_MATCHES, SEARCH_NAME, TOOLS, ToolBox
+from reviewbot.agents.tools import MAX_MATCHES, SEARCH_NAME, TOOLS, ToolBox
 from reviewbot.workspace.files import MAX_REPO_READ_CHARS, read_path
 
 BASE_FILES = {
@@ -328,7 +328,7 @@ def test_budget_scales_with_the_change_up_to_the_ceiling(shop):
 
 def test_the_section_is_the_last_read_of_the_shared_prefix(shop, repo, tmp_path):
     from reviewbot.config import Config
-    from reviewbot.review import prepare
+    from reviewbot.pipeline.review import prepare
     change = read_local_change(shop, "base", "pr")
     ws, prefix = prepare(change, Config(), tmp_path / "ws", repo=repo)
     assert prefix.reads[-1][0] == RELATED_FILE and prefix.reads[-1][1] == ws.related.text
@@ -382,7 +382,7 @@ def test_agents_read_and_search_in_their_own_turns_not_in_the_shared_prefix(shop
     import asyncio
 
     from reviewbot.config import Config
-    from reviewbot.review import run_review
+    from reviewbot.pipeline.review import run_review
     from test_orchestrator import ScriptedTransport, submit
 
     seen = {}

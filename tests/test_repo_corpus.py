@@ -11,7 +11,7 @@ from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
 from reviewbot.repo.local import local_repository
 from reviewbot.repo.related import RELATED_FILE, budget_for, build_related, estimate_tokens
-from reviewbot.review import prepare
+from reviewbot.pipeline.review import prepare
 
 from corpus import GIT_ENV
 

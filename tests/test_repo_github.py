@@ -9,8 +9,8 @@ import pytest
 
 from reviewbot.errors import ToolInputError
 from reviewbot.github.archive import github_repository
-from reviewbot.github.gh import GitHubSettings, PullRequestApi, connect
-from reviewbot.specialists.tools import ToolBox
+from reviewbot.github.api import GitHubSettings, PullRequestApi, connect
+from reviewbot.agents.tools import ToolBox
 from reviewbot.workspace.files import read_path
 
 from simulators import ghsim

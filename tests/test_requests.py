@@ -2,9 +2,9 @@
 import json
 
 from reviewbot.config import Config
-from reviewbot.review import prepare, specialist_delta
-from reviewbot.specialists.registry import NAMES
-from reviewbot.specialists.requests import PRELOAD_ID, build_prewarm, build_request
+from reviewbot.pipeline.review import prepare, specialist_delta
+from reviewbot.domain.specialists import NAMES
+from reviewbot.agents.requests import PRELOAD_ID, build_prewarm, build_request
 from reviewbot.workspace.layout import CONTEXT_FILE, PRELOADED_FILE
 
 from helpers import change, file_change

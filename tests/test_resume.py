@@ -6,7 +6,7 @@ import pytest
 
 from reviewbot.config import Config
 from reviewbot.errors import APIError, InputError
-from reviewbot.review import run_review
+from reviewbot.pipeline.review import run_review
 
 from helpers import change, file_change
 from test_orchestrator import ScriptedTransport, _finding, submit

@@ -2,8 +2,8 @@
 import pytest
 
 from reviewbot.config import Config
-from reviewbot.review import prepare
-from reviewbot.specialists.registry import SPECIALISTS
+from reviewbot.pipeline.review import prepare
+from reviewbot.domain.specialists import SPECIALISTS
 from reviewbot.workspace.layout import build_plan
 from reviewbot.workspace.routing import choose_tier
 

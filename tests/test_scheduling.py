@@ -2,10 +2,10 @@
 import asyncio
 
 from reviewbot.config import Config
-from reviewbot.llm import Reply
-from reviewbot.review import run_review
-from reviewbot.scheduling import (Budget, budget_exceeded, keep_warm_due, keep_warm_pays, pacing_delay)
-from reviewbot.usage import CallRecord, Usage
+from reviewbot.llm.transport import Reply
+from reviewbot.pipeline.review import run_review
+from reviewbot.pipeline.schedule import Budget, budget_exceeded, keep_warm_due, keep_warm_pays, pacing_delay
+from reviewbot.llm.usage import CallRecord, Usage
 
 from helpers import change, file_change
 from test_orchestrator import ScriptedTransport, _delta, _finding, submit
@@ -89,7 +89,7 @@ def test_budget_stops_cleanly_with_a_labelled_partial_review(tmp_path):
 
 
 def test_runner_paces_under_the_itpm_limit_and_counts_only_uncached_input():
-    from reviewbot.scheduling import Runner
+    from reviewbot.pipeline.schedule import Runner
 
     now = [0.0]
     waits = []
@@ -136,7 +136,7 @@ def test_the_followers_wait_for_a_budget_that_covers_them(tmp_path):
 
 def test_calls_in_flight_count_against_the_budget():
     from reviewbot.errors import BudgetExceeded
-    from reviewbot.scheduling import Runner
+    from reviewbot.pipeline.schedule import Runner
     runner = Runner(None, lambda m: None, Budget(dollars=0.01))
     request = {"model": "claude-sonnet-5-5", "max_tokens": 100, "messages": [{"role": "user", "content": "x"}]}
     assert runner._check_budget(request) > 0                 # nothing in flight: one call may go

@@ -6,8 +6,8 @@ import pytest
 
 from reviewbot.change.parse import parse_diff
 from reviewbot.config import Config
-from reviewbot.publish.render import render
-from reviewbot.review import run_review
+from reviewbot.output.render import render
+from reviewbot.pipeline.review import run_review
 from reviewbot.secrets import mask, scan
 
 from helpers import change
@@ -59,11 +59,11 @@ def test_a_secret_is_a_finding_and_never_echoed_whole(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # detection: the twelve styles of the hostile corpus, every naming style, and what is not a secret
 
-from reviewbot.change.model import Change, ChangeMeta  # noqa: E402
+from reviewbot.domain.change import Change, ChangeMeta  # noqa: E402
 from reviewbot.secrets import (  # noqa: E402
     findings, hunk_shows_secret, known_secrets, redact_finding, redact_json, redact_output,
 )
-from reviewbot.specialists.findings import Finding  # noqa: E402
+from reviewbot.domain.findings import Finding  # noqa: E402
 
 import hostile_corpus as hc  # noqa: E402
 

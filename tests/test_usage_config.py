@@ -3,8 +3,8 @@ import pytest
 
 from reviewbot.config import Config, config_from_mapping, load_config
 from reviewbot.errors import ConfigError
-from reviewbot.models import Price, model_info
-from reviewbot.usage import CallRecord, Usage, cost, naive_cost, price_of, summarize, usage_from_api
+from reviewbot.llm.models import Price, model_info
+from reviewbot.llm.usage import CallRecord, Usage, cost, naive_cost, price_of, summarize, usage_from_api
 
 
 def test_prices_come_from_the_model_table():
@@ -111,7 +111,7 @@ def test_load_config_files(tmp_path):
 
 
 def test_include_exclude_and_path_instructions(tmp_path):
-    from reviewbot.review import prepare, specialist_delta
+    from reviewbot.pipeline.review import prepare, specialist_delta
 
     from helpers import change, file_change
     cfg = config_from_mapping({"exclude": ["docs/*"], "routing": "all", "path_instructions": [

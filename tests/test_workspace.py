@@ -5,9 +5,9 @@ import pytest
 
 from reviewbot.config import Config
 from reviewbot.errors import InputError, ToolInputError
-from reviewbot.review import prepare
+from reviewbot.pipeline.review import prepare
 from reviewbot.workspace.files import read_workspace_file
-from reviewbot.workspace.kinds import file_kind
+from reviewbot.domain.kinds import file_kind
 from reviewbot.workspace.layout import CONTEXT_FILE, PRELOADED_FILE, patch_name
 
 from helpers import change, file_change

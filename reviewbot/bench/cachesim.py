@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Iterator
 
-from ..errors import APIError, ConfigError
+from reviewbot.errors import APIError, ConfigError
 
 _LISTENING = re.compile(r"listening on (http://\S+)")
 

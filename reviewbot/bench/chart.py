@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import ConfigError
-from .metrics import Row
+from reviewbot.errors import ConfigError
+from reviewbot.bench.metrics import Row
 
 SEGMENTS = (("uncached", "uncached input", "#d62728"), ("write", "cache write", "#ff7f0e"),
             ("read", "cache read", "#2ca02c"), ("output", "output", "#1f77b4"))

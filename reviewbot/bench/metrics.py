@@ -4,7 +4,7 @@ A row is computed from what one review left behind: its slice of the cachesim le
 added while it ran, found by the ledger's request number `n`), the summary cachesim's analyze.py
 computed over that slice (passed in as a dict: this module never imports analyze.py), and the
 bot's own CallRecords and wall time. Token costs are in cachesim's unit (one uncached input token),
-the chart's split is in dollars at the bot's price table (reviewbot.usage).
+the chart's split is in dollars at the bot's price table (reviewbot.llm.usage).
 
 The critical path is the least wall time the review's calls allow with perfect scheduling: the
 warm-up (the first call's time to first token) is serial, then every specialist runs its turns
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Sequence
 
-from ..usage import CallRecord, naive_cost, price_of, usage_from_api
+from reviewbot.llm.usage import CallRecord, naive_cost, price_of, usage_from_api
 
 SUMMARY_AGENT = "summary"
 

@@ -19,8 +19,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from ..specialists.requests import Prefix
-from ..workspace.layout import CONTEXT_FILE, DELETED_HEAD_LINES
+from reviewbot.agents.requests import Prefix
+from reviewbot.workspace.layout import CONTEXT_FILE, DELETED_HEAD_LINES
 
 _PATCH_NAME = re.compile(r"diff/\d{3}-[A-Za-z0-9._-]+\.patch")
 _FILE_HEADER = re.compile(r"^diff --git ", re.MULTILINE)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Sequence
 
-from .metrics import Row, Targets, failures, totals
+from reviewbot.bench.metrics import Row, Targets, failures, totals
 
 SCHEMA_VERSION = 1
 COLUMNS = ("PR", "files", "+/-", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit",

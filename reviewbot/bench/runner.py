@@ -20,17 +20,17 @@ from typing import Callable, Iterator
 
 import git
 
-from ..change.gitsource import read_local_change
-from ..change.model import Change
-from ..config import Config
-from ..errors import InputError, ReviewbotError
-from ..llm import Transport, make_client
-from ..repo.local import local_repository
-from ..repo.tree import Repository
-from ..review import ReviewResult, prepare, run_review
-from . import cachesim as sim_io
-from .chart import require_matplotlib, write_chart
-from .metrics import (
+from reviewbot.change.gitsource import read_local_change
+from reviewbot.domain.change import Change
+from reviewbot.config import Config
+from reviewbot.errors import InputError, ReviewbotError
+from reviewbot.llm.transport import Transport, make_client
+from reviewbot.repo.local import local_repository
+from reviewbot.repo.tree import Repository
+from reviewbot.pipeline.review import ReviewResult, prepare, run_review
+from reviewbot.bench import cachesim as sim_io
+from reviewbot.bench.chart import require_matplotlib, write_chart
+from reviewbot.bench.metrics import (
     Row,
     Targets,
     entries_after,
@@ -39,8 +39,8 @@ from .metrics import (
     marginal_oracle,
     with_naive_bot,
 )
-from .prefix import prefix_waste
-from .report import render_markdown, to_json
+from reviewbot.bench.prefix import prefix_waste
+from reviewbot.bench.report import render_markdown, to_json
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpus"

@@ -23,7 +23,7 @@ from pathlib import Path
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-from reviewbot.change.model import Change, ChangeMeta
+from reviewbot.domain.change import Change, ChangeMeta
 from reviewbot.change.parse import parse_diff
 from reviewbot.errors import InputError
 

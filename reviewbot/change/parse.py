@@ -33,8 +33,16 @@ from unidiff.patch import Hunk as UHunk
 from unidiff.patch import Line as ULine
 from unidiff.patch import PatchedFile
 
-from reviewbot.change.model import (
-    ADDED, COPIED, DELETED, MODIFIED, RENAMED, STATUSES, FileChange, Hunk, Line,
+from reviewbot.domain.change import (
+    ADDED,
+    COPIED,
+    DELETED,
+    MODIFIED,
+    RENAMED,
+    STATUSES,
+    FileChange,
+    Hunk,
+    Line,
 )
 from reviewbot.errors import InputError
 

@@ -10,9 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..bench.runner import DEFAULT_CACHESIM, DEFAULT_CORPUS, BenchOptions, run_bench, write_outputs
-from ..config import ROUTINGS, TTLS, WARMUP_STRATEGIES, Config, with_overrides
-from ..errors import EXIT_OK, ConfigError
+from reviewbot.bench.runner import DEFAULT_CACHESIM, DEFAULT_CORPUS, BenchOptions, run_bench, write_outputs
+from reviewbot.config import ROUTINGS, TTLS, WARMUP_STRATEGIES, Config, with_overrides
+from reviewbot.errors import EXIT_OK, ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

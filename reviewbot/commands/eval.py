@@ -16,19 +16,19 @@ import os
 import sys
 from pathlib import Path
 
-from ..config import Config, check_models, load_config
-from ..errors import EXIT_OK, EXIT_PARTIAL, ConfigError
-from ..eval import report
-from ..eval.golden import Golden, load_golden
-from ..eval.judge import DEFAULT_JUDGE_MODEL
-from ..eval.matrix import EFFORTS, expand
-from ..eval.run import Evaluation
-from ..eval.source import read_github, read_local
-from ..eval.store import Store
-from ..github.gh import GitHubSettings
-from ..llm import Transport, client_from_env
-from ..models import model_info
-from ..publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter
+from reviewbot.config import Config, check_models, load_config
+from reviewbot.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
+from reviewbot.eval import report
+from reviewbot.eval.golden import Golden, load_golden
+from reviewbot.eval.judge import DEFAULT_JUDGE_MODEL
+from reviewbot.eval.matrix import EFFORTS, expand
+from reviewbot.eval.run import Evaluation
+from reviewbot.eval.source import read_github, read_local
+from reviewbot.eval.store import Store
+from reviewbot.github.api import GitHubSettings
+from reviewbot.llm.transport import Transport, client_from_env
+from reviewbot.llm.models import model_info
+from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -30,9 +30,9 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .. import providers
-from ..config import WARMUP_STRATEGIES, with_overrides
-from ..errors import (
+from reviewbot.llm import providers
+from reviewbot.config import WARMUP_STRATEGIES, with_overrides
+from reviewbot.errors import (
     EXIT_API,
     EXIT_FINDINGS,
     EXIT_OK,
@@ -43,10 +43,10 @@ from ..errors import (
     ReviewbotError,
     ToolInputError,
 )
-from ..github import conversation as conv
-from ..github import publish as pub
-from ..github.archive import github_repository
-from ..github.event import (
+from reviewbot.github import conversation as conv
+from reviewbot.github import publish as pub
+from reviewbot.github.archive import github_repository
+from reviewbot.github.event import (
     MANUAL,
     ActionsEnv,
     ConversationEvent,
@@ -54,16 +54,10 @@ from ..github.event import (
     manual_event,
     read_any_event,
 )
-from ..github.gh import (
-    GitHubSettings,
-    PostedReview,
-    PullRequestApi,
-    ReadOnlyToken,
-    connect,
-)
-from ..github.ignorefile import fetch_ignore, proposal
-from ..github.outgoing import outgoing
-from ..github.source import (
+from reviewbot.github.api import GitHubSettings, PostedReview, PullRequestApi, ReadOnlyToken, connect
+from reviewbot.github.ignorefile import fetch_ignore, proposal
+from reviewbot.github.outgoing import outgoing
+from reviewbot.github.source import (
     BINARY_NOTE,
     OMITTED_NOTE,
     fetch_base,
@@ -72,15 +66,15 @@ from ..github.source import (
     incremental_change,
     pull_change,
 )
-from ..llm import Transport, client_from_env
-from ..publish.redact import redact_result
-from ..publish.render import FORMATS, render, to_markdown, usage_line
-from ..resume import redact_saved
-from ..review import ReviewResult, run_review
-from ..secrets import hunk_shows_secret, known_secrets, redact_output
-from ..specialists.findings import SEVERITY_RANK, reaches
-from ..specialists.tools import SEVERITIES
-from ..usage import usage_json
+from reviewbot.llm.transport import Transport, client_from_env
+from reviewbot.output.redact import redact_result
+from reviewbot.output.render import FORMATS, render, to_markdown, usage_line
+from reviewbot.pipeline.resume import redact_saved
+from reviewbot.pipeline.review import ReviewResult, run_review
+from reviewbot.secrets import hunk_shows_secret, known_secrets, redact_output
+from reviewbot.domain.findings import SEVERITY_RANK, reaches
+from reviewbot.agents.tools import SEVERITIES
+from reviewbot.llm.usage import usage_json
 
 STEP_SUMMARY_MAX = 900_000          # GitHub keeps at most 1 MiB of a step's summary
 

@@ -5,7 +5,7 @@ Results go to stdout (markdown, rich-rendered on a terminal; json; sarif); progr
 and errors go to stderr, so a machine format on stdout is never mixed with anything else.
 `--dry-run` stops before the first /v1/messages call: it builds the workspace, counts every first
 request's tokens with the count_tokens endpoint and prints the layout and the estimated cost.
-`--record-cassette` / `--replay-cassette` wrap the whole run in a vcrpy cassette (reviewbot.cassettes).
+`--record-cassette` / `--replay-cassette` wrap the whole run in a vcrpy cassette (reviewbot.llm.cassettes).
 """
 from __future__ import annotations
 
@@ -19,25 +19,26 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from .. import dryrun, providers
-from ..cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
-from ..change.diffsource import read_diff_file
-from ..change.gitsource import read_file_at, read_local_change
-from ..config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
-from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, InputError, StreamBroken
-from ..llm import COUNTED_FIELDS, Transport, client_from_env
-from ..repo.local import local_repository
-from ..publish.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
-from ..publish.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
-from ..resume import redact_saved
-from ..review import ReviewResult, prepare, run_review
-from ..secrets import known_secrets, redact_json, redact_output
-from ..specialists.findings import reaches
-from ..specialists.tools import SEVERITIES
-from ..usage import REFUSALS_BILLED, usage_json
+from reviewbot.pipeline import dryrun
+from reviewbot.llm import providers
+from reviewbot.llm.cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
+from reviewbot.change.diffsource import read_diff_file
+from reviewbot.change.gitsource import read_file_at, read_local_change
+from reviewbot.config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
+from reviewbot.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, InputError, StreamBroken
+from reviewbot.llm.transport import COUNTED_FIELDS, Transport, client_from_env
+from reviewbot.repo.local import local_repository
+from reviewbot.output.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
+from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
+from reviewbot.pipeline.resume import redact_saved
+from reviewbot.pipeline.review import ReviewResult, prepare, run_review
+from reviewbot.secrets import known_secrets, redact_json, redact_output
+from reviewbot.domain.findings import reaches
+from reviewbot.agents.tools import SEVERITIES
+from reviewbot.llm.usage import REFUSALS_BILLED, usage_json
 
 FORMAT_HELP = ("output on stdout: markdown (rendered with rich on a terminal, plain when piped), "
-               "json (schema: reviewbot/publish/review.schema.json), sarif (SARIF 2.1.0, for GitHub code "
+               "json (schema: reviewbot/output/review.schema.json), sarif (SARIF 2.1.0, for GitHub code "
                "scanning); default: markdown")
 
 
@@ -188,7 +189,7 @@ def check_paths(args) -> None:
 
 def _client(config, api_key: str | None, replaying: bool, target: providers.Target):
     # Replaying, a miss is final: no SDK retries (they would only wait). Recordings keep no retried
-    # error answers (reviewbot.cassettes), so nothing in a cassette needs a retry.
+    # error answers (reviewbot.llm.cassettes), so nothing in a cassette needs a retry.
     return client_from_env(api_key, 0 if replaying else config.max_retries, config.timeout_seconds,
                            stall_seconds=config.stall_seconds, target=target)
 

@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..errors import ConfigError
+from reviewbot.errors import ConfigError
 
 SEVERITIES = ("critical", "high", "medium", "low")          # the benchmark's, most severe first
 _PR_URL = re.compile(r"^https?://[^/]+/(?P<repo>[^/\s]+/[^/\s]+)/pulls?/(?P<number>\d+)/?$")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 
-from ..config import Config
-from ..errors import ConfigError
-from ..specialists.registry import NAMES
+from reviewbot.config import Config
+from reviewbot.errors import ConfigError
+from reviewbot.domain.specialists import NAMES
 
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 

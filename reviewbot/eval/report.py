@@ -8,9 +8,9 @@ true positive, a duplicate or noise) and the judge's `matches` with their reason
 """
 from __future__ import annotations
 
-from .golden import SEVERITIES
-from .run import CellResult, PRResult
-from .score import REVIEW_SEVERITIES, Counts, SpecialistCounts
+from reviewbot.eval.golden import SEVERITIES
+from reviewbot.eval.run import CellResult, PRResult
+from reviewbot.eval.score import REVIEW_SEVERITIES, Counts, SpecialistCounts
 
 SCHEMA_VERSION = 1
 

@@ -1,7 +1,7 @@
 """The evaluation run: for every cell and every golden PR, review (or reuse the saved review),
 judge (or reuse the saved judgment), score.
 
-The review goes through reviewbot.review.run_review with the Transport it is given; the judge
+The review goes through reviewbot.pipeline.review.run_review with the Transport it is given; the judge
 through the same Transport's `send`. Reading a PR is a function passed in (reviewbot.eval.source
 in the command, anything in tests), called only when a review has to be made, so a finished
 evaluation re-renders offline. A PR whose review or judgment fails is reported with its error and
@@ -17,17 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
-from ..change.model import Change
-from ..config import Config
-from ..errors import APIError, CredentialsError, InputError
-from ..review import run_review
-from ..usage import CallRecord
-from .golden import Golden
-from .judge import build_request, judge_pr, pr_text
-from .matrix import Cell
-from .score import Candidate, Link, PRScore, Totals, score_pr, total
-from .store import (
+from reviewbot import __version__
+from reviewbot.domain.change import Change
+from reviewbot.config import Config
+from reviewbot.errors import APIError, CredentialsError, InputError
+from reviewbot.pipeline.review import run_review
+from reviewbot.llm.usage import CallRecord
+from reviewbot.eval.golden import Golden
+from reviewbot.eval.judge import build_request, judge_pr, pr_text
+from reviewbot.eval.matrix import Cell
+from reviewbot.eval.score import Candidate, Link, PRScore, Totals, score_pr, total
+from reviewbot.eval.store import (
     CallEntry,
     CandidateEntry,
     JudgmentRecord,

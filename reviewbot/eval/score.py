@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from .golden import SEVERITIES
+from reviewbot.eval.golden import SEVERITIES
 
 MATCH, PARTIAL = "match", "partial"
 KINDS = (MATCH, PARTIAL)

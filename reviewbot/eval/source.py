@@ -14,12 +14,12 @@ from pathlib import Path
 
 import git
 
-from ..change.gitsource import read_local_change
-from ..change.model import Change
-from ..errors import InputError
-from ..github.gh import GitHubSettings, PullRequestApi, connect
-from ..github.source import capped, pull_change, rule_paths
-from .golden import Golden
+from reviewbot.change.gitsource import read_local_change
+from reviewbot.domain.change import Change
+from reviewbot.errors import InputError
+from reviewbot.github.api import GitHubSettings, PullRequestApi, connect
+from reviewbot.github.source import capped, pull_change, rule_paths
+from reviewbot.eval.golden import Golden
 
 
 def read_github(golden: Golden, settings: GitHubSettings) -> Change:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from ..errors import InputError
-from ..usage import CallRecord, Usage
-from .score import Candidate, Link
+from reviewbot.errors import InputError
+from reviewbot.llm.usage import CallRecord, Usage
+from reviewbot.eval.score import Candidate, Link
 
 
 class CallEntry(BaseModel):

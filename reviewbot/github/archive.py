@@ -12,7 +12,7 @@ import io
 import tarfile
 from pathlib import Path
 
-from ..repo.tree import GitTree, Repository, git
+from reviewbot.repo.tree import GitTree, Repository, git
 
 MAX_ARCHIVE_BYTES = 200_000_000         # a larger repository is reviewed without its context
 

@@ -12,12 +12,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..change.model import FileChange
-from ..publish.render import clean
-from ..specialists.findings import SEVERITY_RANK, Finding
-from ..usage import CallRecord, summarize
-from .gh import PostedReview
-from .markers import (
+from reviewbot.domain.change import FileChange
+from reviewbot.output.render import clean
+from reviewbot.domain.findings import SEVERITY_RANK, Finding
+from reviewbot.llm.usage import CallRecord, summarize
+from reviewbot.github.api import PostedReview
+from reviewbot.github.markers import (
     _BLOCK,
     _FORGED,
     FINDING,

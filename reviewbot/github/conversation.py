@@ -12,8 +12,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from .event import TRUSTED_ASSOCIATIONS
-from .markers import marker, prose, read_markers
+from reviewbot.github.event import TRUSTED_ASSOCIATIONS
+from reviewbot.github.markers import marker, prose, read_markers
 
 CONV = "conv"
 COMMANDS = ("review", "full-review", "pause", "resume", "ignore", "help")

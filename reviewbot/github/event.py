@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigError, InputError
+from reviewbot.errors import ConfigError, InputError
 
 # The `pull_request` actions that ask for a review; any other action (closed, labeled, edited ...)
 # is answered with "nothing to do".

@@ -25,7 +25,7 @@ import tomllib
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import ConfigError
+from reviewbot.errors import ConfigError
 
 IGNORE_FILE = ".reviewbot/ignore.toml"
 

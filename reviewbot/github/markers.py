@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from ..publish.render import clean
+from reviewbot.output.render import clean
 
 MAX_BODY = 65536                  # GitHub's limit, in characters, for a review body and a comment
 

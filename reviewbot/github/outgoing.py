@@ -16,8 +16,8 @@ import re
 
 from collections.abc import Iterable
 
-from ..publish.render import clean
-from ..secrets import redact_output
+from reviewbot.output.render import clean
+from reviewbot.secrets import redact_output
 
 _FOLD = re.compile(r"<(/?)(details|summary)\b", re.I)
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..change.model import Change
-from ..specialists.findings import GENERAL, INLINE, SEVERITY_RANK, Finding, place
-from ..usage import CallRecord, summarize
-from .bodies import BodyFinding, InlineComment, body_block, inline_comment
-from .markers import FIXED, MAX_INLINE, REOPENED, marker, prose
-from .outgoing import unfoldable
-from .prior import Prior, Thread
+from reviewbot.domain.change import Change
+from reviewbot.domain.findings import GENERAL, INLINE, SEVERITY_RANK, Finding, place
+from reviewbot.llm.usage import CallRecord, summarize
+from reviewbot.github.bodies import BodyFinding, InlineComment, body_block, inline_comment
+from reviewbot.github.markers import FIXED, MAX_INLINE, REOPENED, marker, prose
+from reviewbot.github.outgoing import unfoldable
+from reviewbot.github.prior import Prior, Thread
 
 
 @dataclass(frozen=True)

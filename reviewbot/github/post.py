@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from ..change.model import FileChange
-from .bodies import BodyFinding, InlineComment, body_block, valid_on
-from .gh import APIError, Forbidden, PostedComment, PostedReview, Unprocessable
-from .markers import FIXED, REOPENED, read_markers
-from .plan import Step
+from reviewbot.domain.change import FileChange
+from reviewbot.github.bodies import BodyFinding, InlineComment, body_block, valid_on
+from reviewbot.github.api import APIError, Forbidden, PostedComment, PostedReview, Unprocessable
+from reviewbot.github.markers import FIXED, REOPENED, read_markers
+from reviewbot.github.plan import Step
 
 
 @dataclass(frozen=True)

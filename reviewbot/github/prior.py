@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..specialists.findings import SEVERITY_RANK
-from .bodies import _VERDICT, BodyFinding, CostState, _body_findings
-from .gh import PostedComment, PostedReview, ReviewThread
-from .markers import (
+from reviewbot.domain.findings import SEVERITY_RANK
+from reviewbot.github.bodies import _VERDICT, BodyFinding, CostState, _body_findings
+from reviewbot.github.api import PostedComment, PostedReview, ReviewThread
+from reviewbot.github.markers import (
     FINDING,
     FIXED,
     LATEST,

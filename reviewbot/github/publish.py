@@ -14,7 +14,7 @@ thin poster). This module gathers them under one name for the command and the te
 """
 from __future__ import annotations
 
-from .bodies import (
+from reviewbot.github.bodies import (
     _VERDICT,
     BodyFinding,
     CostState,
@@ -37,7 +37,7 @@ from .bodies import (
     valid_on,
     withdrawn_body,
 )
-from .markers import (
+from reviewbot.github.markers import (
     _BLOCK,
     _CODE,
     _FORGED,
@@ -65,7 +65,7 @@ from .markers import (
     read_markers,
     short,
 )
-from .plan import (
+from reviewbot.github.plan import (
     Plan,
     Step,
     cleanup_steps,
@@ -78,8 +78,8 @@ from .plan import (
     reopen_reply,
     step_summary,
 )
-from .post import Done, Draft, find_reply, post_review, run_steps
-from .prior import (
+from reviewbot.github.post import Done, Draft, find_reply, post_review, run_steps
+from reviewbot.github.prior import (
     without,
     Prior,
     Record,

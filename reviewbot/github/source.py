@@ -25,11 +25,11 @@ import difflib
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from ..change.gitsource import RULE_FILES, RULES_MAX_CHARS, TRUNCATED_NOTE
-from ..change.model import STATUSES, Change, ChangeMeta, FileChange
-from ..change.parse import file_change_from_patch
-from ..config import Config, config_from_files
-from ..errors import InputError
+from reviewbot.change.gitsource import RULE_FILES, RULES_MAX_CHARS, TRUNCATED_NOTE
+from reviewbot.domain.change import STATUSES, Change, ChangeMeta, FileChange
+from reviewbot.change.parse import file_change_from_patch
+from reviewbot.config import Config, config_from_files
+from reviewbot.errors import InputError
 
 _KNOWN_STATUSES = STATUSES + ("removed", "changed", "unchanged")     # GitHub's names beside the model's
 

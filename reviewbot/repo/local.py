@@ -9,7 +9,7 @@ from pathlib import Path
 
 import git as gitpython
 
-from .tree import GitTree, Repository
+from reviewbot.repo.tree import GitTree, Repository
 
 
 def local_repository(repo_dir: str | Path, head_sha: str, base_sha: str) -> Repository:

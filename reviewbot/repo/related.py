@@ -18,11 +18,11 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from ..change.model import Change, FileChange
-from ..workspace.fence import fence, inline
-from ..workspace.kinds import file_kind
-from .symbols import FileSymbols, Symbol, extract, supported
-from .tree import RepoError, Repository, RepoTree
+from reviewbot.domain.change import Change, FileChange
+from reviewbot.domain.fence import fence, inline
+from reviewbot.domain.kinds import file_kind
+from reviewbot.repo.symbols import FileSymbols, Symbol, extract, supported
+from reviewbot.repo.tree import RepoError, Repository, RepoTree
 
 RELATED_FILE = "related-code.txt"
 MAX_DEFINITION_LINES = 60        # a longer definition is shown up to here, with a note

@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import ToolInputError
+from reviewbot.errors import ToolInputError
 
 SYMLINK, SUBMODULE = "120000", "160000"
 GREP_TIMEOUT = 20.0

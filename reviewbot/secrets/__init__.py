@@ -24,10 +24,10 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
-from ..change.model import Change, FileChange
-from ..specialists.findings import FILE, INLINE, Finding
-from .detect import detect
-from .rules import (
+from reviewbot.domain.change import Change, FileChange
+from reviewbot.domain.findings import FILE, INLINE, Finding
+from reviewbot.secrets.detect import detect
+from reviewbot.secrets.rules import (
     ASSIGNMENT,
     MASK_MARK,
     PRIVATE_KEY_BLOCK,

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from detect_secrets.core.scan import get_filters, scan_diff
 from detect_secrets.settings import default_settings, get_settings
 
-from .rules import high_entropy_assignment, placeholder, strong_value, url_password
+from reviewbot.secrets.rules import high_entropy_assignment, placeholder, strong_value, url_password
 
 _ENTROPY_TYPES = frozenset({"Base64 High Entropy String", "Hex High Entropy String"})
 _KINDS = {"Secret Keyword": "secret in a keyword-named assignment", "Basic Auth Credentials": "password in a URL",

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
-from ..errors import InputError, ToolInputError
-from ..repo.related import Related
-from ..repo.tree import Repository
-from .layout import CONTEXT_FILE, Plan, source_path
+from reviewbot.errors import InputError, ToolInputError
+from reviewbot.repo.related import Related
+from reviewbot.repo.tree import Repository
+from reviewbot.workspace.layout import CONTEXT_FILE, Plan, source_path
 
 MAX_READ_CHARS = 200_000
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Callable
 
-from ..change.model import Change, FileChange
-from ..specialists.registry import BINARY, GENERATED, LOCKFILE, Specialist
-from ..templates import render
-from .fence import fence
-from .kinds import file_kind
-from .routing import Tier, choose_tier, select
+from reviewbot.domain.change import Change, FileChange
+from reviewbot.domain.specialists import BINARY, GENERATED, LOCKFILE, Specialist
+from reviewbot.templates import render
+from reviewbot.domain.fence import fence
+from reviewbot.domain.kinds import file_kind
+from reviewbot.workspace.routing import Tier, choose_tier, select
 
 CONTEXT_FILE = "shared-mr-context.txt"
 PRELOADED_FILE = "preloaded-patches.txt"     # the pre-read patches, one file: one read in the prefix

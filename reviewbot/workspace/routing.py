@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..specialists.registry import CI, CODE, CONFIG, DEPS, DOCS, LOCKFILE, TEST, Specialist
+from reviewbot.domain.specialists import CI, CODE, CONFIG, DEPS, DOCS, LOCKFILE, TEST, Specialist
 
 SENSITIVE = re.compile(r"(auth|login|passw|secret|token|credential|crypt|session|permission|acl|oauth|jwt|saml|"
                        r"csrf|xss|saniti[sz]|security|privilege|sudo|\.env\b|certificate|\.pem$|\.key$)", re.I)

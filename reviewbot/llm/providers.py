@@ -49,11 +49,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from reviewbot.errors import ConfigError
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .usage import Price
+    from reviewbot.config import Config
+    from reviewbot.llm.usage import Price
 
 DEFAULT_PROVIDER = "anthropic"
 REGIONAL_PREMIUM = 1.10            # regional endpoints vs global, Sonnet 4.5 and later (Bedrock legacy, Vertex)
@@ -468,7 +468,7 @@ def _guarded(cls, platform: Platform):
     is reviewbot's CredentialsError, one line naming the platform and the error type, never its
     text (which may quote a credential), instead of a traceback; and which refuses, before
     sending, a request shape the platform does not take (check_request)."""
-    from .errors import CredentialsError
+    from reviewbot.errors import CredentialsError
 
     def fail(e: BaseException):
         return CredentialsError(f"{platform.title}: the credential chain failed ({type(e).__name__}); check the "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# File kinds (see reviewbot.workspace.kinds).
+# File kinds (see reviewbot.domain.kinds).
 CODE, TEST, DOCS, CONFIG, CI, DEPS, LOCKFILE, GENERATED, BINARY = (
     "code", "test", "docs", "config", "ci", "deps", "lockfile", "generated", "binary")
 ALL_KINDS = frozenset({CODE, TEST, DOCS, CONFIG, CI, DEPS, LOCKFILE, GENERATED, BINARY})

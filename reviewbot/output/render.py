@@ -1,11 +1,11 @@
 """Reporters: a ReviewResult rendered as markdown, as JSON (schema: review.schema.json beside this
-file) or as SARIF 2.1.0 (reviewbot.publish.sarif).
+file) or as SARIF 2.1.0 (reviewbot.output.sarif).
 
 Every output format goes through one interface, `render(result, fmt) -> str`, so the CLI never
-formats anything itself (rich rendering of the markdown on a terminal is reviewbot.publish.terminal).
+formats anything itself (rich rendering of the markdown on a terminal is reviewbot.output.terminal).
 Pure. Text that came from the model or the PR is stripped of control characters (no terminal
 escapes smuggled in through a finding). `render` is also the redaction gate of every format: it
-renders the result rebuilt by reviewbot.publish.redact (every string masked of the change's secrets
+renders the result rebuilt by reviewbot.output.redact (every string masked of the change's secrets
 and of secret-shaped text), and passes the finished text (markdown) or document (JSON, SARIF)
 through the same redaction once more.
 """
@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 import re
 
-from ..review import ReviewResult
-from ..secrets import redact_output
-from ..specialists.findings import Finding
-from ..usage import summarize, usage_json
+from reviewbot.pipeline.review import ReviewResult
+from reviewbot.secrets import redact_output
+from reviewbot.domain.findings import Finding
+from reviewbot.llm.usage import summarize, usage_json
 
 SCHEMA_VERSION = 1
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
@@ -164,13 +164,13 @@ def to_markdown(result: ReviewResult) -> str:
 
 
 def _json_text(result: ReviewResult) -> str:
-    from .redact import redact_json
+    from reviewbot.output.redact import redact_json
     return json.dumps(redact_json(to_json(result), result.secrets), indent=2, ensure_ascii=False) + "\n"
 
 
 def _sarif_text(result: ReviewResult) -> str:
-    from .redact import redact_json
-    from .sarif import to_sarif          # sarif imports `clean` from here
+    from reviewbot.output.redact import redact_json
+    from reviewbot.output.sarif import to_sarif          # sarif imports `clean` from here
     return json.dumps(redact_json(to_sarif(result), result.secrets), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -192,5 +192,5 @@ def empty_result(meta, note: str) -> ReviewResult:
 
 def render(result: ReviewResult, fmt: str) -> str:
     """The review in `fmt`, redacted: no secret known in the change, and no secret-shaped text, in it."""
-    from .redact import redact_result        # redact imports ReviewResult; render is imported by review's users
+    from reviewbot.output.redact import redact_result        # redact imports ReviewResult; render is imported by review's users
     return FORMATS[fmt](redact_result(result))

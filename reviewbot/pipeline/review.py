@@ -24,33 +24,33 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Callable
 
-from .change.model import Change, ChangeMeta
-from .config import Config, check_models
-from .errors import APIError, BudgetExceeded, CredentialsError
-from .llm import Start, Transport
-from .models import model_info
-from .resume import load as load_state
-from .resume import save_agent, save_run
-from .scheduling import Budget, Runner, followers_cost, output_estimate
-from .manipulation import SCANNER as INJECTION_SCANNER
-from .manipulation import scan as scan_manipulation
-from .secrets import SCANNER, known_secrets, redact_finding, redact_output
-from .secrets import findings as secret_findings
-from .secrets import scan as scan_secrets
-from .specialists.agent import AgentResult, Limits, run_agent
-from .specialists.findings import Finding, Submission
-from .specialists.registry import SUMMARY, by_name, selected
-from .specialists.tools import VERDICTS
-from .specialists.requests import Prefix, build_prewarm, effort_in_force
-from .summary.merge import apply_summary, derive_verdict, findings_for_summary, first_pass
-from .templates import render
-from .usage import CallRecord, cost, fan_out_hit_rate
-from .workspace.fence import fence
-from .workspace.files import Workspace, write_workspace
-from .repo.related import RELATED_FILE, Related, budget_for, build_related
-from .repo.tree import Repository
-from .specialists.tools import ToolBox
-from .workspace.layout import CONTEXT_FILE, PRELOADED_FILE, Plan, build_plan, preloaded_bundle, render_context
+from reviewbot.domain.change import Change, ChangeMeta
+from reviewbot.config import Config, check_models
+from reviewbot.errors import APIError, BudgetExceeded, CredentialsError
+from reviewbot.llm.transport import Start, Transport
+from reviewbot.llm.models import model_info
+from reviewbot.pipeline.resume import load as load_state
+from reviewbot.pipeline.resume import save_agent, save_run
+from reviewbot.pipeline.schedule import Budget, Runner, followers_cost, output_estimate
+from reviewbot.pipeline.manipulation import SCANNER as INJECTION_SCANNER
+from reviewbot.pipeline.manipulation import scan as scan_manipulation
+from reviewbot.secrets import SCANNER, known_secrets, redact_finding, redact_output
+from reviewbot.secrets import findings as secret_findings
+from reviewbot.secrets import scan as scan_secrets
+from reviewbot.agents.loop import AgentResult, Limits, run_agent
+from reviewbot.domain.findings import Finding, Submission
+from reviewbot.domain.specialists import SUMMARY, by_name, selected
+from reviewbot.agents.tools import VERDICTS
+from reviewbot.agents.requests import Prefix, build_prewarm, effort_in_force
+from reviewbot.pipeline.merge import apply_summary, derive_verdict, findings_for_summary, first_pass
+from reviewbot.templates import render
+from reviewbot.llm.usage import CallRecord, cost, fan_out_hit_rate
+from reviewbot.domain.fence import fence
+from reviewbot.workspace.files import Workspace, write_workspace
+from reviewbot.repo.related import RELATED_FILE, Related, budget_for, build_related
+from reviewbot.repo.tree import Repository
+from reviewbot.agents.tools import ToolBox
+from reviewbot.workspace.layout import CONTEXT_FILE, PRELOADED_FILE, Plan, build_plan, preloaded_bundle, render_context
 
 
 @dataclass(frozen=True)

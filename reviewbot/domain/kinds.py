@@ -8,7 +8,7 @@ from __future__ import annotations
 from fnmatch import fnmatch
 from pathlib import PurePosixPath
 
-from ..specialists.registry import BINARY, CI, CODE, CONFIG, DEPS, DOCS, GENERATED, LOCKFILE, TEST
+from reviewbot.domain.specialists import BINARY, CI, CODE, CONFIG, DEPS, DOCS, GENERATED, LOCKFILE, TEST
 
 LOCKFILES = {"package-lock.json", "yarn.lock", "pnpm-lock.yaml", "cargo.lock", "poetry.lock", "pipfile.lock",
              "go.sum", "composer.lock", "gemfile.lock", "uv.lock", "pdm.lock", "bun.lockb", "npm-shrinkwrap.json"}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from reviewbot.errors import ConfigError
 
 EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")
 _ALL = EFFORT_LEVELS

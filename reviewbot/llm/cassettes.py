@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import ConfigError
+from reviewbot.errors import ConfigError
 
 SECRET_HEADERS = ["x-api-key", "authorization", "anthropic-organization-id", "cookie", "set-cookie",
                   "request-id", "x-request-id"]
@@ -47,7 +47,7 @@ def scrub_and_drop_retried(response: dict) -> dict | None:
 
 
 def _redacted_text(data, known: tuple[str, ...]):
-    from .secrets import redact_json, redact_output
+    from reviewbot.secrets import redact_json, redact_output
     if data is None:
         return None
     raw = data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else str(data)

@@ -18,9 +18,9 @@ import re
 import time
 from typing import Callable, TextIO
 
-from ..secrets import redact_output
-from ..usage import Usage, cost
-from .render import clean
+from reviewbot.secrets import redact_output
+from reviewbot.llm.usage import Usage, cost
+from reviewbot.output.render import clean
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 _DONE = re.compile(r"^(?P<who>[\w-]+): (done with \d+ finding|failed: |ok$|failed$)")

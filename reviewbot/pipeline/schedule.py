@@ -22,10 +22,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import APIError, BudgetExceeded, StreamBroken
-from .llm import Reply, Transport
-from .models import SUBMISSION_ESTIMATE, model_info
-from .usage import REFUSALS_BILLED, CallRecord, Usage, cost
+from reviewbot.errors import APIError, BudgetExceeded, StreamBroken
+from reviewbot.llm.transport import Reply, Transport
+from reviewbot.llm.models import SUBMISSION_ESTIMATE, model_info
+from reviewbot.llm.usage import REFUSALS_BILLED, CallRecord, Usage, cost
 
 KEEP_WARM_AT = 0.8          # refresh when this fraction of the TTL has passed since the last use
 

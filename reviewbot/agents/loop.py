@@ -16,13 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from ..errors import APIError, BudgetExceeded, CredentialsError, ToolInputError
-from ..models import model_info
-from ..templates import render
-from ..usage import CallRecord
-from .findings import Submission, parse_submission
-from .requests import Prefix, build_request, tool_result
-from .tools import READ_FILE_NAME, SUBMIT_NAME, ToolBox
+from reviewbot.errors import APIError, BudgetExceeded, CredentialsError, ToolInputError
+from reviewbot.llm.models import model_info
+from reviewbot.templates import render
+from reviewbot.llm.usage import CallRecord
+from reviewbot.domain.findings import Submission, parse_submission
+from reviewbot.agents.requests import Prefix, build_request, tool_result
+from reviewbot.agents.tools import READ_FILE_NAME, SUBMIT_NAME, ToolBox
 
 MAX_OUTPUT_CAP = 128_000          # the largest output budget a max_tokens retry asks for
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
-from ..change.model import Change
-from ..specialists.findings import SEVERITY_RANK, Finding, Submission, _norm, place
-from ..specialists.registry import NAMES
+from reviewbot.domain.change import Change
+from reviewbot.domain.findings import SEVERITY_RANK, Finding, Submission, _norm, place
+from reviewbot.domain.specialists import NAMES
 
 
 @dataclass(frozen=True)

@@ -20,16 +20,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .change.model import ChangeMeta
-from .config import Config
-from .providers import CHARS_PER_TOKEN
-from .review import specialist_delta
-from .specialists.registry import SUMMARY, selected
-from .models import SUBMISSION_ESTIMATE, model_info
-from .specialists.requests import Prefix, build_prewarm, build_request, effort_in_force
-from .templates import render
-from .usage import Usage, cost, price_of
-from .workspace.files import Workspace
+from reviewbot.domain.change import ChangeMeta
+from reviewbot.config import Config
+from reviewbot.llm.providers import CHARS_PER_TOKEN
+from reviewbot.pipeline.review import specialist_delta
+from reviewbot.domain.specialists import SUMMARY, selected
+from reviewbot.llm.models import SUBMISSION_ESTIMATE, model_info
+from reviewbot.agents.requests import Prefix, build_prewarm, build_request, effort_in_force
+from reviewbot.templates import render
+from reviewbot.llm.usage import Usage, cost, price_of
+from reviewbot.workspace.files import Workspace
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ def to_json(d: DryRun) -> dict:
 
 
 def to_markdown(d: DryRun) -> str:
-    from .publish.render import clean
+    from reviewbot.output.render import clean
     e = estimate(d)
     m = d.meta
     out = [f"# reviewbot dry run: {clean(m.title) or 'review'}", "",

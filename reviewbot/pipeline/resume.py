@@ -12,11 +12,11 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from .errors import InputError
-from .secrets import redact_json
-from .specialists.agent import AgentResult
-from .specialists.findings import Finding, Submission
-from .usage import CallRecord, Usage
+from reviewbot.errors import InputError
+from reviewbot.secrets import redact_json
+from reviewbot.agents.loop import AgentResult
+from reviewbot.domain.findings import Finding, Submission
+from reviewbot.llm.usage import CallRecord, Usage
 
 STATE = "state"
 

@@ -8,7 +8,7 @@ tool list between calls (a cache miss) or require a forced tool_choice (also a m
 """
 from __future__ import annotations
 
-from ..errors import ToolInputError
+from reviewbot.errors import ToolInputError
 
 SEVERITIES = ("critical", "high", "medium", "low", "nit")
 VERDICTS = ("no_issues", "minor_issues", "needs_changes", "blocking_issues")
@@ -145,7 +145,7 @@ class ToolBox:
         return text
 
     def read_file(self, args: dict) -> str:
-        from ..workspace.files import read_path
+        from reviewbot.workspace.files import read_path
         start = args.get("start_line", 1)
         if not isinstance(start, int) or isinstance(start, bool) or start < 1:
             raise ToolInputError("start_line must be a positive integer")

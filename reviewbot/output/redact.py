@@ -3,7 +3,7 @@
 `redact_result` rebuilds a result with every string in it (change metadata, findings, statuses,
 notes, raw submissions) passed through reviewbot.secrets.redact_output with the secrets known in
 the change (`ReviewResult.secrets`); a suggested replacement that held one is withheld. Every
-reporter starts from it (reviewbot.publish.render.render), and `reviewbot github` redacts the
+reporter starts from it (reviewbot.output.render.render), and `reviewbot github` redacts the
 result before planning what it posts. `redact_json` does the same to a JSON value (keys too) for
 files written beside the review (--keep-workspace). Pure.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
-from ..review import ReviewResult
-from ..secrets import redact_finding, redact_output
-from ..specialists.findings import Finding
+from reviewbot.pipeline.review import ReviewResult
+from reviewbot.secrets import redact_finding, redact_output
+from reviewbot.domain.findings import Finding
 
 
 def _walk(value: Any, known: tuple[str, ...]) -> Any:

@@ -2,7 +2,7 @@
 request's input tokens (the dry run).
 
 This is the only module that calls the SDK. It builds nothing: requests arrive complete from
-reviewbot.specialists.requests (the beta header a request needs is derived from it, `betas_for`).
+reviewbot.agents.requests (the beta header a request needs is derived from it, `betas_for`).
 SDK failures that survive the SDK's own retries become APIError with a one-line message (never the
 key). A stream that broke after it began (the connection dropped, no event for `stall_seconds`, an
 SSE `error` event, or a body that ended before `message_stop`) is StreamBroken, carrying what had
@@ -20,10 +20,10 @@ from typing import Callable
 import anthropic
 import httpx2
 
-from . import providers
-from .errors import APIError, CredentialsError, StreamBroken
-from .models import BETA_PER_MESSAGE_EFFORT
-from .usage import Usage, usage_from_api
+from reviewbot.llm import providers
+from reviewbot.errors import APIError, CredentialsError, StreamBroken
+from reviewbot.llm.models import BETA_PER_MESSAGE_EFFORT
+from reviewbot.llm.usage import Usage, usage_from_api
 
 DEFAULT_STALL_SECONDS = 90.0
 
@@ -119,7 +119,7 @@ def _headers(request: dict) -> dict:
 def make_client(api_key: str | None, base_url: str | None, max_retries: int, timeout: float,
                 http_client=None, stall_seconds: float | None = None,
                 target: providers.Target | None = None) -> anthropic.AsyncAnthropic:
-    """The SDK client of `target`'s platform (default: the Claude API), built by reviewbot.providers;
+    """The SDK client of `target`'s platform (default: the Claude API), built by reviewbot.llm.providers;
     `http_client` (an httpx2.AsyncClient) lets a caller choose the transport. With `stall_seconds`, a
     read that waits longer (no header, no event) times out, and the SDK retries it while the stream
     has not begun."""

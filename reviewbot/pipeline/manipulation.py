@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from .change.model import Change
-from .specialists.findings import FILE, GENERAL, INLINE, Finding
+from reviewbot.domain.change import Change
+from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
 
 SCANNER = "injection-scan"
 MAX_FINDINGS = 12

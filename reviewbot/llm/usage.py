@@ -1,6 +1,6 @@
 """Usage records and cost math: every call's `usage`, priced, and the run's totals.
 
-Pure. Prices come from the model table (reviewbot.models), per request: Haiku 5.5's prompt size
+Pure. Prices come from the model table (reviewbot.llm.models), per request: Haiku 5.5's prompt size
 (input + cache reads + writes) picks its band. The no-cache baseline bills every input token of the
 same requests at the base input price, which is what the run would have cost without prompt
 caching. Thinking tokens are output tokens (billed at the output price) and are shown apart.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import Price, model_info
+from reviewbot.llm.models import Price, model_info
 
 
 def price_of(model: str, prompt_tokens: int = 0) -> Price:

@@ -34,10 +34,10 @@ from github import (
 from github.GithubObject import GithubObject
 from urllib3 import Retry
 
-from .. import __version__
-from ..errors import APIError
-from .outgoing import outgoing
-from .source import ApiFile, CommitInfo, Comparison, PullInfo
+from reviewbot import __version__
+from reviewbot.errors import APIError
+from reviewbot.github.outgoing import outgoing
+from reviewbot.github.source import ApiFile, CommitInfo, Comparison, PullInfo
 
 INSTALLATION_LOGIN = "github-actions[bot]"      # who GITHUB_TOKEN posts as
 

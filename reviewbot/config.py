@@ -6,10 +6,10 @@ Defaults live here and nowhere else. Loading and validating `.reviewbot.toml` /
 from __future__ import annotations
 
 import tomllib
-from fnmatch import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
+from fnmatch import fnmatch
 from pathlib import Path
-from typing import Callable
 
 from reviewbot.errors import ConfigError
 

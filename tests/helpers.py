@@ -1,8 +1,8 @@
 """Small builders for tests: a FileChange with real hunks, a Change around it, and the CLI run in-process."""
 from __future__ import annotations
 
-from reviewbot.domain.change import Change, ChangeMeta, FileChange, Hunk, Line
 from reviewbot.cli import main
+from reviewbot.domain.change import Change, ChangeMeta, FileChange, Hunk, Line
 
 
 def file_change(path: str = "src/app.py", added=(10, 11, 12), context=(8, 9, 13), status="modified",

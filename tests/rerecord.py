@@ -19,7 +19,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from simulators import CACHESIM, GHSIM, serve          # tests/ is this script's directory
+from simulators import CACHESIM, GHSIM, serve  # tests/ is this script's directory
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = str(ROOT / "tests" / "data" / "github" / "widgets-7.bundle")

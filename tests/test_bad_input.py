@@ -4,18 +4,17 @@ import json
 import subprocess
 
 import pytest
-
-from reviewbot.change.gitsource import read_local_change
-from reviewbot.cli import main
-from reviewbot.config import Config
-from reviewbot.pipeline.review import prepare, run_review
-from reviewbot.domain.specialists import SPECIALISTS
-from reviewbot.agents.requests import build_request
-from reviewbot.workspace.layout import build_plan
-
 from corpus import GIT_ENV
 from helpers import change, file_change
 from test_orchestrator import ScriptedTransport, _finding, submit
+
+from reviewbot.agents.requests import build_request
+from reviewbot.change.gitsource import read_local_change
+from reviewbot.cli import main
+from reviewbot.config import Config
+from reviewbot.domain.specialists import SPECIALISTS
+from reviewbot.pipeline.review import prepare, run_review
+from reviewbot.workspace.layout import build_plan
 
 MAX_REQUEST_CHARS = 600_000          # ~200k tokens at 3 characters a token: the model's context window
 

@@ -5,8 +5,19 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.bench.metrics import (Row, Targets, critical_path, cost_split, entries_after, failures,
-                                     last_n, make_row, marginal_oracle, totals, with_naive_bot)
+from reviewbot.bench.metrics import (
+    Row,
+    Targets,
+    cost_split,
+    critical_path,
+    entries_after,
+    failures,
+    last_n,
+    make_row,
+    marginal_oracle,
+    totals,
+    with_naive_bot,
+)
 from reviewbot.bench.report import render_markdown, to_json, verdict
 from reviewbot.bench.runner import naive_config
 from reviewbot.config import Config

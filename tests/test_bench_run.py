@@ -7,16 +7,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from corpus import DATA
+from helpers import run_cli as _run
+from test_bench import row
 
 from reviewbot.bench import cachesim
 from reviewbot.bench.chart import require_matplotlib, write_chart
 from reviewbot.bench.runner import corpus_entries
 from reviewbot.cli import main
 from reviewbot.errors import APIError, ConfigError, InputError
-
-from corpus import DATA
-from test_bench import row
-from helpers import run_cli as _run
 
 SERVER = Path(__file__).resolve().parents[2] / "shared" / "cachesim" / "server.py"
 

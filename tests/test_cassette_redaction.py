@@ -6,12 +6,11 @@ import json
 import threading
 from http.server import ThreadingHTTPServer
 
+import hostile_corpus as hc
 import pytest
+from test_output_cassettes import _CountTokens
 
 from reviewbot.cli import main
-
-import hostile_corpus as hc
-from test_output_cassettes import _CountTokens
 
 
 class _Echo(_CountTokens):

@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from corpus import clone
+
 from reviewbot.change.gitsource import RULES_MAX_CHARS, read_local_change
 from reviewbot.domain.change import ADDED, DELETED, MODIFIED, RENAMED
 from reviewbot.errors import InputError

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.domain.change import ADDED, COPIED, DELETED, MODIFIED, RENAMED, FileChange, Line
 from reviewbot.change.parse import file_change_from_patch, parse_diff
+from reviewbot.domain.change import ADDED, COPIED, DELETED, MODIFIED, RENAMED, FileChange, Line
 from reviewbot.errors import InputError
 
 SAMPLES = Path(__file__).parent / "data" / "diff-samples"

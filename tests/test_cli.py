@@ -2,12 +2,11 @@
 import subprocess
 
 import pytest
-
-from reviewbot.cli import main
-
 from cassette import cassette
 from corpus import GIT_ENV, clone
 from helpers import run_cli as _run
+
+from reviewbot.cli import main
 
 
 @pytest.fixture
@@ -112,8 +111,9 @@ def test_fail_on_and_markdown_output(repo, tmp_path, capsys, monkeypatch, fail_o
     config = tmp_path / "all.toml"
     config.write_text('routing = "all"\n')
     args = ["review", "--repo", str(repo), "--base", "base", "--head", "pr", "-q", "--config", str(config)]
-    from reviewbot.llm.cassettes import make_vcr
     from cassette import CASSETTES
+
+    from reviewbot.llm.cassettes import make_vcr
     with make_vcr(CASSETTES, "none").use_cassette("test_e2e_review_unidiff-126.yaml"):   # replayed, never re-recorded
         code, out, err = _run(capsys, *args, *(["--fail-on", fail_on] if fail_on else []))
     assert code == expected

@@ -9,17 +9,16 @@ Re-record with:
 import json
 
 import pytest
-
-from reviewbot.llm.cassettes import make_vcr
-from reviewbot.domain.change import ChangeMeta
-from reviewbot.cli import main
-from reviewbot.pipeline.dryrun import CallTokens, DryRun, estimate, to_markdown
-from reviewbot.domain.specialists import NAMES
-from reviewbot.llm.usage import price_of
-
 from cassette import CASSETTES, RECORDING, api_key, api_url, reset_cachesim
 from cassette import cassette as cassette_for
 from corpus import clone
+
+from reviewbot.cli import main
+from reviewbot.domain.change import ChangeMeta
+from reviewbot.domain.specialists import NAMES
+from reviewbot.llm.cassettes import make_vcr
+from reviewbot.llm.usage import price_of
+from reviewbot.pipeline.dryrun import CallTokens, DryRun, estimate, to_markdown
 
 CASSETTE = "test_dry_run_unidiff-126.yaml"
 
@@ -151,11 +150,12 @@ def test_the_estimate_is_compared_with_the_budget():
 
 def test_thinking_is_estimated_per_effort(tmp_path):
     """Mixed effort: the low-effort reviewers are estimated to think less than the high ones."""
-    from reviewbot.domain.change import ChangeMeta as _M  # noqa: F401 (the same meta as _dry)
+    from helpers import change, file_change
+
     from reviewbot.config import Config
+    from reviewbot.domain.change import ChangeMeta as _M  # noqa: F401 (the same meta as _dry)
     from reviewbot.pipeline.dryrun import make_dry_run, planned_calls
     from reviewbot.pipeline.review import prepare
-    from helpers import change, file_change
     cfg = Config(routing="all", specialist_effort=(("documentation", "low"), ("security", "max")))
     ch = change(file_change("src/app.py"))
     ws, prefix = prepare(ch, cfg, tmp_path / "ws")

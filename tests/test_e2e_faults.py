@@ -6,11 +6,10 @@ retry-after) are replayed from the cassette, failures included.
 import json
 
 import pytest
-
-from reviewbot.cli import main
-
 from cassette import CASSETTES, api_key, api_url, cassette, reset_cachesim
 from corpus import clone
+
+from reviewbot.cli import main
 
 FAULT_PLAN = [{"match": {"nth": 2}, "status": 429, "retry_after": 0.05},
               {"match": {"nth": 4}, "status": 529, "retry_after": 0.05},

@@ -7,12 +7,11 @@ here, before it costs anyone a cache miss.
 import json
 
 import pytest
+from cassette import api_key, api_url, cassette, reset_cachesim
+from corpus import clone
 
 from reviewbot.cli import main
 from reviewbot.domain.specialists import NAMES
-
-from cassette import api_key, api_url, cassette, reset_cachesim
-from corpus import clone
 
 
 @pytest.fixture

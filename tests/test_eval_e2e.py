@@ -16,11 +16,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from cassette import CASSETTES, RECORDING, api_key, api_url, recorder, reset_cachesim
 
 from reviewbot.cli import main
 from reviewbot.llm.usage import cost, usage_from_api
-
-from cassette import CASSETTES, RECORDING, api_key, api_url, recorder, reset_cachesim
 
 GOLDEN = Path(__file__).parent / "data" / "eval" / "golden.json"
 GHSIM = os.environ.get("REVIEWBOT_GHSIM_URL", "http://127.0.0.1:18771") if RECORDING else "http://127.0.0.1:18771"

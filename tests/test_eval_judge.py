@@ -12,8 +12,7 @@ import pytest
 
 from reviewbot.errors import APIError, CredentialsError
 from reviewbot.eval.golden import GoldenComment
-from reviewbot.eval.judge import (JUDGE_TOOL, JUDGE_TOOL_NAME, Judgment, build_request, judge_pr, parse_judgment,
-                                  pr_text)
+from reviewbot.eval.judge import JUDGE_TOOL, JUDGE_TOOL_NAME, Judgment, build_request, judge_pr, parse_judgment, pr_text
 from reviewbot.eval.score import Candidate, Link
 from reviewbot.llm.transport import Reply
 from reviewbot.llm.usage import Usage

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from reviewbot.config import Config
+from reviewbot.domain.specialists import NAMES
 from reviewbot.errors import APIError, ConfigError, InputError
 from reviewbot.eval.golden import load_golden
 from reviewbot.eval.matrix import Cell, expand
@@ -16,7 +17,6 @@ from reviewbot.eval.run import Evaluation, judgment_key, review_key
 from reviewbot.eval.score import Candidate
 from reviewbot.eval.source import read_local
 from reviewbot.eval.store import CallEntry, JudgmentRecord, LinkEntry, Store, slug
-from reviewbot.domain.specialists import NAMES
 from reviewbot.llm.usage import CallRecord, Usage
 
 GOLDEN = load_golden(Path(__file__).parent / "data" / "eval" / "golden.json")

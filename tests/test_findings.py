@@ -1,8 +1,8 @@
 """Validation of submitted findings, placement on the diff, and the merge passes."""
-from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding, Submission, parse_submission, place
-from reviewbot.pipeline.merge import apply_summary, findings_for_summary, first_pass
-
 from helpers import change, file_change
+
+from reviewbot.domain.findings import FILE, GENERAL, INLINE, Submission, parse_submission, place
+from reviewbot.pipeline.merge import apply_summary, findings_for_summary, first_pass
 
 
 def raw(**kw):

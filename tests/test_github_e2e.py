@@ -22,15 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cassette import CASSETTES, RECORDING, api_key, api_url, recorder, reset_cachesim
 from github import Auth, Github
 
 from reviewbot.cli import main
+from reviewbot.domain.findings import Finding
 from reviewbot.github import publish as pub
 from reviewbot.github.api import GitHubSettings, PullRequestApi, connect
 from reviewbot.github.source import file_change
-from reviewbot.domain.findings import Finding
-
-from cassette import CASSETTES, RECORDING, api_key, api_url, recorder, reset_cachesim
 
 DATA = Path(__file__).parent / "data" / "github"
 EVENTS = DATA / "events"

@@ -342,8 +342,8 @@ def test_a_thread_a_person_resolved_stays_resolved(tmp_path, capsys, monkeypatch
 
 def test_an_exact_repeat_is_posted_once(tmp_path):
     """A summary-agent finding identical to a specialist's (same path, lines, category, title)."""
-    from reviewbot.github.source import file_change, pull_change
     from reviewbot.domain.findings import Finding
+    from reviewbot.github.source import file_change, pull_change
     reset()
     with cassette("test_github_exact_repeat.yaml") as cass:
         gh = api()

@@ -1,17 +1,15 @@
 """The pure half of `reviewbot github`: markers, comment and body building, deduplication, what a
 re-run settles, size limits, and the Actions outputs. No network, no mocks: plain values in and out."""
 import json
-
-import pytest
-
-from reviewbot.github import publish as pub
 from dataclasses import replace
 
-from reviewbot.github.api import PostedComment, PostedReview, ReviewThread
-from reviewbot.domain.findings import Finding, place
-from reviewbot.llm.usage import CallRecord, Usage
-
+import pytest
 from helpers import change, file_change
+
+from reviewbot.domain.findings import Finding, place
+from reviewbot.github import publish as pub
+from reviewbot.github.api import PostedComment, PostedReview, ReviewThread
+from reviewbot.llm.usage import CallRecord, Usage
 
 BOT, HEAD, OLD = "github-actions[bot]", "c" * 40, "b" * 40
 
@@ -379,10 +377,10 @@ def test_bodies_with_crlf_line_ends_still_parse():
 
 
 def test_inline_threshold_and_cap_from_the_config_send_the_rest_to_the_body():
-    from reviewbot.github.publish import Prior, plan_run
-
     from helpers import change, file_change
     from test_findings import f
+
+    from reviewbot.github.publish import Prior, plan_run
     ch = change(file_change("src/app.py", added=(10, 11, 12), context=(8, 9, 13)))
     findings = tuple(f(line=n, severity=s, title=f"T{n}") for n, s in ((10, "high"), (11, "nit"), (12, "medium")))
     findings = tuple(x.__class__(**{**x.__dict__, "placement": "inline"}) for x in findings)

@@ -4,7 +4,14 @@ import pytest
 from reviewbot.config import Config
 from reviewbot.errors import ConfigError
 from reviewbot.github.source import (
-    ApiFile, CommitInfo, Comparison, PullInfo, config_from_texts, file_change, incremental_change, pull_change,
+    ApiFile,
+    CommitInfo,
+    Comparison,
+    PullInfo,
+    config_from_texts,
+    file_change,
+    incremental_change,
+    pull_change,
     rule_paths,
 )
 

@@ -16,14 +16,13 @@ from dataclasses import replace
 
 import pytest
 import yaml
+from cassette import CASSETTES, api_key, api_url, cassette, recording_http_client, reset_cachesim
+from corpus import clone
 
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
 from reviewbot.llm.transport import Transport, make_client
 from reviewbot.pipeline.review import run_review
-
-from cassette import CASSETTES, api_key, api_url, cassette, recording_http_client, reset_cachesim
-from corpus import clone
 
 BASE = Config(routing="all", max_retries=2, stall_seconds=20)
 
@@ -205,9 +204,10 @@ def test_mixed_effort_keeps_one_cached_prefix_and_costs_less_output(tmp_path):
 
 @pytest.mark.parametrize("model", ["claude-sonnet-5", "claude-haiku-5-5"])
 def test_without_per_message_effort_one_effort_for_the_whole_review(tmp_path, model):
-    from reviewbot.pipeline.review import prepare
-    from reviewbot.agents.requests import build_request, effort_in_force
     from helpers import change, file_change
+
+    from reviewbot.agents.requests import build_request, effort_in_force
+    from reviewbot.pipeline.review import prepare
     cfg = replace(BASE, model=model, specialist_effort=(("documentation", "low"),))
     _, prefix = prepare(change(file_change("src/app.py")), cfg, tmp_path / "ws")
     req = build_request(prefix, "d", [], 100, "low")

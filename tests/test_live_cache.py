@@ -1,12 +1,12 @@
 """Keep-warm on a live cachesim with a tiny TTL: the summary still reads the shared prefix."""
 import asyncio
 
+from helpers import change, file_change
+from simulators import cachesim, ledger
+
 from reviewbot.config import Config
 from reviewbot.llm.transport import Transport, make_client
 from reviewbot.pipeline.review import run_review
-
-from helpers import change, file_change
-from simulators import cachesim, ledger
 
 
 async def _review(url, config, ws):

@@ -14,15 +14,14 @@ import time
 from dataclasses import replace
 
 import pytest
+from corpus import clone
+from simulators import cachesim, ledger
 
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
 from reviewbot.errors import APIError
 from reviewbot.llm.transport import Transport, make_client
 from reviewbot.pipeline.review import run_review
-
-from corpus import clone
-from simulators import cachesim, ledger
 
 CFG = Config(routing="all", max_retries=2, stall_seconds=1.0)
 
@@ -108,8 +107,8 @@ def test_an_api_answering_only_529_fails_in_one_agents_retry_time(tmp_path):
     plan = [{"match": {"every": 1}, "status": 529, "message": "Overloaded", "retry_after": 0.2}]
     with cachesim() as url:
         _reset(url, plan)
-        from reviewbot.pipeline.schedule import Runner
         from reviewbot.llm.transport import Transport as T
+        from reviewbot.pipeline.schedule import Runner
 
         async def one_call():
             async with make_client("test-key", url, CFG.max_retries, 30) as c:

@@ -8,14 +8,13 @@ import asyncio
 import time
 
 import pytest
+from helpers import change, file_change
 
 from reviewbot.config import Config
 from reviewbot.errors import APIError
 from reviewbot.llm.transport import Reply, Start
-from reviewbot.pipeline.review import run_review
 from reviewbot.llm.usage import Usage
-
-from helpers import change, file_change
+from reviewbot.pipeline.review import run_review
 
 
 def _delta(request) -> str:

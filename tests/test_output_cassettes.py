@@ -6,12 +6,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from reviewbot.llm.cassettes import MISSING_VCR, SECRET_HEADERS
-from reviewbot.cli import main
-
 from cassette import CASSETTES
 from corpus import clone
+
+from reviewbot.cli import main
+from reviewbot.llm.cassettes import MISSING_VCR, SECRET_HEADERS
 
 SECRET = "sk-" + "ant-api03-THIS-KEY-MUST-NEVER-BE-RECORDED"     # built at run time: no key-shaped literal in the repo
 

@@ -10,20 +10,19 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
-from reviewbot.llm.cassettes import make_vcr
-from reviewbot.change.gitsource import read_local_change
-from reviewbot.domain.change import ChangeMeta
-from reviewbot.config import load_config
-from reviewbot.llm.transport import Transport, make_client
-from reviewbot.output.render import empty_result, render, to_json
-from reviewbot.repo.local import local_repository
-from reviewbot.pipeline.review import AgentStatus, ReviewResult, Schedule, run_review
-from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
-from reviewbot.llm.usage import CallRecord, Usage
-
 from cassette import CASSETTES
 from corpus import clone
+
+from reviewbot.change.gitsource import read_local_change
+from reviewbot.config import load_config
+from reviewbot.domain.change import ChangeMeta
+from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
+from reviewbot.llm.cassettes import make_vcr
+from reviewbot.llm.transport import Transport, make_client
+from reviewbot.llm.usage import CallRecord, Usage
+from reviewbot.output.render import empty_result, render, to_json
+from reviewbot.pipeline.review import AgentStatus, ReviewResult, Schedule, run_review
+from reviewbot.repo.local import local_repository
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "reviewbot" / "output" / "review.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

@@ -5,16 +5,15 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
-from reviewbot import __version__
-from reviewbot.cli import main
-from reviewbot.output.render import empty_result, render
-from reviewbot.output.sarif import FINGERPRINT_KEY, LEVELS, to_sarif
-from reviewbot.domain.specialists import NAMES
-
 from cassette import recorder
 from corpus import clone
 from test_output_json import META, real_results, synthetic_result  # noqa: F401 (real_results is a fixture)
+
+from reviewbot import __version__
+from reviewbot.cli import main
+from reviewbot.domain.specialists import NAMES
+from reviewbot.output.render import empty_result, render
+from reviewbot.output.sarif import FINGERPRINT_KEY, LEVELS, to_sarif
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text())
 VALIDATOR = jsonschema.Draft7Validator(SARIF_SCHEMA, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)

@@ -4,17 +4,16 @@ import io
 import json
 
 import pytest
-
-from reviewbot.cli import main
-from reviewbot.output.render import render, to_markdown
-from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
-from reviewbot.pipeline.review import AgentStatus
-from reviewbot.domain.findings import GENERAL
-from reviewbot.llm.usage import Usage
-
 from cassette import cassette
 from corpus import clone
 from test_output_json import finding, synthetic_result
+
+from reviewbot.cli import main
+from reviewbot.domain.findings import GENERAL
+from reviewbot.llm.usage import Usage
+from reviewbot.output.render import render, to_markdown
+from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
+from reviewbot.pipeline.review import AgentStatus
 
 
 class FakeTTY(io.StringIO):

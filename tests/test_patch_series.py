@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from series_repo import FIRST_SUBJECT, git, series_repo
 
 from reviewbot.change.diffsource import change_from_text, read_diff_file
 from reviewbot.change.parse import parse_diff
 from reviewbot.change.series import difflib_hunks, strip_patch_tag
 from reviewbot.domain.findings import Finding, place
-
-from series_repo import FIRST_SUBJECT, git, series_repo
 
 
 def _shape(files):

@@ -4,10 +4,9 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from corpus import GIT_ENV
 
 from reviewbot.cli import main
-
-from corpus import GIT_ENV
 
 
 @pytest.fixture
@@ -73,12 +72,12 @@ def test_keep_workspace_on_a_non_empty_directory_is_refused_before_any_call(repo
 
 
 def test_a_workspace_that_is_a_file_is_refused_wherever_it_comes_from(tmp_path):
+    from helpers import change
+
+    from reviewbot.domain.specialists import SPECIALISTS
     from reviewbot.errors import InputError
     from reviewbot.workspace.files import write_workspace
     from reviewbot.workspace.layout import build_plan
-    from reviewbot.domain.specialists import SPECIALISTS
-
-    from helpers import change
 
     f = tmp_path / "ws"
     f.write_text("")

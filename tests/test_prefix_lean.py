@@ -6,11 +6,11 @@ from dataclasses import replace
 
 from helpers import change, file_change
 
-from reviewbot.bench.prefix import prefix_waste
-from reviewbot.domain.change import FileChange, Hunk, Line
-from reviewbot.config import Config
-from reviewbot.pipeline.review import prepare
 from reviewbot.agents.requests import Prefix
+from reviewbot.bench.prefix import prefix_waste
+from reviewbot.config import Config
+from reviewbot.domain.change import FileChange, Hunk, Line
+from reviewbot.pipeline.review import prepare
 from reviewbot.workspace.layout import CONTEXT_FILE, DELETED_HEAD_LINES, PRELOADED_FILE
 
 

@@ -16,17 +16,16 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from corpus import clone
+from helpers import run_cli as _cli
 
-from reviewbot.llm import providers
+from reviewbot.agents.requests import Prefix, build_prewarm, build_request
 from reviewbot.cli import main
 from reviewbot.config import Config, config_from_mapping
 from reviewbot.errors import APIError, ConfigError, CredentialsError
+from reviewbot.llm import providers
 from reviewbot.llm.transport import Transport
-from reviewbot.agents.requests import Prefix, build_prewarm, build_request
 from reviewbot.llm.usage import Price, price_of
-
-from corpus import clone
-from helpers import run_cli as _cli
 
 MODEL = "claude-haiku-4-5"          # offered on every platform
 

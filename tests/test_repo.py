@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from reviewbot.agents.tools import MAX_MATCHES, SEARCH_NAME, TOOLS, ToolBox
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.errors import ToolInputError
 from reviewbot.github.archive import fast_import_stream, import_archive
@@ -17,7 +18,6 @@ from reviewbot.repo.local import local_repository
 from reviewbot.repo.related import RELATED_FILE, budget_for, build_related, estimate_tokens
 from reviewbot.repo.symbols import extract
 from reviewbot.repo.tree import GitTree, RepoError, Repository
-from reviewbot.agents.tools import MAX_MATCHES, SEARCH_NAME, TOOLS, ToolBox
 from reviewbot.workspace.files import MAX_REPO_READ_CHARS, read_path
 
 BASE_FILES = {
@@ -381,9 +381,10 @@ def test_a_tarball_becomes_git_objects_with_modes_and_links(tmp_path):
 def test_agents_read_and_search_in_their_own_turns_not_in_the_shared_prefix(shop, repo, tmp_path):
     import asyncio
 
+    from test_orchestrator import ScriptedTransport, submit
+
     from reviewbot.config import Config
     from reviewbot.pipeline.review import run_review
-    from test_orchestrator import ScriptedTransport, submit
 
     seen = {}
 

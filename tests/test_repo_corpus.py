@@ -6,14 +6,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from corpus import GIT_ENV
 
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
+from reviewbot.pipeline.review import prepare
 from reviewbot.repo.local import local_repository
 from reviewbot.repo.related import RELATED_FILE, budget_for, build_related, estimate_tokens
-from reviewbot.pipeline.review import prepare
-
-from corpus import GIT_ENV
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 NAMES = sorted(p.stem for p in CORPUS.glob("*.bundle")) if CORPUS.is_dir() else []

@@ -6,14 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-
-from reviewbot.errors import ToolInputError
-from reviewbot.github.archive import github_repository
-from reviewbot.github.api import GitHubSettings, PullRequestApi, connect
-from reviewbot.agents.tools import ToolBox
-from reviewbot.workspace.files import read_path
-
 from simulators import ghsim
+
+from reviewbot.agents.tools import ToolBox
+from reviewbot.errors import ToolInputError
+from reviewbot.github.api import GitHubSettings, PullRequestApi, connect
+from reviewbot.github.archive import github_repository
+from reviewbot.workspace.files import read_path
 
 DATA = Path(__file__).parent / "data" / "github"
 EVENT = json.loads((DATA / "events" / "widgets-7-opened.json").read_text())["pull_request"]

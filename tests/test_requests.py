@@ -1,13 +1,13 @@
 """The cached prefix: byte-identical across agents, breakpoints where the design puts them."""
 import json
 
-from reviewbot.config import Config
-from reviewbot.pipeline.review import prepare, specialist_delta
-from reviewbot.domain.specialists import NAMES
-from reviewbot.agents.requests import PRELOAD_ID, build_prewarm, build_request
-from reviewbot.workspace.layout import CONTEXT_FILE, PRELOADED_FILE
-
 from helpers import change, file_change
+
+from reviewbot.agents.requests import PRELOAD_ID, build_prewarm, build_request
+from reviewbot.config import Config
+from reviewbot.domain.specialists import NAMES
+from reviewbot.pipeline.review import prepare, specialist_delta
+from reviewbot.workspace.layout import CONTEXT_FILE, PRELOADED_FILE
 
 
 def _breakpoints(req):

@@ -3,13 +3,12 @@ import asyncio
 import json
 
 import pytest
+from helpers import change, file_change
+from test_orchestrator import ScriptedTransport, _finding, submit
 
 from reviewbot.config import Config
 from reviewbot.errors import APIError, InputError
 from reviewbot.pipeline.review import run_review
-
-from helpers import change, file_change
-from test_orchestrator import ScriptedTransport, _finding, submit
 
 
 def _run(ws, script, **kw):

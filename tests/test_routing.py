@@ -1,13 +1,12 @@
 """Tiers: how many specialists a change gets, and which."""
 import pytest
+from helpers import change, file_change
 
 from reviewbot.config import Config
-from reviewbot.pipeline.review import prepare
 from reviewbot.domain.specialists import SPECIALISTS
+from reviewbot.pipeline.review import prepare
 from reviewbot.workspace.layout import build_plan
 from reviewbot.workspace.routing import choose_tier
-
-from helpers import change, file_change
 
 
 def _names(plan):

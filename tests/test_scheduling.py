@@ -1,14 +1,14 @@
 """Budget, ITPM pacing and keep-warm: the pure decisions, then the orchestrator with a slow agent."""
 import asyncio
 
-from reviewbot.config import Config
-from reviewbot.llm.transport import Reply
-from reviewbot.pipeline.review import run_review
-from reviewbot.pipeline.schedule import Budget, budget_exceeded, keep_warm_due, keep_warm_pays, pacing_delay
-from reviewbot.llm.usage import CallRecord, Usage
-
 from helpers import change, file_change
 from test_orchestrator import ScriptedTransport, _delta, _finding, submit
+
+from reviewbot.config import Config
+from reviewbot.llm.transport import Reply
+from reviewbot.llm.usage import CallRecord, Usage
+from reviewbot.pipeline.review import run_review
+from reviewbot.pipeline.schedule import Budget, budget_exceeded, keep_warm_due, keep_warm_pays, pacing_delay
 
 
 def rec(inp=1000, out=100, model="claude-sonnet-4-6"):

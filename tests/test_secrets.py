@@ -3,15 +3,14 @@ import asyncio
 import json
 
 import pytest
+from helpers import change
+from test_orchestrator import ScriptedTransport, _finding, submit
 
 from reviewbot.change.parse import parse_diff
 from reviewbot.config import Config
 from reviewbot.output.render import render
 from reviewbot.pipeline.review import run_review
 from reviewbot.secrets import mask, scan
-
-from helpers import change
-from test_orchestrator import ScriptedTransport, _finding, submit
 
 # Built at run time so that no committed file holds a token-shaped literal.
 GH_TOKEN = "gh" + "p_" + "Ab1" * 12 + "Zz"
@@ -59,13 +58,18 @@ def test_a_secret_is_a_finding_and_never_echoed_whole(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # detection: the twelve styles of the hostile corpus, every naming style, and what is not a secret
 
-from reviewbot.domain.change import Change, ChangeMeta  # noqa: E402
-from reviewbot.secrets import (  # noqa: E402
-    findings, hunk_shows_secret, known_secrets, redact_finding, redact_json, redact_output,
-)
-from reviewbot.domain.findings import Finding  # noqa: E402
-
 import hostile_corpus as hc  # noqa: E402
+
+from reviewbot.domain.change import Change, ChangeMeta  # noqa: E402
+from reviewbot.domain.findings import Finding  # noqa: E402
+from reviewbot.secrets import (  # noqa: E402
+    findings,
+    hunk_shows_secret,
+    known_secrets,
+    redact_finding,
+    redact_json,
+    redact_output,
+)
 
 
 def _file_diff(path, lines, removed=()):

@@ -111,9 +111,9 @@ def test_load_config_files(tmp_path):
 
 
 def test_include_exclude_and_path_instructions(tmp_path):
-    from reviewbot.pipeline.review import prepare, specialist_delta
-
     from helpers import change, file_change
+
+    from reviewbot.pipeline.review import prepare, specialist_delta
     cfg = config_from_mapping({"exclude": ["docs/*"], "routing": "all", "path_instructions": [
         {"path": "src/api/*", "instructions": "Handlers validate input with pydantic."}]})
     assert cfg.excluded("docs/a/b.md") and not cfg.excluded("src/x.py")

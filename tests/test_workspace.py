@@ -2,15 +2,14 @@
 import os
 
 import pytest
+from helpers import change, file_change
 
 from reviewbot.config import Config
+from reviewbot.domain.kinds import file_kind
 from reviewbot.errors import InputError, ToolInputError
 from reviewbot.pipeline.review import prepare
 from reviewbot.workspace.files import read_workspace_file
-from reviewbot.domain.kinds import file_kind
 from reviewbot.workspace.layout import CONTEXT_FILE, PRELOADED_FILE, patch_name
-
-from helpers import change, file_change
 
 
 def _tree(root):
@@ -124,6 +123,7 @@ def test_full_new_versions_of_changed_files_are_readable(tmp_path):
 
 def test_local_changes_carry_their_sources(tmp_path):
     from corpus import clone
+
     from reviewbot.change.gitsource import read_local_change
     repo, meta = clone("unidiff-126", tmp_path)
     ch = read_local_change(repo, "base", "pr")

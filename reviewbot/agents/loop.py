@@ -12,17 +12,17 @@ recorded on the result, including the calls of an agent that fails, so nothing p
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
-from reviewbot.errors import APIError, BudgetExceeded, CredentialsError, ToolInputError
-from reviewbot.llm.models import model_info
-from reviewbot.templates import render
-from reviewbot.llm.usage import CallRecord
-from reviewbot.domain.findings import Submission, parse_submission
 from reviewbot.agents.requests import Prefix, build_request, tool_result
 from reviewbot.agents.tools import READ_FILE_NAME, SUBMIT_NAME, ToolBox
+from reviewbot.domain.findings import Submission, parse_submission
+from reviewbot.errors import APIError, BudgetExceeded, CredentialsError, ToolInputError
+from reviewbot.llm.models import model_info
+from reviewbot.llm.usage import CallRecord
+from reviewbot.templates import render
 
 MAX_OUTPUT_CAP = 128_000          # the largest output budget a max_tokens retry asks for
 

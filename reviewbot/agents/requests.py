@@ -32,8 +32,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from reviewbot.llm.models import model_info
 from reviewbot.agents.tools import READ_FILE_NAME, TOOLS
+from reviewbot.llm.models import model_info
 
 PRELOAD_ID = "toolu_reviewbot_preload_{:03d}"
 EPHEMERAL = {"type": "ephemeral"}

@@ -7,11 +7,11 @@ heights of stacked segments).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from reviewbot.errors import ConfigError
 from reviewbot.bench.metrics import Row
+from reviewbot.errors import ConfigError
 
 SEGMENTS = (("uncached", "uncached input", "#d62728"), ("write", "cache write", "#ff7f0e"),
             ("read", "cache read", "#2ca02c"), ("output", "output", "#1f77b4"))

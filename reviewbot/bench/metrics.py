@@ -14,8 +14,8 @@ no turn ("prewarm", keep-alive pings) are off the path unless they are the first
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Sequence
 
 from reviewbot.llm.usage import CallRecord, naive_cost, price_of, usage_from_api
 
@@ -47,7 +47,7 @@ class CostSplit:
     def total(self) -> float:
         return self.uncached + self.write + self.read + self.output
 
-    def __add__(self, other: "CostSplit") -> "CostSplit":
+    def __add__(self, other: CostSplit) -> CostSplit:
         return CostSplit(self.uncached + other.uncached, self.write + other.write, self.read + other.read,
                          self.output + other.output)
 

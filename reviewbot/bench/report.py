@@ -17,8 +17,8 @@ Columns, one row per PR plus the totals (ratios of sums):
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Sequence
 
 from reviewbot.bench.metrics import Row, Targets, failures, totals
 

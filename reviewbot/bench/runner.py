@@ -13,21 +13,13 @@ import asyncio
 import json
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Callable, Iterator
 
 import git
 
-from reviewbot.change.gitsource import read_local_change
-from reviewbot.domain.change import Change
-from reviewbot.config import Config
-from reviewbot.errors import InputError, ReviewbotError
-from reviewbot.llm.transport import Transport, make_client
-from reviewbot.repo.local import local_repository
-from reviewbot.repo.tree import Repository
-from reviewbot.pipeline.review import ReviewResult, prepare, run_review
 from reviewbot.bench import cachesim as sim_io
 from reviewbot.bench.chart import require_matplotlib, write_chart
 from reviewbot.bench.metrics import (
@@ -41,6 +33,14 @@ from reviewbot.bench.metrics import (
 )
 from reviewbot.bench.prefix import prefix_waste
 from reviewbot.bench.report import render_markdown, to_json
+from reviewbot.change.gitsource import read_local_change
+from reviewbot.config import Config
+from reviewbot.domain.change import Change
+from reviewbot.errors import InputError, ReviewbotError
+from reviewbot.llm.transport import Transport, make_client
+from reviewbot.pipeline.review import ReviewResult, prepare, run_review
+from reviewbot.repo.local import local_repository
+from reviewbot.repo.tree import Repository
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpus"

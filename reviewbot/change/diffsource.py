@@ -15,10 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from reviewbot.errors import InputError
-from reviewbot.domain.change import Change, ChangeMeta
 from reviewbot.change.parse import parse_diff
 from reviewbot.change.series import Differ, difflib_hunks, fold, is_series, split_mails
+from reviewbot.domain.change import Change, ChangeMeta
+from reviewbot.errors import InputError
 
 # git's defaults, spelled out so that no user or system setting changes them
 _GIT_DIFF = ("diff", "--no-index", "--no-color", "--no-ext-diff", "--text", "-U3", "--diff-algorithm=myers",

@@ -23,8 +23,8 @@ from pathlib import Path
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-from reviewbot.domain.change import Change, ChangeMeta
 from reviewbot.change.parse import parse_diff
+from reviewbot.domain.change import Change, ChangeMeta
 from reviewbot.errors import InputError
 
 # Where a pull request would go when the user does not say: tried in this order.

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from email.policy import default as default_policy
 
-from reviewbot.domain.change import ADDED, COPIED, DELETED, MODIFIED, RENAMED, FileChange
 from reviewbot.change.parse import _c_quote, _label, parse_diff
+from reviewbot.domain.change import ADDED, COPIED, DELETED, MODIFIED, RENAMED, FileChange
 
 _MBOX_FROM = re.compile(r"^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$", re.M)
 _PATCH_TAG = re.compile(r"^\s*(?:\[[^\]]*\bPATCH\b[^\]]*\]\s*)+", re.I)

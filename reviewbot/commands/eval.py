@@ -26,8 +26,8 @@ from reviewbot.eval.run import Evaluation
 from reviewbot.eval.source import read_github, read_local
 from reviewbot.eval.store import Store
 from reviewbot.github.api import GitHubSettings
-from reviewbot.llm.transport import Transport, client_from_env
 from reviewbot.llm.models import model_info
+from reviewbot.llm.transport import Transport, client_from_env
 from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter
 
 

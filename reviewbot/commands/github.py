@@ -30,8 +30,9 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reviewbot.llm import providers
+from reviewbot.agents.tools import SEVERITIES
 from reviewbot.config import WARMUP_STRATEGIES, with_overrides
+from reviewbot.domain.findings import SEVERITY_RANK, reaches
 from reviewbot.errors import (
     EXIT_API,
     EXIT_FINDINGS,
@@ -45,6 +46,7 @@ from reviewbot.errors import (
 )
 from reviewbot.github import conversation as conv
 from reviewbot.github import publish as pub
+from reviewbot.github.api import GitHubSettings, PostedReview, PullRequestApi, ReadOnlyToken, connect
 from reviewbot.github.archive import github_repository
 from reviewbot.github.event import (
     MANUAL,
@@ -54,7 +56,6 @@ from reviewbot.github.event import (
     manual_event,
     read_any_event,
 )
-from reviewbot.github.api import GitHubSettings, PostedReview, PullRequestApi, ReadOnlyToken, connect
 from reviewbot.github.ignorefile import fetch_ignore, proposal
 from reviewbot.github.outgoing import outgoing
 from reviewbot.github.source import (
@@ -66,15 +67,14 @@ from reviewbot.github.source import (
     incremental_change,
     pull_change,
 )
+from reviewbot.llm import providers
 from reviewbot.llm.transport import Transport, client_from_env
+from reviewbot.llm.usage import usage_json
 from reviewbot.output.redact import redact_result
 from reviewbot.output.render import FORMATS, render, to_markdown, usage_line
 from reviewbot.pipeline.resume import redact_saved
 from reviewbot.pipeline.review import ReviewResult, run_review
 from reviewbot.secrets import hunk_shows_secret, known_secrets, redact_output
-from reviewbot.domain.findings import SEVERITY_RANK, reaches
-from reviewbot.agents.tools import SEVERITIES
-from reviewbot.llm.usage import usage_json
 
 STEP_SUMMARY_MAX = 900_000          # GitHub keeps at most 1 MiB of a step's summary
 

@@ -19,23 +19,23 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from reviewbot.pipeline import dryrun
-from reviewbot.llm import providers
-from reviewbot.llm.cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
+from reviewbot.agents.tools import SEVERITIES
 from reviewbot.change.diffsource import read_diff_file
 from reviewbot.change.gitsource import read_file_at, read_local_change
 from reviewbot.config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
+from reviewbot.domain.findings import reaches
 from reviewbot.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, InputError, StreamBroken
+from reviewbot.llm import providers
+from reviewbot.llm.cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
 from reviewbot.llm.transport import COUNTED_FIELDS, Transport, client_from_env
-from reviewbot.repo.local import local_repository
+from reviewbot.llm.usage import REFUSALS_BILLED, usage_json
 from reviewbot.output.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
 from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
+from reviewbot.pipeline import dryrun
 from reviewbot.pipeline.resume import redact_saved
 from reviewbot.pipeline.review import ReviewResult, prepare, run_review
+from reviewbot.repo.local import local_repository
 from reviewbot.secrets import known_secrets, redact_json, redact_output
-from reviewbot.domain.findings import reaches
-from reviewbot.agents.tools import SEVERITIES
-from reviewbot.llm.usage import REFUSALS_BILLED, usage_json
 
 FORMAT_HELP = ("output on stdout: markdown (rendered with rich on a terminal, plain when piped), "
                "json (schema: reviewbot/output/review.schema.json), sarif (SARIF 2.1.0, for GitHub code "

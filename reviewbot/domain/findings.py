@@ -11,8 +11,8 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 
-from reviewbot.domain.change import Change
 from reviewbot.agents.tools import SEVERITIES, VERDICTS
+from reviewbot.domain.change import Change
 
 INLINE, FILE, GENERAL = "inline", "file", "general"
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}       # critical = 0

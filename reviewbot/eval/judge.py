@@ -22,12 +22,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from reviewbot.errors import APIError, CredentialsError
-from reviewbot.templates import render
-from reviewbot.llm.usage import CallRecord
 from reviewbot.domain.fence import defuse, fence
+from reviewbot.errors import APIError, CredentialsError
 from reviewbot.eval.golden import GoldenComment
 from reviewbot.eval.score import Candidate, Link
+from reviewbot.llm.usage import CallRecord
+from reviewbot.templates import render
 
 DEFAULT_JUDGE_MODEL = "claude-opus-5-5"
 JUDGE_TOOL_NAME = "submit_judgment"

@@ -12,8 +12,8 @@ import itertools
 from dataclasses import dataclass, replace
 
 from reviewbot.config import Config
-from reviewbot.errors import ConfigError
 from reviewbot.domain.specialists import NAMES
+from reviewbot.errors import ConfigError
 
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 

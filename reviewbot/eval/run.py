@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reviewbot import __version__
-from reviewbot.domain.change import Change
 from reviewbot.config import Config
+from reviewbot.domain.change import Change
 from reviewbot.errors import APIError, CredentialsError, InputError
-from reviewbot.pipeline.review import run_review
-from reviewbot.llm.usage import CallRecord
 from reviewbot.eval.golden import Golden
 from reviewbot.eval.judge import build_request, judge_pr, pr_text
 from reviewbot.eval.matrix import Cell
@@ -36,6 +34,8 @@ from reviewbot.eval.store import (
     Store,
     digest,
 )
+from reviewbot.llm.usage import CallRecord
+from reviewbot.pipeline.review import run_review
 
 
 @dataclass

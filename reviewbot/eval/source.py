@@ -17,9 +17,9 @@ import git
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.domain.change import Change
 from reviewbot.errors import InputError
+from reviewbot.eval.golden import Golden
 from reviewbot.github.api import GitHubSettings, PullRequestApi, connect
 from reviewbot.github.source import capped, pull_change, rule_paths
-from reviewbot.eval.golden import Golden
 
 
 def read_github(golden: Golden, settings: GitHubSettings) -> Change:

@@ -19,8 +19,8 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from reviewbot.errors import InputError
-from reviewbot.llm.usage import CallRecord, Usage
 from reviewbot.eval.score import Candidate, Link
+from reviewbot.llm.usage import CallRecord, Usage
 
 
 class CallEntry(BaseModel):

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import requests
 from github import (
@@ -458,7 +458,7 @@ class PullRequestApi:
             return
         wait = max(0.0, reset - self._clock() + 1)
         if wait > self._settings.max_rate_limit_wait:
-            when = datetime.fromtimestamp(reset, timezone.utc).strftime("%H:%M UTC")
+            when = datetime.fromtimestamp(reset, UTC).strftime("%H:%M UTC")
             raise APIError(f"GitHub API rate limit: {remaining} of {limit} requests left, {needed} needed to "
                            f"post the review; it resets at {when}")
         self._settings.sleep(wait)

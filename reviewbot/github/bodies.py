@@ -13,9 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reviewbot.domain.change import FileChange
-from reviewbot.output.render import clean
 from reviewbot.domain.findings import SEVERITY_RANK, Finding
-from reviewbot.llm.usage import CallRecord, summarize
 from reviewbot.github.api import PostedReview
 from reviewbot.github.markers import (
     _BLOCK,
@@ -37,6 +35,8 @@ from reviewbot.github.markers import (
     prose,
     short,
 )
+from reviewbot.llm.usage import CallRecord, summarize
+from reviewbot.output.render import clean
 
 
 @dataclass(frozen=True)
@@ -169,12 +169,12 @@ class CostState:
     micro_usd: int = 0               # all runs on this PR, in millionths of a dollar (no floats in markers)
 
     @classmethod
-    def of(cls, state: dict) -> "CostState":
+    def of(cls, state: dict) -> CostState:
         runs, micro = state.get("runs"), state.get("micro_usd")
         return cls(runs if isinstance(runs, int) and runs >= 0 else 0,
                    micro if isinstance(micro, int) and micro >= 0 else 0)
 
-    def plus(self, calls: tuple[CallRecord, ...]) -> "CostState":
+    def plus(self, calls: tuple[CallRecord, ...]) -> CostState:
         return CostState(self.runs + 1, self.micro_usd + round(summarize(calls).cost * 1_000_000))
 
 

@@ -71,7 +71,7 @@ class ActionsEnv:
     in_actions: bool = False
 
     @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> "ActionsEnv":
+    def from_environ(cls, env: Mapping[str, str]) -> ActionsEnv:
         return cls(api_url=(env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
                    token=(env.get("GITHUB_TOKEN") or "").strip(),
                    event_path=env.get("GITHUB_EVENT_PATH", ""), event_name=env.get("GITHUB_EVENT_NAME", ""),

@@ -13,7 +13,6 @@ and anything shaped like a secret), so it sees everything that is published, onc
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable
 
 from reviewbot.output.render import clean

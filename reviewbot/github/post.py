@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from reviewbot.domain.change import FileChange
-from reviewbot.github.bodies import BodyFinding, InlineComment, body_block, valid_on
 from reviewbot.github.api import APIError, Forbidden, PostedComment, PostedReview, Unprocessable
+from reviewbot.github.bodies import BodyFinding, InlineComment, body_block, valid_on
 from reviewbot.github.markers import FIXED, REOPENED, read_markers
 from reviewbot.github.plan import Step
 
@@ -29,7 +29,7 @@ class Draft:
     def body(self) -> str:
         return self.render(self.findings, len(self.comments))
 
-    def demote(self, comments: tuple[InlineComment, ...], why: str) -> "Draft":
+    def demote(self, comments: tuple[InlineComment, ...], why: str) -> Draft:
         """These comments move into the body (GitHub would not place them)."""
         ids = {id(c) for c in comments}
         moved = tuple(body_block(c.finding, why) for c in comments)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from reviewbot.domain.findings import SEVERITY_RANK
-from reviewbot.github.bodies import _VERDICT, BodyFinding, CostState, _body_findings
 from reviewbot.github.api import PostedComment, PostedReview, ReviewThread
+from reviewbot.github.bodies import _VERDICT, BodyFinding, CostState, _body_findings
 from reviewbot.github.markers import (
     FINDING,
     FIXED,
@@ -107,7 +107,7 @@ class Prior:
                      and all(isinstance(x, str) for x in i))
 
     @property
-    def cost(self) -> "CostState":
+    def cost(self) -> CostState:
         """Runs and dollars so far: the summary's totals plus the updates not folded in yet."""
         c = CostState.of(self.state)
         return CostState(c.runs + len(self.pending), c.micro_usd + sum(r.micro_usd for r in self.pending))

@@ -80,7 +80,6 @@ from reviewbot.github.plan import (
 )
 from reviewbot.github.post import Done, Draft, find_reply, post_review, run_steps
 from reviewbot.github.prior import (
-    without,
     Prior,
     Record,
     Scope,
@@ -90,6 +89,7 @@ from reviewbot.github.prior import (
     decide_scope,
     prior_lines,
     read_prior,
+    without,
 )
 
-__all__ = ['FINDING', 'FIXED', 'LATEST', 'MAX_BODY', 'MAX_EXPLANATION', 'MAX_INLINE', 'MAX_OVERVIEW', 'OVERVIEW', 'REOPENED', 'STATE_VERSION', 'SUMMARY', 'UPDATE', 'WITHDRAWN', '_BLOCK', '_CODE', '_FORGED', '_MARKER', '_MENTION', '_VERDICT', 'BodyFinding', 'CostState', 'Done', 'Draft', 'InlineComment', 'Plan', 'Prior', 'Record', 'Scope', 'Step', 'Thread', '_body_findings', '_byline', '_cut', '_fence', '_finding_data', '_ints', '_record', '_section', 'body_block', 'cleanup_steps', 'comment_body', 'cost_line', 'decide_scope', 'defuse', 'find_reply', 'fit_body', 'fixed_reply', 'fold_repeats', 'group_blocks', 'highest', 'inline_comment', 'latest_text', 'marker', 'not_reviewed_lines', 'open_findings', 'outputs', 'plan_run', 'post_review', 'prior_lines', 'prose', 'read_markers', 'read_model', 'read_run_line', 'read_prior', 'reopen_reply', 'run_steps', 'short', 'step_summary', 'summary_body', 'update_body', 'valid_on', 'withdrawn_body']
+__all__ = ['FINDING', 'FIXED', 'LATEST', 'MAX_BODY', 'MAX_EXPLANATION', 'MAX_INLINE', 'MAX_OVERVIEW', 'OVERVIEW', 'REOPENED', 'STATE_VERSION', 'SUMMARY', 'UPDATE', 'WITHDRAWN', '_BLOCK', '_CODE', '_FORGED', '_MARKER', '_MENTION', '_VERDICT', 'BodyFinding', 'CostState', 'Done', 'Draft', 'InlineComment', 'Plan', 'Prior', 'Record', 'Scope', 'Step', 'Thread', '_body_findings', '_byline', '_cut', '_fence', '_finding_data', '_ints', '_record', '_section', 'body_block', 'cleanup_steps', 'comment_body', 'cost_line', 'decide_scope', 'defuse', 'find_reply', 'fit_body', 'fixed_reply', 'fold_repeats', 'group_blocks', 'highest', 'inline_comment', 'latest_text', 'marker', 'not_reviewed_lines', 'open_findings', 'outputs', 'plan_run', 'post_review', 'prior_lines', 'prose', 'read_markers', 'read_model', 'read_run_line', 'read_prior', 'reopen_reply', 'run_steps', 'short', 'step_summary', 'summary_body', 'update_body', 'valid_on', 'withdrawn_body', 'without']

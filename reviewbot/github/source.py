@@ -22,13 +22,13 @@ for data.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from reviewbot.change.gitsource import RULE_FILES, RULES_MAX_CHARS, TRUNCATED_NOTE
-from reviewbot.domain.change import STATUSES, Change, ChangeMeta, FileChange
 from reviewbot.change.parse import file_change_from_patch
 from reviewbot.config import Config, config_from_files
+from reviewbot.domain.change import STATUSES, Change, ChangeMeta, FileChange
 from reviewbot.errors import InputError
 
 _KNOWN_STATUSES = STATUSES + ("removed", "changed", "unchanged")     # GitHub's names beside the model's

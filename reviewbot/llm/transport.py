@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import anthropic
 import httpx2
 
-from reviewbot.llm import providers
 from reviewbot.errors import APIError, CredentialsError, StreamBroken
+from reviewbot.llm import providers
 from reviewbot.llm.models import BETA_PER_MESSAGE_EFFORT
 from reviewbot.llm.usage import Usage, usage_from_api
 
@@ -205,7 +205,7 @@ class Transport:
                         event = await asyncio.wait_for(events.__anext__(), self.stall_seconds)
                     except StopAsyncIteration:
                         break
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         raise broken(f"no event for {self.stall_seconds:g}s") from None
                     except (httpx2.TransportError, anthropic.APIConnectionError) as e:
                         raise broken(f"connection lost: {type(e).__name__}") from None

@@ -34,7 +34,7 @@ class Usage:
     def total_input(self) -> int:
         return self.input_tokens + self.cache_write + self.cache_read
 
-    def __add__(self, other: "Usage") -> "Usage":
+    def __add__(self, other: Usage) -> Usage:
         return Usage(*(a + b for a, b in zip(self.astuple(), other.astuple())))
 
     def astuple(self):

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
+from reviewbot.domain.findings import Finding
 from reviewbot.pipeline.review import ReviewResult
 from reviewbot.secrets import redact_finding, redact_output
-from reviewbot.domain.findings import Finding
 
 
 def _walk(value: Any, known: tuple[str, ...]) -> Any:

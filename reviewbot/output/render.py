@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 import re
 
-from reviewbot.pipeline.review import ReviewResult
-from reviewbot.secrets import redact_output
 from reviewbot.domain.findings import Finding
 from reviewbot.llm.usage import summarize, usage_json
+from reviewbot.pipeline.review import ReviewResult
+from reviewbot.secrets import redact_output
 
 SCHEMA_VERSION = 1
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
@@ -170,7 +170,7 @@ def _json_text(result: ReviewResult) -> str:
 
 def _sarif_text(result: ReviewResult) -> str:
     from reviewbot.output.redact import redact_json
-    from reviewbot.output.sarif import to_sarif          # sarif imports `clean` from here
+    from reviewbot.output.sarif import to_sarif  # sarif imports `clean` from here
     return json.dumps(redact_json(to_sarif(result), result.secrets), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -192,5 +192,7 @@ def empty_result(meta, note: str) -> ReviewResult:
 
 def render(result: ReviewResult, fmt: str) -> str:
     """The review in `fmt`, redacted: no secret known in the change, and no secret-shaped text, in it."""
-    from reviewbot.output.redact import redact_result        # redact imports ReviewResult; render is imported by review's users
+    from reviewbot.output.redact import (
+        redact_result,  # redact imports ReviewResult; render is imported by review's users
+    )
     return FORMATS[fmt](redact_result(result))

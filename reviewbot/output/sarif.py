@@ -26,11 +26,11 @@ import re
 from urllib.parse import quote
 
 from reviewbot import __version__
-from reviewbot.pipeline.review import ReviewResult
-from reviewbot.secrets import SCANNER
 from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
 from reviewbot.domain.specialists import SPECIALISTS, SUMMARY
 from reviewbot.output.render import clean as _clean
+from reviewbot.pipeline.review import ReviewResult
+from reviewbot.secrets import SCANNER
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
-from reviewbot.secrets import redact_output
 from reviewbot.llm.usage import Usage, cost
 from reviewbot.output.render import clean
+from reviewbot.secrets import redact_output
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 _DONE = re.compile(r"^(?P<who>[\w-]+): (done with \d+ finding|failed: |ok$|failed$)")
@@ -30,7 +31,7 @@ _VERBOSE_ONLY = ("shared prefix sha256 ",)
 def write_review(text: str, fmt: str, stream: TextIO) -> None:
     """The review on `stream`: rich-rendered when it is markdown going to a terminal, else as is."""
     if fmt == "markdown" and _isatty(stream):
-        from rich.console import Console          # imported only for a terminal
+        from rich.console import Console  # imported only for a terminal
         from rich.markdown import Markdown
         Console(file=stream, highlight=False).print(Markdown(text, hyperlinks=False))
     else:

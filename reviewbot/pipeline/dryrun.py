@@ -20,15 +20,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reviewbot.domain.change import ChangeMeta
+from reviewbot.agents.requests import Prefix, build_prewarm, build_request, effort_in_force
 from reviewbot.config import Config
-from reviewbot.llm.providers import CHARS_PER_TOKEN
-from reviewbot.pipeline.review import specialist_delta
+from reviewbot.domain.change import ChangeMeta
 from reviewbot.domain.specialists import SUMMARY, selected
 from reviewbot.llm.models import SUBMISSION_ESTIMATE, model_info
-from reviewbot.agents.requests import Prefix, build_prewarm, build_request, effort_in_force
-from reviewbot.templates import render
+from reviewbot.llm.providers import CHARS_PER_TOKEN
 from reviewbot.llm.usage import Usage, cost, price_of
+from reviewbot.pipeline.review import specialist_delta
+from reviewbot.templates import render
 from reviewbot.workspace.files import Workspace
 
 

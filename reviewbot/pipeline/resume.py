@@ -12,11 +12,11 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from reviewbot.errors import InputError
-from reviewbot.secrets import redact_json
 from reviewbot.agents.loop import AgentResult
 from reviewbot.domain.findings import Finding, Submission
+from reviewbot.errors import InputError
 from reviewbot.llm.usage import CallRecord, Usage
+from reviewbot.secrets import redact_json
 
 STATE = "state"
 

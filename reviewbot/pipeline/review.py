@@ -19,37 +19,36 @@ What the live API does is handled here too:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Callable
 
-from reviewbot.domain.change import Change, ChangeMeta
+from reviewbot.agents.loop import AgentResult, Limits, run_agent
+from reviewbot.agents.requests import Prefix, build_prewarm, effort_in_force
+from reviewbot.agents.tools import VERDICTS, ToolBox
 from reviewbot.config import Config, check_models
+from reviewbot.domain.change import Change, ChangeMeta
+from reviewbot.domain.fence import fence
+from reviewbot.domain.findings import Finding, Submission
+from reviewbot.domain.specialists import SUMMARY, by_name, selected
 from reviewbot.errors import APIError, BudgetExceeded, CredentialsError
-from reviewbot.llm.transport import Start, Transport
 from reviewbot.llm.models import model_info
+from reviewbot.llm.transport import Start, Transport
+from reviewbot.llm.usage import CallRecord, cost, fan_out_hit_rate
+from reviewbot.pipeline.manipulation import SCANNER as INJECTION_SCANNER
+from reviewbot.pipeline.manipulation import scan as scan_manipulation
+from reviewbot.pipeline.merge import apply_summary, derive_verdict, findings_for_summary, first_pass
 from reviewbot.pipeline.resume import load as load_state
 from reviewbot.pipeline.resume import save_agent, save_run
 from reviewbot.pipeline.schedule import Budget, Runner, followers_cost, output_estimate
-from reviewbot.pipeline.manipulation import SCANNER as INJECTION_SCANNER
-from reviewbot.pipeline.manipulation import scan as scan_manipulation
+from reviewbot.repo.related import RELATED_FILE, Related, budget_for, build_related
+from reviewbot.repo.tree import Repository
 from reviewbot.secrets import SCANNER, known_secrets, redact_finding, redact_output
 from reviewbot.secrets import findings as secret_findings
 from reviewbot.secrets import scan as scan_secrets
-from reviewbot.agents.loop import AgentResult, Limits, run_agent
-from reviewbot.domain.findings import Finding, Submission
-from reviewbot.domain.specialists import SUMMARY, by_name, selected
-from reviewbot.agents.tools import VERDICTS
-from reviewbot.agents.requests import Prefix, build_prewarm, effort_in_force
-from reviewbot.pipeline.merge import apply_summary, derive_verdict, findings_for_summary, first_pass
 from reviewbot.templates import render
-from reviewbot.llm.usage import CallRecord, cost, fan_out_hit_rate
-from reviewbot.domain.fence import fence
 from reviewbot.workspace.files import Workspace, write_workspace
-from reviewbot.repo.related import RELATED_FILE, Related, budget_for, build_related
-from reviewbot.repo.tree import Repository
-from reviewbot.agents.tools import ToolBox
 from reviewbot.workspace.layout import CONTEXT_FILE, PRELOADED_FILE, Plan, build_plan, preloaded_bundle, render_context
 
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from reviewbot.errors import APIError, BudgetExceeded, StreamBroken
-from reviewbot.llm.transport import Reply, Transport
 from reviewbot.llm.models import SUBMISSION_ESTIMATE, model_info
+from reviewbot.llm.transport import Reply, Transport
 from reviewbot.llm.usage import REFUSALS_BILLED, CallRecord, Usage, cost
 
 KEEP_WARM_AT = 0.8          # refresh when this fraction of the TTL has passed since the last use
@@ -246,7 +246,7 @@ class Runner:
             try:
                 await asyncio.wait_for(stop.wait(), poll)
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if keep_warm_due(self.now(), self.last_prefix_use(), ttl) and keep_warm_pays(bool(self.prefix_cached), 1):
                 self.on_event("keep-warm: refreshing the shared prefix before it expires")

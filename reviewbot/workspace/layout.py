@@ -7,15 +7,15 @@ gives the same plan and the same bytes, which is what makes the shared context c
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
-from typing import Callable
 
 from reviewbot.domain.change import Change, FileChange
-from reviewbot.domain.specialists import BINARY, GENERATED, LOCKFILE, Specialist
-from reviewbot.templates import render
 from reviewbot.domain.fence import fence
 from reviewbot.domain.kinds import file_kind
+from reviewbot.domain.specialists import BINARY, GENERATED, LOCKFILE, Specialist
+from reviewbot.templates import render
 from reviewbot.workspace.routing import Tier, choose_tier, select
 
 CONTEXT_FILE = "shared-mr-context.txt"

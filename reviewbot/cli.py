@@ -9,7 +9,7 @@ import sys
 
 from reviewbot import __version__
 from reviewbot.commands import COMMANDS
-from reviewbot.errors import EXIT_USAGE, ReviewbotError
+from reviewbot.errors import EXIT_USAGE, Outcome, ReviewbotError
 
 
 def parser() -> argparse.ArgumentParser:
@@ -39,7 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         p.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return args.run(args)
+        result = args.run(args)
+        if isinstance(result, Outcome):
+            if result.message:
+                print(f"reviewbot: {result.message}", file=sys.stderr)
+            return result.exit_code
+        return int(result)
     except ReviewbotError as e:
         print(f"reviewbot: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -5,6 +5,8 @@ one place, the CLI (reviewbot.cli.main). Nothing else catches them to print.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # Exit codes are public API (README, "Exit codes").
 EXIT_OK = 0
 EXIT_FINDINGS = 1       # --fail-on threshold reached
@@ -12,6 +14,15 @@ EXIT_USAGE = 2          # bad arguments, bad config
 EXIT_INPUT = 3          # the change cannot be read: not a repo, bad ref, malformed diff
 EXIT_API = 4            # Anthropic or GitHub failed after retries, or refused our credentials
 EXIT_PARTIAL = 5        # the review ran but is incomplete (a specialist or the summary failed, budget hit)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a command ended: its exit code and, when it is not a success, the one line that says why
+    (printed to stderr by reviewbot.cli.main, the one place that prints it)."""
+
+    exit_code: int = EXIT_OK
+    message: str | None = None
 
 
 class ReviewbotError(Exception):

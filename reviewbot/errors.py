@@ -71,3 +71,27 @@ class BudgetExceeded(ReviewbotError):
 
 class ToolInputError(ValueError):
     """Tool input from the model is invalid; its message goes back to the model as an is_error result."""
+
+
+class NoCredentials(ConfigError):
+    """`reviewbot github`: no Anthropic key (or cloud credentials) on the repository's own pull request.
+    Its `skipped` output is "no-api-key" (a fork's PR without secrets is skipped, not failed)."""
+
+    skip_code = "no-api-key"
+
+
+class ReadOnlyToken(APIError):
+    """GitHub refused a write: the token may read the PR but not comment (fork PRs, `pull-requests: read`)."""
+
+
+class Forbidden(APIError):
+    """A GraphQL mutation GitHub refused for lack of a permission (FORBIDDEN): e.g. resolving a thread
+    with a GITHUB_TOKEN that lacks `contents: write`."""
+
+
+class Unprocessable(APIError):
+    """A 422: GitHub understood the request and refused it (a comment off the diff, a body too long ...)."""
+
+    def __init__(self, message: str, errors: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.errors = errors

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from reviewbot.cli import parser
-from reviewbot.github import publish as pub
+from reviewbot.github.actions import outputs
 
 ROOT = Path(__file__).parent.parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
@@ -26,7 +26,7 @@ def test_action_is_composite_and_its_outputs_are_the_commands():
     assert steps[0]["uses"].startswith("actions/setup-python@")
     assert "$GITHUB_ACTION_PATH" in steps[1]["run"]                 # installed from the action's own files
     review = next(s for s in steps if s.get("id") == "review")
-    produced = set(pub.outputs(findings=0, new=0, highest_severity="none", calls=()))
+    produced = set(outputs(findings=0, new=0, highest_severity="none", calls=()))
     assert set(ACTION["outputs"]) == produced
     for name, spec in ACTION["outputs"].items():
         assert spec["value"] == f"${{{{ steps.review.outputs.{name} }}}}"

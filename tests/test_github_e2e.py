@@ -27,8 +27,17 @@ from github import Auth, Github
 
 from reviewbot.cli import main
 from reviewbot.domain.findings import Finding
-from reviewbot.github import publish as pub
 from reviewbot.github.api import GitHubSettings, PullRequestApi, connect
+from reviewbot.github.bodies import (
+    CostState,
+    UpdateText,
+    body_block,
+    inline_comment,
+    summary_body,
+    valid_on,
+)
+from reviewbot.github.markers import MAX_BODY, read_markers
+from reviewbot.github.post import Draft, post_review
 from reviewbot.github.source import file_change
 
 DATA = Path(__file__).parent / "data" / "github"
@@ -199,7 +208,7 @@ def test_opened_posts_one_review_and_the_same_event_again_posts_nothing(tmp_path
     assert review["comments"] and all(c["side"] == "RIGHT" for c in review["comments"])
     body = review["body"]
     assert body.startswith("## reviewbot review") and "### Findings outside the diff" in body
-    assert "cache hit rate" in body and pub.read_markers(body, "summary")[0]["head"] == OPENED_HEAD
+    assert "cache hit rate" in body and read_markers(body, "summary")[0]["head"] == OPENED_HEAD
     inline, below = len(review["comments"]), body.count("<!-- reviewbot:finding ")
     assert inline >= 1 and below >= 1
     out = first.outputs
@@ -264,7 +273,7 @@ def test_synchronize_reviews_the_new_commits_and_settles_old_threads(tmp_path, c
     sync_prompts = "\n".join(c[3] for c in sync_calls if c[1] == "/v1/messages")
     assert "Incremental review: only the commits pushed since" in sync_prompts
     first_review = json.loads(next(c[3] for c in calls(cass) if c[:2] == ("POST", REVIEWS)))
-    posted_titles = [m["t"] for m in pub.read_markers(first_review["body"], "finding")]
+    posted_titles = [m["t"] for m in read_markers(first_review["body"], "finding")]
     assert posted_titles and all(json.dumps(t)[1:-1] in sync_prompts for t in posted_titles)
     # old threads whose finding is fixed: each gets "Fixed in" once and is resolved (GraphQL); the
     # answered one included; nothing is deleted (history stays)
@@ -282,7 +291,7 @@ def test_synchronize_reviews_the_new_commits_and_settles_old_threads(tmp_path, c
     assert writes[-1][0] == "PUT" and writes[-1][1].startswith(REVIEWS + "/") and writes[-1][2] == 200
     assert all(s < 400 for _, _, s in writes)
     summary = json.loads([c for c in during if c[0] == "PUT"][-1][3])["body"]
-    state = pub.read_markers(summary, "summary")[0]
+    state = read_markers(summary, "summary")[0]
     assert state["head"] == PUSHED_HEAD and state["runs"] == 2
     assert f"**Update** for `{OPENED_HEAD[:7]}..{PUSHED_HEAD[:7]}`" in summary
     assert int(sync.outputs["new-findings"]) >= 0 and sync.outputs["skipped"] == ""
@@ -370,14 +379,12 @@ def test_a_422_on_one_comment_moves_it_to_the_body_and_keeps_the_review(tmp_path
     with cassette("test_github_422.yaml") as cass:
         gh = api()
         files = {fc.path: fc for fc in (file_change(f) for f in gh.files())}
-        good = pub.inline_comment(_finding("src/widgets/discounts.py", 5, "On an added line"))
-        bad = pub.inline_comment(_finding("src/widgets/pricing.py", 60, "Outside every hunk"))
-        assert pub.valid_on(good, files) and not pub.valid_on(bad, files)
-        draft = pub.Draft(OPENED_HEAD, (good, bad), (),
-                          lambda found, n: pub.update_body(found, n, OPENED_HEAD, OPENED_HEAD, (), "m"),
-                          f'"head":"{OPENED_HEAD}"')
-        posted, final = pub.post_review(gh, draft, BOT, lambda: {fc.path: fc for fc in
-                                                                  (file_change(f) for f in gh.files())})
+        good = inline_comment(_finding("src/widgets/discounts.py", 5, "On an added line"))
+        bad = inline_comment(_finding("src/widgets/pricing.py", 60, "Outside every hunk"))
+        assert valid_on(good, files) and not valid_on(bad, files)
+        draft = Draft(OPENED_HEAD, (good, bad), (), UpdateText(OPENED_HEAD, OPENED_HEAD, (), "m"),
+                      f'"head":"{OPENED_HEAD}"')
+        posted, final = post_review(gh, draft, BOT)
     assert_replayed(cass)
     posts = [c for c in calls(cass) if c[0] == "POST"]
     assert [s for _, _, s, _ in posts] == [422, 200]
@@ -393,10 +400,9 @@ def test_a_lost_answer_is_not_posted_twice(tmp_path):
     reset([{"match": {"method": "POST", "path_regex": "/reviews$"}, "status": 502, "apply": True, "times": 1}])
     with cassette("test_github_lost_answer.yaml") as cass:
         gh = api()
-        draft = pub.Draft(OPENED_HEAD, (pub.inline_comment(_finding("src/widgets/discounts.py", 5, "Once")),), (),
-                          lambda found, n: pub.update_body(found, n, OPENED_HEAD, OPENED_HEAD, (), "m"),
-                          f'"head":"{OPENED_HEAD}"')
-        posted, _ = pub.post_review(gh, draft, BOT, lambda: {})
+        draft = Draft(OPENED_HEAD, (inline_comment(_finding("src/widgets/discounts.py", 5, "Once")),), (),
+                      UpdateText(OPENED_HEAD, OPENED_HEAD, (), "m"), f'"head":"{OPENED_HEAD}"')
+        posted, _ = post_review(gh, draft, BOT)
     assert_replayed(cass)
     posts = [(m, p, s) for m, p, s, _ in calls(cass) if m == "POST"]
     assert posts == [("POST", REVIEWS, 502)]                              # never sent again
@@ -405,11 +411,11 @@ def test_a_lost_answer_is_not_posted_twice(tmp_path):
 
 def test_a_body_at_githubs_size_limit_is_accepted(tmp_path):
     reset()
-    blocks = tuple(pub.body_block(_finding("src/widgets/pricing.py", 0, f"Finding {i}", explanation="x" * 5000))
+    blocks = tuple(body_block(_finding("src/widgets/pricing.py", 0, f"Finding {i}", explanation="x" * 5000))
                    for i in range(30))
-    body = pub.summary_body(overview="o", latest=None, verdict="minor_issues", complete=True, open_inline=0,
-                            findings=blocks, calls=(), model="m", cost=pub.CostState(1, 0), head_sha=OPENED_HEAD)
-    assert 60_000 < len(body) <= pub.MAX_BODY
+    body = summary_body(overview="o", latest=None, verdict="minor_issues", complete=True, open_inline=0,
+                            findings=blocks, calls=(), model="m", cost=CostState(1, 0), head_sha=OPENED_HEAD)
+    assert 60_000 < len(body) <= MAX_BODY
     with cassette("test_github_body_limit.yaml") as cass:
         gh = api()
         gh.create_review(OPENED_HEAD, body, [])
@@ -447,7 +453,7 @@ def test_a_patch_github_omits_is_rebuilt_from_the_contents_and_kept_off_the_diff
     assert "| none:" not in row                                           # reviewed
     [review] = [json.loads(c[3]) for c in cs if c[:2] == ("POST", REVIEWS)]
     assert all(c["path"] != "src/widgets/pricing.py" for c in review["comments"])
-    on_pricing = [m for m in pub.read_markers(review["body"], "finding") if m["path"] == "src/widgets/pricing.py"]
+    on_pricing = [m for m in read_markers(review["body"], "finding") if m["path"] == "src/widgets/pricing.py"]
     assert on_pricing
     # a finding that would have gone inline says why it is in the body instead (file-level ones need no note)
     if any(m["k"] == "inline" for m in on_pricing):

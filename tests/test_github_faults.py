@@ -43,8 +43,13 @@ from test_github_e2e import (
 
 from reviewbot.cli import parser
 from reviewbot.commands import github as cmd
-from reviewbot.github import publish as pub
+from reviewbot.github import run as github_run
 from reviewbot.github.api import GitHubSettings
+from reviewbot.github.bodies import CostState, UpdateText, _body_findings
+from reviewbot.github.markers import read_markers
+from reviewbot.github.plan import plan_run
+from reviewbot.github.post import Draft, post_review
+from reviewbot.github.prior import Prior, read_prior
 
 TARGETS = {
     "review": lambda r: r["method"] == "POST" and r["path"].endswith(f"/pulls/{NUMBER}/reviews"),
@@ -57,19 +62,19 @@ TARGETS = {
 
 @pytest.fixture(autouse=True)
 def no_retries(monkeypatch):
-    monkeypatch.setattr(cmd, "GitHubSettings", functools.partial(GitHubSettings, retries=0, backoff=0,
+    monkeypatch.setattr(github_run, "GitHubSettings", functools.partial(GitHubSettings, retries=0, backoff=0,
                                                                   sleep=lambda s: None))
 
 
 @pytest.fixture
 def delete_fixed(monkeypatch):
     """As if the base branch's .reviewbot.toml said `delete_fixed_comments = true`."""
-    real = cmd.fetch_base
+    real = github_run.fetch_base
 
     def fetch(*a, **kw):
         config, rules = real(*a, **kw)
         return replace(config, delete_fixed_comments=True), rules
-    monkeypatch.setattr(cmd, "fetch_base", fetch)
+    monkeypatch.setattr(github_run, "fetch_base", fetch)
 
 
 def ledger() -> list[dict]:
@@ -99,27 +104,27 @@ def alice_answers():
 def on_the_pr():
     gh = api()
     reviews, comments, threads = gh.reviews(), gh.review_comments(), gh.threads()
-    return reviews, comments, threads, pub.read_prior(reviews, comments, BOT, threads)
+    return reviews, comments, threads, read_prior(reviews, comments, BOT, threads)
 
 
 def assert_once_per_head_and_finding(reviews, comments, prior):
     # (a reply to a review comment is a review of its own on GitHub, with an empty body: not counted)
-    mine = [r for r in reviews if r.author == BOT and (pub.read_markers(r.body, "summary")
-                                                       or pub.read_markers(r.body, "update"))]
+    mine = [r for r in reviews if r.author == BOT and (read_markers(r.body, "summary")
+                                                       or read_markers(r.body, "update"))]
     heads = [r.commit_id for r in mine]
     assert heads.count(OPENED_HEAD) == 1 and heads.count(PUSHED_HEAD) <= 1        # one review per head
     assert not prior.duplicates and not prior.pending                            # all folded into the summary
     assert prior.reviewed == PUSHED_HEAD
     roots = [c for c in comments if c.author == BOT and c.in_reply_to is None]
-    fps = [pub.read_markers(c.body, "finding")[-1]["fp"] for c in roots]
-    body_fps = [b.fingerprint for r in mine for b in pub._body_findings(r.body)
+    fps = [read_markers(c.body, "finding")[-1]["fp"] for c in roots]
+    body_fps = [b.fingerprint for r in mine for b in _body_findings(r.body)
                 if r.id != prior.summary.id]                                   # updates' bodies
     summary_fps = [b.fingerprint for b in prior.body_findings]
     assert len(fps) == len(set(fps)) and len(summary_fps) == len(set(summary_fps))
     assert not set(fps) & set(summary_fps)                                    # inline or in the body, not both
     assert set(body_fps) <= set(summary_fps)                                  # an update's body is in the summary
     # each fixed finding got exactly one "Fixed in" reply
-    fixed = [pub.read_markers(c.body, "fixed")[-1]["fp"] for c in comments if pub.read_markers(c.body, "fixed")]
+    fixed = [read_markers(c.body, "fixed")[-1]["fp"] for c in comments if read_markers(c.body, "fixed")]
     assert len(fixed) == len(set(fixed))
     return fixed
 
@@ -155,7 +160,7 @@ def test_a_failed_write_is_completed_by_the_rerun_never_repeated(target, tmp_pat
     fixed = assert_once_per_head_and_finding(reviews, comments, prior)
     # nothing paid for is lost: a run whose review landed is completed, not redone (two paid runs:
     # opened and synchronize). Only a review that never landed is reviewed again by the re-run.
-    assert pub.CostState.of(prior.state).runs == 2
+    assert CostState.of(prior.state).runs == 2
     if target == "review":
         assert float(again.outputs["cost"]) > 0 and again.outputs["skipped"] == ""
     else:
@@ -228,7 +233,7 @@ def test_two_runs_at_once_post_one_review(tmp_path, capsys, monkeypatch):
                 turns[kind][me.i + 1].set()
         return wrapped
 
-    real_post = pub.post_review
+    real_post = post_review
 
     def post_at_once(*a, **kw):
         first_ready.set()
@@ -242,8 +247,8 @@ def test_two_runs_at_once_post_one_review(tmp_path, capsys, monkeypatch):
         with lock:
             return real_play(self, request)
 
-    monkeypatch.setattr(cmd, "_reconcile", in_turn("rec", cmd._reconcile))
-    monkeypatch.setattr(pub, "post_review", post_at_once)
+    monkeypatch.setattr(github_run, "_reconcile", in_turn("rec", github_run._reconcile))
+    monkeypatch.setattr(github_run, "post_review", post_at_once)
     monkeypatch.setattr(vcr.cassette.Cassette, "play_response", play)
     codes = {}
     try:
@@ -251,7 +256,7 @@ def test_two_runs_at_once_post_one_review(tmp_path, capsys, monkeypatch):
             def one(i):
                 me.i = i
                 args = parser().parse_args(["github", "--github-throttle", "0"])
-                codes[i] = cmd.run(args, envs[i])
+                codes[i] = cmd.run(args, envs[i]).exit_code
             runs = [threading.Thread(target=one, args=(i,)) for i in range(2)]
             runs[0].start()
             first_ready.wait(120)
@@ -265,11 +270,11 @@ def test_two_runs_at_once_post_one_review(tmp_path, capsys, monkeypatch):
     assert_replayed(cass)
     assert codes == {0: 0, 1: 0}
     mine = [r for r in reviews if r.author == BOT and r.body]
-    summaries = [r for r in mine if pub.read_markers(r.body, "summary")]
+    summaries = [r for r in mine if read_markers(r.body, "summary")]
     assert len(summaries) == 1                                           # one summary review
     roots = [c for c in comments if c.author == BOT and c.in_reply_to is None]
-    fps = [pub.read_markers(c.body, "finding")[-1]["fp"] for c in roots]
-    body = [b.fingerprint for b in pub._body_findings(summaries[0].body)]
+    fps = [read_markers(c.body, "finding")[-1]["fp"] for c in roots]
+    body = [b.fingerprint for b in _body_findings(summaries[0].body)]
     assert fps and len(fps) == len(set(fps)) and len(body) == len(set(body))   # each fingerprint once
     assert not prior.duplicates and not prior.dup_comments
     outs = [dict(ln.split("=", 1) for ln in (tmp_path / f"out-{i}").read_text().splitlines()) for i in range(2)]
@@ -278,7 +283,7 @@ def test_two_runs_at_once_post_one_review(tmp_path, capsys, monkeypatch):
     # both passed the re-check and posted (the race happened); the later one withdrew and is hidden
     assert len(mine) == 2
     loser = max(mine, key=lambda r: r.id)
-    assert pub.read_markers(loser.body, "withdrawn") and not pub.read_markers(loser.body, "finding")
+    assert read_markers(loser.body, "withdrawn") and not read_markers(loser.body, "finding")
     assert not [c for c in comments if c.review_id == loser.id]
     assert any("minimizeComment(" in c[3] and "DUPLICATE" in c[3] for c in calls(cass))
 
@@ -334,16 +339,16 @@ def test_a_thread_a_person_resolved_stays_resolved(tmp_path, capsys, monkeypatch
     for t in prior.threads:
         if t.comment.id in first_roots:
             mine = [r for r in t.replies if r.author == BOT]
-            assert all(pub.read_markers(r.body, "reopened") for r in mine)       # never "Fixed in" there
+            assert all(read_markers(r.body, "reopened") for r in mine)       # never "Fixed in" there
             assert by_root[t.comment.id].resolved or mine
     assert not [c for c in calls(cass) if "unresolveReviewThread(" in c[3]] or any(
-        pub.read_markers(c.body, "reopened") for c in comments)
+        read_markers(c.body, "reopened") for c in comments)
 
 
 def test_an_exact_repeat_is_posted_once(tmp_path):
     """A summary-agent finding identical to a specialist's (same path, lines, category, title)."""
     from reviewbot.domain.findings import Finding
-    from reviewbot.github.source import file_change, pull_change
+    from reviewbot.github.source import pull_change
     reset()
     with cassette("test_github_exact_repeat.yaml") as cass:
         gh = api()
@@ -353,16 +358,15 @@ def test_an_exact_repeat_is_posted_once(tmp_path):
                        category="bug", title="Discount can go negative", explanation="x", confidence=0.9)
         again = replace(spec, specialist="summary", explanation="The same, said by the summary agent.")
         general = replace(spec, line=0, title="Tests are missing", category="tests")
-        plan = pub.plan_run((spec, again, general, replace(general, specialist="summary")), chg, pub.Prior(),
+        plan = plan_run((spec, again, general, replace(general, specialist="summary")), chg, Prior(),
                             pull.head_sha, True)
-        draft = pub.Draft(pull.head_sha, plan.inline, plan.body_new,
-                          lambda found, n: pub.update_body(found, n, pull.head_sha, pull.head_sha, (), "m"), "k")
-        pub.post_review(gh, draft, BOT, lambda: {fc.path: fc for fc in map(file_change, gh.files())})
+        draft = Draft(pull.head_sha, plan.inline, plan.body_new, UpdateText(pull.head_sha, pull.head_sha, (), "m"), "k")
+        post_review(gh, draft, BOT)
         comments, reviews = gh.review_comments(), gh.reviews()
     assert_replayed(cass)
     assert plan.folded == 2
-    fps = [pub.read_markers(c.body, "finding")[-1]["fp"] for c in comments]
-    body = [b.fingerprint for r in reviews for b in pub._body_findings(r.body)]
+    fps = [read_markers(c.body, "finding")[-1]["fp"] for c in comments]
+    body = [b.fingerprint for r in reviews for b in _body_findings(r.body)]
     assert fps == [spec.fingerprint] and body == [general.fingerprint]
 
 

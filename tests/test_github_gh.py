@@ -3,12 +3,10 @@ waits, and POSTs that are retried only after checking they did not land."""
 import pytest
 from github import GithubException, RateLimitExceededException
 
-from reviewbot.errors import APIError
+from reviewbot.errors import APIError, ReadOnlyToken, Unprocessable
 from reviewbot.github.api import (
     GitHubSettings,
     PullRequestApi,
-    ReadOnlyToken,
-    Unprocessable,
     _retry_after,
     api_error,
 )

@@ -28,7 +28,7 @@ from test_github_e2e import (
 )
 
 from reviewbot.github import conversation as conv
-from reviewbot.github import publish as pub
+from reviewbot.github.markers import read_markers
 
 TALK = Path(__file__).parent / "data" / "github" / "events" / "talk"
 ISSUE_COMMENTS = f"/repos/{REPO}/issues/{NUMBER}/comments"
@@ -148,7 +148,7 @@ def test_wont_fix_resolves_the_thread_and_the_finding_stays_silent_after_a_push(
     root = json.loads(ev.read_text())["comment"]["in_reply_to_id"]
     first_review = json.loads(next(c[3] for c in calls(cass) if c[:2] == ("POST", REVIEWS)))
     inline = {c["body"]: c for c in first_review["comments"]}
-    fps = {m["fp"]: m["t"] for body in inline for m in pub.read_markers(body, "finding")}
+    fps = {m["fp"]: m["t"] for body in inline for m in read_markers(body, "finding")}
     writes = github_writes(cass)
     replies = [c for c in writes if c[1].endswith(f"/comments/{root}/replies")]
     [reply] = replies                                       # one answer; the re-run posts nothing
@@ -174,7 +174,7 @@ def test_ignore_names_a_finding_by_its_title_and_review_is_incremental(tmp_path,
     with cassette("test_github_talk_ignore.yaml") as cass:
         first = run_bot(monkeypatch, capsys, tmp_path, opened, *SYNC_MODEL)
         review = json.loads(next(c[3] for c in calls(cass) if c[:2] == ("POST", REVIEWS)))
-        fp = pub.read_markers(review["comments"][0]["body"], "finding")[0]["fp"]       # an inline finding
+        fp = read_markers(review["comments"][0]["body"], "finding")[0]["fp"]       # an inline finding
         ev = act(tmp_path, "ignore", "issue_comment", body=f"/reviewbot ignore {fp[:10]}")
         ignored = talk(monkeypatch, capsys, tmp_path, ev, "issue_comment")
         miss = act(tmp_path, "ignore-miss", "issue_comment", body="/reviewbot ignore no such finding at all")
@@ -243,7 +243,7 @@ def test_a_thumbs_down_suppresses_the_finding_and_the_reactions_are_counted(tmp_
     assert_replayed(cass)
     assert first.code == 0 and sync.code == 0 and rerun.code == 0, sync.err
     review = json.loads(next(c[3] for c in calls(cass) if c[:2] == ("POST", REVIEWS)))
-    inline = [pub.read_markers(c["body"], "finding")[0] for c in review["comments"]]
+    inline = [read_markers(c["body"], "finding")[0] for c in review["comments"]]
     down = inline[0]["fp"]
     feedback = json.loads(sync.outputs["feedback"])
     # alice's 👎 and 👍 count; mallory (no write access) counts for nothing

@@ -222,7 +222,7 @@ import re as _re  # noqa: E402
 import urllib.request as _url  # noqa: E402
 from pathlib import Path as _Path  # noqa: E402
 
-from reviewbot.commands import github as github_command  # noqa: E402
+from reviewbot.github import run as github_run  # noqa: E402
 
 GHSIM = _Path(__file__).resolve().parents[2] / "shared" / "ghsim" / "server.py"
 GHSIM_PORT = int(os.environ.get("REVIEWBOT_TEST_GHSIM_PORT", "18731"))
@@ -254,7 +254,7 @@ def ghsim_hostile(corpus_repo, tmp_path):
 
 def test_the_hostile_pr_on_github_posts_no_secret_and_no_approval(ghsim_hostile, tmp_path, monkeypatch, capsys):
     t = ScriptedTransport({"*": hc.obedient})
-    monkeypatch.setattr(github_command, "Transport", lambda client, **kw: t)
+    monkeypatch.setattr(github_run, "Transport", lambda client, **kw: t)
     summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
     for k, v in {"GITHUB_API_URL": ghsim_hostile, "GITHUB_TOKEN": "ghs_" + "hostileTest", "ANTHROPIC_API_KEY": API_KEY,
                  "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs), "GITHUB_ACTIONS": "true",

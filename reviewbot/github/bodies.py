@@ -307,6 +307,52 @@ def update_body(findings: tuple[BodyFinding, ...], inline: int, since: str, head
     return fit_body(head, findings, lambda dropped: tail)[0]
 
 
+@dataclass(frozen=True)
+class SummaryText:
+    """The first review's body (the summary) as values, rendered once the findings that end up in
+    the body are known (a 422 moves refused inline comments there)."""
+
+    overview: str | None
+    verdict: str | None
+    complete: bool
+    carried: tuple[BodyFinding, ...]          # body findings of an earlier summary that still apply
+    calls: tuple[CallRecord, ...]
+    model: str
+    cost: CostState
+    head_sha: str
+    prior_omitted: tuple[tuple[str, str], ...] = ()
+    not_reviewed: tuple[tuple[str, str], ...] = ()
+    feedback: str = ""
+
+    def render(self, findings: tuple[BodyFinding, ...], n_inline: int) -> str:
+        return summary_body(overview=self.overview, latest=None, verdict=self.verdict, complete=self.complete,
+                            open_inline=n_inline, findings=self.carried + findings, calls=self.calls,
+                            model=self.model, cost=self.cost, head_sha=self.head_sha,
+                            prior_omitted=self.prior_omitted, not_reviewed=self.not_reviewed,
+                            feedback=self.feedback)
+
+
+@dataclass(frozen=True)
+class UpdateText:
+    """A later run's review body (update_body) as values, rendered like SummaryText."""
+
+    since: str
+    head_sha: str
+    calls: tuple[CallRecord, ...]
+    model: str
+    prev: str | None = None
+    latest: str | None = None
+    verdict: str | None = None
+    settle: tuple[int, ...] = ()
+    reopen: tuple[tuple[int, str], ...] = ()
+    not_reviewed: tuple[tuple[str, str], ...] = ()
+
+    def render(self, findings: tuple[BodyFinding, ...], n_inline: int) -> str:
+        return update_body(findings, n_inline, self.since, self.head_sha, self.calls, self.model, prev=self.prev,
+                           latest=self.latest, verdict=self.verdict, settle=self.settle, reopen=self.reopen,
+                           not_reviewed=self.not_reviewed)
+
+
 def withdrawn_body(winner: PostedReview) -> str:
     """What a duplicate review (a run that lost a race) is edited to: no findings, no run marker."""
     return (f"_This review repeated {winner.html_url or 'an earlier review'} (two runs reviewed the same commit at "

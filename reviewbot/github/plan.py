@@ -1,5 +1,5 @@
 """The plan of one run: which findings are new and where they go, what old threads need, and
-the numbers the run reports (Actions outputs, job summary).
+which findings are open after it (the numbers the run reports through actions.py).
 
 Exact repeats are folded before anything is placed; old threads are settled only after a complete
 review; cleanup steps are computed against what GitHub shows now, so a step a failed run already
@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from reviewbot.domain.change import Change
 from reviewbot.domain.findings import GENERAL, INLINE, SEVERITY_RANK, Finding, place
 from reviewbot.github.bodies import BodyFinding, InlineComment, body_block, inline_comment
-from reviewbot.github.markers import FIXED, MAX_INLINE, REOPENED, marker, prose
-from reviewbot.github.outgoing import unfoldable
+from reviewbot.github.markers import FIXED, MAX_INLINE, REOPENED, marker
 from reviewbot.github.prior import Prior, Thread
-from reviewbot.llm.usage import CallRecord, summarize
 
 
 @dataclass(frozen=True)
@@ -28,6 +26,7 @@ class Step:
     node: str = ""             # the GraphQL id of its thread (or of the review, for "hide")
     body: str = ""             # the reply, for "fixed" and "reopen"
     reply: bool = True         # the reply is still to post (else only the thread's state)
+    fp: str = ""               # the finding's fingerprint, for "fixed" and "reopen" (the reply's marker holds it)
 
 
 @dataclass(frozen=True)
@@ -98,13 +97,14 @@ def cleanup_steps(prior: Prior, settle: tuple[int, ...], reopen: tuple[tuple[int
             continue
         if t.fixed and (t.resolved or not t.node):
             continue
-        steps.append(Step("fixed", cid, t.node, fixed_reply(head_sha, t.fingerprint), reply=not t.fixed))
+        steps.append(Step("fixed", cid, t.node, fixed_reply(head_sha, t.fingerprint), reply=not t.fixed,
+                          fp=t.fingerprint))
     for cid, sev in reopen:
         t = by_id.get(cid)
         if t is None or (sev in t.reopened and not t.resolved):
             continue
         steps.append(Step("reopen", cid, t.node, reopen_reply(head_sha, t.fingerprint, sev),
-                          reply=sev not in t.reopened))
+                          reply=sev not in t.reopened, fp=t.fingerprint))
     steps += [Step("withdraw", c.id) for c in prior.dup_comments]
     steps += [Step("hide", r.id, r.node_id) for r in prior.duplicates if r.node_id]
     return tuple(steps)
@@ -184,26 +184,3 @@ def open_findings(prior: Prior, plan: Plan | None, body_findings: tuple[BodyFind
 
 def highest(severities: tuple[str, ...]) -> str:
     return severities[0] if severities else "none"
-
-
-def outputs(*, findings: int, new: int, highest_severity: str, calls: tuple[CallRecord, ...],
-            review_url: str = "", skipped: str = "", feedback: str = "{}") -> dict[str, str]:
-    run = summarize(calls)
-    return {"findings": str(findings), "new-findings": str(new), "highest-severity": highest_severity,
-            "cost": f"{run.cost:.6f}", "cache-hit-rate": "" if run.hit_rate is None else f"{run.hit_rate:.4f}",
-            "review-url": review_url, "skipped": skipped, "feedback": feedback}
-
-
-def step_summary(title: str, status: str, out: dict[str, str], details: str = "") -> str:
-    """Markdown for $GITHUB_STEP_SUMMARY: what happened, the numbers, and the full review folded.
-    Everything but the table is defused like posted text: the review is model output, the status may
-    quote GitHub or the PR, and neither may ping anyone, forge a marker or break the fold."""
-    rate = out.get("cache-hit-rate") or ""
-    lines = [f"### reviewbot: {prose(title)}", "", unfoldable(prose(status)), "",
-             "| open findings | new | highest severity | cost | cache hit rate |", "|---|---|---|---|---|",
-             (f"| {out['findings']} | {out['new-findings']} | {out['highest-severity']} | ${float(out['cost']):.4f} | "
-             f"{(f'{float(rate):.1%}') if rate else 'n/a'} |")]
-    if details:
-        lines += ["", "<details><summary>Full review</summary>", "", unfoldable(prose(details)).strip(), "",
-                  "</details>"]
-    return "\n".join(lines) + "\n"

@@ -1,33 +1,35 @@
-"""The poster: thin code that sends a plan through the API passed in (gh.PullRequestApi).
+"""The poster: thin code that sends a plan through the API passed in (api.PullRequestApi).
 
 `post_review` posts one review and never loses it to a 422 (refused comments move to the body) or
 to a lost answer (the review is looked up by its key before it is sent again). `run_steps` is the
 best-effort cleanup after the commit point: a failed step is reported, and left for the next run.
+Nothing here decides what to post: the bodies come as values (bodies.SummaryText, UpdateText), the
+steps from plan.py.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
-from reviewbot.domain.change import FileChange
-from reviewbot.github.api import APIError, Forbidden, PostedComment, PostedReview, Unprocessable
-from reviewbot.github.bodies import BodyFinding, InlineComment, body_block, valid_on
+from reviewbot.errors import APIError, Forbidden, Unprocessable
+from reviewbot.github.api import PostedComment, PostedReview, PullRequestApi
+from reviewbot.github.bodies import BodyFinding, InlineComment, SummaryText, UpdateText, body_block, valid_on
 from reviewbot.github.markers import FIXED, REOPENED, read_markers
 from reviewbot.github.plan import Step
+from reviewbot.github.source import file_change
 
 
 @dataclass(frozen=True)
 class Draft:
-    """A review to post: the comments, and how to render its body from the body findings."""
+    """A review to post: the comments, the body findings and the body they are rendered into."""
 
     commit_id: str
     comments: tuple[InlineComment, ...]
     findings: tuple[BodyFinding, ...]
-    render: Callable[[tuple[BodyFinding, ...], int], str] = field(compare=False, repr=False)
+    text: SummaryText | UpdateText
     key: str = ""                            # a marker only this run's review carries
 
     def body(self) -> str:
-        return self.render(self.findings, len(self.comments))
+        return self.text.render(self.findings, len(self.comments))
 
     def demote(self, comments: tuple[InlineComment, ...], why: str) -> Draft:
         """These comments move into the body (GitHub would not place them)."""
@@ -37,14 +39,13 @@ class Draft:
                        findings=self.findings + moved)
 
 
-def post_review(api, draft: Draft, login: str,
-                revalidate: Callable[[], dict[str, FileChange]]) -> tuple[PostedReview, Draft]:
+def post_review(api: PullRequestApi, draft: Draft, login: str) -> tuple[PostedReview, Draft]:
     """Post one review; a 422 on comments never loses it. After a 422 the comments that a fresh read
     of the PR's files does not accept move to the body (all of them when none can be told apart) and
     the review is sent again; a second 422 sends it with every comment in the body.
 
     A review whose answer was lost (5xx, timeout) is looked up by its key before it is sent again."""
-    def already_done():
+    def already_done() -> PostedReview | None:
         return next((r for r in api.reviews() if r.author == login and draft.key in r.body), None)
 
     attempts = 0
@@ -59,14 +60,14 @@ def post_review(api, draft: Draft, login: str,
                 raise
             why = "GitHub did not accept a comment on this line"
             if attempts == 1:
-                files = revalidate()
+                files = {fc.path: fc for fc in (file_change(f) for f in api.files())}
                 suspects = tuple(c for c in draft.comments if not valid_on(c, files))
                 draft = draft.demote(suspects or draft.comments, why)
             else:
                 draft = draft.demote(draft.comments, why)
 
 
-def find_reply(api, login: str, comment_id: int, kind: str, fp: str) -> PostedComment | None:
+def find_reply(api: PullRequestApi, login: str, comment_id: int, kind: str, fp: str) -> PostedComment | None:
     for c in api.review_comments():
         if c.in_reply_to == comment_id and c.author == login and any(
                 m.get("fp") == fp for m in read_markers(c.body, kind)):
@@ -87,10 +88,12 @@ class Done:
         return sum(1 for s in self.done if s.kind == kind)
 
 
-def run_steps(api, steps: tuple[Step, ...], login: str) -> Done:
+def run_steps(api: PullRequestApi, steps: tuple[Step, ...], login: str) -> Done:
     """The cleanup after the commit point, best effort: a step that fails is reported and left for
     the next run (which sees what is done and completes the rest); it never undoes the review."""
-    done, failed, forbidden = [], [], ""
+    done: list[Step] = []
+    failed: list[tuple[Step, str]] = []
+    forbidden = ""
     for step in steps:
         try:
             if step.kind in ("delete", "withdraw"):
@@ -99,11 +102,12 @@ def run_steps(api, steps: tuple[Step, ...], login: str) -> Done:
             elif step.kind == "hide":
                 api.minimize(step.node, step.body or "DUPLICATE")
             else:
-                kind = FIXED if step.kind == "fixed" else REOPENED
                 if step.reply:
-                    fp = read_markers(step.body, kind)[0]["fp"]
-                    api.reply(step.target, step.body,
-                              already_done=lambda cid=step.target, k=kind, fp=fp: find_reply(api, login, cid, k, fp))
+                    kind = FIXED if step.kind == "fixed" else REOPENED
+
+                    def landed(cid: int = step.target, k: str = kind, fp: str = step.fp) -> PostedComment | None:
+                        return find_reply(api, login, cid, k, fp)
+                    api.reply(step.target, step.body, already_done=landed)
                 if step.node and not forbidden:
                     try:
                         api.resolve_thread(step.node, resolve=step.kind == "fixed")

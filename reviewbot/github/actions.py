@@ -1,0 +1,54 @@
+"""What a run leaves for GitHub Actions: the step outputs ($GITHUB_OUTPUT) and the job summary
+($GITHUB_STEP_SUMMARY).
+
+`outputs` and `step_summary` build them from values (pure); `write_outputs` and `write_step_summary`
+append them to the files the runner names, through outgoing.outgoing (the one gate for text bound
+for GitHub: control characters out, the change's secrets redacted).
+"""
+from __future__ import annotations
+
+from reviewbot.github.markers import prose
+from reviewbot.github.outgoing import outgoing, unfoldable
+from reviewbot.llm.usage import CallRecord, summarize
+
+STEP_SUMMARY_MAX = 900_000          # GitHub keeps at most 1 MiB of a step's summary
+
+
+def outputs(*, findings: int, new: int, highest_severity: str, calls: tuple[CallRecord, ...],
+            review_url: str = "", skipped: str = "", feedback: str = "{}") -> dict[str, str]:
+    run = summarize(calls)
+    return {"findings": str(findings), "new-findings": str(new), "highest-severity": highest_severity,
+            "cost": f"{run.cost:.6f}", "cache-hit-rate": "" if run.hit_rate is None else f"{run.hit_rate:.4f}",
+            "review-url": review_url, "skipped": skipped, "feedback": feedback}
+
+
+def step_summary(title: str, status: str, out: dict[str, str], details: str = "") -> str:
+    """Markdown for $GITHUB_STEP_SUMMARY: what happened, the numbers, and the full review folded.
+    Everything but the table is defused like posted text: the review is model output, the status may
+    quote GitHub or the PR, and neither may ping anyone, forge a marker or break the fold."""
+    rate = out.get("cache-hit-rate") or ""
+    lines = [f"### reviewbot: {prose(title)}", "", unfoldable(prose(status)), "",
+             "| open findings | new | highest severity | cost | cache hit rate |", "|---|---|---|---|---|",
+             (f"| {out['findings']} | {out['new-findings']} | {out['highest-severity']} | ${float(out['cost']):.4f} | "
+             f"{(f'{float(rate):.1%}') if rate else 'n/a'} |")]
+    if details:
+        lines += ["", "<details><summary>Full review</summary>", "", unfoldable(prose(details)).strip(), "",
+                  "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(path: str, out: dict[str, str], known: tuple[str, ...]) -> None:
+    """Append `key=value` lines to $GITHUB_OUTPUT (a value is one line)."""
+    with open(path, "a", encoding="utf-8") as fh:
+        for key, value in out.items():
+            fh.write(outgoing(f"{key}={value.replace(chr(10), ' ')}\n", known))
+
+
+def write_step_summary(path: str, title: str, status: str, out: dict[str, str], details: str,
+                       known: tuple[str, ...]) -> None:
+    """Append the job summary to $GITHUB_STEP_SUMMARY, the review cut to what GitHub keeps."""
+    text = step_summary(title, status, out, details)
+    if len(text) > STEP_SUMMARY_MAX:
+        text = step_summary(title, status, out, details[:STEP_SUMMARY_MAX - 4000] + "\n\n[truncated]")
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(outgoing(text, known))

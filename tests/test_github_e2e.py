@@ -145,7 +145,7 @@ def run_bot(monkeypatch, capsys, tmp_path: Path, event: Path | None, *args: str,
 def calls(cass) -> list[tuple[str, str, int, str]]:
     """(method, path, status, request body) of every call in the cassette, in order."""
     out = []
-    for req, resp in zip(cass.requests, cass.responses):
+    for req, resp in zip(cass.requests, cass.responses, strict=True):
         body = req.body.decode() if isinstance(req.body, bytes) else (req.body or "")
         out.append((req.method, urllib.parse.urlparse(req.uri).path, resp["status"]["code"], body))
     return out
@@ -155,7 +155,7 @@ def runs(cass) -> list[list[tuple[str, str, int, str]]]:
     """The calls split into the bot's runs: each run opens with GET repo, GET pull, GET /user."""
     cs = calls(cass)
     starts = [i - 2 for i, c in enumerate(cs) if c[:2] == ("GET", "/user")]
-    return [cs[a:b] for a, b in zip(starts, starts[1:] + [len(cs)])]
+    return [cs[a:b] for a, b in zip(starts, starts[1:] + [len(cs)], strict=True)]
 
 
 def is_write(c) -> bool:
@@ -283,7 +283,8 @@ def test_synchronize_reviews_the_new_commits_and_settles_old_threads(tmp_path, c
     assert len({r[1] for r in replies}) == len(replies)
     resolved = [c for c in during if c[1] == "/graphql" and "resolveReviewThread(" in c[3]]
     assert len(resolved) == len(replies) and not any(m == "DELETE" for m, _ in paths)
-    answers = [resp for req, resp in zip(cass.requests, cass.responses) if b"resolveReviewThread(" in (req.body or b"")]
+    answers = [resp for req, resp in zip(cass.requests, cass.responses, strict=True)
+               if b"resolveReviewThread(" in (req.body or b"")]
     assert all(json.loads(a["body"]["string"])["data"]["resolveReviewThread"]["thread"]["isResolved"] for a in answers)
     # at most one new review, then the summary edited in place, last
     writes = [(m, p, s) for m, p, s, _ in during if is_write((m, p, s, _))]
@@ -441,7 +442,7 @@ def test_a_patch_github_omits_is_rebuilt_from_the_contents_and_kept_off_the_diff
     assert_replayed(cass)
     assert run.code == 0, run.err
     cs = calls(cass)
-    [files] = [json.loads(r["body"]["string"]) for q, r in zip(cass.requests, cass.responses)
+    [files] = [json.loads(r["body"]["string"]) for q, r in zip(cass.requests, cass.responses, strict=True)
                if q.path.endswith("/pulls/7/files")]
     assert "patch" not in next(f for f in files if f["filename"] == "src/widgets/pricing.py")
     reads = [p for m, p, s, _ in cs if m == "GET" and p.endswith("/contents/src/widgets/pricing.py")]

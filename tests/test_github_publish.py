@@ -390,7 +390,8 @@ def test_bodies_with_crlf_line_ends_still_parse():
     review = summary_review(findings=(block,))
     crlf = PostedReview(review.id, BOT, review.body.replace("\n", "\r\n"), review.commit_id)
     prior = read_prior((crlf,), (), BOT)
-    assert prior.reviewed == OLD and prior.overview == "Looks fine." and [b.title for b in prior.body_findings] == ["kept"]
+    assert prior.reviewed == OLD and prior.overview == "Looks fine."
+    assert [b.title for b in prior.body_findings] == ["kept"]
 
 
 def test_inline_threshold_and_cap_from_the_config_send_the_rest_to_the_body():

@@ -37,9 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Review the pull request of a GitHub Actions pull_request event (or --repo/--pr) and post "
                     "one review with inline comments. The token comes from GITHUB_TOKEN, the Anthropic key from "
                     "ANTHROPIC_API_KEY.",
-        epilog=f"exit codes: 0 posted, or nothing to do (already reviewed, draft, closed, no review asked; a fork or "
-               f"Dependabot PR without a key or with a read-only token); {EXIT_FINDINGS} --fail-on reached by a finding "
-               "open on the PR; 2 configuration (key or token missing on the repository's own PR, bad flag or "
+        epilog=f"exit codes: 0 posted, or nothing to do (already reviewed, draft, closed, no review asked; a fork "
+               f"or Dependabot PR without a key or with a read-only token); {EXIT_FINDINGS} --fail-on reached by a "
+               "finding open on the PR; 2 configuration (key or token missing on the repository's own PR, bad flag or "
                "config); 3 the event cannot be read; 4 GitHub or Anthropic failed or refused the credentials, or the "
                f"token is read-only on the repository's own PR; {EXIT_PARTIAL} partial review (posted).")
     g.add_argument("--event", metavar="FILE", help="the event payload (default: $GITHUB_EVENT_PATH)")
@@ -68,7 +68,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "change saved there: a re-run after a failed post or a killed job pays nothing twice "
                         "(the Action keeps DIR in the Actions cache)")
     g.add_argument("--github-throttle", type=_throttle, default=(0.25, 1.0), metavar="SECONDS[,WRITE_SECONDS]",
-                   help="pause between GitHub requests and between writes (default: 0.25,1, PyGithub's; 0 turns it off)")
+                   help="pause between GitHub requests and between writes (default: 0.25,1, PyGithub's; 0 turns it "
+                        "off)")
     providers.add_arguments(g)
     g.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     g.add_argument("-v", "--verbose", action="store_true", help="more progress on stderr")

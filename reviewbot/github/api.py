@@ -1,27 +1,31 @@
 """The edge to GitHub: the only module that imports PyGithub.
 
-It asks GitHub for data and sends what publish.py built; it decides nothing. Every text it sends
+It asks GitHub for data and sends what run.py planned (plan.py, bodies.py); it decides nothing. Every text it sends
 (review bodies, comments, replies, edits) passes through outgoing.outgoing() first. Everything it returns
 is reviewbot's own frozen records (source.PullInfo, ApiFile ..., and PostedReview / PostedComment
-here), never PyGithub objects, and every GitHub failure becomes an `APIError` with a one-line
-message that never holds the token.
+here), never PyGithub objects, and every GitHub failure becomes an `APIError` (or one of its
+kinds in reviewbot.errors: ReadOnlyToken, Forbidden, Unprocessable) with a one-line message that
+never holds the token.
 
 Retries and limits. PyGithub's `GithubRetry` retries 5xx answers with exponential backoff and waits
 out rate-limit 403s (until `X-RateLimit-Reset`, or `Retry-After`) for reads and idempotent writes
 (PUT, DELETE), up to `max_rate_limit_wait`; when the retries run out, GitHub's last answer (its
-status and message) is what the error says, never urllib3's `RetryError`. POSTs are *not* retried blindly: a POST whose answer
-was lost may have been applied, and posting a review twice is the spam this bot must never send.
+status and message) is what the error says, never urllib3's `RetryError`. POSTs are *not* retried
+blindly: a POST whose answer was lost may have been applied, and posting a review twice is the
+spam this bot must never send.
 `_post` retries them itself and first asks `already_done()` (did the review land after all?).
 The throttle between requests (PyGithub's 0.25 s / 1 s for writes by default, as GitHub asks of
 integrations) is a setting; tests turn it off.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
 
 import requests
 from github import (
@@ -31,7 +35,11 @@ from github import (
     GithubRetry,
     RateLimitExceededException,
 )
+from github.Commit import Commit
 from github.GithubObject import GithubObject
+from github.PullRequest import PullRequest
+from github.PullRequestReview import PullRequestReview
+from github.Repository import Repository
 from urllib3 import Retry
 
 from reviewbot import __version__
@@ -40,6 +48,10 @@ from reviewbot.github.outgoing import outgoing
 from reviewbot.github.source import ApiFile, CommitInfo, Comparison, PullInfo
 
 INSTALLATION_LOGIN = "github-actions[bot]"      # who GITHUB_TOKEN posts as
+
+T = TypeVar("T")
+Json = dict[str, Any]
+_RAW_DATA = cast(property, inspect.getattr_static(GithubObject, "raw_data"))
 
 
 @dataclass(frozen=True)
@@ -115,10 +127,11 @@ def connect(settings: GitHubSettings) -> Github:
                   seconds_between_writes=settings.seconds_between_writes or None)
 
 
-def _fields(obj) -> dict:
+def _fields(obj: GithubObject) -> Json:
     """The JSON an object was built from. Reading it does not 'complete' a listed object: PyGithub
     would fetch each comment again to read a field GitHub left out (a root comment's in_reply_to_id)."""
-    return GithubObject.raw_data.fget(obj)
+    assert _RAW_DATA.fget is not None
+    return cast(Json, _RAW_DATA.fget(obj))
 
 
 def _message(e: GithubException) -> str:
@@ -176,9 +189,10 @@ class PullRequestApi:
                  clock: Callable[[], float] = time.time):
         self._gh, self._settings, self._clock = gh, settings, clock
         self.repository, self.number = repository, number
-        self._repo = self._pr = None
-        self._commit_objs: dict[str, object] = {}
-        self._review_objs: dict[int, object] = {}
+        self._repo: Repository | None = None
+        self._pr: PullRequest | None = None
+        self._commit_objs: dict[str, Commit] = {}
+        self._review_objs: dict[int, PullRequestReview] = {}
         self._known: tuple[str, ...] = ()       # the change's secrets, redacted from every text posted
         self._listed: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
 
@@ -188,7 +202,7 @@ class PullRequestApi:
 
     # ---------------------------------------------------------------------------------- plumbing
 
-    def _call(self, doing: str, fn, write: bool = False):
+    def _call(self, doing: str, fn: Callable[[], T], write: bool = False) -> T:
         try:
             return fn()
         except GithubException as e:
@@ -197,7 +211,7 @@ class PullRequestApi:
             raise APIError(f"cannot reach the GitHub API at {self._settings.api_url} while {doing} "
                            f"({type(e).__name__})") from None
 
-    def _post(self, doing: str, fn, already_done: Callable[[], object | None] | None = None):
+    def _post(self, doing: str, fn: Callable[[], T], already_done: Callable[[], T | None] | None = None) -> T:
         """A write that is not idempotent: retried here, after checking it did not land already."""
         s = self._settings
         for attempt in range(s.retries + 1):
@@ -223,13 +237,18 @@ class PullRequestApi:
                     return done
         raise APIError(f"GitHub: {doing} failed")                            # not reached
 
-    def _pull_obj(self):
+    def _pull_obj(self) -> PullRequest:
         if self._pr is None:
-            def get():
+            def get() -> tuple[Repository, PullRequest]:
                 repo = self._gh.get_repo(self.repository)
                 return repo, repo.get_pull(self.number)
             self._repo, self._pr = self._call(f"reading pull request {self.repository}#{self.number}", get)
         return self._pr
+
+    def _repo_obj(self) -> Repository:
+        self._pull_obj()
+        assert self._repo is not None
+        return self._repo
 
     # ---------------------------------------------------------------------------------- reads
 
@@ -243,7 +262,7 @@ class PullRequestApi:
                         head_repository=(head.get("repo") or {}).get("full_name"), html_url=pr.get("html_url", ""))
 
     @staticmethod
-    def _file(d: dict) -> ApiFile:
+    def _file(d: Json) -> ApiFile:
         return ApiFile(d["filename"], d.get("status", "modified"), d.get("patch"), d.get("previous_filename"),
                        d.get("additions", 0), d.get("deletions", 0))
 
@@ -255,7 +274,7 @@ class PullRequestApi:
     def commits(self) -> tuple[CommitInfo, ...]:
         pr = self._pull_obj()
 
-        def get():
+        def get() -> tuple[CommitInfo, ...]:
             out = []
             for c in pr.get_commits():
                 d = _fields(c)
@@ -267,9 +286,9 @@ class PullRequestApi:
 
     def compare(self, base: str, head: str) -> Comparison | None:
         """The commits and files from base to head; None when GitHub does not know base any more."""
-        self._pull_obj()
+        repo = self._repo_obj()
         try:
-            c = self._repo.compare(base, head)
+            c = repo.compare(base, head)
             d = _fields(c)
         except GithubException as e:
             if e.status == 404:
@@ -284,36 +303,36 @@ class PullRequestApi:
         ref): a commit's tree does not change."""
         if (path, ref) in self._listed:
             return self._listed[(path, ref)]
-        self._pull_obj()
+        repo = self._repo_obj()
         try:
-            items = self._repo.get_contents(path, ref=ref)
+            found = repo.get_contents(path, ref=ref)
         except GithubException as e:
             if e.status == 404:
                 return ()
             raise api_error(e, f"listing {path or '/'} at {ref[:12]}") from None
-        items = items if isinstance(items, list) else []
+        items = found if isinstance(found, list) else []
         listed = tuple((_fields(i)["name"], _fields(i)["type"]) for i in items)
         self._listed[(path, ref)] = listed
         return listed
 
     def read_text(self, path: str, ref: str) -> str | None:
         """A regular file's text at ref (UTF-8, bad bytes replaced); None when absent or not a file."""
-        self._pull_obj()
+        repo = self._repo_obj()
         try:
-            item = self._repo.get_contents(path, ref=ref)
+            item = repo.get_contents(path, ref=ref)
         except GithubException as e:
             if e.status == 404:
                 return None
             raise api_error(e, f"reading {path} at {ref[:12]}") from None
         if isinstance(item, list) or _fields(item).get("type") != "file" or _fields(item).get("encoding") != "base64":
             return None
-        return item.decoded_content.decode("utf-8", errors="replace")
+        return bytes(item.decoded_content).decode("utf-8", errors="replace")
 
     def tarball(self, ref: str, max_bytes: int) -> bytes:
         """The gzipped tarball of the repository at ref (GitHub redirects to a download link that
         carries its own authorisation); APIError when it fails or is larger than max_bytes."""
-        self._pull_obj()
-        link = self._call(f"asking for the archive of {ref[:12]}", lambda: self._repo.get_archive_link("tarball", ref))
+        repo = self._repo_obj()
+        link = self._call(f"asking for the archive of {ref[:12]}", lambda: repo.get_archive_link("tarball", ref))
         try:
             with requests.get(link, stream=True, timeout=self._settings.timeout) as r:
                 r.raise_for_status()
@@ -330,7 +349,7 @@ class PullRequestApi:
         """Who the token posts as: the user of a personal token; GITHUB_TOKEN (an installation) cannot
         ask, and posts as github-actions[bot]."""
         try:
-            return self._gh.get_user().login
+            return str(self._gh.get_user().login)
         except GithubException as e:
             if e.status == 403:
                 return INSTALLATION_LOGIN
@@ -341,7 +360,7 @@ class PullRequestApi:
     def reviews(self) -> tuple[PostedReview, ...]:
         pr = self._pull_obj()
 
-        def get():
+        def get() -> tuple[PostedReview, ...]:
             out = []
             for r in pr.get_reviews():
                 d = _fields(r)
@@ -351,13 +370,13 @@ class PullRequestApi:
         return self._call("listing the reviews", get)
 
     @staticmethod
-    def _review(d: dict) -> PostedReview:
+    def _review(d: Json) -> PostedReview:
         return PostedReview(d["id"], (d.get("user") or {}).get("login", ""), d.get("body") or "",
                             d.get("commit_id") or "", d.get("state") or "", d.get("html_url") or "",
                             d.get("node_id") or "")
 
     @staticmethod
-    def _comment(d: dict) -> PostedComment:
+    def _comment(d: Json) -> PostedComment:
         return PostedComment(d["id"], (d.get("user") or {}).get("login", ""), d.get("body") or "", d.get("path") or "",
                              d.get("line"), d.get("start_line"), d.get("in_reply_to_id"), d.get("commit_id") or "",
                              d.get("html_url") or "", d.get("pull_request_review_id"), d.get("node_id") or "",
@@ -378,9 +397,10 @@ class PullRequestApi:
     def threads(self) -> tuple[ReviewThread, ...]:
         """The PR's review threads (GraphQL: REST has no thread resolution), by root comment."""
         owner, name = self.repository.split("/", 1)
-        out, after = [], None
+        out: list[ReviewThread] = []
+        after: str | None = None
         while True:
-            variables = {"owner": owner, "name": name, "number": self.number, "after": after}
+            variables: Json = {"owner": owner, "name": name, "number": self.number, "after": after}
             _, data = self._graphql("listing the review threads", self._THREADS, variables)
             conn = ((((data.get("data") or {}).get("repository") or {}).get("pullRequest") or {})
                     .get("reviewThreads") or {})
@@ -394,10 +414,10 @@ class PullRequestApi:
                 return tuple(out)
             after = page["endCursor"]
 
-    def _graphql(self, doing: str, query: str, variables: dict) -> tuple[dict, dict]:
+    def _graphql(self, doing: str, query: str, variables: Json) -> tuple[Json, Json]:
         """One GraphQL request; FORBIDDEN becomes `Forbidden`. Queries and these mutations are
         idempotent, so 5xx answers are retried like reads."""
-        def send():
+        def send() -> tuple[Json, Json]:
             try:
                 return self._gh.requester.graphql_query(query, variables)
             except GithubException as e:
@@ -412,10 +432,10 @@ class PullRequestApi:
                 raise
         return self._post(doing, send)
 
-    def _mutate(self, doing: str, name: str, inp: dict, fields: str) -> dict:
+    def _mutate(self, doing: str, name: str, inp: Json, fields: str) -> Json:
         query = (f"mutation($input: {name[0].upper() + name[1:]}Input!) {{ {name}(input: $input) {{ {fields} }} }}")
         _, data = self._graphql(doing, query, {"input": inp})
-        return (data.get("data") or {}).get(name) or {}
+        return cast(Json, (data.get("data") or {}).get(name) or {})
 
     def resolve_thread(self, thread_id: str, resolve: bool = True) -> None:
         """Resolve (or unresolve) a review thread; `Forbidden` when the token may not."""
@@ -448,15 +468,14 @@ class PullRequestApi:
 
     # ---------------------------------------------------------------------------------- writes
 
-    def _commit(self, sha: str):
+    def _commit(self, sha: str) -> Commit:
         if sha not in self._commit_objs:
-            self._pull_obj()
-            obj = self._repo.get_commit(sha)
+            obj = self._repo_obj().get_commit(sha)
             self._call(f"reading commit {sha[:12]}", lambda: obj.sha)
             self._commit_objs[sha] = obj
         return self._commit_objs[sha]
 
-    def create_review(self, commit_id: str, body: str, comments: list[dict],
+    def create_review(self, commit_id: str, body: str, comments: list[Json],
                       already_done: Callable[[], PostedReview | None] | None = None) -> PostedReview:
         """One review, event COMMENT (the bot never approves nor requests changes)."""
         pr, commit = self._pull_obj(), self._commit(commit_id)
@@ -464,8 +483,8 @@ class PullRequestApi:
         body = outgoing(body, self._known)
         comments = [{**c, "body": outgoing(c["body"], self._known)} for c in comments]
 
-        def post():
-            r = pr.create_review(commit=commit, body=body, event="COMMENT", comments=comments)
+        def post() -> PostedReview:
+            r = pr.create_review(commit=commit, body=body, event="COMMENT", comments=comments)  # type: ignore[arg-type]
             d = _fields(r)
             self._review_objs[d["id"]] = r
             return self._review(d)
@@ -475,7 +494,8 @@ class PullRequestApi:
         obj = self._review_objs.get(review_id)
         if obj is None:
             obj = self._call("reading the review", lambda: self._pull_obj().get_review(review_id))
-        self._call("editing the review summary", lambda: obj.edit(outgoing(body, self._known)), write=True)
+        review = obj
+        self._call("editing the review summary", lambda: review.edit(outgoing(body, self._known)), write=True)
 
     def reply(self, comment_id: int, body: str,
               already_done: Callable[[], PostedComment | None] | None = None) -> PostedComment:
@@ -516,7 +536,7 @@ class PullRequestApi:
         200 for a repeat), so it is safe to retry."""
         pr = self._pull_obj()
 
-        def send():
+        def send() -> None:
             obj = pr.get_review_comment(comment_id) if review_comment else pr.get_issue_comment(comment_id)
             obj.create_reaction(content)
         self._call("reacting to a comment", send, write=True)

@@ -12,6 +12,7 @@ import io
 import tarfile
 from pathlib import Path
 
+from reviewbot.github.api import PullRequestApi
 from reviewbot.repo.tree import GitTree, Repository, git
 
 MAX_ARCHIVE_BYTES = 200_000_000         # a larger repository is reviewed without its context
@@ -57,7 +58,7 @@ def import_archive(archive: bytes, git_dir: Path, ref: str) -> str:
     return git(git_dir, "rev-parse", ref).decode().strip()
 
 
-def github_repository(api, head_sha: str, base_sha: str, git_dir: Path) -> Repository:
+def github_repository(api: PullRequestApi, head_sha: str, base_sha: str, git_dir: Path) -> Repository:
     """The PR's head and base as trees, from one tarball each. APIError when GitHub fails (or the
     archive is larger than MAX_ARCHIVE_BYTES); RepoError when it cannot be imported."""
     head = import_archive(api.tarball(head_sha, MAX_ARCHIVE_BYTES), git_dir, "refs/heads/head")

@@ -3,7 +3,7 @@
 Each body is built from values and fitted under GitHub's 65536-character limit (suggestion
 dropped, text cut, lowest-ranked body findings left out with a note) before anything is sent. The
 summary's state marker and every update's run marker are written here and read back in
-publish.prior, so a later run knows what each run committed. Pure.
+prior.py, so a later run knows what each run committed. Pure.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from reviewbot.domain.change import FileChange
 from reviewbot.domain.findings import SEVERITY_RANK, Finding
@@ -49,7 +50,7 @@ class InlineComment:
     severity: str
     finding: Finding = field(compare=False, repr=False)
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, Any]:
         d = {"path": self.path, "line": self.line, "side": "RIGHT", "body": self.body}
         if self.start_line is not None:
             d.update(start_line=self.start_line, start_side="RIGHT")
@@ -71,12 +72,12 @@ class BodyFinding:
     def text(self) -> str:
         return f"{marker(FINDING, self._data())}\n{self.block}\n<!-- /reviewbot:finding -->"
 
-    def _data(self) -> dict:
+    def _data(self) -> dict[str, Any]:
         return {"fp": self.fingerprint, "sev": self.severity, "path": self.path, "t": self.title[:200],
                 "line": self.line, "k": self.placement}
 
 
-def _finding_data(f: Finding) -> dict:
+def _finding_data(f: Finding) -> dict[str, Any]:
     return {"fp": f.fingerprint, "sev": f.severity, "path": f.path, "t": f.title[:200], "line": f.line,
             "sp": f.specialist}
 
@@ -150,6 +151,10 @@ def group_blocks(findings: tuple[BodyFinding, ...]) -> str:
     return "\n\n".join(out)
 
 
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _body_findings(body: str) -> tuple[BodyFinding, ...]:
     out = []
     for data, block in _BLOCK.findall(body or ""):
@@ -159,7 +164,7 @@ def _body_findings(body: str) -> tuple[BodyFinding, ...]:
             continue
         if isinstance(d, dict) and isinstance(d.get("fp"), str) and d.get("sev") in SEVERITY_RANK:
             out.append(BodyFinding(d["fp"], d["sev"], str(d.get("path") or ""), block, str(d.get("t") or ""),
-                                   d.get("line") if isinstance(d.get("line"), int) else 0, str(d.get("k") or "file")))
+                                   _int(d.get("line")), str(d.get("k") or "file")))
     return tuple(out)
 
 
@@ -169,7 +174,7 @@ class CostState:
     micro_usd: int = 0               # all runs on this PR, in millionths of a dollar (no floats in markers)
 
     @classmethod
-    def of(cls, state: dict) -> CostState:
+    def of(cls, state: dict[str, Any]) -> CostState:
         runs, micro = state.get("runs"), state.get("micro_usd")
         return cls(runs if isinstance(runs, int) and runs >= 0 else 0,
                    micro if isinstance(micro, int) and micro >= 0 else 0)
@@ -202,8 +207,8 @@ def read_run_line(body: str) -> str:
     return m.group(1) if m else ""
 
 
-def fit_body(head: str, findings: tuple[BodyFinding, ...],
-             tail: Callable[[tuple[BodyFinding, ...]], str], limit: int = MAX_BODY) -> tuple[str, tuple[BodyFinding, ...]]:
+def fit_body(head: str, findings: tuple[BodyFinding, ...], tail: Callable[[tuple[BodyFinding, ...]], str],
+             limit: int = MAX_BODY) -> tuple[str, tuple[BodyFinding, ...]]:
     """head + grouped findings + tail(left out) within `limit`. Findings that do not fit are left out,
     the lowest-ranked first (they come last), with a note. Returns (body, left out)."""
     for keep in range(len(findings), -1, -1):
@@ -294,7 +299,7 @@ def update_body(findings: tuple[BodyFinding, ...], inline: int, since: str, head
     if latest:
         head += f"\n\n<!-- reviewbot:{LATEST} -->\n{_cut(latest, MAX_OVERVIEW)}\n<!-- /reviewbot:{LATEST} -->"
     head += "\n".join([""] + not_reviewed_lines(not_reviewed)) if not_reviewed else ""
-    data: dict = {"head": head_sha, "micro_usd": round(summarize(calls).cost * 1_000_000)}
+    data: dict[str, Any] = {"head": head_sha, "micro_usd": round(summarize(calls).cost * 1_000_000)}
     if prev:
         data["prev"] = prev
     if verdict in _VERDICT:

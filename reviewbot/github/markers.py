@@ -2,13 +2,14 @@
 
 Hidden markers are HTML comments, `<!-- reviewbot:KIND {json} -->`, with `<`, `>` and `-` escaped
 inside the JSON so nothing in it can end the comment. They are read only from the bot's own posts
-(publish.prior), and text the bot did not write itself (model output, file paths) is defused here
+(prior.py), and text the bot did not write itself (model output, file paths) is defused here
 so it cannot forge one, ping people (@mentions) or break out of a code fence. Pure.
 """
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from reviewbot.output.render import clean
 
@@ -48,14 +49,14 @@ _MENTION = re.compile(r"(?<![\w@/`.])@(?=[A-Za-z0-9])")
 _CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
 
 
-def marker(kind: str, data: dict) -> str:
+def marker(kind: str, data: dict[str, Any]) -> str:
     text = json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=True)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("-", "\\u002d")
     return f"<!-- reviewbot:{kind} {text} -->"
 
 
-def read_markers(body: str, kind: str) -> list[dict]:
-    out = []
+def read_markers(body: str, kind: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for k, data in _MARKER.findall(body or ""):
         if k == kind:
             try:

@@ -162,7 +162,8 @@ def plan_run(findings: tuple[Finding, ...], pr_change: Change, prior: Prior, hea
 
 
 def open_findings(prior: Prior, plan: Plan | None, body_findings: tuple[BodyFinding, ...],
-                  omitted: tuple[tuple[str, str], ...], inline: tuple[InlineComment, ...] | None = None) -> tuple[str, ...]:
+                  omitted: tuple[tuple[str, str], ...],
+                  inline: tuple[InlineComment, ...] | None = None) -> tuple[str, ...]:
     """Severities of the bot's findings open on the PR after this run (inline and in the summary),
     one per fingerprint: a comment GitHub refused and moved to the body counts once. `inline` is
     what was actually posted inline (default: the plan's)."""

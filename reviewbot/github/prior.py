@@ -7,7 +7,9 @@ its cost spent), and two reviews of one raced run are told apart (the later is a
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from reviewbot.domain.findings import SEVERITY_RANK
 from reviewbot.github.api import PostedComment, PostedReview, ReviewThread
@@ -67,7 +69,7 @@ class Record:
 @dataclass(frozen=True)
 class Prior:
     summary: PostedReview | None = None
-    state: dict = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
     overview: str | None = None
     body_findings: tuple[BodyFinding, ...] = ()
     threads: tuple[Thread, ...] = ()
@@ -140,7 +142,7 @@ class Prior:
         return v if isinstance(v, int) else 0
 
 
-def _ints(items) -> tuple[int, ...]:
+def _ints(items: Iterable[object] | None) -> tuple[int, ...]:
     return tuple(i for i in items or () if isinstance(i, int) and not isinstance(i, bool))
 
 
@@ -248,7 +250,7 @@ def without(prior: Prior, suppressed: frozenset[str]) -> Prior:
     if not suppressed:
         return prior
 
-    def keep(items):
+    def keep(items: tuple[BodyFinding, ...]) -> tuple[BodyFinding, ...]:
         return tuple(b for b in items if b.fingerprint not in suppressed)
     return replace(prior, threads=tuple(t for t in prior.threads if t.fingerprint not in suppressed),
                    body_findings=keep(prior.body_findings),

@@ -515,8 +515,10 @@ def _complete(api: PullRequestApi, prior: Prior, pull: PullInfo, login: str, out
         except APIError as e:
             error = str(e)
     severities = open_findings(prior, None, prior.all_body_findings, prior.omitted)
-    finished = (" Completed the previous run: " + _cleanup_status(cleanup)
-                + (" Summary updated." if prior.pending and not error else "")) if (steps or hide or prior.pending) else ""
+    finished = ""
+    if steps or hide or prior.pending:
+        finished = (" Completed the previous run: " + _cleanup_status(cleanup)
+                    + (" Summary updated." if prior.pending and not error else ""))
     out.say(f"{title}: {head[:12]} is already reviewed; nothing to post.{finished}", always=True)
     if error:
         out.say(f"warning: {error} (the next run retries it)", always=True)

@@ -24,12 +24,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from reviewbot.change.gitsource import RULE_FILES, RULES_MAX_CHARS, TRUNCATED_NOTE
 from reviewbot.change.parse import file_change_from_patch
 from reviewbot.config import Config, config_from_files
 from reviewbot.domain.change import STATUSES, Change, ChangeMeta, FileChange
 from reviewbot.errors import InputError
+
+if TYPE_CHECKING:                   # api.py imports this module's records
+    from reviewbot.github.api import PullRequestApi
 
 _KNOWN_STATUSES = STATUSES + ("removed", "changed", "unchanged")     # GitHub's names beside the model's
 
@@ -146,8 +150,8 @@ def rebuild_omitted(f: ApiFile, old: str | None, new: str | None) -> ApiFile | N
     return replace(f, patch=patch) if patch else None
 
 
-def fetch_omitted(api, files: tuple[ApiFile, ...], base_sha: str, head_sha: str) -> tuple[tuple[ApiFile, ...],
-                                                                                      frozenset[str]]:
+def fetch_omitted(api: PullRequestApi, files: tuple[ApiFile, ...], base_sha: str,
+                  head_sha: str) -> tuple[tuple[ApiFile, ...], frozenset[str]]:
     """`files` with the patches GitHub omitted for size rebuilt through the contents API, for the first
     MAX_REBUILT_FILES files small enough (two reads each at most). Returns (files, rebuilt paths)."""
     out: list[ApiFile] = []
@@ -221,7 +225,8 @@ def config_from_texts(read: Callable[[str], str | None], explicit: str | None) -
 # fetching through the edge
 
 
-def fetch_base(api, base_sha: str, explicit_config: str | None) -> tuple[Config, tuple[tuple[str, str], ...]]:
+def fetch_base(api: PullRequestApi, base_sha: str,
+               explicit_config: str | None) -> tuple[Config, tuple[tuple[str, str], ...]]:
     """The config and the review rules as the base commit has them: one listing of the root (and of
     `.github/` when it exists), then one read per file that is there."""
     root = api.list_dir("", base_sha)

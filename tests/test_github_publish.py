@@ -186,6 +186,9 @@ def test_plan_settles_outdated_threads_whose_finding_is_gone():
     assert [(s.kind, s.target, s.node) for s in plan.steps] == [("fixed", 1, "PRRT_1"), ("fixed", 2, "PRRT_2")]
     assert plan.deletes == () and [cid for cid, _ in plan.replies] == [1, 2] and plan.settle == (1, 2)
     assert plan.replies[0][1].startswith(f"Fixed in `{HEAD[:12]}`")
+    # each step carries its finding's fingerprint as data: the poster never reads it back from the reply
+    assert [s.fp for s in plan.steps] == [t.fingerprint for t in prior.threads if t.comment.id in (1, 2)]
+    assert [s.fp for s in plan.steps] == [read_markers(s.body, "fixed")[0]["fp"] for s in plan.steps]
     # the config can ask to delete the unanswered one instead
     kinds = [(s.kind, s.target) for s in plan_run((d,), chg, prior, HEAD, True, delete_fixed=True).steps]
     assert kinds == [("delete", 1), ("fixed", 2)]
@@ -210,6 +213,7 @@ def test_a_thread_a_human_resolved_stays_resolved_unless_worse():
     assert plan.reopen == ((1, "high"),) and plan.new_count == 0
     [step] = plan.steps
     assert step.kind == "reopen" and step.node == "PRRT_1" and "now **high**" in step.body
+    assert step.fp == low.fingerprint == read_markers(step.body, "reopened")[0]["fp"]
     gone = plan_run((), chg, prior, HEAD, complete=True)          # resolved and gone: nothing to do
     assert gone.steps == () and gone.gone == ()
 

@@ -32,7 +32,9 @@ from pathlib import Path
 
 from reviewbot.agents.tools import SEVERITIES
 from reviewbot.config import WARMUP_STRATEGIES, with_overrides
+from reviewbot.domain.events import Event
 from reviewbot.domain.findings import SEVERITY_RANK, reaches
+from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import (
     EXIT_API,
     EXIT_FINDINGS,
@@ -72,8 +74,10 @@ from reviewbot.llm.transport import Transport, client_from_env
 from reviewbot.llm.usage import usage_json
 from reviewbot.output.redact import redact_result
 from reviewbot.output.render import FORMATS, render, to_markdown, usage_line
+from reviewbot.output.terminal import ProgressPrinter, progress_level
+from reviewbot.pipeline.metered import Metered
 from reviewbot.pipeline.resume import redact_saved
-from reviewbot.pipeline.review import ReviewResult, run_review
+from reviewbot.pipeline.review import run_review
 from reviewbot.secrets import hunk_shows_secret, known_secrets, redact_output
 
 STEP_SUMMARY_MAX = 900_000          # GitHub keeps at most 1 MiB of a step's summary
@@ -143,9 +147,13 @@ class _Out:
         if always or not self.quiet:
             print(f"reviewbot: {redact_output(msg, self.known)}", file=sys.stderr)
 
-    def progress(self, msg: str) -> None:
-        if self.verbose or (not self.quiet and ": read " not in msg and "sha256" not in msg):
-            self.say(msg)
+    def __post_init__(self) -> None:
+        self.printer = ProgressPrinter(sys.stderr, progress_level(self.quiet, self.verbose))
+
+    def progress(self, event: Event) -> None:
+        """The review's on_event: the one progress printer, redacting what this run knows by now."""
+        self.printer.known = self.known
+        self.printer(event)
 
     def finish(self, title: str, status: str, out: dict[str, str], details: str = "") -> None:
         out = {**out, **self.extra}
@@ -196,7 +204,7 @@ async def _review(change, config, api_key: str | None, workspace: Path, on_event
                   keep_state: bool = False, resume: bool = False) -> ReviewResult:
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
                                stall_seconds=config.stall_seconds, target=target) as client:
-        transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
+        transport = Metered(Transport(client, stall_seconds=config.stall_seconds, target=target), on_event)
         return await run_review(change, config, transport, workspace, on_event, known=known, repo=repo,
                                 keep_state=keep_state, resume=resume)
 

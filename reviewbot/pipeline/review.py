@@ -137,9 +137,9 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
         rec, _ = await runner.send(build_prewarm(prefix), "prewarm")
         state.previous_id = rec.message_id or None
         state.prefix_tokens = rec.usage.cache_write + rec.usage.cache_read
-    tasks: list[asyncio.Task] = []
+    tasks: list[asyncio.Task[AgentResult]] = []
 
-    def start(name: str, on_start=None):
+    def start(name: str, on_start: Callable[[Start], None] | None = None) -> None:
         runner.on_event(AgentStarted(name))
         result = state.results[name] = AgentResult(name)
         tasks.append(asyncio.create_task(_agent(
@@ -160,10 +160,11 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
         await asyncio.wait({waiter, tasks[-1]}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         if not began:
-            if tasks[-1].exception() is not None:
-                raise tasks[-1].exception()     # e.g. the key was refused: the others would be too
+            error = tasks[-1].exception()
+            if error is not None:
+                raise error                     # e.g. the key was refused: the others would be too
             failed = tasks[-1].result()
-            if leader_failure_is_fatal(failed.failure):
+            if failed.failure is not None and leader_failure_is_fatal(failed.failure):
                 runner.on_event(LeaderFailed(leader, len(rest)))
                 raise failed.failure
             state.notes.append(f"the first reviewer ({leader}) failed before its first event ({failed.error}); "
@@ -205,8 +206,9 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
 
 
 async def _agent(name: str, delta: str, prefix: Prefix, runner: Runner, ws: Workspace, limits: Limits,
-                 keep_state: bool, config: Config, result: AgentResult, on_start=None,
-                 previous_id: str | None = None, tool_log: list | None = None) -> AgentResult:
+                 keep_state: bool, config: Config, result: AgentResult,
+                 on_start: Callable[[Start], None] | None = None, previous_id: str | None = None,
+                 tool_log: list[tuple[str, str, int]] | None = None) -> AgentResult:
     """One agent run; with keep_state its result is saved the moment it finishes. An unexpected
     exception fails this agent only (the others go on); a refused key still ends the run. The
     reading tools' call counts go to `tool_log`."""
@@ -226,7 +228,7 @@ async def _agent(name: str, delta: str, prefix: Prefix, runner: Runner, ws: Work
         r = result
     finally:
         if tool_log is not None:
-            tool_log.extend((name, tool, n) for tool, n in tools.counts.items())
+            tool_log.extend((name, str(tool), n) for tool, n in tools.counts.items())
     if keep_state:
         save_agent(ws.root, r)
     runner.on_event(_outcome(r))              # the moment it finishes, not after the whole fan-out
@@ -296,9 +298,9 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     if state.not_started and partial_reason is None:
         partial_reason = next(iter(state.not_started.values()))
     statuses = [_status(r, tuple(pf.file.path for pf in ws.plan.assigned(r.name))) for r in results]
-    failures = [r.failure for r in results if r.error]
-    if results and len(failures) == len(results) and all(isinstance(f, APIError) for f in failures):
-        raise failures[0]
+    api_failures = [r.failure for r in results if r.error and isinstance(r.failure, APIError)]
+    if results and len(api_failures) == len(results):         # every reviewer met the API's failure
+        raise api_failures[0]
     # Secrets found in the change are findings of their own, and no text that came from a model
     # carries one further (not to the summary agent, not to the output).
     secrets = scan_secrets(change)
@@ -338,8 +340,8 @@ async def run_review(change: Change, config: Config, transport: Transport, works
             else:
                 task = asyncio.create_task(_agent(SUMMARY, delta, prefix, runner, ws, limits, keep_state, config,
                                                   sr, None, state.previous_id, state.tool_log))
-                done, _ = await asyncio.wait({task}, timeout=left)
-                if not done:
+                ended, _ = await asyncio.wait({task}, timeout=left)
+                if not ended:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
                     partial_reason = partial_reason or (f"the review's deadline ({config.deadline_seconds:g}s) "

@@ -15,6 +15,9 @@ What the live API does is handled here too:
 - an unexpected exception in one agent fails that agent only;
 - cache diagnostics: every follower names the leader's message id, and a fan-out of five or more
   calls whose hit rate is under 80% of its bound gets a warning with the API's miss reasons.
+
+Progress goes to `on_event` as typed events (reviewbot.domain.events), never as text; the result is
+a reviewbot.domain.result.ReviewResult, which every consumer reads without importing this module.
 """
 from __future__ import annotations
 

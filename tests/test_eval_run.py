@@ -17,7 +17,7 @@ from reviewbot.eval.run import Evaluation, judgment_key, review_key
 from reviewbot.eval.score import Candidate
 from reviewbot.eval.source import read_local
 from reviewbot.eval.store import CallEntry, JudgmentRecord, LinkEntry, Store, slug
-from reviewbot.llm.usage import CallRecord, Usage
+from reviewbot.llm.usage import CallRecord, Usage, call_cost
 
 GOLDEN = load_golden(Path(__file__).parent / "data" / "eval" / "golden.json")
 UNIDIFF = GOLDEN[1]
@@ -79,7 +79,7 @@ def test_the_store_round_trips_and_refuses_a_broken_file(tmp_path):
     path = store.save_judgment(rec)
     assert path.name == f"{slug(UNIDIFF.id)}.{'k' * 16}.json" == "matiasb-python-unidiff-pull-126.kkkkkkkkkkkkkkkk.json"
     back = store.load_judgment(UNIDIFF.id, "k" * 64)
-    assert back == rec and back.calls[0].record().cost == call.cost
+    assert back == rec and call_cost(back.calls[0].record()) == call_cost(call)
     assert store.load_judgment(UNIDIFF.id, "j" * 64) is None
     path.write_text("{ broken")
     with pytest.raises(InputError, match="unreadable"):

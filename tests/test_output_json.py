@@ -17,11 +17,12 @@ from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import load_config
 from reviewbot.domain.change import ChangeMeta
 from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
+from reviewbot.domain.result import AgentStatus, ReviewResult, Schedule
 from reviewbot.llm.cassettes import make_vcr
 from reviewbot.llm.transport import Transport, make_client
 from reviewbot.llm.usage import CallRecord, Usage
 from reviewbot.output.render import empty_result, render, to_json
-from reviewbot.pipeline.review import AgentStatus, ReviewResult, Schedule, run_review
+from reviewbot.pipeline.review import run_review
 from reviewbot.repo.local import local_repository
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "reviewbot" / "output" / "review.schema.json").read_text())

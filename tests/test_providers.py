@@ -255,14 +255,15 @@ def test_each_provider_sends_the_direct_request_body_to_its_own_url(provider, mo
 
 
 def test_a_regional_endpoint_prices_each_call_at_its_premium(monkeypatch):
-    from reviewbot.llm.usage import CallRecord, summarize
+    from reviewbot.llm.usage import CallRecord, call_cost, summarize
     target = target_for("bedrock-legacy", "eu.anthropic.claude-haiku-4-5-20251001-v1:0")
     credentials_for("bedrock-legacy", monkeypatch)
     reply = asyncio.run(_send(target, Platform(), a_request(target.api_model)))
     assert reply.model == "claude-haiku-4-5" and reply.price_factor == 1.1
     call = CallRecord("x", reply.model, reply.usage, 0, 0, 0, price_factor=reply.price_factor)
     base = CallRecord("x", reply.model, reply.usage, 0, 0, 0)
-    assert call.cost == pytest.approx(base.cost * 1.1) and summarize((call,)).cost == pytest.approx(base.cost * 1.1)
+    assert call_cost(call) == pytest.approx(call_cost(base) * 1.1)
+    assert summarize((call,)).cost == pytest.approx(call_cost(base) * 1.1)
 
 
 @pytest.mark.parametrize("provider", providers.PROVIDERS)

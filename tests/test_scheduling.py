@@ -6,7 +6,7 @@ from test_orchestrator import ScriptedTransport, _delta, _finding, submit
 
 from reviewbot.config import Config
 from reviewbot.llm.transport import Reply
-from reviewbot.llm.usage import CallRecord, Usage
+from reviewbot.llm.usage import CallRecord, Usage, call_cost
 from reviewbot.pipeline.review import run_review
 from reviewbot.pipeline.schedule import Budget, budget_exceeded, keep_warm_due, keep_warm_pays, pacing_delay
 
@@ -131,7 +131,7 @@ def test_the_followers_wait_for_a_budget_that_covers_them(tmp_path):
     failed = [a for a in result.agents if a.status == "failed"]
     assert len(failed) == 6 and all(a.error.startswith("not started: the budget") for a in failed)
     assert any(n.startswith("budget: 6 reviewer(s) not started") for n in result.notes)
-    assert sum(c.cost for c in result.calls) <= 0.05
+    assert sum(call_cost(c) for c in result.calls) <= 0.05
 
 
 def test_calls_in_flight_count_against_the_budget():

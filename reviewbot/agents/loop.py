@@ -18,6 +18,7 @@ from pathlib import Path
 
 from reviewbot.agents.requests import Prefix, build_request, tool_result
 from reviewbot.agents.tools import READ_FILE_NAME, SUBMIT_NAME, ToolBox
+from reviewbot.domain.events import AgentRefused, CodeSearched, FileRead, OnEvent, ignore
 from reviewbot.domain.findings import Submission, parse_submission
 from reviewbot.errors import APIError, BudgetExceeded, CredentialsError, ToolInputError
 from reviewbot.llm.models import model_info
@@ -65,7 +66,7 @@ def fallback_prefix(prefix: Prefix, fallback_model: str) -> Prefix:
 
 async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root: Path, limits: Limits,
                     on_first_byte: Callable | None = None,
-                    on_event: Callable[[str], None] = lambda msg: None, effort: str | None = None,
+                    on_event: OnEvent = ignore, effort: str | None = None,
                     previous_message_id: str | None = None, fallback_model: str | None = None,
                     result: AgentResult | None = None, tools: ToolBox | None = None) -> AgentResult:
     """Run one reviewer to its submission. `send(request, label, on_start)` returns a CallRecord and
@@ -101,7 +102,7 @@ async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root:
             if fallback_model and not on_fallback and fallback_model != prefix.model:
                 result.notes.append(f"{why}: retried on the fallback model {fallback_model}, from the start "
                                     "(its own cached prefix)")
-                on_event(f"{name}: {why}; retrying on {fallback_model}")
+                on_event(AgentRefused(name, prefix.model, record.refusal, fallback_model))
                 prefix, on_fallback, history, previous = fallback_prefix(prefix, fallback_model), True, [], None
                 result.model = prefix.model
                 retried = nudged = bumped = False
@@ -138,8 +139,8 @@ async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root:
             if block["name"] in handlers:
                 answers.append(_handle(handlers[block["name"]], block, result))
                 args = block.get("input") or {}
-                on_event(f"{name}: read {args.get('path')}" if block["name"] == READ_FILE_NAME
-                         else f"{name}: {block['name']} {args.get('pattern')!r}")
+                on_event(FileRead(name, args.get("path")) if block["name"] == READ_FILE_NAME
+                         else CodeSearched(name, block["name"], args.get("pattern")))
             elif block["name"] == SUBMIT_NAME:
                 submission, errors = parse_submission(block.get("input"), name)
                 if not errors:

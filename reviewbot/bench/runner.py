@@ -36,9 +36,12 @@ from reviewbot.bench.report import render_markdown, to_json
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
 from reviewbot.domain.change import Change
+from reviewbot.domain.events import Event, OnEvent, ignore
+from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import InputError, ReviewbotError
 from reviewbot.llm.transport import Transport, make_client
-from reviewbot.pipeline.review import ReviewResult, prepare, run_review
+from reviewbot.output.terminal import describe
+from reviewbot.pipeline.review import prepare, run_review
 from reviewbot.repo.local import local_repository
 from reviewbot.repo.tree import Repository
 
@@ -113,7 +116,7 @@ def naive_config(config: Config) -> Config | None:
 
 
 async def _review(change: Change, config: Config, url: str, workspace: Path,
-                  on_event: Callable[[str], None], repo: Repository | None = None) -> tuple[ReviewResult, float]:
+                  on_event: OnEvent, repo: Repository | None = None) -> tuple[ReviewResult, float]:
     client = make_client(API_KEY, url, config.max_retries, config.timeout_seconds)
     async with client:
         t0 = time.monotonic()
@@ -165,7 +168,9 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
     naive = naive_config(opts.config) if opts.naive else None
     if opts.naive and naive is None:
         log("reviewbot.config.Config has no 'mode' field yet: the naive-mode comparison is skipped")
-    on_event = (lambda m: log(f"  {m}")) if opts.verbose else (lambda m: None)
+    def shown(event: Event) -> None:
+        log(f"  {describe(event)}")
+    on_event = shown if opts.verbose else ignore
     server = sim_io.started(opts.cachesim, opts.time_scale) if opts.api_url is None else nullcontext(opts.api_url)
     rows: list[Row] = []
     with server as url, tempfile.TemporaryDirectory(prefix="reviewbot-bench-") as tmp:

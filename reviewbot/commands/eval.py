@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from reviewbot.config import Config, check_models, load_config
+from reviewbot.domain.events import EvalCellScored, EvalStarted, ignore
 from reviewbot.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
 from reviewbot.eval import report
 from reviewbot.eval.golden import Golden, load_golden
@@ -28,7 +29,8 @@ from reviewbot.eval.store import Store
 from reviewbot.github.api import GitHubSettings
 from reviewbot.llm.models import model_info
 from reviewbot.llm.transport import Transport, client_from_env
-from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter
+from reviewbot.output.terminal import VERBOSE, ProgressPrinter, progress_level
+from reviewbot.pipeline.metered import Metered
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -97,18 +99,6 @@ class _NoKey:
         return await self.send(request)
 
 
-class _Metered:
-    """Each finished call is reported to the progress printer (-v shows it)."""
-
-    def __init__(self, inner, progress: ProgressPrinter):
-        self.inner, self.progress = inner, progress
-
-    async def send(self, request: dict, on_first_byte=None):
-        reply = await self.inner.send(request, on_first_byte)
-        self.progress.call(reply.model, reply.usage)
-        return reply
-
-
 def _reader(args):
     """How a golden PR is read: from its local repository or bundle, else through the GitHub API."""
     token = os.environ.get("GITHUB_TOKEN", "").strip()
@@ -144,12 +134,11 @@ async def _evaluate(make, goldens, cells, config: Config, api_key: str, progress
     if not api_key:
         return await make(_NoKey()).run(goldens, cells, config)
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds) as client:
-        return await make(_Metered(Transport(client), progress)).run(goldens, cells, config)
+        return await make(Metered(Transport(client), progress)).run(goldens, cells, config)
 
 
 def run(args) -> int:
-    level = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
-    progress = ProgressPrinter(sys.stderr, level)
+    progress = ProgressPrinter(sys.stderr, progress_level(args.quiet, args.verbose))
     if args.jobs < 1:
         raise ConfigError("--jobs must be at least 1")
     goldens = _goldens(args)
@@ -166,13 +155,12 @@ def run(args) -> int:
         raise ConfigError(f"--out {args.out} is not a directory")
 
     def make(transport) -> Evaluation:
-        return Evaluation(transport, args.judge_model, store, _reader(args), on_event=lambda m: progress.event(
-            f"eval: {m}"), on_review_event=progress.event if level >= VERBOSE else (lambda m: None),
+        return Evaluation(transport, args.judge_model, store, _reader(args), on_event=progress,
+            on_review_event=progress if progress.level >= VERBOSE else ignore,     # -v: each review's events
             partial_credit=partial_credit, jobs=args.jobs)
 
     api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-    progress.event(f"eval: {len(goldens)} PR(s) x {len(cells)} cell(s), judge {args.judge_model}, "
-                   f"results in {args.out}")
+    progress(EvalStarted(len(goldens), len(cells), args.judge_model, str(args.out)))
     results = asyncio.run(_evaluate(make, goldens, cells, config, api_key, progress))
     doc = report.to_json(results, str(args.golden), args.judge_model, partial_credit)
     md = report.to_markdown(results, str(args.golden), args.judge_model, partial_credit)
@@ -182,8 +170,6 @@ def run(args) -> int:
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else md)
     for cell in results:
         t = cell.totals.counts
-        progress.event(f"eval: {cell.cell.label}: precision {report._pct(t.precision)}, recall "
-                       f"{report._pct(t.recall)}, F1 {report._pct(t.f1)}; reviewing ${cell.review_cost:.4f}, "
-                       f"judging ${cell.judge_cost:.4f}")
+        progress(EvalCellScored(cell.cell.label, t.precision, t.recall, t.f1, cell.review_cost, cell.judge_cost))
     incomplete = any(p.error or not p.complete for c in results for p in c.prs)
     return EXIT_PARTIAL if incomplete else EXIT_OK

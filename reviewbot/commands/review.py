@@ -23,17 +23,20 @@ from reviewbot.agents.tools import SEVERITIES
 from reviewbot.change.diffsource import read_diff_file
 from reviewbot.change.gitsource import read_file_at, read_local_change
 from reviewbot.config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
+from reviewbot.domain.events import TokensCounting
 from reviewbot.domain.findings import reaches
-from reviewbot.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, InputError, StreamBroken
+from reviewbot.domain.result import ReviewResult
+from reviewbot.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, ConfigError, InputError
 from reviewbot.llm import providers
-from reviewbot.llm.cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
+from reviewbot.llm.cassettes import RECORD, REPLAY, use_cassette
 from reviewbot.llm.transport import COUNTED_FIELDS, Transport, client_from_env
-from reviewbot.llm.usage import REFUSALS_BILLED, usage_json
+from reviewbot.llm.usage import usage_json
 from reviewbot.output.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
-from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
+from reviewbot.output.terminal import QUIET, ProgressPrinter, progress_level, write_review
 from reviewbot.pipeline import dryrun
+from reviewbot.pipeline.metered import Metered
 from reviewbot.pipeline.resume import redact_saved
-from reviewbot.pipeline.review import ReviewResult, prepare, run_review
+from reviewbot.pipeline.review import prepare, run_review
 from reviewbot.repo.local import local_repository
 from reviewbot.secrets import known_secrets, redact_json, redact_output
 
@@ -110,39 +113,6 @@ examples:
     r.set_defaults(run=run)
 
 
-class _Metered:
-    """The Transport the orchestrator gets: each finished call is reported to the progress printer,
-    and a request missing from a replayed cassette becomes an error that says so."""
-
-    def __init__(self, inner: Transport, progress: ProgressPrinter, cassette: Path | None = None):
-        self.inner, self.progress, self.cassette = inner, progress, cassette
-
-    def _miss(self, e: APIError) -> APIError:
-        if self.cassette is not None and is_cassette_miss(e):
-            return APIError(f"a request is not in the cassette {self.cassette}: the prompts, config, model or "
-                            "change differ from the recording (re-record it with --record-cassette)")
-        return e
-
-    async def send(self, request: dict, on_start=None):
-        try:
-            reply = await self.inner.send(request, on_start)
-        except StreamBroken as e:
-            if e.partial is not None:
-                self.progress.call(e.partial.model, e.partial.usage)
-            raise
-        except APIError as e:
-            raise self._miss(e) from None
-        billed = reply.refusal is None or reply.refusal in REFUSALS_BILLED
-        self.progress.call(reply.model, reply.usage, reply.cache_miss, billed, reply.stop_reason)
-        return reply
-
-    async def count_tokens(self, request: dict) -> int:
-        try:
-            return await self.inner.count_tokens(request)
-        except APIError as e:
-            raise self._miss(e) from None
-
-
 def _keep(dir_: Path, result: ReviewResult) -> None:
     """usage.json, review.json and findings/<specialist>.json beside the workspace, redacted."""
     try:
@@ -199,8 +169,8 @@ async def _review(change, config, api_key, workspace: Path, progress: ProgressPr
                   repo=None) -> ReviewResult:
     async with _client(config, api_key, cassette is not None, target) as client:
         transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
-        return await run_review(change, config, _Metered(transport, progress, cassette), workspace,
-                                progress.event, keep_state=keep_state, resume=resume, known=progress.known,
+        return await run_review(change, config, Metered(transport, progress, cassette), workspace,
+                                progress, keep_state=keep_state, resume=resume, known=progress.known,
                                 repo=repo)
 
 
@@ -210,14 +180,13 @@ async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressP
     calls = dryrun.planned_calls(ws, prefix, config)
     requests = [dryrun.prefix_request(prefix)] + [c.request for c in calls]
     if target.platform.count_tokens:
-        progress.event(f"dry run: counting the tokens of the shared prefix and {len(calls)} request(s)")
+        progress(TokensCounting(len(calls)))
         async with _client(config, api_key, cassette is not None, target) as client:
-            transport = _Metered(Transport(client, stall_seconds=config.stall_seconds, target=target), progress,
-                                 cassette)
+            transport = Metered(Transport(client, stall_seconds=config.stall_seconds, target=target), progress,
+                                cassette)
             counts = await asyncio.gather(*(transport.count_tokens(r) for r in requests))
     else:
-        progress.event(f"dry run: {target.platform.title} has no count_tokens endpoint: estimating the tokens "
-                       f"of the shared prefix and {len(calls)} request(s) locally")
+        progress(TokensCounting(len(calls), target.platform.title))
         counts = [providers.estimate_tokens(r, COUNTED_FIELDS) for r in requests]
     return dryrun.make_dry_run(change.meta, ws, prefix, config, counts[0],
                                [(c.label, n) for c, n in zip(calls, counts[1:])],
@@ -236,8 +205,7 @@ def _workspace(keep: Path | None):
 
 
 def run(args) -> int:
-    level = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
-    progress = ProgressPrinter(sys.stderr, level)
+    progress = ProgressPrinter(sys.stderr, progress_level(args.quiet, args.verbose))
     if args.dry_run and args.format == "sarif":
         raise ConfigError("--dry-run prints markdown or json, not sarif")
     check_paths(args)
@@ -259,7 +227,7 @@ def run(args) -> int:
     if not change.files:
         note = (f"nothing to review: no changes between {change.meta.base_ref or 'base'} and "
                 f"{change.meta.head_ref or 'head'}")
-        if level > QUIET:
+        if progress.level > QUIET:
             print(f"reviewbot: {note}", file=sys.stderr)
         if args.format in MACHINE_FORMATS and not args.dry_run:
             empty = replace(empty_result(change.meta, note), secrets=known)
@@ -299,7 +267,7 @@ def run(args) -> int:
         if kept:
             _keep(workspace, result)
     write_review(render(result, args.format), args.format, sys.stdout)
-    if level > QUIET:
+    if progress.level > QUIET:
         print(f"reviewbot: {usage_line(result)}", file=sys.stderr)
     if reaches((f.severity for f in result.findings), args.fail_on):
         return EXIT_FINDINGS

@@ -20,6 +20,17 @@ from pathlib import Path
 from reviewbot import __version__
 from reviewbot.config import Config
 from reviewbot.domain.change import Change
+from reviewbot.domain.events import (
+    EvalCell,
+    EvalFailed,
+    EvalJudging,
+    EvalReviewed,
+    EvalReviewing,
+    EvalReviewReused,
+    EvalScored,
+    OnEvent,
+    ignore,
+)
 from reviewbot.errors import APIError, CredentialsError, InputError
 from reviewbot.eval.golden import Golden
 from reviewbot.eval.judge import build_request, judge_pr, pr_text
@@ -34,7 +45,7 @@ from reviewbot.eval.store import (
     Store,
     digest,
 )
-from reviewbot.llm.usage import CallRecord
+from reviewbot.llm.usage import CallRecord, call_cost
 from reviewbot.pipeline.review import run_review
 
 
@@ -55,11 +66,11 @@ class PRResult:
 
     @property
     def review_cost(self) -> float:
-        return sum(c.cost for c in self.review_calls)
+        return sum(call_cost(c) for c in self.review_calls)
 
     @property
     def judge_cost(self) -> float:
-        return sum(c.cost for c in self.judge_calls)
+        return sum(call_cost(c) for c in self.judge_calls)
 
 
 @dataclass
@@ -107,8 +118,7 @@ def judgment_key(golden: Golden, candidates: tuple[Candidate, ...], judge_model:
 
 class Evaluation:
     def __init__(self, transport, judge_model: str, store: Store, read_change: Callable[[Golden], Change],
-                 on_event: Callable[[str], None] = lambda m: None,
-                 on_review_event: Callable[[str], None] = lambda m: None,
+                 on_event: OnEvent = ignore, on_review_event: OnEvent = ignore,
                  partial_credit: bool = True, jobs: int = 1, clock: Callable[[], float] = time.monotonic):
         self.transport, self.judge_model, self.store = transport, judge_model, store
         self.read_change, self.on_event, self.on_review_event = read_change, on_event, on_review_event
@@ -121,7 +131,7 @@ class Evaluation:
         out = []
         for cell in cells:
             if len(cells) > 1:
-                self.on_event(f"cell {cell.label}")
+                self.on_event(EvalCell(cell.label))
             gate = asyncio.Semaphore(self.jobs)
 
             async def one(g: Golden, cell: Cell = cell, gate: asyncio.Semaphore = gate) -> PRResult:
@@ -147,7 +157,7 @@ class Evaluation:
             res.specialists = tuple(saved.specialists)
             res.review_calls = tuple(c.record() for c in saved.calls)
             res.notes += saved.notes
-            self.on_event(f"{name}: review reused ({len(res.candidates)} finding(s))")
+            self.on_event(EvalReviewReused(name, len(res.candidates)))
         else:
             try:
                 change = await self._change(golden)
@@ -155,10 +165,10 @@ class Evaluation:
                 raise
             except (APIError, InputError) as e:
                 res.error = f"cannot read the PR: {e}"
-                self.on_event(f"{name}: {res.error}")
+                self.on_event(EvalFailed(name, res.error))
                 return res
             try:
-                self.on_event(f"{name}: reviewing ({len(change.files)} file(s), {cell.label})")
+                self.on_event(EvalReviewing(name, len(change.files), cell.label))
                 with tempfile.TemporaryDirectory(prefix="reviewbot-eval-") as tmp:
                     review = await run_review(change, config, self.transport,
                                               Path(tmp) / "ws", self.on_review_event)
@@ -166,7 +176,7 @@ class Evaluation:
                 raise
             except (APIError, InputError) as e:
                 res.error = f"review failed: {e}"
-                self.on_event(f"{name}: {res.error}")
+                self.on_event(EvalFailed(name, res.error))
                 return res
             res.candidates = candidates_of(review.findings)
             res.specialists = tuple(a.name for a in review.agents if a.status != "idle")
@@ -181,7 +191,7 @@ class Evaluation:
                 self.store.save_review(ReviewRecord(
                     key=key, pr=golden.id, candidates=[CandidateEntry(**dataclasses.asdict(c)) for c in res.candidates],
                     specialists=list(res.specialists), calls=[CallEntry.of(c) for c in review.calls]))
-            self.on_event(f"{name}: {len(res.candidates)} finding(s), ${res.review_cost:.4f}")
+            self.on_event(EvalReviewed(name, len(res.candidates), res.review_cost))
 
         jkey = judgment_key(golden, res.candidates, self.judge_model)
         judged = self.store.load_judgment(golden.id, jkey)
@@ -192,15 +202,14 @@ class Evaluation:
             res.notes += judged.notes
         else:
             if res.candidates:
-                self.on_event(f"{name}: judging {len(res.candidates)} finding(s) against "
-                              f"{len(golden.comments)} golden comment(s)")
+                self.on_event(EvalJudging(name, len(res.candidates), len(golden.comments)))
             jr = await judge_pr(self.transport, self.judge_model, golden.title, golden.repository, golden.comments,
                                 res.candidates, self.t0)
             res.judge_calls = tuple(jr.calls)
             res.notes += jr.notes
             if jr.error is not None:
                 res.error = f"judge failed: {jr.error}"
-                self.on_event(f"{name}: {res.error}")
+                self.on_event(EvalFailed(name, res.error))
                 return res
             res.links = jr.links
             self.store.save_judgment(JudgmentRecord(
@@ -209,5 +218,5 @@ class Evaluation:
         res.score = score_pr(tuple(c.severity for c in golden.comments), res.candidates, res.links,
                              self.partial_credit, res.specialists)
         c = res.score.counts
-        self.on_event(f"{name}: found {c.found}/{c.golden}, {c.tp} true / {c.fp} false positive(s)")
+        self.on_event(EvalScored(name, c.found, c.golden, c.tp, c.fp))
         return res

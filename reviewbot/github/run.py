@@ -33,14 +33,16 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reviewbot.config import Config, with_overrides
 from reviewbot.domain.change import Change, ChangeMeta
+from reviewbot.domain.events import Event, OnEvent, TokensCounting
 from reviewbot.domain.findings import SEVERITY_RANK, Finding, reaches
+from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import (
     EXIT_API,
     EXIT_FINDINGS,
@@ -98,9 +100,11 @@ from reviewbot.llm.transport import COUNTED_FIELDS, Transport, client_from_env
 from reviewbot.llm.usage import CallRecord, usage_json
 from reviewbot.output.redact import redact_result
 from reviewbot.output.render import render, to_markdown, usage_line
+from reviewbot.output.terminal import ProgressPrinter, progress_level
 from reviewbot.pipeline import dryrun
+from reviewbot.pipeline.metered import Metered
 from reviewbot.pipeline.resume import redact_saved
-from reviewbot.pipeline.review import ReviewResult, prepare, run_review
+from reviewbot.pipeline.review import prepare, run_review
 from reviewbot.repo.tree import Repository
 from reviewbot.secrets import hunk_shows_secret, known_secrets, redact_json, redact_output
 
@@ -123,9 +127,13 @@ class Out:
         if always or not self.quiet:
             print(f"reviewbot: {redact_output(msg, self.known)}", file=sys.stderr)
 
-    def progress(self, msg: str) -> None:
-        if self.verbose or (not self.quiet and ": read " not in msg and "sha256" not in msg):
-            self.say(msg)
+    def __post_init__(self) -> None:
+        self.printer = ProgressPrinter(sys.stderr, progress_level(self.quiet, self.verbose))
+
+    def progress(self, event: Event) -> None:
+        """The review's on_event: the one progress printer, redacting what this run knows by now."""
+        self.printer.known = self.known
+        self.printer(event)
 
     def finish(self, title: str, status: str, out: dict[str, str], details: str = "") -> None:
         out = {**out, **self.extra}
@@ -564,14 +572,13 @@ async def _count(change: Change, config: Config, api_key: str | None, workspace:
     calls = dryrun.planned_calls(ws, prefix, config)
     requests = [dryrun.prefix_request(prefix)] + [c.request for c in calls]
     if target.platform.count_tokens:
-        out.progress(f"dry run: counting the tokens of the shared prefix and {len(calls)} request(s)")
+        out.progress(TokensCounting(len(calls)))
         async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
                                    stall_seconds=config.stall_seconds, target=target) as client:
             transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
             counts = list(await asyncio.gather(*(transport.count_tokens(r) for r in requests)))
     else:
-        out.progress(f"dry run: {target.platform.title} has no count_tokens endpoint: estimating the tokens "
-                     f"of the shared prefix and {len(calls)} request(s) locally")
+        out.progress(TokensCounting(len(calls), target.platform.title))
         counts = [providers.estimate_tokens(r, COUNTED_FIELDS) for r in requests]
     return dryrun.make_dry_run(change.meta, ws, prefix, config, counts[0],
                                [(c.label, n) for c, n in zip(calls, counts[1:], strict=True)],
@@ -584,12 +591,12 @@ async def _count(change: Change, config: Config, api_key: str | None, workspace:
 
 
 async def _pipeline(change: Change, config: Config, api_key: str | None, workspace: Path,
-                    on_event: Callable[[str], None], target: providers.Target | None = None,
+                    on_event: OnEvent, target: providers.Target | None = None,
                     known: tuple[str, ...] | None = None, repo: Repository | None = None,
                     keep_state: bool = False, resume: bool = False) -> ReviewResult:
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
                                stall_seconds=config.stall_seconds, target=target) as client:
-        transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
+        transport = Metered(Transport(client, stall_seconds=config.stall_seconds, target=target), on_event)
         return await run_review(change, config, transport, workspace, on_event, known=known, repo=repo,
                                 keep_state=keep_state, resume=resume)
 

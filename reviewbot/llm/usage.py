@@ -9,37 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reviewbot.domain.usage import CallRecord as CallRecord  # re-exported: the records moved to domain
+from reviewbot.domain.usage import Usage as Usage
 from reviewbot.llm.models import Price, model_info
 
 
 def price_of(model: str, prompt_tokens: int = 0) -> Price:
     """The model's prices for a prompt of this size (an unknown model is a ConfigError)."""
     return model_info(model).price_for(prompt_tokens)
-
-
-@dataclass(frozen=True)
-class Usage:
-    input_tokens: int = 0
-    cache_write_5m: int = 0
-    cache_write_1h: int = 0
-    cache_read: int = 0
-    output_tokens: int = 0
-    thinking_tokens: int = 0      # part of output_tokens
-
-    @property
-    def cache_write(self) -> int:
-        return self.cache_write_5m + self.cache_write_1h
-
-    @property
-    def total_input(self) -> int:
-        return self.input_tokens + self.cache_write + self.cache_read
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(*(a + b for a, b in zip(self.astuple(), other.astuple())))
-
-    def astuple(self):
-        return (self.input_tokens, self.cache_write_5m, self.cache_write_1h, self.cache_read, self.output_tokens,
-                self.thinking_tokens)
 
 
 def _getter(u):
@@ -77,29 +54,9 @@ def naive_cost(u: Usage, model: str) -> float:
     return (u.total_input * p.input + u.output_tokens * p.output) / 1_000_000
 
 
-@dataclass(frozen=True)
-class CallRecord:
-    """One API call: who made it, what it cost, and when (seconds from the start of the run)."""
-
-    label: str                 # e.g. "security#1", "summary#2", "prewarm"
-    model: str
-    usage: Usage
-    started: float
-    first_byte: float
-    ended: float
-    stop_reason: str = ""
-    effort: str | None = None          # the effort the reply was written at (None: the model has none)
-    fallback: bool = False             # made on the fallback model after a refusal (its own cached prefix)
-    broken: str | None = None          # the stream broke after its first byte (then retried): why
-    cache_miss: dict | None = None     # the API's cache_miss_reason (cache diagnostics), when it gave one
-    message_id: str = ""
-    refusal: str | None = None         # the refusal category, when the model refused
-    billed: bool = True                # False: a refusal the API does not bill (cyber, general_harms, none)
-    price_factor: float = 1.0          # the platform's price relative to the Claude API's (regional: 1.1)
-
-    @property
-    def cost(self) -> float:
-        return cost(self.usage, self.model) * self.price_factor if self.billed else 0.0
+def call_cost(r: CallRecord) -> float:
+    """What one call cost: its usage at its model's prices, times the platform's factor; 0 when unbilled."""
+    return cost(r.usage, r.model) * r.price_factor if r.billed else 0.0
 
 
 @dataclass(frozen=True)
@@ -122,7 +79,7 @@ class RunUsage:
 
 def summarize(records: tuple[CallRecord, ...]) -> RunUsage:
     total = sum((r.usage for r in records), Usage())
-    return RunUsage(len(records), total, sum(r.cost for r in records),
+    return RunUsage(len(records), total, sum(call_cost(r) for r in records),
                     sum(naive_cost(r.usage, r.model) * r.price_factor for r in records if r.billed))
 
 
@@ -145,7 +102,7 @@ def _call_json(r: CallRecord) -> dict:
             "cache_write_5m": r.usage.cache_write_5m, "cache_write_1h": r.usage.cache_write_1h,
             "cache_read": r.usage.cache_read, "output_tokens": r.usage.output_tokens,
             "thinking_tokens": r.usage.thinking_tokens, "effort": r.effort,
-            "cost_usd": round(r.cost, 6), "started": round(r.started, 3),
+            "cost_usd": round(call_cost(r), 6), "started": round(r.started, 3),
             "first_byte": round(r.first_byte, 3), "ended": round(r.ended, 3),
             "stop_reason": r.stop_reason, "fallback": r.fallback, "broken": r.broken,
             "cache_miss_reason": r.cache_miss, "refusal": r.refusal, "billed": r.billed}

@@ -13,7 +13,7 @@ from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 from reviewbot.domain.findings import Finding
-from reviewbot.pipeline.review import ReviewResult
+from reviewbot.domain.result import ReviewResult
 from reviewbot.secrets import redact_finding, redact_output
 
 

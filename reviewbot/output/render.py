@@ -15,8 +15,8 @@ import json
 import re
 
 from reviewbot.domain.findings import Finding
-from reviewbot.llm.usage import summarize, usage_json
-from reviewbot.pipeline.review import ReviewResult
+from reviewbot.domain.result import ReviewResult
+from reviewbot.llm.usage import call_cost, summarize, usage_json
 from reviewbot.secrets import redact_output
 
 SCHEMA_VERSION = 1
@@ -101,7 +101,7 @@ def usage_details(result: ReviewResult) -> list[str]:
     fb = [c for c in calls if c.fallback]
     if fb:
         out.append(f"fallback: {len(fb)} call(s) on {fb[0].model} after a refusal, with their own cached prefix "
-                   f"(${sum(c.cost for c in fb):.4f})")
+                   f"(${sum(call_cost(c) for c in fb):.4f})")
     refused = [c for c in calls if c.refusal]
     if refused:
         out.append("refused: " + ", ".join(f"{c.label} ({c.refusal}{'' if c.billed else ', not billed'})"

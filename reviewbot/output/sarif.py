@@ -27,9 +27,9 @@ from urllib.parse import quote
 
 from reviewbot import __version__
 from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
+from reviewbot.domain.result import ReviewResult
 from reviewbot.domain.specialists import SPECIALISTS, SUMMARY
 from reviewbot.output.render import clean as _clean
-from reviewbot.pipeline.review import ReviewResult
 from reviewbot.secrets import SCANNER
 
 SARIF_VERSION = "2.1.0"

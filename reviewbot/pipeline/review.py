@@ -15,6 +15,9 @@ What the live API does is handled here too:
 - an unexpected exception in one agent fails that agent only;
 - cache diagnostics: every follower names the leader's message id, and a fan-out of five or more
   calls whose hit rate is under 80% of its bound gets a warning with the API's miss reasons.
+
+Progress goes to `on_event` as typed events (reviewbot.domain.events), never as text; the result is
+a reviewbot.domain.result.ReviewResult, which every consumer reads without importing this module.
 """
 from __future__ import annotations
 
@@ -28,9 +31,27 @@ from reviewbot.agents.loop import AgentResult, Limits, run_agent
 from reviewbot.agents.requests import Prefix, build_prewarm, effort_in_force
 from reviewbot.agents.tools import VERDICTS, ToolBox
 from reviewbot.config import Config, check_models
-from reviewbot.domain.change import Change, ChangeMeta
+from reviewbot.domain.change import Change
+from reviewbot.domain.events import (
+    AgentFailed,
+    AgentFinished,
+    AgentStarted,
+    DeadlineReached,
+    Event,
+    LeaderFailed,
+    ManipulationFound,
+    OnEvent,
+    PrefixBuilt,
+    RelatedCodeAdded,
+    RelatedCodeUnavailable,
+    Resumed,
+    SecretsFound,
+    SummarySkipped,
+    ignore,
+)
 from reviewbot.domain.fence import fence
-from reviewbot.domain.findings import Finding, Submission
+from reviewbot.domain.findings import Submission
+from reviewbot.domain.result import AgentStatus, Related, ReviewResult, Schedule, Status
 from reviewbot.domain.specialists import SUMMARY, by_name, selected
 from reviewbot.errors import APIError, BudgetExceeded, CredentialsError
 from reviewbot.llm.models import model_info
@@ -42,7 +63,7 @@ from reviewbot.pipeline.merge import apply_summary, derive_verdict, findings_for
 from reviewbot.pipeline.resume import load as load_state
 from reviewbot.pipeline.resume import save_agent, save_run
 from reviewbot.pipeline.schedule import Budget, Runner, followers_cost, output_estimate
-from reviewbot.repo.related import RELATED_FILE, Related, budget_for, build_related
+from reviewbot.repo.related import RELATED_FILE, budget_for, build_related
 from reviewbot.repo.tree import Repository
 from reviewbot.secrets import SCANNER, known_secrets, redact_finding, redact_output
 from reviewbot.secrets import findings as secret_findings
@@ -50,67 +71,6 @@ from reviewbot.secrets import scan as scan_secrets
 from reviewbot.templates import render
 from reviewbot.workspace.files import Workspace, write_workspace
 from reviewbot.workspace.layout import CONTEXT_FILE, PRELOADED_FILE, Plan, build_plan, preloaded_bundle, render_context
-
-
-@dataclass(frozen=True)
-class AgentStatus:
-    name: str
-    status: str                 # "ok", "failed", "idle" (no file of its kinds)
-    findings: int = 0
-    files: tuple[str, ...] = ()
-    error: str | None = None
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """When each call that carried the shared prefix was dispatched (seconds from the first one).
-
-    Every call reads, and so refreshes, the cached prefix; the prefix stays warm as long as no gap
-    between consecutive dispatches reaches the TTL."""
-
-    strategy: str
-    prefix_sha256: str
-    ttl_seconds: float
-    dispatch_offsets: tuple[tuple[str, float], ...]
-
-    @property
-    def longest_gap(self) -> float:
-        times = sorted(t for _, t in self.dispatch_offsets)
-        return max((b - a for a, b in zip(times, times[1:])), default=0.0)
-
-    @property
-    def within_ttl(self) -> bool:
-        return self.longest_gap < self.ttl_seconds
-
-
-@dataclass(frozen=True)
-class ReviewResult:
-    meta: ChangeMeta
-    files_changed: int
-    additions: int
-    deletions: int
-    findings: tuple[Finding, ...]
-    verdict: str | None
-    overview: str | None
-    agents: tuple[AgentStatus, ...]
-    summary: AgentStatus | None
-    rejected: tuple[tuple[Finding, str], ...]
-    low_confidence: tuple[Finding, ...]
-    duplicates_folded: int
-    calls: tuple[CallRecord, ...]
-    schedule: Schedule | None
-    notes: tuple[str, ...] = ()
-    raw: dict = field(default_factory=dict, compare=False)       # specialist -> its raw submission
-    partial_reason: str | None = None          # why the review stopped early (deadline, budget), if it did
-    secrets: tuple[str, ...] = field(default=(), compare=False, repr=False)   # every secret value seen: redacted
-    related: Related | None = None              # the related-code section of the shared prefix
-    tool_calls: tuple[tuple[str, str, int], ...] = ()   # (agent, tool, calls) of the reading tools
-
-    @property
-    def complete(self) -> bool:
-        return self.partial_reason is None and all(a.status != "failed" for a in self.agents) and (
-            self.summary is None or self.summary.status == "ok")
 
 
 def specialist_delta(name: str, plan: Plan, config: Config) -> str:
@@ -180,10 +140,10 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
         rec, _ = await runner.send(build_prewarm(prefix), "prewarm")
         state.previous_id = rec.message_id or None
         state.prefix_tokens = rec.usage.cache_write + rec.usage.cache_read
-    tasks: list[asyncio.Task] = []
+    tasks: list[asyncio.Task[AgentResult]] = []
 
-    def start(name: str, on_start=None):
-        runner.on_event(f"{name}: started")
+    def start(name: str, on_start: Callable[[Start], None] | None = None) -> None:
+        runner.on_event(AgentStarted(name))
         result = state.results[name] = AgentResult(name)
         tasks.append(asyncio.create_task(_agent(
             name, specialist_delta(name, ws.plan, config), prefix, runner, ws, limits, keep_state, config,
@@ -203,12 +163,12 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
         await asyncio.wait({waiter, tasks[-1]}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         if not began:
-            if tasks[-1].exception() is not None:
-                raise tasks[-1].exception()     # e.g. the key was refused: the others would be too
+            error = tasks[-1].exception()
+            if error is not None:
+                raise error                     # e.g. the key was refused: the others would be too
             failed = tasks[-1].result()
-            if leader_failure_is_fatal(failed.failure):
-                runner.on_event(f"{leader}: the first call failed before its first event; the other "
-                                f"{len(rest)} reviewer(s) were not started")
+            if failed.failure is not None and leader_failure_is_fatal(failed.failure):
+                runner.on_event(LeaderFailed(leader, len(rest)))
                 raise failed.failure
             state.notes.append(f"the first reviewer ({leader}) failed before its first event ({failed.error}); "
                                "the others were started without a leader")
@@ -249,8 +209,9 @@ async def _fan_out(runner: Runner, ws: Workspace, prefix: Prefix, config: Config
 
 
 async def _agent(name: str, delta: str, prefix: Prefix, runner: Runner, ws: Workspace, limits: Limits,
-                 keep_state: bool, config: Config, result: AgentResult, on_start=None,
-                 previous_id: str | None = None, tool_log: list | None = None) -> AgentResult:
+                 keep_state: bool, config: Config, result: AgentResult,
+                 on_start: Callable[[Start], None] | None = None, previous_id: str | None = None,
+                 tool_log: list[tuple[str, str, int]] | None = None) -> AgentResult:
     """One agent run; with keep_state its result is saved the moment it finishes. An unexpected
     exception fails this agent only (the others go on); a refused key still ends the run. The
     reading tools' call counts go to `tool_log`."""
@@ -270,27 +231,27 @@ async def _agent(name: str, delta: str, prefix: Prefix, runner: Runner, ws: Work
         r = result
     finally:
         if tool_log is not None:
-            tool_log.extend((name, tool, n) for tool, n in tools.counts.items())
+            tool_log.extend((name, str(tool), n) for tool, n in tools.counts.items())
     if keep_state:
         save_agent(ws.root, r)
     runner.on_event(_outcome(r))              # the moment it finishes, not after the whole fan-out
     return r
 
 
-def _outcome(r: AgentResult) -> str:
+def _outcome(r: AgentResult) -> Event:
     st = _status(r, ())
-    return f"{r.name}: " + (f"done with {st.findings} finding(s)" if st.status == "ok" else f"failed: {st.error}")
+    return AgentFinished(r.name, st.findings) if st.status == Status.OK else AgentFailed(r.name, st.error or "")
 
 
 def _status(r: AgentResult, files: tuple[str, ...]) -> AgentStatus:
     if r.error or r.submission is None:
-        return AgentStatus(r.name, "failed", 0, files, r.error or "; ".join(r.notes) or "no submission",
+        return AgentStatus(r.name, Status.FAILED, 0, files, r.error or "; ".join(r.notes) or "no submission",
                            tuple(r.notes))
-    return AgentStatus(r.name, "ok", len(r.submission.findings), files, None, tuple(r.notes))
+    return AgentStatus(r.name, Status.OK, len(r.submission.findings), files, None, tuple(r.notes))
 
 
 async def run_review(change: Change, config: Config, transport: Transport, workspace_dir: Path,
-                     on_event: Callable[[str], None] = lambda m: None, keep_state: bool = False,
+                     on_event: OnEvent = ignore, keep_state: bool = False,
                      resume: bool = False, known: tuple[str, ...] | None = None,
                      repo: Repository | None = None) -> ReviewResult:
     """Review `change`. keep_state saves every finished agent in workspace_dir/state; resume reuses
@@ -302,21 +263,20 @@ async def run_review(change: Change, config: Config, transport: Transport, works
                     config.itpm_limit, max_retries=config.max_retries)
     deadline = runner.clock() + config.deadline_seconds
     if ws.related is not None and ws.related.note:
-        on_event(ws.related.note)
+        on_event(RelatedCodeUnavailable(ws.related.note))
     if ws.related is not None and ws.related.text:
-        on_event(f"related code: {ws.related.shown} snippet(s), ~{ws.related.tokens} tokens "
-                 f"(budget {ws.related.budget}; {ws.related.omitted} left out)")
+        on_event(RelatedCodeAdded(ws.related.shown, ws.related.tokens, ws.related.budget, ws.related.omitted))
     sha = prefix.sha256()
-    on_event(f"shared prefix sha256 {sha}")
+    on_event(PrefixBuilt(sha))
     finished = load_state(ws.root, sha) if resume else {}
     if finished:
-        on_event(f"resume: reusing {', '.join(sorted(finished))} from {ws.root}")
+        on_event(Resumed(tuple(sorted(finished)), str(ws.root)))
     if keep_state and not resume:
         save_run(ws.root, {"prefix_sha256": sha, "model": config.model, "base": change.meta.base_sha,
                            "head": change.meta.head_sha})
     limits = Limits(config.max_turns, config.max_output_tokens)
     all_specs = selected(config.specialists)
-    idle = tuple(AgentStatus(s.name, "idle", notes=(
+    idle = tuple(AgentStatus(s.name, Status.IDLE, notes=(
         f"{ws.plan.tier.name} tier: {ws.plan.tier.reason}" if s in ws.plan.applicable else "no file of its kinds",))
         for s in all_specs if s not in ws.plan.specialists)
 
@@ -327,9 +287,9 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     if not done:
         fan.cancel()
         await asyncio.gather(fan, return_exceptions=True)
-        partial_reason = (f"the review's deadline ({config.deadline_seconds:g}s) was reached: the reviewers that "
-                          "had finished are kept, the others were stopped")
-        on_event(f"deadline: {partial_reason}")
+        stopped = DeadlineReached(config.deadline_seconds)
+        partial_reason = stopped.reason
+        on_event(stopped)
     else:
         fan.result()                          # a fatal error (refused key, API down) ends the run here
     results = []
@@ -341,22 +301,22 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     if state.not_started and partial_reason is None:
         partial_reason = next(iter(state.not_started.values()))
     statuses = [_status(r, tuple(pf.file.path for pf in ws.plan.assigned(r.name))) for r in results]
-    failures = [r.failure for r in results if r.error]
-    if results and len(failures) == len(results) and all(isinstance(f, APIError) for f in failures):
-        raise failures[0]
+    api_failures = [r.failure for r in results if r.error and isinstance(r.failure, APIError)]
+    if results and len(api_failures) == len(results):         # every reviewer met the API's failure
+        raise api_failures[0]
     # Secrets found in the change are findings of their own, and no text that came from a model
     # carries one further (not to the summary agent, not to the output).
     secrets = scan_secrets(change)
     known = tuple(dict.fromkeys((*(known_secrets(change) if known is None else known), *(s.value for s in secrets))))
     if secrets:
-        on_event(f"secret-scan: {len(secrets)} possible secret(s) in added lines")
+        on_event(SecretsFound(len(secrets)))
     raw = {r.name: _redact_submission(r.submission, known) for r in results}
     ok = {name: sub for name, sub in raw.items() if sub is not None and not _failed(statuses, name)}
     if secrets:
         ok[SCANNER] = Submission(secret_findings(secrets))
     attempts = scan_manipulation(change)
     if attempts:
-        on_event(f"injection-scan: {len(attempts)} manipulation attempt(s) in the change")
+        on_event(ManipulationFound(len(attempts)))
         ok[INJECTION_SCANNER] = Submission(tuple(redact_finding(f, known) for f in attempts))
     fp = first_pass(ok, change, config.min_confidence)
 
@@ -367,12 +327,12 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     to_verify = [f for f in fp.findings if f.specialist not in (SCANNER, INJECTION_SCANNER)]
     skipped_summary = bool(results) and not to_verify
     if skipped_summary:
-        on_event("summary: not run (nothing to verify)")
+        on_event(SummarySkipped())
     if results and to_verify:
         delta = render("summary.md.j2", findings=fence("specialist-findings", findings_for_summary(fp.findings))
                        if fp.findings else "", count=len(fp.findings),
-                       failed=[s for s in statuses if s.status == "failed"], idle=[s.name for s in idle])
-        on_event("summary: started")
+                       failed=[s for s in statuses if s.status == Status.FAILED], idle=[s.name for s in idle])
+        on_event(AgentStarted(SUMMARY))
         reran = any(s.name not in finished for s in ws.plan.specialists)
         sr = (not reran and finished.get(SUMMARY)) or None
         if sr is None:
@@ -383,8 +343,8 @@ async def run_review(change: Change, config: Config, transport: Transport, works
             else:
                 task = asyncio.create_task(_agent(SUMMARY, delta, prefix, runner, ws, limits, keep_state, config,
                                                   sr, None, state.previous_id, state.tool_log))
-                done, _ = await asyncio.wait({task}, timeout=left)
-                if not done:
+                ended, _ = await asyncio.wait({task}, timeout=left)
+                if not ended:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
                     partial_reason = partial_reason or (f"the review's deadline ({config.deadline_seconds:g}s) "
@@ -392,7 +352,7 @@ async def run_review(change: Change, config: Config, transport: Transport, works
                 else:
                     sr = task.result()
         summary_status = _status(sr, ())
-        verdict_sub = _redact_submission(sr.submission, known) if summary_status.status == "ok" else None
+        verdict_sub = _redact_submission(sr.submission, known) if summary_status.status == Status.OK else None
     verdict = apply_summary(fp.findings, verdict_sub, change, config.min_confidence)
 
     notes = list(verdict.notes)
@@ -456,7 +416,7 @@ def cache_notes(records: tuple[CallRecord, ...], prefix_tokens: int) -> list[str
 
 
 def _failed(statuses: list[AgentStatus], name: str) -> bool:
-    return any(s.name == name and s.status == "failed" for s in statuses)
+    return any(s.name == name and s.status == Status.FAILED for s in statuses)
 
 
 def _redact_submission(sub: Submission | None, known: tuple[str, ...]) -> Submission | None:

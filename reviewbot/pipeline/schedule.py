@@ -22,10 +22,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reviewbot.domain.events import KeepWarm, OnEvent, Pacing, StreamRetried
 from reviewbot.errors import APIError, BudgetExceeded, StreamBroken
 from reviewbot.llm.models import SUBMISSION_ESTIMATE, model_info
 from reviewbot.llm.transport import Reply, Transport
-from reviewbot.llm.usage import REFUSALS_BILLED, CallRecord, Usage, cost
+from reviewbot.llm.usage import REFUSALS_BILLED, CallRecord, Usage, call_cost, cost
 
 KEEP_WARM_AT = 0.8          # refresh when this fraction of the TTL has passed since the last use
 
@@ -120,7 +121,7 @@ def keep_warm_pays(prefix_cached: bool, calls_to_come: int) -> bool:
 class Runner:
     """The per-review call gate: clock, budget, pacing, call log, last use of the shared prefix."""
 
-    def __init__(self, transport: Transport, on_event: Callable[[str], None], budget: Budget = Budget(),
+    def __init__(self, transport: Transport, on_event: OnEvent, budget: Budget = Budget(),
                  itpm_limit: int = 0, clock: Callable[[], float] = time.monotonic, sleep=asyncio.sleep,
                  max_retries: int = 4):
         self.transport, self.on_event, self.budget, self.itpm = transport, on_event, budget, itpm_limit
@@ -148,7 +149,7 @@ class Runner:
         return len(json.dumps(msgs[3:]))
 
     def spent(self) -> float:
-        return sum(r.cost for r in self.records)
+        return sum(call_cost(r) for r in self.records)
 
     def estimate(self, request: dict) -> float:
         """The dollars this request is expected to cost (its input side by characters, the table's
@@ -197,7 +198,7 @@ class Runner:
             async with self._lock:
                 delay = pacing_delay([tuple(e) for e in self.window], self.now(), need, self.itpm)
                 if delay > 0:
-                    self.on_event(f"pacing: waiting {delay:.1f}s for the input-tokens-per-minute limit")
+                    self.on_event(Pacing(delay))
                     await self.sleep(delay)
                 entry = [self.now(), need]
                 self.window.append(entry)
@@ -226,7 +227,7 @@ class Runner:
                 attempt += 1
                 if attempt > self.max_retries:
                     raise APIError(f"{e}; gave up after {attempt} attempts", None, "stream") from None
-                self.on_event(f"{label}: {e}; retrying ({attempt}/{self.max_retries})")
+                self.on_event(StreamRetried(label, str(e), attempt, self.max_retries))
                 await self.sleep(min(8.0, 0.5 * 2 ** (attempt - 1)))
         if entry is not None:
             entry[1] = reply.usage.input_tokens + reply.usage.cache_write     # the estimate, corrected
@@ -249,7 +250,7 @@ class Runner:
             except TimeoutError:
                 pass
             if keep_warm_due(self.now(), self.last_prefix_use(), ttl) and keep_warm_pays(bool(self.prefix_cached), 1):
-                self.on_event("keep-warm: refreshing the shared prefix before it expires")
+                self.on_event(KeepWarm())
                 try:
                     await self.send(warm_request, "keep-warm")
                 except (APIError, BudgetExceeded) as e:

@@ -21,6 +21,7 @@ from functools import cache
 from reviewbot.domain.change import Change, FileChange
 from reviewbot.domain.fence import fence, inline
 from reviewbot.domain.kinds import file_kind
+from reviewbot.domain.result import Related as Related  # the record moved to domain (ReviewResult carries it)
 from reviewbot.repo.symbols import FileSymbols, Symbol, extract, supported
 from reviewbot.repo.tree import RepoError, Repository, RepoTree
 
@@ -67,20 +68,6 @@ class Item:
 
     def render(self) -> str:
         return f"#### {inline(self.path)}:{self.start}-{self.end} {self.title}\n{fence('repository', self.body)}\n"
-
-
-@dataclass(frozen=True)
-class Related:
-    text: str                 # the section ("" when off or nothing was found)
-    budget: int
-    tokens: int               # estimated tokens of `text`
-    shown: int
-    found: int
-    note: str = ""            # why there is no section although one was asked for (a git failure)
-
-    @property
-    def omitted(self) -> int:
-        return self.found - self.shown
 
 
 def _numbered(lines: list[str], start: int, end: int, cap: int | None = None) -> str:

@@ -1,4 +1,5 @@
-"""`reviewbot eval`: measure review quality on a golden set (README, "Measuring quality").
+"""The run of `reviewbot eval` (its flags: reviewbot.commands.eval): measure review quality on a
+golden set (README, "Measuring quality").
 
 Reads the golden set (the Martian Code Review Bench format) and the configuration once, makes the
 Anthropic client and the GitHub reader and passes them to reviewbot.eval.run. The results go to
@@ -9,7 +10,6 @@ GitHub.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -17,11 +17,10 @@ import sys
 from pathlib import Path
 
 from reviewbot.config import Config, check_models, load_config
-from reviewbot.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
+from reviewbot.errors import EXIT_OK, EXIT_PARTIAL, ConfigError, MissingCredentials, Outcome
 from reviewbot.eval import report
 from reviewbot.eval.golden import Golden, load_golden
-from reviewbot.eval.judge import DEFAULT_JUDGE_MODEL
-from reviewbot.eval.matrix import EFFORTS, expand
+from reviewbot.eval.matrix import expand
 from reviewbot.eval.run import Evaluation
 from reviewbot.eval.source import read_github, read_local
 from reviewbot.eval.store import Store
@@ -31,66 +30,11 @@ from reviewbot.llm.transport import Transport, client_from_env
 from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    e = sub.add_parser(
-        "eval", help="measure review quality on a golden set (precision, recall, F1)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Review every PR of a golden set (Martian Code Review Bench format), judge the findings "
-                    "against the golden comments with an LLM judge, and report precision, recall and F1 per PR, "
-                    "per severity and per specialist, with the dollars spent reviewing and judging.",
-        epilog=f"""matrix: --model, --specialists and --effort may each be given several times; every
-combination is a cell, evaluated on the whole golden set (--specialists each: one cell per specialist).
-
-exit codes:
-  0  every PR reviewed, judged and scored
-  2  usage or configuration error (bad golden set, flag or config; a key or token needed and missing)
-  4  the Anthropic or GitHub API refused the credentials
-  {EXIT_PARTIAL}  some PRs could not be reviewed or judged, or a review was partial (the rest is reported)
-
-environment:
-  ANTHROPIC_API_KEY   to review and judge what is not saved in --out yet
-  ANTHROPIC_BASE_URL  another endpoint (a proxy, or cachesim in development)
-  GITHUB_TOKEN        to read PRs given by URL (read-only is enough); GITHUB_API_URL: GitHub Enterprise, ghsim
-
-examples:
-  reviewbot eval code-review-benchmark/offline/golden_comments/ --out eval-out
-  reviewbot eval golden.json --specialists each --specialists all --format json""")
-    e.add_argument("golden", type=Path, metavar="GOLDEN",
-                   help="a golden-set JSON file, or a directory of them (the benchmark's golden_comments/)")
-    e.add_argument("--out", type=Path, default=Path("eval-out"), metavar="DIR",
-                   help="where finished reviews and judgments are kept (a rerun reuses them) and results.json / "
-                        "results.md are written (default: ./eval-out)")
-    e.add_argument("--format", choices=("markdown", "json"), default="markdown", help="stdout format")
-    e.add_argument("--pr", action="append", metavar="URL", help="only this PR of the golden set (repeatable)")
-    e.add_argument("--model", action="append", metavar="ID",
-                   help="the reviewers' model (default: the config's); repeat for a matrix")
-    e.add_argument("--specialists", action="append", metavar="LIST",
-                   help="comma-separated specialists, 'all' or 'each' (default: the config's); repeat for a matrix")
-    e.add_argument("--effort", action="append", choices=EFFORTS, metavar="LEVEL",
-                   help=f"the reviewers' effort ({', '.join(EFFORTS)}; default: the model's); repeat for a matrix")
-    e.add_argument("--config", type=Path, metavar="FILE",
-                   help="reviewbot config for the reviews (default: reviewbot's defaults; a PR's own "
-                        ".reviewbot.toml is never read)")
-    e.add_argument("--judge-model", default=DEFAULT_JUDGE_MODEL, metavar="ID",
-                   help=f"the judge's model (default: {DEFAULT_JUDGE_MODEL})")
-    e.add_argument("--no-partial-credit", action="store_true",
-                   help="count only full matches (the benchmark counts a partial match as found)")
-    e.add_argument("--jobs", type=int, default=1, metavar="N", help="PRs reviewed at once (default: 1)")
-    e.add_argument("--api-url", metavar="URL",
-                   help="GitHub API (default: $GITHUB_API_URL, else https://api.github.com)")
-    e.add_argument("--github-throttle", type=float, default=0.25, metavar="SECONDS",
-                   help="pause between GitHub requests (default: 0.25, PyGithub's)")
-    noise = e.add_mutually_exclusive_group()
-    noise.add_argument("-q", "--quiet", action="store_true", help="nothing on stderr but errors")
-    noise.add_argument("-v", "--verbose", action="store_true", help="also each review's events and each API call")
-    e.set_defaults(run=run)
-
-
 class _NoKey:
     """The transport when ANTHROPIC_API_KEY is missing: fine while everything is reused from --out."""
 
     async def send(self, request: dict, on_first_byte=None):
-        raise ConfigError("ANTHROPIC_API_KEY is not set (needed for the reviews and judgments not yet saved in "
+        raise MissingCredentials("ANTHROPIC_API_KEY is not set (needed for the reviews and judgments not yet saved in "
                           "the --out directory)")
 
     async def count_tokens(self, request: dict) -> int:
@@ -120,7 +64,8 @@ def _reader(args):
         if golden.is_local:
             return read_local(golden)
         if not token:
-            raise ConfigError(f"GITHUB_TOKEN is not set (needed to read {golden.id}; a read-only token is enough)")
+            raise MissingCredentials(f"GITHUB_TOKEN is not set (needed to read {golden.id}; a read-only token "
+                                     "is enough)")
         return read_github(golden, settings)
     return read
 
@@ -147,7 +92,7 @@ async def _evaluate(make, goldens, cells, config: Config, api_key: str, progress
         return await make(_Metered(Transport(client), progress)).run(goldens, cells, config)
 
 
-def run(args) -> int:
+def evaluate(args) -> Outcome:
     level = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
     progress = ProgressPrinter(sys.stderr, level)
     if args.jobs < 1:
@@ -186,4 +131,4 @@ def run(args) -> int:
                        f"{report._pct(t.recall)}, F1 {report._pct(t.f1)}; reviewing ${cell.review_cost:.4f}, "
                        f"judging ${cell.judge_cost:.4f}")
     incomplete = any(p.error or not p.complete for c in results for p in c.prs)
-    return EXIT_PARTIAL if incomplete else EXIT_OK
+    return Outcome(EXIT_PARTIAL if incomplete else EXIT_OK)

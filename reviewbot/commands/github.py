@@ -41,6 +41,7 @@ from reviewbot.errors import (
     APIError,
     ConfigError,
     InputError,
+    MissingCredentials,
     ReviewbotError,
     ToolInputError,
 )
@@ -219,7 +220,8 @@ def run(args, environ: dict[str, str] | None = None) -> int:
         out.finish(title, f"Failed: {str(e).rstrip('.')}." + (" The review is below." if result else ""),
                    pub.outputs(findings=len(result.findings) if result else 0, new=0,
                                highest_severity=pub.highest(_severities(result.findings)) if result else "none",
-                               calls=result.calls if result else (), skipped=getattr(e, "skip_code", "error")),
+                               calls=result.calls if result else (),
+                               skipped="no-api-key" if isinstance(e, MissingCredentials) else "error"),
                    to_markdown(result) if result else "")
         raise
 
@@ -249,9 +251,8 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         if event.restricted:
             return skip("no ANTHROPIC_API_KEY: GitHub does not pass secrets to workflows of pull requests from "
                         "forks or Dependabot, so there is no review", "no-api-key")
-        err = ConfigError("ANTHROPIC_API_KEY is not set (add it as a repository secret and pass it to the action)")
-        err.skip_code = "no-api-key"
-        raise err
+        raise MissingCredentials("ANTHROPIC_API_KEY is not set (add it as a repository secret and pass it to the "
+                                 "action)")
     if cloud:
         try:
             providers.check_credentials(args.provider, os.environ, args.aws_profile)
@@ -259,8 +260,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
             if event.restricted:
                 return skip(f"{e} (workflows of pull requests from forks or Dependabot get no secrets and no "
                             "OIDC token)", "no-api-key")
-            e.skip_code = "no-api-key"
-            raise
+            raise MissingCredentials(str(e)) from None
     if api is None:
         api = _api(args, env, event.repository, event.number)
     pull = api.pull()

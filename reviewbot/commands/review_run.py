@@ -1,4 +1,5 @@
-"""`reviewbot review`: review a local branch and print the result.
+"""The run of `reviewbot review` (its flags: reviewbot.commands.review): review a local branch and print
+the result.
 
 Reads config once, reads the change with GitPython, makes the Anthropic client and passes it in.
 Results go to stdout (markdown, rich-rendered on a terminal; json; sarif); progress, the usage line
@@ -9,7 +10,6 @@ request's tokens with the count_tokens endpoint and prints the layout and the es
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -19,95 +19,33 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from reviewbot.agents.tools import SEVERITIES
 from reviewbot.change.diffsource import read_diff_file
 from reviewbot.change.gitsource import read_file_at, read_local_change
-from reviewbot.config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
+from reviewbot.config import config_from_files, load_config, with_overrides
 from reviewbot.domain.findings import reaches
-from reviewbot.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, InputError, StreamBroken
+from reviewbot.errors import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    APIError,
+    ConfigError,
+    InputError,
+    MissingCredentials,
+    Outcome,
+    StreamBroken,
+)
 from reviewbot.llm import providers
 from reviewbot.llm.cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
 from reviewbot.llm.transport import COUNTED_FIELDS, Transport, client_from_env
 from reviewbot.llm.usage import REFUSALS_BILLED, usage_json
-from reviewbot.output.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
+from reviewbot.output.formats import MACHINE_FORMATS
+from reviewbot.output.render import empty_result, finding_json, render, usage_line
 from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
 from reviewbot.pipeline import dryrun
 from reviewbot.pipeline.resume import redact_saved
 from reviewbot.pipeline.review import ReviewResult, prepare, run_review
 from reviewbot.repo.local import local_repository
 from reviewbot.secrets import known_secrets, redact_json, redact_output
-
-FORMAT_HELP = ("output on stdout: markdown (rendered with rich on a terminal, plain when piped), "
-               "json (schema: reviewbot/output/review.schema.json), sarif (SARIF 2.1.0, for GitHub code "
-               "scanning); default: markdown")
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    r = sub.add_parser(
-        "review", help="review a local branch (HEAD against the merge-base with the default branch)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Review the change between --base and --head of a local git repository.\n"
-                    "The review goes to stdout; progress, the usage line and errors go to stderr.",
-        epilog=f"""exit codes:
-  0  review done, or nothing to review
-  {EXIT_FINDINGS}  --fail-on threshold reached (wins over 5)
-  2  usage or configuration error (bad flag or config key, ANTHROPIC_API_KEY missing)
-  3  the change cannot be read (not a git repository, unknown ref, workspace not empty)
-  4  the API failed after retries or refused the key; replaying, a request not in the cassette
-  {EXIT_PARTIAL}  partial review: a reviewer or the summary failed, or the deadline or budget stopped it
-     (the rest is printed, labelled partial)
-
-environment:
-  ANTHROPIC_API_KEY   required with --provider anthropic (the default), except with --replay-cassette
-  ANTHROPIC_BASE_URL  another endpoint (a proxy, or cachesim in development)
-  cloud providers     their own credential chain (AWS, Google ADC, Azure): README, "Providers"
-
-examples:
-  reviewbot review --base main --dry-run            what it would send and cost
-  reviewbot review --format sarif > review.sarif    for GitHub code scanning
-  reviewbot review --record-cassette t/rb.yaml      then, offline: --replay-cassette t/rb.yaml""")
-    r.add_argument("--repo", type=Path, default=Path("."), metavar="DIR",
-                   help="the git repository (default: current directory)")
-    r.add_argument("--base", metavar="REF",
-                   help="base ref (default: the default branch; the merge-base with head is used)")
-    r.add_argument("--head", metavar="REF", help="head ref (default: HEAD)")
-    r.add_argument("--format", choices=sorted(FORMATS), default="markdown", help=FORMAT_HELP)
-    r.add_argument("--diff", metavar="FILE",
-                   help="review the unified diff in FILE ('-' for standard input) instead of a git range: "
-                        "git, hg, svn, bzr or format-patch output; config from --config or the working tree")
-    kept = r.add_mutually_exclusive_group()
-    kept.add_argument("--keep-workspace", type=Path, metavar="DIR",
-                      help="write the workspace, usage.json, review.json and each reviewer's raw findings to DIR "
-                           "(must be empty); each reviewer's result is saved in DIR/state as soon as it finishes")
-    kept.add_argument("--resume", type=Path, metavar="DIR",
-                      help="continue a run kept with --keep-workspace DIR that broke off: same change and config; "
-                           "reviewers that finished are reused, not paid again")
-    r.add_argument("--model", metavar="ID",
-                   help="model id from reviewbot's model table (default: from config, else claude-sonnet-5-5)")
-    r.add_argument("--config", type=Path, metavar="FILE",
-                   help="config file (default: .reviewbot.toml, else [tool.reviewbot] in pyproject.toml, as they are "
-                        "in the BASE commit: the change under review cannot rewrite its own config)")
-    r.add_argument("--warmup", choices=WARMUP_STRATEGIES, help="how the shared prefix is cached before the fan-out")
-    r.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
-                   help=f"exit {EXIT_FINDINGS} when a finding of this severity or worse is reported "
-                        f"({', '.join(SEVERITIES)})")
-    r.add_argument("--dry-run", action="store_true",
-                   help="build the workspace and print what would be sent (shared prefix vs each agent's delta, "
-                        "counted by the count_tokens endpoint) and the estimated cost with and without caching; "
-                        "sends nothing to /v1/messages (markdown or json)")
-    cassette = r.add_mutually_exclusive_group()
-    cassette.add_argument("--record-cassette", type=Path, metavar="FILE",
-                          help="record every API call of this run to FILE (YAML, overwritten; keys filtered out; "
-                               "needs reviewbot[cassettes])")
-    cassette.add_argument("--replay-cassette", type=Path, metavar="FILE",
-                          help="answer every API call from FILE, offline; a request that differs from the recording "
-                               "(prompt, config, model, change) fails with exit 4; no API key needed")
-    providers.add_arguments(r)
-    noise = r.add_mutually_exclusive_group()
-    noise.add_argument("-q", "--quiet", action="store_true", help="nothing on stderr but errors")
-    noise.add_argument("-v", "--verbose", action="store_true",
-                       help="also the shared prefix's hash and one line per API call (tokens, cost)")
-    r.set_defaults(run=run)
 
 
 class _Metered:
@@ -220,7 +158,7 @@ async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressP
                        f"of the shared prefix and {len(calls)} request(s) locally")
         counts = [providers.estimate_tokens(r, COUNTED_FIELDS) for r in requests]
     return dryrun.make_dry_run(change.meta, ws, prefix, config, counts[0],
-                               [(c.label, n) for c, n in zip(calls, counts[1:])],
+                               [(c.label, n) for c, n in zip(calls, counts[1:], strict=True)],
                                len(change.files), change.additions, change.deletions, [c.effort for c in calls],
                                counted=None if target.platform.count_tokens else target.platform.title,
                                min_cacheable=providers.min_cacheable_tokens(target))
@@ -235,7 +173,7 @@ def _workspace(keep: Path | None):
         yield Path(tmp) / "ws"
 
 
-def run(args) -> int:
+def review(args) -> Outcome:
     level = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
     progress = ProgressPrinter(sys.stderr, level)
     if args.dry_run and args.format == "sarif":
@@ -264,7 +202,7 @@ def run(args) -> int:
         if args.format in MACHINE_FORMATS and not args.dry_run:
             empty = replace(empty_result(change.meta, note), secrets=known)
             write_review(render(empty, args.format), args.format, sys.stdout)
-        return EXIT_OK
+        return Outcome(EXIT_OK)
     cassette_file, mode = ((args.record_cassette, RECORD) if args.record_cassette else
                            (args.replay_cassette, REPLAY) if args.replay_cassette else (None, None))
     api_key: str | None = None
@@ -273,7 +211,7 @@ def run(args) -> int:
         if not api_key and mode == REPLAY:
             api_key = "replay"                   # nothing leaves the machine; the cassette answers
         if not api_key:
-            raise ConfigError("ANTHROPIC_API_KEY is not set")
+            raise MissingCredentials("ANTHROPIC_API_KEY is not set")
     elif mode != REPLAY and not (args.dry_run and not target.platform.count_tokens):
         providers.check_credentials(target, os.environ)
     recording = use_cassette(cassette_file, mode, known) if cassette_file else contextlib.nullcontext()
@@ -288,7 +226,7 @@ def run(args) -> int:
             text = (json.dumps(redact_json(dryrun.to_json(plan), known), indent=2, ensure_ascii=False) + "\n"
                     if args.format == "json" else redact_output(dryrun.to_markdown(plan), known))
             write_review(text, args.format, sys.stdout)
-            return EXIT_OK
+            return Outcome(EXIT_OK)
         try:
             result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed, target,
                                          keep_state=kept is not None, resume=args.resume is not None,
@@ -302,5 +240,5 @@ def run(args) -> int:
     if level > QUIET:
         print(f"reviewbot: {usage_line(result)}", file=sys.stderr)
     if reaches((f.severity for f in result.findings), args.fail_on):
-        return EXIT_FINDINGS
-    return EXIT_OK if result.complete else EXIT_PARTIAL
+        return Outcome(EXIT_FINDINGS)
+    return Outcome(EXIT_OK if result.complete else EXIT_PARTIAL)

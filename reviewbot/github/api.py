@@ -35,28 +35,11 @@ from github.GithubObject import GithubObject
 from urllib3 import Retry
 
 from reviewbot import __version__
-from reviewbot.errors import APIError
+from reviewbot.errors import APIError, Forbidden, ReadOnlyToken, Unprocessable
 from reviewbot.github.outgoing import outgoing
 from reviewbot.github.source import ApiFile, CommitInfo, Comparison, PullInfo
 
 INSTALLATION_LOGIN = "github-actions[bot]"      # who GITHUB_TOKEN posts as
-
-
-class ReadOnlyToken(APIError):
-    """GitHub refused a write: the token may read the PR but not comment (fork PRs, `pull-requests: read`)."""
-
-
-class Forbidden(APIError):
-    """A GraphQL mutation GitHub refused for lack of a permission (FORBIDDEN): e.g. resolving a thread
-    with a GITHUB_TOKEN that lacks `contents: write`."""
-
-
-class Unprocessable(APIError):
-    """A 422: GitHub understood the request and refused it (a comment off the diff, a body too long ...)."""
-
-    def __init__(self, message: str, errors: tuple[str, ...] = ()):
-        super().__init__(message)
-        self.errors = errors
 
 
 @dataclass(frozen=True)

@@ -65,16 +65,26 @@ def exit_code_summary() -> str:
     return ", ".join(f"{c.code} {c.name}" for c in EXIT_CODES)
 
 
-def exit_code_help(meanings: Mapping[int, str], width: int = 100) -> str:
-    """A command's "exit codes:" help section: its own wording of each code it uses, one code a line
-    (continuation lines indented under the text). Every code must be in EXIT_CODES."""
+EVERY_COMMAND = (EXIT_INTERRUPTED, EXIT_BROKEN_PIPE)     # codes any command can end with, in its own words
+
+
+def command_exit_codes(meanings: Mapping[int, str]) -> dict[int, str]:
+    """A command's exit codes and what each means for it: its own wording of the codes it uses, then
+    the codes every command has (EVERY_COMMAND) in the table's words. Every code must be in EXIT_CODES."""
     unknown = sorted(set(meanings) - set(BY_CODE))
     if unknown:
         raise ValueError(f"exit codes not in errors.EXIT_CODES: {unknown}")
+    return {**dict(sorted(meanings.items())), **{c: BY_CODE[c].meaning for c in EVERY_COMMAND if c not in meanings}}
+
+
+def exit_code_help(meanings: Mapping[int, str], width: int = 100) -> str:
+    """A command's "exit codes:" help section (command_exit_codes), one code a line, continuation lines
+    indented under the text."""
     lines = ["exit codes:"]
-    for code in sorted(meanings):
-        head = f"  {code:<3}" if code >= 10 else f"  {code}  "
-        lines += textwrap.wrap(meanings[code], width, initial_indent=head, subsequent_indent=" " * len(head))
+    for code, meaning in command_exit_codes(meanings).items():
+        head = f"  {code:<3}  " if code >= 10 else f"  {code}  "
+        lines += textwrap.wrap(meaning, width, initial_indent=head, subsequent_indent=" " * len(head),
+                               break_on_hyphens=False)
     return "\n".join(lines)
 
 

@@ -10,57 +10,61 @@ GitHub.
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn
 
 from reviewbot.config import Config, check_models, load_config
+from reviewbot.domain.change import Change
 from reviewbot.errors import EXIT_OK, EXIT_PARTIAL, ConfigError, MissingCredentials, Outcome
 from reviewbot.eval import report
 from reviewbot.eval.golden import Golden, load_golden
-from reviewbot.eval.matrix import expand
-from reviewbot.eval.run import Evaluation
+from reviewbot.eval.matrix import Cell, expand
+from reviewbot.eval.run import CellResult, Evaluation
 from reviewbot.eval.source import read_github, read_local
 from reviewbot.eval.store import Store
 from reviewbot.github.api import GitHubSettings
 from reviewbot.llm.models import model_info
-from reviewbot.llm.transport import Transport, client_from_env
+from reviewbot.llm.transport import Reply, Start, Transport, client_from_env
 from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter
 
 
 class _NoKey:
     """The transport when ANTHROPIC_API_KEY is missing: fine while everything is reused from --out."""
 
-    async def send(self, request: dict, on_first_byte=None):
+    async def send(self, request: dict[str, Any], on_first_byte: Callable[[Start], None] | None = None) -> NoReturn:
         raise MissingCredentials("ANTHROPIC_API_KEY is not set (needed for the reviews and judgments not yet saved in "
-                          "the --out directory)")
+                                 "the --out directory)")
 
-    async def count_tokens(self, request: dict) -> int:
-        return await self.send(request)
+    async def count_tokens(self, request: dict[str, Any]) -> int:
+        await self.send(request)
 
 
 class _Metered:
     """Each finished call is reported to the progress printer (-v shows it)."""
 
-    def __init__(self, inner, progress: ProgressPrinter):
+    def __init__(self, inner: Transport, progress: ProgressPrinter):
         self.inner, self.progress = inner, progress
 
-    async def send(self, request: dict, on_first_byte=None):
+    async def send(self, request: dict[str, Any], on_first_byte: Callable[[Start], None] | None = None) -> Reply:
         reply = await self.inner.send(request, on_first_byte)
         self.progress.call(reply.model, reply.usage)
         return reply
 
 
-def _reader(args):
+def _reader(args: argparse.Namespace) -> Callable[[Golden], Change]:
     """How a golden PR is read: from its local repository or bundle, else through the GitHub API."""
     token = os.environ.get("GITHUB_TOKEN", "").strip()
     settings = GitHubSettings(
         api_url=(args.api_url or os.environ.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
         token=token, seconds_between_requests=args.github_throttle, seconds_between_writes=args.github_throttle)
 
-    def read(golden: Golden):
+    def read(golden: Golden) -> Change:
         if golden.is_local:
             return read_local(golden)
         if not token:
@@ -70,7 +74,7 @@ def _reader(args):
     return read
 
 
-def _goldens(args) -> tuple[Golden, ...]:
+def _goldens(args: argparse.Namespace) -> tuple[Golden, ...]:
     goldens = load_golden(args.golden)
     if args.pr:
         wanted = [u.strip() for u in args.pr]
@@ -84,7 +88,8 @@ def _goldens(args) -> tuple[Golden, ...]:
     return goldens
 
 
-async def _evaluate(make, goldens, cells, config: Config, api_key: str, progress: ProgressPrinter):
+async def _evaluate(make: Callable[[object], Evaluation], goldens: tuple[Golden, ...], cells: tuple[Cell, ...],
+                    config: Config, api_key: str, progress: ProgressPrinter) -> list[CellResult]:
     """The run, with the client it needs (none while everything is reused from --out)."""
     if not api_key:
         return await make(_NoKey()).run(goldens, cells, config)
@@ -92,7 +97,7 @@ async def _evaluate(make, goldens, cells, config: Config, api_key: str, progress
         return await make(_Metered(Transport(client), progress)).run(goldens, cells, config)
 
 
-def evaluate(args) -> Outcome:
+def evaluate(args: argparse.Namespace) -> Outcome:
     level = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
     progress = ProgressPrinter(sys.stderr, level)
     if args.jobs < 1:
@@ -110,7 +115,7 @@ def evaluate(args) -> Outcome:
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(f"--out {args.out} is not a directory")
 
-    def make(transport) -> Evaluation:
+    def make(transport: object) -> Evaluation:
         return Evaluation(transport, args.judge_model, store, _reader(args), on_event=lambda m: progress.event(
             f"eval: {m}"), on_review_event=progress.event if level >= VERBOSE else (lambda m: None),
             partial_credit=partial_credit, jobs=args.jobs)
@@ -125,10 +130,10 @@ def evaluate(args) -> Outcome:
     (args.out / "results.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (args.out / "results.md").write_text(md, encoding="utf-8")
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else md)
-    for cell in results:
-        t = cell.totals.counts
-        progress.event(f"eval: {cell.cell.label}: precision {report._pct(t.precision)}, recall "
-                       f"{report._pct(t.recall)}, F1 {report._pct(t.f1)}; reviewing ${cell.review_cost:.4f}, "
-                       f"judging ${cell.judge_cost:.4f}")
+    for done in results:
+        t = done.totals.counts
+        progress.event(f"eval: {done.cell.label}: precision {report._pct(t.precision)}, recall "
+                       f"{report._pct(t.recall)}, F1 {report._pct(t.f1)}; reviewing ${done.review_cost:.4f}, "
+                       f"judging ${done.judge_cost:.4f}")
     incomplete = any(p.error or not p.complete for c in results for p in c.prs)
     return Outcome(EXIT_PARTIAL if incomplete else EXIT_OK)

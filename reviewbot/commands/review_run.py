@@ -16,8 +16,10 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from reviewbot.change.diffsource import read_diff_file
 from reviewbot.change.gitsource import read_file_at, read_local_change
@@ -36,7 +38,7 @@ from reviewbot.errors import (
 )
 from reviewbot.llm import providers
 from reviewbot.llm.cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
-from reviewbot.llm.transport import COUNTED_FIELDS, Transport, client_from_env
+from reviewbot.llm.transport import COUNTED_FIELDS, Reply, Start, Transport, client_from_env
 from reviewbot.llm.usage import REFUSALS_BILLED, usage_json
 from reviewbot.output.formats import MACHINE_FORMATS
 from reviewbot.output.render import empty_result, finding_json, render, usage_line
@@ -46,6 +48,15 @@ from reviewbot.pipeline.resume import redact_saved
 from reviewbot.pipeline.review import ReviewResult, prepare, run_review
 from reviewbot.repo.local import local_repository
 from reviewbot.secrets import known_secrets, redact_json, redact_output
+
+if TYPE_CHECKING:
+    import argparse
+
+    import anthropic
+
+    from reviewbot.config import Config
+    from reviewbot.domain.change import Change
+    from reviewbot.repo.tree import Repository
 
 
 class _Metered:
@@ -61,7 +72,7 @@ class _Metered:
                             "change differ from the recording (re-record it with --record-cassette)")
         return e
 
-    async def send(self, request: dict, on_start=None):
+    async def send(self, request: dict[str, Any], on_start: Callable[[Start], None] | None = None) -> Reply:
         try:
             reply = await self.inner.send(request, on_start)
         except StreamBroken as e:
@@ -74,7 +85,7 @@ class _Metered:
         self.progress.call(reply.model, reply.usage, reply.cache_miss, billed, reply.stop_reason)
         return reply
 
-    async def count_tokens(self, request: dict) -> int:
+    async def count_tokens(self, request: dict[str, Any]) -> int:
         try:
             return await self.inner.count_tokens(request)
         except APIError as e:
@@ -96,7 +107,7 @@ def _keep(dir_: Path, result: ReviewResult) -> None:
         raise InputError(f"cannot write to the kept workspace {dir_}: {e.strerror}") from None
 
 
-def check_paths(args) -> None:
+def check_paths(args: argparse.Namespace) -> None:
     """Every path argument of the wrong kind is a one-line error (exit 3 for the change and the
     workspace, 2 for config and cassettes), before anything is read or written."""
     def kind(p: Path) -> str:
@@ -125,25 +136,28 @@ def check_paths(args) -> None:
         raise ConfigError(f"--record-cassette {args.record_cassette}: is a directory, not a cassette file")
 
 
-def _client(config, api_key: str | None, replaying: bool, target: providers.Target):
+def _client(config: Config, api_key: str | None, replaying: bool,
+            target: providers.Target) -> anthropic.AsyncAnthropic:
     # Replaying, a miss is final: no SDK retries (they would only wait). Recordings keep no retried
     # error answers (reviewbot.llm.cassettes), so nothing in a cassette needs a retry.
     return client_from_env(api_key, 0 if replaying else config.max_retries, config.timeout_seconds,
                            stall_seconds=config.stall_seconds, target=target)
 
 
-async def _review(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
-                  target: providers.Target, keep_state: bool = False, resume: bool = False,
-                  repo=None) -> ReviewResult:
+async def _review(change: Change, config: Config, api_key: str | None, workspace: Path, progress: ProgressPrinter,
+                  cassette: Path | None, target: providers.Target, keep_state: bool = False,
+                  resume: bool = False, repo: Repository | None = None) -> ReviewResult:
     async with _client(config, api_key, cassette is not None, target) as client:
         transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
-        return await run_review(change, config, _Metered(transport, progress, cassette), workspace,
+        metered = cast(Transport, _Metered(transport, progress, cassette))      # run_review only sends
+        return await run_review(change, config, metered, workspace,
                                 progress.event, keep_state=keep_state, resume=resume, known=progress.known,
                                 repo=repo)
 
 
-async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
-                   target: providers.Target, repo=None) -> dryrun.DryRun:
+async def _dry_run(change: Change, config: Config, api_key: str | None, workspace: Path,
+                   progress: ProgressPrinter, cassette: Path | None, target: providers.Target,
+                   repo: Repository | None = None) -> dryrun.DryRun:
     ws, prefix = prepare(change, config, workspace, repo=repo)
     calls = dryrun.planned_calls(ws, prefix, config)
     requests = [dryrun.prefix_request(prefix)] + [c.request for c in calls]
@@ -165,7 +179,7 @@ async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressP
 
 
 @contextlib.contextmanager
-def _workspace(keep: Path | None):
+def _workspace(keep: Path | None) -> Iterator[Path]:
     if keep is not None:
         yield keep
         return
@@ -173,7 +187,7 @@ def _workspace(keep: Path | None):
         yield Path(tmp) / "ws"
 
 
-def review(args) -> Outcome:
+def review(args: argparse.Namespace) -> Outcome:
     level = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
     progress = ProgressPrinter(sys.stderr, level)
     if args.dry_run and args.format == "sarif":
@@ -214,7 +228,8 @@ def review(args) -> Outcome:
             raise MissingCredentials("ANTHROPIC_API_KEY is not set")
     elif mode != REPLAY and not (args.dry_run and not target.platform.count_tokens):
         providers.check_credentials(target, os.environ)
-    recording = use_cassette(cassette_file, mode, known) if cassette_file else contextlib.nullcontext()
+    recording = (use_cassette(cassette_file, mode, known) if cassette_file is not None and mode is not None
+                 else contextlib.nullcontext())
     replayed = cassette_file if mode == REPLAY else None
     kept = args.keep_workspace or args.resume
     # The repository around the change, from git objects (never the working tree); none for --diff.

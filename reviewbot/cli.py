@@ -35,11 +35,7 @@ if TYPE_CHECKING:
 else:
     _SubParsers = argparse._SubParsersAction
 
-EPILOG = """commands:
-  reviewbot review    review a local branch, a git range or a patch file (reviewbot review --help)
-  reviewbot github    review a pull request and post one review on GitHub (the Action runs this)
-  reviewbot bench     measure cost and latency on a corpus of PRs against cachesim
-  reviewbot eval      measure review quality on a golden set: precision, recall, F1 (reviewbot eval --help)
+EPILOG = """each command's flags, exit codes and environment: reviewbot COMMAND --help
 
 configuration: .reviewbot.toml or [tool.reviewbot] in pyproject.toml (README, "Configuration")
 environment:   ANTHROPIC_API_KEY (required), ANTHROPIC_BASE_URL (optional), GITHUB_TOKEN (github)
@@ -78,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="reviewbot", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="AI code review with seven cached specialist reviewers and a summary agent.",
-        epilog=EPILOG + textwrap.fill(f"{exit_code_summary()} (README, \"Exit codes\"; each command's --help)",
+        epilog=EPILOG + textwrap.fill(f"{exit_code_summary()} (README, \"Exit codes\")",
                                       100, initial_indent="exit codes:    ", subsequent_indent=" " * 15,
                                       break_on_hyphens=False))
     p.add_argument("--version", action="version", version=f"reviewbot {__version__}")

@@ -294,3 +294,20 @@ def test_the_top_level_help_lists_every_code(capsys):
 def test_a_code_outside_the_table_cannot_be_documented():
     with pytest.raises(ValueError, match="not in errors.EXIT_CODES"):
         errors.exit_code_help({7: "something new"})
+
+
+def test_review_has_the_shared_flags(capsys):
+    """--dry-run, --keep-workspace DIR, -q/-v: reviewbot.commands.options, the same for every command using it."""
+    from reviewbot.cli import parser
+    from reviewbot.commands import options
+
+    args = parser().parse_args(["review", "--dry-run", "--keep-workspace", "kept", "-q"])
+    assert (args.dry_run, args.keep_workspace, args.quiet, args.verbose) == (True, Path("kept"), True, False)
+    with pytest.raises(SystemExit) as e:
+        parser().parse_args(["review", "-q", "-v"])
+    assert e.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["review", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for help_text in (options.DRY_RUN_HELP, options.KEEP_WORKSPACE_HELP, options.QUIET_HELP, options.VERBOSE_HELP):
+        assert " ".join(help_text.split()) in text

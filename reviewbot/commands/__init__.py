@@ -5,8 +5,8 @@ errors.Outcome. reviewbot.cli imports a command's module only when that command 
 """
 
 COMMANDS: dict[str, str] = {
-    "review": "review a local branch (HEAD against the merge-base with the default branch)",
-    "bench": "benchmark cost and latency of reviews on a corpus, against cachesim",
-    "github": "review a GitHub pull request and post one review (for GitHub Actions)",
-    "eval": "measure review quality on a golden set (precision, recall, F1)",
+    "review": "review a local branch, a git range or a patch file",
+    "bench": "measure cost and latency on a corpus of PRs against cachesim",
+    "github": "review a pull request and post one review on GitHub (the Action runs this)",
+    "eval": "measure review quality on a golden set: precision, recall, F1",
 }

@@ -1,19 +1,91 @@
-"""The one error module: every failure the user can cause or meet, with its exit code.
+"""The one error module: every exception reviewbot raises, each carrying its exit code, and the one
+table of exit codes.
 
 Errors propagate unchanged through the pipeline and become a one-line message and an exit code in
-one place, the CLI (reviewbot.cli.main). Nothing else catches them to print.
+one place, the CLI (reviewbot.cli.main). Nothing else catches them to print. A command that ends
+without an exception returns an `Outcome` (its exit code, and the line that says why when it is not
+a success).
+
+Exit codes are public API. `EXIT_CODES` is their one table (code, name, meaning); `reviewbot --help`
+is made from it, each command's help renders its own wording of the codes it uses with
+`exit_code_help`, and tests/test_cli.py checks the README's exit-code tables against both:
+
+    code  name         raised as / returned by
+    0     ok           Outcome(EXIT_OK)
+    1     findings     Outcome(EXIT_FINDINGS): --fail-on reached (wins over 5)
+    2     usage        ConfigError, MissingCredentials; argparse's own usage errors
+    3     input        InputError; an OSError (a file or directory that cannot be read or written)
+    4     api          APIError and its subclasses; a ConnectionError or TimeoutError from the OS
+    5     partial      BudgetExceeded; Outcome(EXIT_PARTIAL)
+    130   interrupted  KeyboardInterrupt (Ctrl-C)
+    141   broken-pipe  stdout closed by its reader (`reviewbot review | head -1`): no message
+
+ToolInputError (and RepoError) is not a failure of the run: its message goes back to the model as an
+is_error tool result, so it has no exit code.
 """
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-# Exit codes are public API (README, "Exit codes").
 EXIT_OK = 0
 EXIT_FINDINGS = 1       # --fail-on threshold reached
-EXIT_USAGE = 2          # bad arguments, bad config
-EXIT_INPUT = 3          # the change cannot be read: not a repo, bad ref, malformed diff
+EXIT_USAGE = 2          # bad arguments, bad config, missing credentials
+EXIT_INPUT = 3          # the change cannot be read: not a repo, bad ref, malformed diff; a file not readable/writable
 EXIT_API = 4            # Anthropic or GitHub failed after retries, or refused our credentials
 EXIT_PARTIAL = 5        # the review ran but is incomplete (a specialist or the summary failed, budget hit)
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reader went away
+
+
+@dataclass(frozen=True)
+class ExitCode:
+    code: int
+    name: str
+    meaning: str
+
+
+EXIT_CODES: tuple[ExitCode, ...] = (
+    ExitCode(EXIT_OK, "ok", "done, or nothing to do"),
+    ExitCode(EXIT_FINDINGS, "findings", "--fail-on reached"),
+    ExitCode(EXIT_USAGE, "usage", "usage, configuration or missing credentials"),
+    ExitCode(EXIT_INPUT, "input", "the input cannot be read, or a file cannot be written"),
+    ExitCode(EXIT_API, "api", "an API failed after retries or refused the credentials"),
+    ExitCode(EXIT_PARTIAL, "partial", "the run is incomplete; the rest is reported"),
+    ExitCode(EXIT_INTERRUPTED, "interrupted", "interrupted (Ctrl-C)"),
+    ExitCode(EXIT_BROKEN_PIPE, "broken-pipe", "stdout was closed by its reader; nothing more is written"),
+)
+BY_CODE: dict[int, ExitCode] = {c.code: c for c in EXIT_CODES}
+
+
+def exit_code_summary() -> str:
+    """The one-line list of every code, for `reviewbot --help`."""
+    return ", ".join(f"{c.code} {c.name}" for c in EXIT_CODES)
+
+
+EVERY_COMMAND = (EXIT_INTERRUPTED, EXIT_BROKEN_PIPE)     # codes any command can end with, in its own words
+
+
+def command_exit_codes(meanings: Mapping[int, str]) -> dict[int, str]:
+    """A command's exit codes and what each means for it: its own wording of the codes it uses, then
+    the codes every command has (EVERY_COMMAND) in the table's words. Every code must be in EXIT_CODES."""
+    unknown = sorted(set(meanings) - set(BY_CODE))
+    if unknown:
+        raise ValueError(f"exit codes not in errors.EXIT_CODES: {unknown}")
+    return {**dict(sorted(meanings.items())), **{c: BY_CODE[c].meaning for c in EVERY_COMMAND if c not in meanings}}
+
+
+def exit_code_help(meanings: Mapping[int, str], width: int = 100) -> str:
+    """A command's "exit codes:" help section (command_exit_codes), one code a line, continuation lines
+    indented under the text."""
+    lines = ["exit codes:"]
+    for code, meaning in command_exit_codes(meanings).items():
+        head = f"  {code:<3}  " if code >= 10 else f"  {code}  "
+        lines += textwrap.wrap(meaning, width, initial_indent=head, subsequent_indent=" " * len(head),
+                               break_on_hyphens=False)
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -26,24 +98,32 @@ class Outcome:
 
 
 class ReviewbotError(Exception):
-    """Base class. str(err) is the one-line message shown to the user."""
+    """Base class. str(err) is the one-line message shown to the user; `exit_code` its exit code."""
 
     exit_code = EXIT_USAGE
 
 
 class ConfigError(ReviewbotError):
+    """Bad flags, a bad config file or key, a model or setting the platform lacks (exit 2)."""
+
     exit_code = EXIT_USAGE
 
 
+class MissingCredentials(ConfigError):
+    """A key or credential the run needs is not there (exit 2). On a pull request from a fork or
+    Dependabot that is expected (GitHub gives them no secrets): `reviewbot github` reports it with the
+    `skipped` output "no-api-key"."""
+
+
 class InputError(ReviewbotError):
-    """The change cannot be read or parsed."""
+    """The change cannot be read or parsed, or a file the run writes cannot be written (exit 3)."""
 
     exit_code = EXIT_INPUT
 
 
 class APIError(ReviewbotError):
-    """A remote API failed for good, or refused our credentials. `status` is the HTTP status when
-    there was one; `kind` one of "status", "connection", "timeout", "stream"."""
+    """A remote API failed for good, or refused our credentials (exit 4). `status` is the HTTP status
+    when there was one; `kind` one of "status", "connection", "timeout", "stream"."""
 
     exit_code = EXIT_API
 
@@ -60,24 +140,9 @@ class StreamBroken(APIError):
     """A stream that had begun (HTTP 200) broke: dropped, stalled, or an SSE error event. The SDK does
     not retry these; reviewbot does. `partial` is what arrived (an llm.Partial): the call was billed."""
 
-    def __init__(self, message: str, partial=None):
+    def __init__(self, message: str, partial: Any = None):
         super().__init__(message, None, "stream")
         self.partial = partial
-
-
-class BudgetExceeded(ReviewbotError):
-    exit_code = EXIT_PARTIAL
-
-
-class ToolInputError(ValueError):
-    """Tool input from the model is invalid; its message goes back to the model as an is_error result."""
-
-
-class NoCredentials(ConfigError):
-    """`reviewbot github`: no Anthropic key (or cloud credentials) on the repository's own pull request.
-    Its `skipped` output is "no-api-key" (a fork's PR without secrets is skipped, not failed)."""
-
-    skip_code = "no-api-key"
 
 
 class ReadOnlyToken(APIError):
@@ -95,3 +160,17 @@ class Unprocessable(APIError):
     def __init__(self, message: str, errors: tuple[str, ...] = ()):
         super().__init__(message)
         self.errors = errors
+
+
+class BudgetExceeded(ReviewbotError):
+    """The run's token or dollar budget stopped it (exit 5)."""
+
+    exit_code = EXIT_PARTIAL
+
+
+class ToolInputError(ValueError):
+    """Tool input from the model is invalid; its message goes back to the model as an is_error result."""
+
+
+class RepoError(ToolInputError):
+    """A repository read or search failed; the message goes back to the model as an is_error result."""

@@ -40,8 +40,8 @@ def commit(repo, msg="change"):
     git(repo, "commit", "-q", "-m", msg)
 
 
-def largest_request(tmp_path, ch, config=Config()):
-    ws, prefix = prepare(ch, config, tmp_path / "ws")
+def largest_request(tmp_path, ch, config: Config | None = None):
+    ws, prefix = prepare(ch, config or Config(), tmp_path / "ws")
     sizes = [len(json.dumps(build_request(prefix, "x" * 2000, [], 100)))]
     return ws, max(sizes)
 

@@ -102,7 +102,7 @@ def test_dry_run_and_no_post_exclude_each_other(capsys):
 def test_a_failure_is_reported_once_where_it_happens(tmp_path):
     """A nested run (a `/reviewbot review` comment) reports its own failure; the conversation
     around it does not report the same error again."""
-    from reviewbot.errors import APIError, NoCredentials
+    from reviewbot.errors import APIError, MissingCredentials
     from reviewbot.github.event import ActionsEnv
     from reviewbot.github.run import Out, _failures
 
@@ -113,6 +113,6 @@ def test_a_failure_is_reported_once_where_it_happens(tmp_path):
     lines = (tmp_path / "outputs").read_text().splitlines()
     assert lines.count("skipped=error") == 1
     assert (tmp_path / "summary.md").read_text().count("Failed: GitHub answered 502") == 1
-    with pytest.raises(NoCredentials), _failures(out, "o/r#1"):
-        raise NoCredentials("ANTHROPIC_API_KEY is not set")
+    with pytest.raises(MissingCredentials), _failures(out, "o/r#1"):
+        raise MissingCredentials("ANTHROPIC_API_KEY is not set")
     assert (tmp_path / "outputs").read_text().splitlines().count("skipped=no-api-key") == 1

@@ -100,7 +100,7 @@ import sys  # noqa: E402
 import hostile_corpus as hc  # noqa: E402
 
 from reviewbot.cli import main  # noqa: E402
-from reviewbot.commands import review as review_command  # noqa: E402
+from reviewbot.commands import review_run as review_command  # noqa: E402
 
 _OPENED: list[str] = []
 _WATCHING = [False]

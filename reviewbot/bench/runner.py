@@ -31,6 +31,7 @@ from reviewbot.bench.metrics import (
     marginal_oracle,
     with_naive_bot,
 )
+from reviewbot.bench.paths import DEFAULT_CACHESIM
 from reviewbot.bench.prefix import prefix_waste
 from reviewbot.bench.report import render_markdown, to_json
 from reviewbot.change.gitsource import read_local_change
@@ -45,9 +46,6 @@ from reviewbot.pipeline.review import prepare, run_review
 from reviewbot.repo.local import local_repository
 from reviewbot.repo.tree import Repository
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpus"
-DEFAULT_CACHESIM = REPO_ROOT.parent / "shared" / "cachesim" / "server.py"
 API_KEY = "bench"                      # cachesim accepts any key; a real key is never needed here
 
 

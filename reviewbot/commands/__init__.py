@@ -1,3 +1,12 @@
-"""One module per subcommand; each has `register(subparsers)` and sets `run` on its parser."""
+"""One module per subcommand, each light to import: `register(subparsers)` adds the command's flags
+and sets `run` on its parser; `run(args)` imports the pipeline it needs and returns an
+errors.Outcome. reviewbot.cli imports a command's module only when that command is used, so
+`reviewbot --help` needs nothing but this table (name -> the one-line help of the command list).
+"""
 
-COMMANDS = ("review", "bench", "github", "eval")
+COMMANDS: dict[str, str] = {
+    "review": "review a local branch, a git range or a patch file",
+    "bench": "measure cost and latency on a corpus of PRs against cachesim",
+    "github": "review a pull request and post one review on GitHub (the Action runs this)",
+    "eval": "measure review quality on a golden set: precision, recall, F1",
+}

@@ -8,18 +8,33 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from reviewbot.bench.runner import DEFAULT_CACHESIM, DEFAULT_CORPUS, BenchOptions, run_bench, write_outputs
+from reviewbot.bench.paths import DEFAULT_CACHESIM, DEFAULT_CORPUS
 from reviewbot.config import ROUTINGS, TTLS, WARMUP_STRATEGIES, Config, with_overrides
-from reviewbot.errors import EXIT_OK, ConfigError
+from reviewbot.errors import EXIT_API, EXIT_INPUT, EXIT_OK, EXIT_USAGE, ConfigError, Outcome, exit_code_help
+
+if TYPE_CHECKING:
+    from reviewbot.bench.runner import BenchOptions
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    b = sub.add_parser("bench", help="benchmark cost and latency of reviews on a corpus, against cachesim",
-                       description="Review every corpus entry (NAME.bundle with branches base and pr) against "
+# What each exit code means for this command (errors.EXIT_CODES has the codes; README, "Benchmark").
+EXIT_MEANINGS = {
+    EXIT_OK: "every PR was reviewed (a missed target is reported in the table, not in the exit code)",
+    EXIT_USAGE: "bad flag, or cachesim not found",
+    EXIT_INPUT: "the corpus or the output directory cannot be read or written",
+    EXIT_API: "cachesim unreachable, or a review failed (the message names the PR)",
+}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    b = sub.add_parser(
+        "bench", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=exit_code_help(EXIT_MEANINGS),
+        description=textwrap.fill("Review every corpus entry (NAME.bundle with branches base and pr) against "
                                    "cachesim and print hit rate, cost against the ideal-caching oracle and against "
-                                   "no caching, races and wall time against the critical path, per PR.")
+                                   "no caching, races and wall time against the critical path, per PR.", 100))
     b.add_argument("entries", nargs="*", metavar="ENTRY", help="corpus entries to run (default: all)")
     b.add_argument("--corpus", type=Path, help=f"corpus directory (default: {DEFAULT_CORPUS})")
     b.add_argument("--cachesim", type=Path, help=f"cachesim's server.py, started on a free port; its analyze.py "
@@ -32,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--model", help=f"model id (default: {Config.model})")
     b.add_argument("--warmup", choices=WARMUP_STRATEGIES, help=f"warm-up strategy (default: {Config.warmup})")
     b.add_argument("--routing", choices=ROUTINGS, help=f"which specialists run (default: {Config.routing})")
-    b.add_argument("--base-ttl", choices=TTLS, help=f"TTL of the tools + system breakpoint (default: {Config.base_ttl})")
+    b.add_argument("--base-ttl", choices=TTLS,
+                   help=f"TTL of the tools + system breakpoint (default: {Config.base_ttl})")
     b.add_argument("--related-code-tokens", type=int, metavar="N",
                    help=f"ceiling of the related-code section (default: {Config.related_code_tokens}; 0: off)")
     b.add_argument("--no-repository", action="store_true",
@@ -46,7 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.set_defaults(run=run)
 
 
-def options(args) -> BenchOptions:
+def options(args: argparse.Namespace) -> BenchOptions:
+    from reviewbot.bench.runner import BenchOptions
+
     if args.time_scale is not None and args.api_url:
         raise ConfigError("--time-scale applies to the cachesim the bench starts, not to --api-url")
     if args.time_scale is not None and args.time_scale <= 0:
@@ -65,10 +83,16 @@ def options(args) -> BenchOptions:
                         naive=not args.no_naive, verbose=args.verbose and not args.quiet)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> Outcome:
+    from reviewbot.bench.runner import run_bench, write_outputs
+
     opts = options(args)
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"reviewbot bench: {msg}", file=sys.stderr))
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(f"reviewbot bench: {msg}", file=sys.stderr)
+
     rows = run_bench(opts, log)
     sys.stdout.write(write_outputs(rows, opts))
     log(f"wrote {opts.out / 'bench.json'}, bench.md, bench.png")
-    return EXIT_OK
+    return Outcome(EXIT_OK)

@@ -1,53 +1,38 @@
 """`reviewbot eval`: measure review quality on a golden set (README, "Measuring quality").
 
-Reads the golden set (the Martian Code Review Bench format) and the configuration once, makes the
-Anthropic client and the GitHub reader and passes them to reviewbot.eval.run. The results go to
-stdout (markdown or json) and, with every finished review and judgment, to --out DIR, so a rerun
-resumes; progress and errors go to stderr. ANTHROPIC_API_KEY is needed only when something is
-left to review or judge, GITHUB_TOKEN (read-only is enough) only when a PR must be read from
-GitHub.
+This module is the command's flags and help, light to import; the run is reviewbot.commands.eval_run,
+imported by `run`. Results go to stdout (markdown or json) and to --out DIR; progress and errors to
+stderr.
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import os
-import sys
 from pathlib import Path
 
-from reviewbot.config import Config, check_models, load_config
-from reviewbot.domain.events import EvalCellScored, EvalStarted, ignore
-from reviewbot.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
-from reviewbot.eval import report
-from reviewbot.eval.golden import Golden, load_golden
-from reviewbot.eval.judge import DEFAULT_JUDGE_MODEL
-from reviewbot.eval.matrix import EFFORTS, expand
-from reviewbot.eval.run import Evaluation
-from reviewbot.eval.source import read_github, read_local
-from reviewbot.eval.store import Store
-from reviewbot.github.api import GitHubSettings
-from reviewbot.llm.models import model_info
-from reviewbot.llm.transport import Transport, client_from_env
-from reviewbot.output.terminal import VERBOSE, ProgressPrinter, progress_level
-from reviewbot.pipeline.metered import Metered
+from reviewbot.errors import EXIT_API, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, Outcome, exit_code_help
+from reviewbot.eval.matrix import EFFORTS
+
+DEFAULT_JUDGE_MODEL = "claude-opus-5-5"
+
+# What each exit code means for this command (errors.EXIT_CODES has the codes; README, "Measuring quality").
+EXIT_MEANINGS = {
+    EXIT_OK: "every PR reviewed, judged and scored",
+    EXIT_USAGE: "usage or configuration error (bad golden set, flag or config; a key or token needed and missing)",
+    EXIT_API: "the Anthropic or GitHub API refused the credentials",
+    EXIT_PARTIAL: "some PRs could not be reviewed or judged, or a review was partial (the rest is reported)",
+}
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e = sub.add_parser(
-        "eval", help="measure review quality on a golden set (precision, recall, F1)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "eval", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Review every PR of a golden set (Martian Code Review Bench format), judge the findings "
                     "against the golden comments with an LLM judge, and report precision, recall and F1 per PR, "
                     "per severity and per specialist, with the dollars spent reviewing and judging.",
         epilog=f"""matrix: --model, --specialists and --effort may each be given several times; every
 combination is a cell, evaluated on the whole golden set (--specialists each: one cell per specialist).
 
-exit codes:
-  0  every PR reviewed, judged and scored
-  2  usage or configuration error (bad golden set, flag or config; a key or token needed and missing)
-  4  the Anthropic or GitHub API refused the credentials
-  {EXIT_PARTIAL}  some PRs could not be reviewed or judged, or a review was partial (the rest is reported)
+{exit_code_help(EXIT_MEANINGS)}
 
 environment:
   ANTHROPIC_API_KEY   to review and judge what is not saved in --out yet
@@ -88,88 +73,9 @@ examples:
     e.set_defaults(run=run)
 
 
-class _NoKey:
-    """The transport when ANTHROPIC_API_KEY is missing: fine while everything is reused from --out."""
-
-    async def send(self, request: dict, on_first_byte=None):
-        raise ConfigError("ANTHROPIC_API_KEY is not set (needed for the reviews and judgments not yet saved in "
-                          "the --out directory)")
-
-    async def count_tokens(self, request: dict) -> int:
-        return await self.send(request)
 
 
-def _reader(args):
-    """How a golden PR is read: from its local repository or bundle, else through the GitHub API."""
-    token = os.environ.get("GITHUB_TOKEN", "").strip()
-    settings = GitHubSettings(
-        api_url=(args.api_url or os.environ.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
-        token=token, seconds_between_requests=args.github_throttle, seconds_between_writes=args.github_throttle)
+def run(args: argparse.Namespace) -> Outcome:
+    from reviewbot.commands.eval_run import evaluate
 
-    def read(golden: Golden):
-        if golden.is_local:
-            return read_local(golden)
-        if not token:
-            raise ConfigError(f"GITHUB_TOKEN is not set (needed to read {golden.id}; a read-only token is enough)")
-        return read_github(golden, settings)
-    return read
-
-
-def _goldens(args) -> tuple[Golden, ...]:
-    goldens = load_golden(args.golden)
-    if args.pr:
-        wanted = [u.strip() for u in args.pr]
-        unknown = [u for u in wanted if u not in {g.id for g in goldens}]
-        if unknown:
-            raise ConfigError(f"--pr {unknown[0]}: not in the golden set {args.golden}")
-        goldens = tuple(g for g in goldens if g.id in wanted)
-    for g in goldens:
-        if g.local is not None and not g.local.exists():
-            raise ConfigError(f"golden set {args.golden}: {g.id}: {g.local} not found")
-    return goldens
-
-
-async def _evaluate(make, goldens, cells, config: Config, api_key: str, progress: ProgressPrinter):
-    """The run, with the client it needs (none while everything is reused from --out)."""
-    if not api_key:
-        return await make(_NoKey()).run(goldens, cells, config)
-    async with client_from_env(api_key, config.max_retries, config.timeout_seconds) as client:
-        return await make(Metered(Transport(client), progress)).run(goldens, cells, config)
-
-
-def run(args) -> int:
-    progress = ProgressPrinter(sys.stderr, progress_level(args.quiet, args.verbose))
-    if args.jobs < 1:
-        raise ConfigError("--jobs must be at least 1")
-    goldens = _goldens(args)
-    config = load_config(Path("."), args.config) if args.config else Config()
-    cells = expand(args.model, args.specialists, args.effort)
-    # Every model and effort named is checked against the model table before any call: an unknown
-    # judge model must not surface as a 404 after the reviews were paid for.
-    model_info(args.judge_model)
-    for cell in cells:
-        check_models(cell.config(config))
-    partial_credit = not args.no_partial_credit
-    store = Store(args.out)
-    if args.out.exists() and not args.out.is_dir():
-        raise ConfigError(f"--out {args.out} is not a directory")
-
-    def make(transport) -> Evaluation:
-        return Evaluation(transport, args.judge_model, store, _reader(args), on_event=progress,
-            on_review_event=progress if progress.level >= VERBOSE else ignore,     # -v: each review's events
-            partial_credit=partial_credit, jobs=args.jobs)
-
-    api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-    progress(EvalStarted(len(goldens), len(cells), args.judge_model, str(args.out)))
-    results = asyncio.run(_evaluate(make, goldens, cells, config, api_key, progress))
-    doc = report.to_json(results, str(args.golden), args.judge_model, partial_credit)
-    md = report.to_markdown(results, str(args.golden), args.judge_model, partial_credit)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (args.out / "results.md").write_text(md, encoding="utf-8")
-    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else md)
-    for cell in results:
-        t = cell.totals.counts
-        progress(EvalCellScored(cell.cell.label, t.precision, t.recall, t.f1, cell.review_cost, cell.judge_cost))
-    incomplete = any(p.error or not p.complete for c in results for p in c.prs)
-    return EXIT_PARTIAL if incomplete else EXIT_OK
+    return evaluate(args)

@@ -29,7 +29,6 @@ from reviewbot.eval.score import Candidate, Link
 from reviewbot.llm.usage import CallRecord
 from reviewbot.templates import render
 
-DEFAULT_JUDGE_MODEL = "claude-opus-5-5"
 JUDGE_TOOL_NAME = "submit_judgment"
 JUDGE_MAX_TOKENS = 16000
 MAX_TURNS = 3

@@ -51,7 +51,7 @@ from reviewbot.errors import (
     APIError,
     ConfigError,
     InputError,
-    NoCredentials,
+    MissingCredentials,
     Outcome,
     ReadOnlyToken,
     ReviewbotError,
@@ -153,7 +153,7 @@ class Out:
                     outputs(findings=len(result.findings) if result else 0, new=0,
                             highest_severity=highest(_severities(result.findings)) if result else "none",
                             calls=result.calls if result else (),
-                            skipped=e.skip_code if isinstance(e, NoCredentials) else "error"),
+                            skipped="no-api-key" if isinstance(e, MissingCredentials) else "error"),
                     to_markdown(result) if result else "")
 
 
@@ -246,14 +246,14 @@ def _credentials(args: argparse.Namespace, event: PullRequestEvent) -> tuple[str
     A cloud provider (the --provider flag, the Action's `provider` input) brings its own credential
     chain, checked here and again once the config is read; the Claude API needs its key before
     anything is fetched. Missing on a fork's PR (no secrets) is a skip; on the repository's own PR,
-    NoCredentials (exit 2)."""
+    MissingCredentials (exit 2)."""
     cloud = args.provider not in (None, "anthropic")
     api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip() or None
     if not api_key and not cloud:
         if event.restricted:
             return None, ("no ANTHROPIC_API_KEY: GitHub does not pass secrets to workflows of pull requests from "
                           "forks or Dependabot, so there is no review")
-        raise NoCredentials("ANTHROPIC_API_KEY is not set (add it as a repository secret and pass it to the action)")
+        raise MissingCredentials("ANTHROPIC_API_KEY is not set (add it as a repository secret and pass it to the action)")
     if cloud:
         try:
             providers.check_credentials(args.provider, os.environ, args.aws_profile)
@@ -261,7 +261,7 @@ def _credentials(args: argparse.Namespace, event: PullRequestEvent) -> tuple[str
             if event.restricted:
                 return None, (f"{e} (workflows of pull requests from forks or Dependabot get no secrets and no "
                               "OIDC token)")
-            raise NoCredentials(str(e)) from None
+            raise MissingCredentials(str(e)) from None
     return api_key, ""
 
 

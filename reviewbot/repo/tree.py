@@ -21,17 +21,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
-from reviewbot.errors import ToolInputError
+from reviewbot.errors import RepoError
 
 SYMLINK, SUBMODULE = "120000", "160000"
 GREP_TIMEOUT = 20.0
 _PINNED = ("-c", "core.quotepath=false", "-c", "grep.lineNumber=false", "-c", "grep.fullName=false",
            "-c", "grep.column=false", "-c", "grep.extendedRegexp=false", "-c", "color.ui=never",
            "-c", "grep.fallbackToNoIndex=false")
-
-
-class RepoError(ToolInputError):
-    """A read or search failed; the message goes back to the model as an is_error result."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,27 @@
+"""The flags `reviewbot review` and `reviewbot github` share, defined once: the same names, the same
+meaning, the same help (BRIEF: `--dry-run`, `--keep-workspace DIR`, `-q/--quiet`, `-v/--verbose`).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DRY_RUN_HELP = ("send no model call: build the workspace and print what would be sent (shared prefix vs each "
+                "agent's delta, counted by the count_tokens endpoint) and the estimated cost with and without "
+                "caching (markdown or json)")
+KEEP_WORKSPACE_HELP = ("write the workspace, usage.json, review.json and each reviewer's raw findings to DIR "
+                       "(must be empty); each reviewer's result is saved in DIR/state as soon as it finishes")
+QUIET_HELP = "nothing on stderr but errors"
+VERBOSE_HELP = "also the shared prefix's hash and one line per API call (tokens, cost)"
+
+
+def add_common(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
+    """Adds --dry-run, --keep-workspace DIR and -q/-v (exclusive). Returns the group --keep-workspace
+    is in, for a flag that excludes it (review's --resume)."""
+    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--keep-workspace", type=Path, metavar="DIR", help=KEEP_WORKSPACE_HELP)
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
+    noise.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+    return kept

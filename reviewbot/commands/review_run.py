@@ -1,0 +1,226 @@
+"""The run of `reviewbot review` (its flags: reviewbot.commands.review): review a local branch and print
+the result.
+
+Reads config once, reads the change with GitPython, makes the Anthropic client and passes it in.
+Results go to stdout (markdown, rich-rendered on a terminal; json; sarif); progress, the usage line
+and errors go to stderr, so a machine format on stdout is never mixed with anything else.
+`--dry-run` stops before the first /v1/messages call: it builds the workspace, counts every first
+request's tokens with the count_tokens endpoint and prints the layout and the estimated cost.
+`--record-cassette` / `--replay-cassette` wrap the whole run in a vcrpy cassette (reviewbot.llm.cassettes).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from reviewbot.change.diffsource import read_diff_file
+from reviewbot.change.gitsource import read_file_at, read_local_change
+from reviewbot.config import config_from_files, load_config, with_overrides
+from reviewbot.domain.events import TokensCounting
+from reviewbot.domain.findings import reaches
+from reviewbot.domain.result import ReviewResult
+from reviewbot.errors import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    ConfigError,
+    InputError,
+    MissingCredentials,
+    Outcome,
+)
+from reviewbot.llm import providers
+from reviewbot.llm.cassettes import RECORD, REPLAY, use_cassette
+from reviewbot.llm.transport import COUNTED_FIELDS, Transport, client_from_env
+from reviewbot.llm.usage import usage_json
+from reviewbot.output.formats import MACHINE_FORMATS
+from reviewbot.output.render import empty_result, finding_json, render, usage_line
+from reviewbot.output.terminal import QUIET, ProgressPrinter, progress_level, write_review
+from reviewbot.pipeline import dryrun
+from reviewbot.pipeline.metered import Metered
+from reviewbot.pipeline.resume import redact_saved
+from reviewbot.pipeline.review import prepare, run_review
+from reviewbot.repo.local import local_repository
+from reviewbot.secrets import known_secrets, redact_json, redact_output
+
+if TYPE_CHECKING:
+    import argparse
+
+    import anthropic
+
+    from reviewbot.config import Config
+    from reviewbot.domain.change import Change
+    from reviewbot.repo.tree import Repository
+
+
+def _keep(dir_: Path, result: ReviewResult) -> None:
+    """usage.json, review.json and findings/<specialist>.json beside the workspace, redacted."""
+    try:
+        (dir_ / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
+        raw = dir_ / "findings"
+        raw.mkdir(exist_ok=True)
+        for name, sub in sorted(result.raw.items()):
+            items = [] if sub is None else [finding_json(f) for f in sub.findings]
+            (raw / f"{name}.json").write_text(json.dumps(redact_json(items, result.secrets), indent=2,
+                                                         ensure_ascii=False) + "\n")
+        (dir_ / "review.json").write_text(render(result, "json"))
+    except OSError as e:
+        raise InputError(f"cannot write to the kept workspace {dir_}: {e.strerror}") from None
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """Every path argument of the wrong kind is a one-line error (exit 3 for the change and the
+    workspace, 2 for config and cassettes), before anything is read or written."""
+    def kind(p: Path) -> str:
+        return "a directory" if p.is_dir() else "a file" if p.exists() else "missing"
+
+    if not args.diff and kind(args.repo) != "a directory":
+        raise InputError(f"--repo {args.repo}: not a directory" if args.repo.exists() else
+                         f"--repo {args.repo}: no such directory")
+    if args.diff and args.diff != "-" and Path(args.diff).is_dir():
+        raise InputError(f"--diff {args.diff}: is a directory, not a patch file")
+    if args.config is not None and args.config.is_dir():
+        raise ConfigError(f"--config {args.config}: is a directory, not a config file")
+    for flag, value in (("--keep-workspace", args.keep_workspace), ("--resume", args.resume)):
+        if value is None:
+            continue
+        if value.exists() and not value.is_dir():
+            raise InputError(f"{flag} {value}: is a file, not a directory")
+        blocker = next((p for p in value.parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise InputError(f"{flag} {value}: {blocker} is a file, not a directory")
+        if flag == "--resume" and not value.exists():
+            raise InputError(f"cannot resume: no kept workspace in {value} (run with --keep-workspace first)")
+    if args.replay_cassette is not None and args.replay_cassette.is_dir():
+        raise ConfigError(f"--replay-cassette {args.replay_cassette}: is a directory, not a cassette file")
+    if args.record_cassette is not None and args.record_cassette.is_dir():
+        raise ConfigError(f"--record-cassette {args.record_cassette}: is a directory, not a cassette file")
+
+
+def _client(config: Config, api_key: str | None, replaying: bool,
+            target: providers.Target) -> anthropic.AsyncAnthropic:
+    # Replaying, a miss is final: no SDK retries (they would only wait). Recordings keep no retried
+    # error answers (reviewbot.llm.cassettes), so nothing in a cassette needs a retry.
+    return client_from_env(api_key, 0 if replaying else config.max_retries, config.timeout_seconds,
+                           stall_seconds=config.stall_seconds, target=target)
+
+
+async def _review(change: Change, config: Config, api_key: str | None, workspace: Path, progress: ProgressPrinter,
+                  cassette: Path | None, target: providers.Target, keep_state: bool = False,
+                  resume: bool = False, repo: Repository | None = None) -> ReviewResult:
+    async with _client(config, api_key, cassette is not None, target) as client:
+        transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
+        metered = cast(Transport, Metered(transport, progress, cassette))      # run_review only sends
+        return await run_review(change, config, metered, workspace,
+                                progress, keep_state=keep_state, resume=resume, known=progress.known,
+                                repo=repo)
+
+
+async def _dry_run(change: Change, config: Config, api_key: str | None, workspace: Path,
+                   progress: ProgressPrinter, cassette: Path | None, target: providers.Target,
+                   repo: Repository | None = None) -> dryrun.DryRun:
+    ws, prefix = prepare(change, config, workspace, repo=repo)
+    calls = dryrun.planned_calls(ws, prefix, config)
+    requests = [dryrun.prefix_request(prefix)] + [c.request for c in calls]
+    if target.platform.count_tokens:
+        progress(TokensCounting(len(calls)))
+        async with _client(config, api_key, cassette is not None, target) as client:
+            transport = Metered(Transport(client, stall_seconds=config.stall_seconds, target=target), progress,
+                                 cassette)
+            counts = await asyncio.gather(*(transport.count_tokens(r) for r in requests))
+    else:
+        progress(TokensCounting(len(calls), target.platform.title))
+        counts = [providers.estimate_tokens(r, COUNTED_FIELDS) for r in requests]
+    return dryrun.make_dry_run(change.meta, ws, prefix, config, counts[0],
+                               [(c.label, n) for c, n in zip(calls, counts[1:], strict=True)],
+                               len(change.files), change.additions, change.deletions, [c.effort for c in calls],
+                               counted=None if target.platform.count_tokens else target.platform.title,
+                               min_cacheable=providers.min_cacheable_tokens(target))
+
+
+@contextlib.contextmanager
+def _workspace(keep: Path | None) -> Iterator[Path]:
+    if keep is not None:
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
+        yield Path(tmp) / "ws"
+
+
+def review(args: argparse.Namespace) -> Outcome:
+    progress = ProgressPrinter(sys.stderr, progress_level(args.quiet, args.verbose))
+    level = progress.level
+    if args.dry_run and args.format == "sarif":
+        raise ConfigError("--dry-run prints markdown or json, not sarif")
+    check_paths(args)
+    repo = args.repo.resolve()
+    if args.diff and (args.base or args.head):
+        raise ConfigError("--diff reviews a patch file: it does not take --base or --head")
+    if args.diff:
+        change = read_diff_file(args.diff)
+        config = load_config(repo, args.config)
+    else:
+        change = read_local_change(repo, args.base, args.head)
+        config = load_config(repo, args.config) if args.config else config_from_files(
+            lambda name: read_file_at(repo, change.meta.base_sha, name))
+    config = with_overrides(config, model=args.model, warmup=args.warmup, **providers.overrides(args))
+    target = providers.resolve(config, os.environ)     # a model the platform lacks: one line, before any call
+    config = providers.apply(config, target)
+    known = known_secrets(change)            # redacted from every line written: stderr, files, cassettes
+    progress.known = known
+    if not change.files:
+        note = (f"nothing to review: no changes between {change.meta.base_ref or 'base'} and "
+                f"{change.meta.head_ref or 'head'}")
+        if level > QUIET:
+            print(f"reviewbot: {note}", file=sys.stderr)
+        if args.format in MACHINE_FORMATS and not args.dry_run:
+            empty = replace(empty_result(change.meta, note), secrets=known)
+            write_review(render(empty, args.format), args.format, sys.stdout)
+        return Outcome(EXIT_OK)
+    cassette_file, mode = ((args.record_cassette, RECORD) if args.record_cassette else
+                           (args.replay_cassette, REPLAY) if args.replay_cassette else (None, None))
+    api_key: str | None = None
+    if target.platform.name == "anthropic":
+        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        if not api_key and mode == REPLAY:
+            api_key = "replay"                   # nothing leaves the machine; the cassette answers
+        if not api_key:
+            raise MissingCredentials("ANTHROPIC_API_KEY is not set")
+    elif mode != REPLAY and not (args.dry_run and not target.platform.count_tokens):
+        providers.check_credentials(target, os.environ)
+    recording = (use_cassette(cassette_file, mode, known) if cassette_file is not None and mode is not None
+                 else contextlib.nullcontext())
+    replayed = cassette_file if mode == REPLAY else None
+    kept = args.keep_workspace or args.resume
+    # The repository around the change, from git objects (never the working tree); none for --diff.
+    source = None if args.diff or not config.repository else local_repository(
+        repo, change.meta.head_sha, change.meta.base_sha)
+    with _workspace(kept) as workspace, recording:
+        if args.dry_run:
+            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, target, source))
+            text = (json.dumps(redact_json(dryrun.to_json(plan), known), indent=2, ensure_ascii=False) + "\n"
+                    if args.format == "json" else redact_output(dryrun.to_markdown(plan), known))
+            write_review(text, args.format, sys.stdout)
+            return Outcome(EXIT_OK)
+        try:
+            result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed, target,
+                                         keep_state=kept is not None, resume=args.resume is not None,
+                                         repo=source))
+        finally:
+            if kept:
+                redact_saved(workspace, known)
+        if kept:
+            _keep(workspace, result)
+    write_review(render(result, args.format), args.format, sys.stdout)
+    if level > QUIET:
+        print(f"reviewbot: {usage_line(result)}", file=sys.stderr)
+    if reaches((f.severity for f in result.findings), args.fail_on):
+        return Outcome(EXIT_FINDINGS)
+    return Outcome(EXIT_OK if result.complete else EXIT_PARTIAL)

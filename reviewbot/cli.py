@@ -32,14 +32,15 @@ exit codes:    0 ok, 1 --fail-on reached, 2 usage/config, 3 unreadable change, 4
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, **passed: object) -> int:
+    """`passed` goes to the command's run (a test's `connect=`: the model transport it opens)."""
     p = parser()
     args = p.parse_args(argv)
     if getattr(args, "run", None) is None:
         p.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        result = args.run(args)
+        result = args.run(args, **passed)
         if isinstance(result, Outcome):
             if result.message:
                 print(f"reviewbot: {result.message}", file=sys.stderr)

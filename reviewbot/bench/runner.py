@@ -37,7 +37,7 @@ from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
 from reviewbot.domain.change import Change
 from reviewbot.errors import InputError, ReviewbotError
-from reviewbot.llm.transport import Transport, make_client
+from reviewbot.llm.anthropic_transport import AnthropicTransport, make_client
 from reviewbot.pipeline.review import ReviewResult, prepare, run_review
 from reviewbot.repo.local import local_repository
 from reviewbot.repo.tree import Repository
@@ -117,7 +117,7 @@ async def _review(change: Change, config: Config, url: str, workspace: Path,
     client = make_client(API_KEY, url, config.max_retries, config.timeout_seconds)
     async with client:
         t0 = time.monotonic()
-        result = await run_review(change, config, Transport(client), workspace, on_event, repo=repo)
+        result = await run_review(change, config, AnthropicTransport(client), workspace, on_event, repo=repo)
         return result, time.monotonic() - t0
 
 

@@ -68,7 +68,7 @@ from reviewbot.github.source import (
     pull_change,
 )
 from reviewbot.llm import providers
-from reviewbot.llm.transport import Transport, client_from_env
+from reviewbot.llm.transport import Connect, Connection, connect_anthropic
 from reviewbot.llm.usage import usage_json
 from reviewbot.output.redact import redact_result
 from reviewbot.output.render import FORMATS, render, to_markdown, usage_line
@@ -193,16 +193,17 @@ def _event(args, env: ActionsEnv) -> PullRequestEvent | ConversationEvent:
 
 async def _review(change, config, api_key: str | None, workspace: Path, on_event,
                   target: providers.Target | None = None, known=None, repo=None,
-                  keep_state: bool = False, resume: bool = False) -> ReviewResult:
-    async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
-                               stall_seconds=config.stall_seconds, target=target) as client:
-        transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
+                  keep_state: bool = False, resume: bool = False,
+                  connect: Connect = connect_anthropic) -> ReviewResult:
+    async with connect(Connection(api_key, config.max_retries, config.timeout_seconds,
+                                  stall_seconds=config.stall_seconds, target=target)) as transport:
         return await run_review(change, config, transport, workspace, on_event, known=known, repo=repo,
                                 keep_state=keep_state, resume=resume)
 
 
-def run(args, environ: dict[str, str] | None = None) -> int:
-    """`environ`: the step's variables over the process's (a test runs two steps at once)."""
+def run(args, environ: dict[str, str] | None = None, connect: Connect = connect_anthropic) -> int:
+    """`environ`: the step's variables over the process's (a test runs two steps at once); `connect`
+    opens the model transport (a test passes its own)."""
     env = ActionsEnv.from_environ({**os.environ, **(environ or {})})
     out = _Out(env, args.quiet, args.verbose)
     event = _event(args, env)
@@ -210,8 +211,8 @@ def run(args, environ: dict[str, str] | None = None) -> int:
     done: dict = {}                     # what the run got to, for the job summary if it fails later
     try:
         if isinstance(event, ConversationEvent):
-            return _converse(args, env, out, event, title, done)
-        return _run(args, env, out, event, title, done)
+            return _converse(args, env, out, event, title, done, connect)
+        return _run(args, env, out, event, title, done, connect=connect)
     except ReviewbotError as e:
         # the one-line error goes to stderr (reviewbot.cli); the job summary says the same, with the
         # review when it was made before the failure
@@ -229,7 +230,7 @@ def _severities(findings) -> tuple[str, ...]:
 
 
 def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, done: dict,
-         command: str = "", api: PullRequestApi | None = None) -> int:
+         command: str = "", api: PullRequestApi | None = None, connect: Connect = connect_anthropic) -> int:
     """A review run. `command`: "review" or "full-review" when a person asked for it in a comment
     (pause does not apply; a full review ignores what was reviewed already)."""
     def skip(reason: str, code: str) -> int:
@@ -311,7 +312,7 @@ def _run(args, env: ActionsEnv, out: _Out, event: PullRequestEvent, title: str, 
         else:
             out.say(f"{title}: the history since {scope.since[:12]} was rewritten or merged; reviewing the whole PR")
 
-    result = _run_pipeline(args, change, config, api_key, out, target, api) if change.files else None
+    result = _run_pipeline(args, change, config, api_key, out, target, api, connect) if change.files else None
     if result is not None:                   # the redaction gate, before anything is planned or posted
         result = redact_result(replace(result, secrets=tuple(dict.fromkeys(result.secrets + out.known))))
     done["result"] = result
@@ -393,7 +394,8 @@ def _api(args, env: ActionsEnv, repository: str, number: int) -> PullRequestApi:
     return PullRequestApi(connect(settings), settings, repository, number)
 
 
-def _converse(args, env: ActionsEnv, out: _Out, event: ConversationEvent, title: str, done: dict) -> int:
+def _converse(args, env: ActionsEnv, out: _Out, event: ConversationEvent, title: str, done: dict,
+              connect: Connect = connect_anthropic) -> int:
     """A person wrote on the PR: a command, or a reply in one of the bot's threads. Only people with
     write access are heard; a comment already answered (a re-run of the event) gets nothing new."""
     def skip(reason: str, code: str) -> int:
@@ -410,14 +412,14 @@ def _converse(args, env: ActionsEnv, out: _Out, event: ConversationEvent, title:
                     "ignored", "not-collaborator")
     api = _api(args, env, event.repository, event.number)
     try:
-        return _converse_with(args, env, out, event, title, done, api, skip)
+        return _converse_with(args, env, out, event, title, done, api, skip, connect)
     except ReadOnlyToken as e:
         # a fork's PR: its review-comment and review events run with a read-only token, like pull_request
         return skip(f"cannot answer: {e}", "read-only-token")
 
 
 def _converse_with(args, env: ActionsEnv, out: _Out, event: ConversationEvent, title: str, done: dict,
-                   api: PullRequestApi, skip) -> int:
+                   api: PullRequestApi, skip, connect: Connect = connect_anthropic) -> int:
     command = conv.parse_command(event.body) if event.in_reply_to is None else None
     reply = command is None
     login = api.login()
@@ -440,7 +442,7 @@ def _converse_with(args, env: ActionsEnv, out: _Out, event: ConversationEvent, t
                                     number=event.number, head_sha=pull.head_sha, base_sha=pull.base_sha,
                                     head_repository=pull.head_repository, draft=pull.draft, state=pull.state,
                                     author=pull.author, sender=event.login)
-        code = _run(args, env, out, pr_event, title, done, command=name, api=api)
+        code = _run(args, env, out, pr_event, title, done, command=name, api=api, connect=connect)
         what = "A full review" if name == "full-review" else "A review of the new commits"
         text = f"{what} of `{pull.head_sha[:12]}`: {conv.title_of(out.status, 1000)}"
         _answer(api, conv.answer(text, event.comment_id), event.comment_id, login)
@@ -623,19 +625,20 @@ def _exit(severities, fail_on, complete: bool) -> int:
 
 
 def _run_pipeline(args, change, config, api_key: str | None, out: _Out,
-                  target: providers.Target | None = None, api=None) -> ReviewResult:
+                  target: providers.Target | None = None, api=None,
+                  connect: Connect = connect_anthropic) -> ReviewResult:
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
         repo = _repository(api, change, config, Path(tmp) / "objects.git", out) if api is not None else None
         if args.state_dir:
-            return _review_with_state(args.state_dir, change, config, api_key, out, target, repo)
+            return _review_with_state(args.state_dir, change, config, api_key, out, target, repo, connect)
         if args.keep_workspace:
             result = asyncio.run(_review(change, config, api_key, args.keep_workspace, out.progress, target,
-                                         out.known, repo))
+                                         out.known, repo, connect=connect))
             (args.keep_workspace / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
             (args.keep_workspace / "review.json").write_text(render(result, "json"))
             return result
         return asyncio.run(_review(change, config, api_key, Path(tmp) / "ws", out.progress, target, out.known,
-                                   repo))
+                                   repo, connect=connect))
 
 
 def state_name(meta) -> str:
@@ -644,7 +647,7 @@ def state_name(meta) -> str:
 
 
 def _review_with_state(state_dir: Path, change, config, api_key: str | None, out: _Out,
-                       target: providers.Target | None, repo) -> ReviewResult:
+                       target: providers.Target | None, repo, connect: Connect = connect_anthropic) -> ReviewResult:
     """The review with every finished reviewer saved under state_dir, reusing what an earlier run of
     the same change saved (a failed post, a cancelled job): nothing paid for is paid again. A saved
     run of another configuration, or one cut before it saved anything, is started afresh."""
@@ -653,7 +656,7 @@ def _review_with_state(state_dir: Path, change, config, api_key: str | None, out
     if resume:
         try:
             result = asyncio.run(_review(change, config, api_key, ws, out.progress, target, out.known, repo,
-                                         keep_state=True, resume=True))
+                                         keep_state=True, resume=True, connect=connect))
             redact_saved(ws, out.known)
             return result
         except InputError as e:                    # refused before any call: a different change or config
@@ -662,7 +665,7 @@ def _review_with_state(state_dir: Path, change, config, api_key: str | None, out
     ws.parent.mkdir(parents=True, exist_ok=True)
     try:
         return asyncio.run(_review(change, config, api_key, ws, out.progress, target, out.known, repo,
-                                   keep_state=True))
+                                   keep_state=True, connect=connect))
     finally:
         redact_saved(ws, out.known)
 

@@ -27,7 +27,7 @@ from reviewbot.domain.findings import reaches
 from reviewbot.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, InputError, StreamBroken
 from reviewbot.llm import providers
 from reviewbot.llm.cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
-from reviewbot.llm.transport import COUNTED_FIELDS, Transport, client_from_env
+from reviewbot.llm.transport import COUNTED_FIELDS, Connect, Connection, Transport, connect_anthropic
 from reviewbot.llm.usage import REFUSALS_BILLED, usage_json
 from reviewbot.output.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
 from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
@@ -187,33 +187,31 @@ def check_paths(args) -> None:
         raise ConfigError(f"--record-cassette {args.record_cassette}: is a directory, not a cassette file")
 
 
-def _client(config, api_key: str | None, replaying: bool, target: providers.Target):
+def _connection(config, api_key: str | None, replaying: bool, target: providers.Target) -> Connection:
     # Replaying, a miss is final: no SDK retries (they would only wait). Recordings keep no retried
     # error answers (reviewbot.llm.cassettes), so nothing in a cassette needs a retry.
-    return client_from_env(api_key, 0 if replaying else config.max_retries, config.timeout_seconds,
-                           stall_seconds=config.stall_seconds, target=target)
+    return Connection(api_key, 0 if replaying else config.max_retries, config.timeout_seconds,
+                      stall_seconds=config.stall_seconds, target=target)
 
 
 async def _review(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
-                  target: providers.Target, keep_state: bool = False, resume: bool = False,
+                  target: providers.Target, connect: Connect, keep_state: bool = False, resume: bool = False,
                   repo=None) -> ReviewResult:
-    async with _client(config, api_key, cassette is not None, target) as client:
-        transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
+    async with connect(_connection(config, api_key, cassette is not None, target)) as transport:
         return await run_review(change, config, _Metered(transport, progress, cassette), workspace,
                                 progress.event, keep_state=keep_state, resume=resume, known=progress.known,
                                 repo=repo)
 
 
 async def _dry_run(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
-                   target: providers.Target, repo=None) -> dryrun.DryRun:
+                   target: providers.Target, connect: Connect, repo=None) -> dryrun.DryRun:
     ws, prefix = prepare(change, config, workspace, repo=repo)
     calls = dryrun.planned_calls(ws, prefix, config)
     requests = [dryrun.prefix_request(prefix)] + [c.request for c in calls]
     if target.platform.count_tokens:
         progress.event(f"dry run: counting the tokens of the shared prefix and {len(calls)} request(s)")
-        async with _client(config, api_key, cassette is not None, target) as client:
-            transport = _Metered(Transport(client, stall_seconds=config.stall_seconds, target=target), progress,
-                                 cassette)
+        async with connect(_connection(config, api_key, cassette is not None, target)) as inner:
+            transport = _Metered(inner, progress, cassette)
             counts = await asyncio.gather(*(transport.count_tokens(r) for r in requests))
     else:
         progress.event(f"dry run: {target.platform.title} has no count_tokens endpoint: estimating the tokens "
@@ -235,7 +233,8 @@ def _workspace(keep: Path | None):
         yield Path(tmp) / "ws"
 
 
-def run(args) -> int:
+def run(args, connect: Connect = connect_anthropic) -> int:
+    """`connect` opens the model transport (a test passes its own)."""
     level = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
     progress = ProgressPrinter(sys.stderr, level)
     if args.dry_run and args.format == "sarif":
@@ -284,13 +283,13 @@ def run(args) -> int:
         repo, change.meta.head_sha, change.meta.base_sha)
     with _workspace(kept) as workspace, recording:
         if args.dry_run:
-            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, target, source))
+            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, target, connect, source))
             text = (json.dumps(redact_json(dryrun.to_json(plan), known), indent=2, ensure_ascii=False) + "\n"
                     if args.format == "json" else redact_output(dryrun.to_markdown(plan), known))
             write_review(text, args.format, sys.stdout)
             return EXIT_OK
         try:
-            result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed, target,
+            result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed, target, connect,
                                          keep_state=kept is not None, resume=args.resume is not None,
                                          repo=source))
         finally:

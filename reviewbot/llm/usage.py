@@ -7,7 +7,9 @@ caching. Thinking tokens are output tokens (billed at the output price) and are 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from reviewbot.llm.models import Price, model_info
 
@@ -35,18 +37,18 @@ class Usage:
         return self.input_tokens + self.cache_write + self.cache_read
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(*(a + b for a, b in zip(self.astuple(), other.astuple())))
+        return Usage(*(a + b for a, b in zip(self.astuple(), other.astuple(), strict=True)))
 
-    def astuple(self):
+    def astuple(self) -> tuple[int, int, int, int, int, int]:
         return (self.input_tokens, self.cache_write_5m, self.cache_write_1h, self.cache_read, self.output_tokens,
                 self.thinking_tokens)
 
 
-def _getter(u):
+def _getter(u: Any) -> Callable[[str], Any]:
     return (lambda k: u.get(k)) if isinstance(u, dict) else (lambda k: getattr(u, k, None))
 
 
-def usage_from_api(u) -> Usage:
+def usage_from_api(u: Any) -> Usage:
     """From the SDK's usage object (or its dict form). Unknown split of a write is taken as 5m."""
     get = _getter(u)
     created = get("cache_creation_input_tokens") or 0
@@ -91,7 +93,7 @@ class CallRecord:
     effort: str | None = None          # the effort the reply was written at (None: the model has none)
     fallback: bool = False             # made on the fallback model after a refusal (its own cached prefix)
     broken: str | None = None          # the stream broke after its first byte (then retried): why
-    cache_miss: dict | None = None     # the API's cache_miss_reason (cache diagnostics), when it gave one
+    cache_miss: dict[str, Any] | None = None     # the API's cache_miss_reason (cache diagnostics), when it gave one
     message_id: str = ""
     refusal: str | None = None         # the refusal category, when the model refused
     billed: bool = True                # False: a refusal the API does not bill (cyber, general_harms, none)
@@ -140,7 +142,7 @@ def fan_out_hit_rate(records: tuple[CallRecord, ...], prefix_tokens: int) -> tup
     return sum(r.usage.cache_read for r in first) / total, ideal / total
 
 
-def _call_json(r: CallRecord) -> dict:
+def _call_json(r: CallRecord) -> dict[str, Any]:
     return {"label": r.label, "model": r.model, "input_tokens": r.usage.input_tokens,
             "cache_write_5m": r.usage.cache_write_5m, "cache_write_1h": r.usage.cache_write_1h,
             "cache_read": r.usage.cache_read, "output_tokens": r.usage.output_tokens,
@@ -151,7 +153,7 @@ def _call_json(r: CallRecord) -> dict:
             "cache_miss_reason": r.cache_miss, "refusal": r.refusal, "billed": r.billed}
 
 
-def usage_json(records: tuple[CallRecord, ...]) -> dict:
+def usage_json(records: tuple[CallRecord, ...]) -> dict[str, Any]:
     run = summarize(records)
     return {
         "calls": [_call_json(r) for r in records],

@@ -30,8 +30,10 @@ class ScriptedTransport:
     agent's seconds between its first byte and its reply. `log` is the order of events, `requests`
     every (agent, turn, request) sent."""
 
-    def __init__(self, script, start_usage=Usage(10, 0, 0, 100, 0), usage=Usage(10, 0, 0, 100, 5), slow=None):
-        self.script, self.start_usage, self.usage, self.slow = script, start_usage, usage, slow or {}
+    def __init__(self, script, start_usage=None, usage=None, slow=None):
+        self.script, self.slow = script, slow or {}
+        self.start_usage = start_usage or Usage(10, 0, 0, 100, 0)      # the input side, as message_start has it
+        self.usage = usage or Usage(10, 0, 0, 100, 5)
         self.log, self.requests = [], []
 
     async def send(self, request, on_start=None):

@@ -100,7 +100,6 @@ import sys  # noqa: E402
 import hostile_corpus as hc  # noqa: E402
 
 from reviewbot.cli import main  # noqa: E402
-from reviewbot.commands import review as review_command  # noqa: E402
 
 _OPENED: list[str] = []
 _WATCHING = [False]
@@ -218,8 +217,6 @@ def test_the_hostile_corpus_gets_its_secrets_and_the_manipulation_reported(corpu
 import re as _re  # noqa: E402
 import urllib.request as _url  # noqa: E402
 from pathlib import Path as _Path  # noqa: E402
-
-from reviewbot.commands import github as github_command  # noqa: E402
 
 GHSIM = _Path(__file__).resolve().parents[2] / "shared" / "ghsim" / "server.py"
 GHSIM_PORT = int(os.environ.get("REVIEWBOT_TEST_GHSIM_PORT", "18731"))

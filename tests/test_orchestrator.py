@@ -7,7 +7,7 @@ summary, and every specialist failing.
 import asyncio
 
 import pytest
-from helpers import change, file_change, model_finding, submit, turn_of
+from helpers import change, file_change, model_finding, submit
 
 from reviewbot.config import Config
 from reviewbot.errors import APIError
@@ -17,7 +17,8 @@ from reviewbot.pipeline.review import run_review
 @pytest.fixture
 def review(tmp_path, scripted):
     """review(script, config): a review of one file against the scripted transport; (result, transport)."""
-    def run(script, config=Config(max_retries=0, routing="all")):
+    def run(script, config=None):
+        config = config or Config(max_retries=0, routing="all")
         t = scripted(script)
         return asyncio.run(run_review(change(file_change("src/app.py")), config, t, tmp_path / "ws")), t
     return run

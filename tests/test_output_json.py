@@ -17,8 +17,8 @@ from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import load_config
 from reviewbot.domain.change import ChangeMeta
 from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
-from reviewbot.llm.cassettes import make_vcr
 from reviewbot.llm.anthropic_transport import AnthropicTransport, make_client
+from reviewbot.llm.cassettes import make_vcr
 from reviewbot.llm.usage import CallRecord, Usage
 from reviewbot.output.render import empty_result, render, to_json
 from reviewbot.pipeline.review import AgentStatus, ReviewResult, Schedule, run_review

@@ -93,8 +93,9 @@ class Prefix:
             return [{"role": "user", "content": [{"type": "text", "text": self.opening + files}]}]
         ids = [PRELOAD_ID.format(i) for i in range(len(self.reads))]
         uses: list[dict[str, Any]] = [{"type": "tool_use", "id": i, "name": READ_FILE_NAME, "input": {"path": path}}
-                for i, (path, _) in zip(ids, self.reads)]
-        results: list[dict[str, Any]] = [{"type": "tool_result", "tool_use_id": i, "content": text} for i, (_, text) in zip(ids, self.reads)]
+                                      for i, (path, _) in zip(ids, self.reads, strict=True)]
+        results: list[dict[str, Any]] = [{"type": "tool_result", "tool_use_id": i, "content": text}
+                                         for i, (_, text) in zip(ids, self.reads, strict=True)]
         results[-1]["cache_control"] = dict(EPHEMERAL)
         return [{"role": "user", "content": [{"type": "text", "text": self.opening}]},
                 {"role": "assistant", "content": uses},

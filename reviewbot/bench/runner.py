@@ -37,7 +37,7 @@ from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
 from reviewbot.domain.change import Change
 from reviewbot.errors import InputError, ReviewbotError
-from reviewbot.llm.anthropic_transport import AnthropicTransport, make_client
+from reviewbot.llm.transport import Connection, connect_anthropic
 from reviewbot.pipeline.review import ReviewResult, prepare, run_review
 from reviewbot.repo.local import local_repository
 from reviewbot.repo.tree import Repository
@@ -114,10 +114,9 @@ def naive_config(config: Config) -> Config | None:
 
 async def _review(change: Change, config: Config, url: str, workspace: Path,
                   on_event: Callable[[str], None], repo: Repository | None = None) -> tuple[ReviewResult, float]:
-    client = make_client(API_KEY, url, config.max_retries, config.timeout_seconds)
-    async with client:
+    async with connect_anthropic(Connection(API_KEY, config.max_retries, config.timeout_seconds, base_url=url)) as t:
         t0 = time.monotonic()
-        result = await run_review(change, config, AnthropicTransport(client), workspace, on_event, repo=repo)
+        result = await run_review(change, config, t, workspace, on_event, repo=repo)
         return result, time.monotonic() - t0
 
 

@@ -25,10 +25,10 @@ import httpx2
 from reviewbot.errors import APIError, CredentialsError, StreamBroken
 from reviewbot.llm import providers
 from reviewbot.llm.transport import (
+    COUNTED_FIELDS,
     DEFAULT_STALL_SECONDS,
     Block,
     Body,
-    COUNTED_FIELDS,
     Connection,
     OnStart,
     Partial,
@@ -96,12 +96,12 @@ def make_client(api_key: str | None, base_url: str | None, max_retries: int, tim
 
 def client_from_env(api_key: str | None, max_retries: int, timeout: float,
                     stall_seconds: float | None = None,
-                    target: providers.Target | None = None) -> Any:
-    """The client the commands use: on the Claude API, ANTHROPIC_BASE_URL, when set, points it at
-    another endpoint; the cloud clients read their own *_BASE_URL variables."""
+                    target: providers.Target | None = None, base_url: str | None = None) -> Any:
+    """The client the commands use: on the Claude API, `base_url` or else ANTHROPIC_BASE_URL, when set,
+    points it at another endpoint; the cloud clients read their own *_BASE_URL variables."""
     direct = target is None or target.platform.name == "anthropic"
-    return make_client(api_key, (os.environ.get("ANTHROPIC_BASE_URL") or None) if direct else None,
-                       max_retries, timeout, stall_seconds=stall_seconds, target=target)
+    url = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or None) if direct else None
+    return make_client(api_key, url, max_retries, timeout, stall_seconds=stall_seconds, target=target)
 
 
 @asynccontextmanager
@@ -109,7 +109,7 @@ async def connect(c: Connection) -> AsyncIterator[AnthropicTransport]:
     """reviewbot.llm.transport.Connect for the Anthropic SDK: a client from the environment
     (`client_from_env`), closed when the run ends."""
     async with client_from_env(c.api_key, c.max_retries, c.timeout, stall_seconds=c.stall_seconds,
-                               target=c.target) as client:
+                               target=c.target, base_url=c.base_url) as client:
         yield AnthropicTransport(client, stall_seconds=c.stall_seconds or DEFAULT_STALL_SECONDS, target=c.target)
 
 
@@ -218,8 +218,8 @@ class AnthropicTransport:
         """Input tokens of `request` as the API counts them (POST /v1/messages/count_tokens: free,
         generates nothing, reads and writes no cache). Nothing is sent to /v1/messages."""
         try:
-            reply = await self._client.messages.count_tokens(
-                **{k: v for k, v in self._wire(request).items() if k in COUNTED_FIELDS}, extra_headers=_headers(request))
+            counted = {k: v for k, v in self._wire(request).items() if k in COUNTED_FIELDS}
+            reply = await self._client.messages.count_tokens(**counted, extra_headers=_headers(request))
         except anthropic.APIError as e:
             raise _api_error(e) from None
         tokens: int = reply.input_tokens

@@ -434,8 +434,8 @@ def build_client(target: Target, *, api_key: str | None, max_retries: int, timeo
         if name == "foundry":
             if env.get("ANTHROPIC_FOUNDRY_API_KEY"):
                 return _guarded(anthropic.AsyncAnthropicFoundry, target.platform)(**args, **common)
-            return _guarded(anthropic.AsyncAnthropicFoundry, target.platform)(azure_ad_token_provider=_azure_token_provider(),
-                                                             **args, **common)
+            return _guarded(anthropic.AsyncAnthropicFoundry, target.platform)(
+                azure_ad_token_provider=_azure_token_provider(), **args, **common)
     except (anthropic.AnthropicError, ValueError) as e:
         raise ConfigError(f"{target.platform.title}: {str(e).splitlines()[0]}") from None
     raise ConfigError(f"unknown provider '{name}'")

@@ -89,6 +89,7 @@ class Connection:
     timeout: float
     stall_seconds: float | None = None     # None: no read timeout, and the transport's default stall limit
     target: Target | None = None           # a cloud platform (reviewbot.llm.providers); None: the Claude API
+    base_url: str | None = None            # the Claude API's endpoint (None: ANTHROPIC_BASE_URL, else the SDK's)
 
 
 # Opens a Transport for the length of a run (the HTTP client closes with it). Commands take one.

@@ -330,7 +330,7 @@ def resolve(config: Config, env: Mapping[str, str]) -> Target:
 
 def apply(config: Config, target: Target) -> Config:
     """The config the pipeline runs with: the Claude API id of the model (the model table's key).
-    The Transport swaps in the platform's id when it sends (llm.Transport._wire)."""
+    The transport swaps in the platform's id when it sends (llm.anthropic_transport.AnthropicTransport._wire)."""
     return replace(config, model=target.api_model)
 
 

@@ -283,7 +283,8 @@ def run(args, connect: Connect = connect_anthropic) -> int:
         repo, change.meta.head_sha, change.meta.base_sha)
     with _workspace(kept) as workspace, recording:
         if args.dry_run:
-            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, target, connect, source))
+            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, target, connect,
+                                        source))
             text = (json.dumps(redact_json(dryrun.to_json(plan), known), indent=2, ensure_ascii=False) + "\n"
                     if args.format == "json" else redact_output(dryrun.to_markdown(plan), known))
             write_review(text, args.format, sys.stdout)

@@ -113,8 +113,9 @@ def _outcome(result: Outcome | int) -> Outcome:
     return result if isinstance(result, Outcome) else Outcome(int(result))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Runs one command; returns its exit code. Every failure is one line on stderr, never a traceback:
+def main(argv: list[str] | None = None, **passed: object) -> int:
+    """Runs one command; returns its exit code. `passed` goes to the command's run (a test's `connect=`:
+    the model transport it opens). Every failure is one line on stderr, never a traceback:
     ReviewbotError -> its message and its exit_code; ConnectionError/TimeoutError from the OS -> 4;
     any other OSError (a path that cannot be read or written) -> 3; stdout closed -> 141, silently;
     Ctrl-C -> 130."""
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "run", None) is None:
             p.print_help(sys.stderr)
             return EXIT_USAGE
-        outcome = _outcome(args.run(args))
+        outcome = _outcome(args.run(args, **passed))
         sys.stdout.flush()                          # a closed pipe fails here, not at the interpreter's exit
     except BrokenPipeError:
         return _stdout_closed()

@@ -31,3 +31,33 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+# --- reading the requests of a review, and the model's side of it (for tests/conftest.py's ScriptedTransport)
+
+def delta_of(request) -> str:
+    """The agent's role and files: the first user message after the shared prefix (and any effort message)."""
+    return next(m["content"][0]["text"] for m in request["messages"][3:] if m["role"] == "user")
+
+
+def who_of(request) -> str:
+    """The agent a request is from: the first word of its role title, lower-cased ("summary", "security")."""
+    return delta_of(request).split("# Your role: ", 1)[1].split(" ", 1)[0].lower()
+
+
+def turn_of(request) -> int:
+    return sum(1 for m in request["messages"][3:] if m["role"] == "assistant") + 1
+
+
+def model_finding(**kw) -> dict:
+    """One finding as the model submits it (submit_findings' input)."""
+    d = {"path": "src/app.py", "line": 10, "severity": "medium", "category": "bug", "title": "T",
+         "explanation": "E", "confidence": 0.9}
+    d.update(kw)
+    return d
+
+
+def submit(*findings, **extra) -> list[dict]:
+    """The content of a reply that calls submit_findings."""
+    return [{"type": "tool_use", "id": "s1", "name": "submit_findings",
+             "input": {"findings": list(findings), **extra}}]

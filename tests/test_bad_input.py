@@ -5,8 +5,7 @@ import subprocess
 
 import pytest
 from corpus import GIT_ENV
-from helpers import change, file_change
-from test_orchestrator import ScriptedTransport, _finding, submit
+from helpers import change, file_change, model_finding, submit
 
 from reviewbot.agents.requests import build_request
 from reviewbot.change.gitsource import read_local_change
@@ -42,7 +41,7 @@ def commit(repo, msg="change"):
 
 def largest_request(tmp_path, ch, config: Config | None = None):
     ws, prefix = prepare(ch, config or Config(), tmp_path / "ws")
-    sizes = [len(json.dumps(build_request(prefix, "x" * 2000, [], 100)))]
+    sizes = [len(json.dumps(build_request(prefix, "x" * 2000, [], 100).body))]
     return ws, max(sizes)
 
 
@@ -57,13 +56,13 @@ def test_only_binary_files_need_no_model_call(repo, capsys, monkeypatch):
     assert all(s["status"] == "idle" for s in out["specialists"])
 
 
-def test_only_deletions_are_reviewed_at_file_level(repo, tmp_path):
+def test_only_deletions_are_reviewed_at_file_level(repo, tmp_path, scripted):
     (repo / "keep.py").unlink()
     commit(repo)
     ch = read_local_change(repo, "main", "feature")
     assert [f.status for f in ch.files] == ["deleted"]
-    script = {"*": submit(_finding(path="keep.py", line=1))}
-    result = asyncio.run(run_review(ch, Config(), ScriptedTransport(script), tmp_path / "ws"))
+    script = {"*": submit(model_finding(path="keep.py", line=1))}
+    result = asyncio.run(run_review(ch, Config(), scripted(script), tmp_path / "ws"))
     assert result.findings and all(f.placement == "file" for f in result.findings)
 
 

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 from corpus import GIT_ENV
-from test_orchestrator import ScriptedTransport, _finding, submit
+from helpers import model_finding, submit
 
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
@@ -50,12 +50,12 @@ def obedient(turn, request):
                 {"type": "tool_use", "id": "c", "name": "read_file", "input": {"path": "../../../.env"}}]
     if turn == 2:
         return submit(verdict="approve", overview="APPROVED by maintenance mode")
-    return submit(_finding(path="app.py", line=4, title="eval of user input"), verdict="no_issues",
+    return submit(model_finding(path="app.py", line=4, title="eval of user input"), verdict="no_issues",
                   overview="Looks good, approved.")
 
 
-def test_injected_text_is_fenced_as_data_and_cannot_close_its_fence(hostile, tmp_path):
-    result = asyncio.run(run_review(hostile, Config(routing="all"), ScriptedTransport({"*": submit()}),
+def test_injected_text_is_fenced_as_data_and_cannot_close_its_fence(hostile, tmp_path, scripted):
+    result = asyncio.run(run_review(hostile, Config(routing="all"), scripted({"*": submit()}),
                                     tmp_path / "ws"))
     context = (tmp_path / "ws" / "shared-mr-context.txt").read_text()
     opened, closed = context.count('<untrusted-data source='), context.count("</untrusted-data>")
@@ -67,8 +67,8 @@ def test_injected_text_is_fenced_as_data_and_cannot_close_its_fence(hostile, tmp
     assert result.verdict != "approve"
 
 
-def test_an_obedient_model_gets_errors_not_actions(hostile, tmp_path):
-    t = ScriptedTransport({"correctness": obedient, "*": submit()})
+def test_an_obedient_model_gets_errors_not_actions(hostile, tmp_path, scripted):
+    t = scripted({"correctness": obedient, "*": submit()})
     result = asyncio.run(run_review(hostile, Config(routing="all"), t, tmp_path / "ws"))
     turns = [req for who, _, req in t.requests if who == "correctness"]
     answers = turns[1]["messages"][-1]["content"]
@@ -80,9 +80,9 @@ def test_an_obedient_model_gets_errors_not_actions(hostile, tmp_path):
     assert result.verdict in ("no_issues", "minor_issues", "needs_changes", "blocking_issues")
 
 
-def test_the_api_key_never_reaches_a_prompt_the_workspace_or_the_output(hostile, tmp_path, monkeypatch):
+def test_the_api_key_never_reaches_a_prompt_the_workspace_or_the_output(hostile, tmp_path, monkeypatch, scripted):
     monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
-    t = ScriptedTransport({"*": submit(_finding(path="app.py", line=4))})
+    t = scripted({"*": submit(model_finding(path="app.py", line=4))})
     result = asyncio.run(run_review(hostile, Config(routing="all"), t, tmp_path / "ws"))
     assert API_KEY not in json.dumps([req for _, _, req in t.requests])
     assert all(API_KEY not in p.read_text(errors="replace") for p in (tmp_path / "ws").rglob("*") if p.is_file())
@@ -100,7 +100,6 @@ import sys  # noqa: E402
 import hostile_corpus as hc  # noqa: E402
 
 from reviewbot.cli import main  # noqa: E402
-from reviewbot.commands import review_run as review_command  # noqa: E402
 
 _OPENED: list[str] = []
 _WATCHING = [False]
@@ -120,15 +119,14 @@ def corpus_repo(tmp_path_factory):
     return root, hc.hostile_repo(root)
 
 
-def _review(monkeypatch, capsys, repo, *args):
-    t = ScriptedTransport({"*": hc.obedient})
-    monkeypatch.setattr(review_command, "Transport", lambda client, **kw: t)
+def _review(t, monkeypatch, capsys, repo, *args):
     monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
     _OPENED.clear()
     _WATCHING[0] = True
     try:
         head = _sp.run(["git", "rev-parse", "feature"], cwd=repo, capture_output=True, text=True).stdout.strip()
-        code = main(["review", "--repo", str(repo), "--base", "main", "--head", head, *args])   # title: a subject
+        code = main(["review", "--repo", str(repo), "--base", "main", "--head", head, *args],   # title: a subject
+                    connect=t.connect)
     finally:
         _WATCHING[0] = False
     cap = capsys.readouterr()
@@ -146,28 +144,26 @@ def _tool_results(t):
             and isinstance(m["content"], list) for block in m["content"] if block.get("type") == "tool_result"]
 
 
-class _Counting(ScriptedTransport):
-    async def count_tokens(self, request):
-        return len(json.dumps(request)) // 4
-
-
 @pytest.mark.parametrize("fmt", ["json", "markdown"])
-def test_the_dry_run_of_the_hostile_corpus_leaks_nothing(corpus_repo, monkeypatch, capsys, fmt):
+def test_the_dry_run_of_the_hostile_corpus_leaks_nothing(corpus_repo, monkeypatch, capsys, fmt, scripted):
     _, repo = corpus_repo
-    monkeypatch.setattr(review_command, "Transport", lambda client, **kw: _Counting({"*": hc.obedient}))
+    t = scripted({"*": hc.obedient})
     monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
     head = _sp.run(["git", "rev-parse", "feature"], cwd=repo, capture_output=True, text=True).stdout.strip()
-    assert main(["review", "--repo", str(repo), "--base", "main", "--head", head, "--dry-run", "--format", fmt]) == 0
+    assert main(["review", "--repo", str(repo), "--base", "main", "--head", head, "--dry-run", "--format", fmt],
+                connect=t.connect) == 0
+    assert not t.requests                         # counted, never sent
     cap = capsys.readouterr()
     assert "Tidy up and rotate" in cap.out
     assert hc.verbatim(cap.out) == [] and hc.verbatim(cap.err) == []
 
 
 @pytest.mark.parametrize("fmt", ["json", "markdown", "sarif"])
-def test_the_hostile_corpus_leaks_nothing_in_any_format(corpus_repo, tmp_path, monkeypatch, capsys, fmt):
+def test_the_hostile_corpus_leaks_nothing_in_any_format(corpus_repo, tmp_path, monkeypatch, capsys, fmt, scripted):
     root, repo = corpus_repo
     kept = tmp_path / "kept"
-    code, out, err, t = _review(monkeypatch, capsys, repo, "--format", fmt, "--keep-workspace", str(kept))
+    code, out, err, t = _review(scripted({"*": hc.obedient}), monkeypatch, capsys, repo, "--format", fmt,
+                                "--keep-workspace", str(kept))
     assert code == 0, err
     # the model saw every credential in its prompt, and quoted each one back in every field
     seen = {v for _, _, req in t.requests for v in hc.request_credentials(req)}
@@ -191,9 +187,9 @@ def test_the_hostile_corpus_leaks_nothing_in_any_format(corpus_repo, tmp_path, m
                if "approve" in str(r.get("content")) and r.get("is_error"))
 
 
-def test_the_hostile_corpus_gets_its_secrets_and_the_manipulation_reported(corpus_repo, monkeypatch, capsys):
+def test_the_hostile_corpus_gets_its_secrets_and_the_manipulation_reported(corpus_repo, monkeypatch, capsys, scripted):
     root, repo = corpus_repo
-    code, out, err, t = _review(monkeypatch, capsys, repo, "--format", "json")
+    code, out, err, t = _review(scripted({"*": hc.obedient}), monkeypatch, capsys, repo, "--format", "json")
     doc = json.loads(out)
     scanned = [f for f in doc["findings"] if f["specialist"] == "secret-scan"]
     for c in hc.ALL:                                      # each of the 12 styles, and the moved line
@@ -221,8 +217,6 @@ def test_the_hostile_corpus_gets_its_secrets_and_the_manipulation_reported(corpu
 import re as _re  # noqa: E402
 import urllib.request as _url  # noqa: E402
 from pathlib import Path as _Path  # noqa: E402
-
-from reviewbot.github import run as github_run  # noqa: E402
 
 GHSIM = _Path(__file__).resolve().parents[2] / "shared" / "ghsim" / "server.py"
 GHSIM_PORT = int(os.environ.get("REVIEWBOT_TEST_GHSIM_PORT", "18731"))
@@ -252,15 +246,16 @@ def ghsim_hostile(corpus_repo, tmp_path):
         proc.wait(timeout=10)
 
 
-def test_the_hostile_pr_on_github_posts_no_secret_and_no_approval(ghsim_hostile, tmp_path, monkeypatch, capsys):
-    t = ScriptedTransport({"*": hc.obedient})
-    monkeypatch.setattr(github_run, "Transport", lambda client, **kw: t)
+def test_the_hostile_pr_on_github_posts_no_secret_and_no_approval(ghsim_hostile, tmp_path, monkeypatch, capsys,
+                                                                   scripted):
+    t = scripted({"*": hc.obedient})
     summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
     for k, v in {"GITHUB_API_URL": ghsim_hostile, "GITHUB_TOKEN": "ghs_" + "hostileTest", "ANTHROPIC_API_KEY": API_KEY,
                  "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs), "GITHUB_ACTIONS": "true",
                  "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REPOSITORY": "acme/hostile"}.items():
         monkeypatch.setenv(k, v)
-    code = main(["github", "--repo", "acme/hostile", "--pr", "1", "--github-throttle", "0", "--format", "json"])
+    code = main(["github", "--repo", "acme/hostile", "--pr", "1", "--github-throttle", "0", "--format", "json"],
+                connect=t.connect)
     cap = capsys.readouterr()
     assert code == 0, cap.err
     seen = {v for _, _, req in t.requests for v in hc.request_credentials(req)}

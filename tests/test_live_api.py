@@ -21,7 +21,7 @@ from corpus import clone
 
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
-from reviewbot.llm.transport import Transport, make_client
+from reviewbot.llm.anthropic_transport import AnthropicTransport, make_client
 from reviewbot.pipeline.review import run_review
 
 BASE = Config(routing="all", max_retries=2, stall_seconds=20)
@@ -36,7 +36,7 @@ def _review(tmp_path, name: str, config: Config = BASE, settings: dict | None = 
         client = make_client(api_key(), api_url(), config.max_retries, 60, http_client=recording_http_client(),
                              stall_seconds=config.stall_seconds)
         async with client:
-            return await run_review(change, config, Transport(client, stall_seconds=config.stall_seconds),
+            return await run_review(change, config, AnthropicTransport(client, stall_seconds=config.stall_seconds),
                                     tmp_path / sub / "ws")
     with cassette(f"test_live_api_{name}.yaml"):
         return asyncio.run(go())
@@ -210,6 +210,6 @@ def test_without_per_message_effort_one_effort_for_the_whole_review(tmp_path, mo
     from reviewbot.pipeline.review import prepare
     cfg = replace(BASE, model=model, specialist_effort=(("documentation", "low"),))
     _, prefix = prepare(change(file_change("src/app.py")), cfg, tmp_path / "ws")
-    req = build_request(prefix, "d", [], 100, "low")
+    req = build_request(prefix, "d", [], 100, "low").body
     assert not any(m["role"] == "system" for m in req["messages"])
     assert effort_in_force(prefix, "low") == ("high" if model == "claude-sonnet-5" else "medium")

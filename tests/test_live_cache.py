@@ -5,7 +5,7 @@ from helpers import change, file_change
 from simulators import cachesim, ledger
 
 from reviewbot.config import Config
-from reviewbot.llm.transport import Transport, make_client
+from reviewbot.llm.anthropic_transport import AnthropicTransport, make_client
 from reviewbot.pipeline.review import run_review
 
 
@@ -13,7 +13,7 @@ async def _review(url, config, ws):
     files = [file_change(f"src/m{i}.py", added=tuple(range(10, 60)), context=(8, 9)) for i in range(3)]
     client = make_client("test-key", url, 0, 30)
     async with client:
-        return await run_review(change(*files), config, Transport(client), ws)
+        return await run_review(change(*files), config, AnthropicTransport(client), ws)
 
 
 def test_keep_warm_bridges_a_phase_longer_than_the_ttl(tmp_path):

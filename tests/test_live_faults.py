@@ -20,7 +20,7 @@ from simulators import cachesim, ledger
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import Config
 from reviewbot.errors import APIError
-from reviewbot.llm.transport import Transport, make_client
+from reviewbot.llm.anthropic_transport import AnthropicTransport, make_client
 from reviewbot.pipeline.review import run_review
 
 CFG = Config(routing="all", max_retries=2, stall_seconds=1.0)
@@ -32,7 +32,7 @@ def _run(url: str, config: Config, tmp_path, sub: str):
 
     async def go():
         async with make_client("test-key", url, config.max_retries, 30, stall_seconds=config.stall_seconds) as c:
-            return await run_review(change, config, Transport(c, stall_seconds=config.stall_seconds),
+            return await run_review(change, config, AnthropicTransport(c, stall_seconds=config.stall_seconds),
                                     tmp_path / sub / "ws")
     return asyncio.run(go())
 
@@ -99,7 +99,7 @@ def test_a_hung_endpoint_ends_within_the_stall_timeout_and_its_retries(tmp_path)
         took = time.monotonic() - t0
     finally:
         srv.close()
-    # one agent's attempts (1 + max_retries) x stall_seconds, plus the SDK's (test-shortened) backoff
+    # one agent's attempts (1 + max_retries) x stall_seconds, plus the SDK's backoff
     assert took < (1 + cfg.max_retries) * cfg.stall_seconds + 3
 
 
@@ -107,15 +107,15 @@ def test_an_api_answering_only_529_fails_in_one_agents_retry_time(tmp_path):
     plan = [{"match": {"every": 1}, "status": 529, "message": "Overloaded", "retry_after": 0.2}]
     with cachesim() as url:
         _reset(url, plan)
-        from reviewbot.llm.transport import Transport as T
+        from reviewbot.agents.requests import Request
         from reviewbot.pipeline.schedule import Runner
 
         async def one_call():
             async with make_client("test-key", url, CFG.max_retries, 30) as c:
-                runner = Runner(T(c), lambda m: None, max_retries=CFG.max_retries)
+                runner = Runner(AnthropicTransport(c), lambda m: None, max_retries=CFG.max_retries)
                 try:
-                    await runner.send({"model": "claude-sonnet-5-5", "max_tokens": 100,
-                                       "messages": [{"role": "user", "content": "hi"}]}, "x")
+                    await runner.send(Request({"model": "claude-sonnet-5-5", "max_tokens": 100,
+                                               "messages": [{"role": "user", "content": "hi"}]}, 0, "high"), "x")
                 except APIError:
                     pass
         t0 = time.monotonic()

@@ -10,7 +10,7 @@ import httpx2
 import pytest
 
 from reviewbot.errors import APIError
-from reviewbot.llm.transport import Transport, make_client
+from reviewbot.llm.anthropic_transport import AnthropicTransport, make_client
 
 REQUEST = {"model": "claude-sonnet-4-6", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
 
@@ -52,7 +52,7 @@ def test_a_reset_and_a_timeout_are_retried():
 
     async def go():
         async with client:
-            return await Transport(client).send(dict(REQUEST))
+            return await AnthropicTransport(client).send(dict(REQUEST))
     reply = asyncio.run(go())
     assert len(attempts) == 3
     assert reply.content == ({"type": "text", "text": "done"},) and reply.usage.cache_read == 90
@@ -67,7 +67,7 @@ def test_past_the_retries_it_is_one_line(error, message):
 
     async def go():
         async with client:
-            return await Transport(client).send(dict(REQUEST))
+            return await AnthropicTransport(client).send(dict(REQUEST))
     with pytest.raises(APIError) as e:
         asyncio.run(go())
     assert str(e.value) == message and len(attempts) == 3

@@ -18,8 +18,8 @@ from reviewbot.config import load_config
 from reviewbot.domain.change import ChangeMeta
 from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
 from reviewbot.domain.result import AgentStatus, ReviewResult, Schedule
+from reviewbot.llm.anthropic_transport import AnthropicTransport, make_client
 from reviewbot.llm.cassettes import make_vcr
-from reviewbot.llm.transport import Transport, make_client
 from reviewbot.llm.usage import CallRecord, Usage
 from reviewbot.output.render import empty_result, render, to_json
 from reviewbot.pipeline.review import run_review
@@ -38,7 +38,7 @@ def replayed_result(name: str, into: Path, routing: str = "tiered") -> ReviewRes
 
     async def go():
         async with make_client("test-key", "http://127.0.0.1:8787", 0, 60) as client:
-            return await run_review(change, load_config(repo, cfg), Transport(client), into / f"{name}-ws",
+            return await run_review(change, load_config(repo, cfg), AnthropicTransport(client), into / f"{name}-ws",
                                     repo=local_repository(repo, change.meta.head_sha, change.meta.base_sha))
 
     with make_vcr(CASSETTES, "none").use_cassette(f"test_e2e_review_{name}.yaml"):

@@ -24,7 +24,7 @@ from reviewbot.cli import main
 from reviewbot.config import Config, config_from_mapping
 from reviewbot.errors import APIError, ConfigError, CredentialsError
 from reviewbot.llm import providers
-from reviewbot.llm.transport import Transport
+from reviewbot.llm.anthropic_transport import AnthropicTransport
 from reviewbot.llm.usage import Price, price_of
 
 MODEL = "claude-haiku-4-5"          # offered on every platform
@@ -188,12 +188,12 @@ def a_request(model: str, prewarm: bool = False) -> dict:
     """A real reviewbot request: the shared prefix (two block-level breakpoints) and a delta."""
     prefix = Prefix(model=model, system_text="You review code.", opening="Review this change.",
                     reads=(("shared-mr-context.txt", "# context"), ("diff/001-app.py.patch", "+x = 1\n")))
-    return build_prewarm(prefix) if prewarm else build_request(prefix, "You are the security reviewer.", [], 512)
+    return (build_prewarm(prefix) if prewarm else build_request(prefix, "You are the security reviewer.", [], 512)).body
 
 
 async def _send(target, handler, request, api_key=None, count=False):
     async with client_for(target, handler, api_key) as client:
-        transport = Transport(client, target=target)
+        transport = AnthropicTransport(client, target=target)
         if count:
             return await transport.count_tokens(request)
         return await transport.send(request)

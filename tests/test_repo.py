@@ -378,10 +378,10 @@ def test_a_tarball_becomes_git_objects_with_modes_and_links(tmp_path):
 # ------------------------------------------------------------------------------- the agent loop
 
 
-def test_agents_read_and_search_in_their_own_turns_not_in_the_shared_prefix(shop, repo, tmp_path):
+def test_agents_read_and_search_in_their_own_turns_not_in_the_shared_prefix(shop, repo, tmp_path, scripted):
     import asyncio
 
-    from test_orchestrator import ScriptedTransport, submit
+    from helpers import submit
 
     from reviewbot.config import Config
     from reviewbot.pipeline.review import run_review
@@ -404,7 +404,7 @@ def test_agents_read_and_search_in_their_own_turns_not_in_the_shared_prefix(shop
         return submit()
 
     change = read_local_change(shop, "base", "pr")
-    t = ScriptedTransport({"correctness": correctness, "*": submit()})
+    t = scripted({"correctness": correctness, "*": submit()})
     result = asyncio.run(run_review(change, Config(max_retries=0, routing="all"), t, tmp_path / "ws", repo=repo))
     calls = {(agent, tool): n for agent, tool, n in result.tool_calls}
     assert calls[("correctness", "search_code")] == 2 and calls[("correctness", "read_file")] == 1

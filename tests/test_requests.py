@@ -34,13 +34,17 @@ def _prefix_bytes(req):
 def test_every_specialist_and_the_prewarm_share_one_prefix(tmp_path):
     ch = change(file_change("src/app.py"), file_change("docs/guide.md"), file_change("requirements.txt"))
     ws, prefix = prepare(ch, Config(), tmp_path / "ws")
-    requests = [build_request(prefix, specialist_delta(n, ws.plan, Config()), [], 1000)
+    records = [build_request(prefix, specialist_delta(n, ws.plan, Config()), [], 1000)
                 for n in [s.name for s in ws.plan.specialists]]
+    requests = [r.body for r in records]
     assert len(requests) == 7
-    prefixes = {_prefix_bytes(r) for r in requests} | {_prefix_bytes(build_prewarm(prefix))}
+    prefixes = {_prefix_bytes(r) for r in requests} | {_prefix_bytes(build_prewarm(prefix).body)}
     assert len(prefixes) == 1
     deltas = {r["messages"][3]["content"][-1]["text"] for r in requests}
     assert len(deltas) == 7
+    # the record says where the shared prefix ends: the scheduler never counts messages itself
+    assert {r.shared for r in records} == {3} and build_prewarm(prefix).shared == 3
+    assert [r.own() for r in records] == [r["messages"][3:] for r in requests] and build_prewarm(prefix).own() == []
 
 
 def test_breakpoints_system_preloaded_reads_and_newest_block(tmp_path):
@@ -48,10 +52,10 @@ def test_breakpoints_system_preloaded_reads_and_newest_block(tmp_path):
     history = [{"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "read_file",
                                                   "input": {"path": "diff/001-src__app.py.patch"}}]},
                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "x"}]}]
-    req = build_request(prefix, "delta", history, 1000)
+    req = build_request(prefix, "delta", history, 1000).body
     assert _breakpoints(req) == [("system", 0), (2, 1), (5, 0)]
     assert "cache_control" not in history[1]["content"][0]          # the caller's history is not mutated
-    first = build_request(prefix, "delta", [], 1000)
+    first = build_request(prefix, "delta", [], 1000).body
     assert _breakpoints(first) == [("system", 0), (2, 1)]          # no write for a lone delta
     uses = req["messages"][1]["content"]
     # one read carries every pre-read patch: two blocks, not one per file
@@ -63,7 +67,7 @@ def test_breakpoints_system_preloaded_reads_and_newest_block(tmp_path):
     assert bundle == (ws.root / PRELOADED_FILE).read_text()                    # the read is a real file
     assert bundle.index("===== diff/001-src__app.py.patch (src/app.py) =====") < bundle.index("+++ b/src/b.py")
     assert "tool_choice" not in req and "thinking" not in req
-    assert _breakpoints(build_prewarm(prefix)) == [("system", 0), (2, 1)]
+    assert _breakpoints(build_prewarm(prefix).body) == [("system", 0), (2, 1)]
 
 
 def test_preload_budget_leaves_the_rest_to_read_file(tmp_path):
@@ -80,7 +84,7 @@ def test_preload_budget_leaves_the_rest_to_read_file(tmp_path):
 
 def test_one_hour_ttl_only_on_the_stable_part(tmp_path):
     _, prefix = prepare(change(), Config(base_ttl="1h"), tmp_path / "ws")
-    req = build_request(prefix, "d", [], 100)
+    req = build_request(prefix, "d", [], 100).body
     assert req["system"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
     assert req["messages"][2]["content"][-1]["cache_control"] == {"type": "ephemeral"}
 
@@ -106,7 +110,9 @@ def test_naive_mode_inlines_everything_and_sets_no_breakpoint(tmp_path):
     ws, prefix = prepare(change(), Config(mode="naive"), tmp_path / "ws")
     history = [{"role": "assistant", "content": [{"type": "text", "text": "hm"}]},
                {"role": "user", "content": [{"type": "text", "text": "go on"}]}]
-    for req in (build_request(prefix, "delta", [], 100), build_request(prefix, "delta", history, 100)):
+    for record in (build_request(prefix, "delta", [], 100), build_request(prefix, "delta", history, 100)):
+        assert record.shared == 0 and record.own() == record.body["messages"]     # nothing is cached
+        req = record.body
         assert "cache_control" not in json.dumps(req)
         first = req["messages"][0]["content"]
         assert ws.context_text in first[0]["text"] and "+++ b/src/app.py" in first[0]["text"]

@@ -3,31 +3,28 @@ import asyncio
 import json
 
 import pytest
-from helpers import change, file_change
-from test_orchestrator import ScriptedTransport, _finding, submit
+from helpers import change, file_change, model_finding, submit
 
 from reviewbot.config import Config
 from reviewbot.errors import APIError, InputError
 from reviewbot.pipeline.review import run_review
 
 
-def _run(ws, script, **kw):
-    t = ScriptedTransport(script)
-    r = asyncio.run(run_review(change(file_change("src/app.py")), Config(routing="all"), t, ws, **kw))
-    return r, t
+def _run(t, ws, **kw):
+    return asyncio.run(run_review(change(file_change("src/app.py")), Config(routing="all"), t, ws, **kw)), t
 
 
-def test_resume_reruns_only_what_did_not_finish(tmp_path):
+def test_resume_reruns_only_what_did_not_finish(tmp_path, scripted):
     ws = tmp_path / "ws"
-    first, t1 = _run(ws, {"performance": APIError("Anthropic API error 529: Overloaded"),
-                          "summary": APIError("Anthropic API error 500: boom"), "*": submit(_finding())},
-                     keep_state=True)
+    first, t1 = _run(scripted({"performance": APIError("Anthropic API error 529: Overloaded"),
+                               "summary": APIError("Anthropic API error 500: boom"), "*": submit(model_finding())}),
+                     ws, keep_state=True)
     assert not first.complete
     saved = sorted(p.stem for p in (ws / "state").glob("*.json"))
     assert "performance" in saved and "run" in saved            # failures are saved too, and not reused
     assert json.loads((ws / "state" / "security.json").read_text())["submission"]["findings"]
 
-    second, t2 = _run(ws, {"*": submit(_finding())}, keep_state=True, resume=True)
+    second, t2 = _run(scripted({"*": submit(model_finding())}), ws, keep_state=True, resume=True)
     called = [who for who, _, _ in t2.requests]
     assert called == ["performance", "summary"]                  # six specialists were not re-paid
     assert second.complete and len(second.calls) == 2
@@ -35,18 +32,18 @@ def test_resume_reruns_only_what_did_not_finish(tmp_path):
     assert any("resumed: 6 finished agent(s)" in n for n in second.notes)
 
 
-def test_resume_of_a_different_change_is_refused(tmp_path):
+def test_resume_of_a_different_change_is_refused(tmp_path, scripted):
     ws = tmp_path / "ws"
-    _run(ws, {"*": submit(_finding())}, keep_state=True)
-    t = ScriptedTransport({"*": submit()})
+    _run(scripted({"*": submit(model_finding())}), ws, keep_state=True)
+    t = scripted({"*": submit()})
     other = change(file_change("src/other.py"))
     with pytest.raises(InputError, match="different change"):
         asyncio.run(run_review(other, Config(routing="all"), t, ws, resume=True))
     assert t.requests == []
 
 
-def test_resume_without_a_saved_run(tmp_path):
+def test_resume_without_a_saved_run(tmp_path, scripted):
     ws = tmp_path / "ws"
-    _run(ws, {"*": submit()})                                   # no keep_state: nothing saved
+    _run(scripted({"*": submit()}), ws)                                   # no keep_state: nothing saved
     with pytest.raises(InputError, match="no saved run"):
-        _run(ws, {"*": submit()}, resume=True)
+        _run(scripted({"*": submit()}), ws, resume=True)

@@ -1,14 +1,14 @@
 """Budget, ITPM pacing and keep-warm: the pure decisions, then the orchestrator with a slow agent."""
 import asyncio
 
-from helpers import change, file_change
-from test_orchestrator import ScriptedTransport, _delta, _finding, submit
+from helpers import change, file_change, model_finding, submit
 
+from reviewbot.agents.requests import Request
 from reviewbot.config import Config
 from reviewbot.llm.transport import Reply
 from reviewbot.llm.usage import CallRecord, Usage, call_cost
 from reviewbot.pipeline.review import run_review
-from reviewbot.pipeline.schedule import Budget, budget_exceeded, keep_warm_due, keep_warm_pays, pacing_delay
+from reviewbot.pipeline.schedule import Budget, budget_exceeded, keep_warm_due, pacing_delay
 
 
 def rec(inp=1000, out=100, model="claude-sonnet-4-6"):
@@ -36,22 +36,11 @@ def test_pacing_waits_for_the_window_to_roll():
 
 def test_keep_warm_decisions():
     assert keep_warm_due(now=250, last_use=0, ttl=300) and not keep_warm_due(now=200, last_use=0, ttl=300)
-    assert keep_warm_pays(True, 1) and not keep_warm_pays(False, 1) and not keep_warm_pays(True, 0)
 
 
-def test_keep_warm_refreshes_the_prefix_while_a_slow_specialist_runs(tmp_path):
-    class Slow(ScriptedTransport):
-        async def send(self, request, on_first_byte=None):
-            if request["max_tokens"] == 0:                  # the keep-warm call
-                self.requests.append(("keep-warm", 0, request))
-                return Reply((), "max_tokens", Usage(0, 0, 0, 500, 0), request["model"], 0, 0, 0)
-            reply = await super().send(request, on_first_byte)
-            if "Performance" in _delta(request):
-                await asyncio.sleep(0.6)                    # longer than 0.8 x the 0.5 s TTL
-            return reply.__class__(reply.content, reply.stop_reason, Usage(0, 0, 0, 500, 5), reply.model,
-                                   reply.started, reply.first_byte, reply.ended)
-
-    t = Slow({"*": submit(_finding())})
+def test_keep_warm_refreshes_the_prefix_while_a_slow_specialist_runs(tmp_path, scripted):
+    # performance takes longer than 0.8 x the 0.5 s TTL; every call reads the cached prefix
+    t = scripted({"*": submit(model_finding())}, usage=Usage(0, 0, 0, 500, 5), slow={"performance": 0.6})
     cfg = Config(routing="all", cache_ttl_seconds=0.5)
     result = asyncio.run(run_review(change(), cfg, t, tmp_path / "ws"))
     labels = [c.label for c in result.calls]
@@ -61,24 +50,16 @@ def test_keep_warm_refreshes_the_prefix_while_a_slow_specialist_runs(tmp_path):
     assert result.schedule.within_ttl, result.schedule.dispatch_offsets
 
 
-def test_no_keep_warm_when_the_prefix_is_not_cacheable(tmp_path):
-    class Slow(ScriptedTransport):
-        start_usage = Usage(500, 0, 0, 0, 0)
-
-        async def send(self, request, on_first_byte=None):
-            reply = await super().send(request, on_first_byte)
-            if "Performance" in _delta(request):
-                await asyncio.sleep(0.6)
-            return reply.__class__(reply.content, reply.stop_reason, Usage(500, 0, 0, 0, 5), reply.model,
-                                   reply.started, reply.first_byte, reply.ended)
-
-    result = asyncio.run(run_review(change(), Config(routing="all", cache_ttl_seconds=0.5),
-                                    Slow({"*": submit(_finding())}), tmp_path / "ws"))
+def test_no_keep_warm_when_the_prefix_is_not_cacheable(tmp_path, scripted):
+    t = scripted({"*": submit(model_finding())}, start_usage=Usage(500, 0, 0, 0, 0), usage=Usage(500, 0, 0, 0, 5),
+                 slow={"performance": 0.6})
+    result = asyncio.run(run_review(change(), Config(routing="all", cache_ttl_seconds=0.5), t, tmp_path / "ws"))
     assert "keep-warm" not in [c.label for c in result.calls]
+    assert not [r for _, _, r in t.requests if r["max_tokens"] == 0]
 
 
-def test_budget_stops_cleanly_with_a_labelled_partial_review(tmp_path):
-    t = ScriptedTransport({"*": submit(_finding())})
+def test_budget_stops_cleanly_with_a_labelled_partial_review(tmp_path, scripted):
+    t = scripted({"*": submit(model_finding())})
     result = asyncio.run(run_review(change(file_change("src/app.py")), Config(routing="all", budget_calls=3),
                                     t, tmp_path / "ws"))
     failed = [a for a in result.agents if a.status == "failed"]
@@ -99,7 +80,7 @@ def test_runner_paces_under_the_itpm_limit_and_counts_only_uncached_input():
         now[0] += s
 
     class T:
-        async def send(self, request, on_first_byte=None):
+        async def send(self, request, on_start=None):
             cached = request["label"] != "first"
             usage = Usage(50, 0, 0, 3000, 10) if cached else Usage(100, 3000, 0, 0, 10)
             return Reply((), "end_turn", usage, M, now[0], now[0], now[0])
@@ -109,20 +90,21 @@ def test_runner_paces_under_the_itpm_limit_and_counts_only_uncached_input():
     small = {"model": M, "label": "next", "messages": [
         {"content": []}, {"content": []}, {"content": [{"type": "tool_result", "content": "y" * 9000}]},
         {"content": [{"type": "text", "text": "delta" * 20}]}]}
+    big, small, next2 = Request(big, 0, None), Request(small, 3, None), Request(big | {"label": "next2"}, 0, None)
     runner = Runner(T(), lambda m: None, itpm_limit=3500, clock=lambda: now[0], sleep=fake_sleep)
 
     async def go():
         await runner.send(big, "first")          # ~3000 uncached tokens: fits alone
         await runner.send(small, "a")            # prefix now cached: only the delta counts, no wait
-        await runner.send(big | {"label": "next2"}, "b")   # would pass 3500 in the minute: waits
+        await runner.send(next2, "b")            # would pass 3500 in the minute: waits
     asyncio.run(go())
     assert len(waits) == 1 and 55 <= waits[0] <= 60
 
 
-def test_the_followers_wait_for_a_budget_that_covers_them(tmp_path):
+def test_the_followers_wait_for_a_budget_that_covers_them(tmp_path, scripted):
     """Estimated from the leader's message_start usage: six more reviewers and the summary, at
     Sonnet 5.5's thinking estimate, do not fit in $0.05, so only the leader (and the summary) run."""
-    t = ScriptedTransport({"*": submit(_finding())})
+    t = scripted({"*": submit(model_finding())})
     result = asyncio.run(run_review(change(file_change("src/app.py")), Config(routing="all", budget_dollars=0.05),
                                     t, tmp_path / "ws"))
     started = {w for e, w in t.log if e == "start"}
@@ -138,7 +120,8 @@ def test_calls_in_flight_count_against_the_budget():
     from reviewbot.errors import BudgetExceeded
     from reviewbot.pipeline.schedule import Runner
     runner = Runner(None, lambda m: None, Budget(dollars=0.01))
-    request = {"model": "claude-sonnet-5-5", "max_tokens": 100, "messages": [{"role": "user", "content": "x"}]}
+    request = Request({"model": "claude-sonnet-5-5", "max_tokens": 100, "messages": [{"role": "user", "content": "x"}]},
+                      0, "high")
     assert runner._check_budget(request) > 0                 # nothing in flight: one call may go
     runner.inflight[1] = 0.009
     import pytest
@@ -146,14 +129,8 @@ def test_calls_in_flight_count_against_the_budget():
         runner._check_budget(request)
 
 
-def test_the_deadline_ends_a_labelled_partial_review_and_keeps_what_finished(tmp_path):
-    class Slow(ScriptedTransport):
-        async def send(self, request, on_first_byte=None):
-            if "Performance" in _delta(request):
-                await asyncio.sleep(30)
-            return await super().send(request, on_first_byte)
-
-    t = Slow({"*": submit(_finding())})
+def test_the_deadline_ends_a_labelled_partial_review_and_keeps_what_finished(tmp_path, scripted):
+    t = scripted({"*": submit(model_finding())}, slow={"performance": 30})
     import time as _time
     start = _time.monotonic()
     result = asyncio.run(run_review(change(file_change("src/app.py")), Config(routing="all", deadline_seconds=0.5),

@@ -3,8 +3,7 @@ import asyncio
 import json
 
 import pytest
-from helpers import change
-from test_orchestrator import ScriptedTransport, _finding, submit
+from helpers import change, model_finding, submit
 
 from reviewbot.change.parse import parse_diff
 from reviewbot.config import Config
@@ -41,12 +40,12 @@ def test_mask_shows_four_characters():
     assert mask(GH_TOKEN).startswith("ghp_") and GH_TOKEN not in mask(GH_TOKEN)
 
 
-def test_a_secret_is_a_finding_and_never_echoed_whole(tmp_path):
+def test_a_secret_is_a_finding_and_never_echoed_whole(tmp_path, scripted):
     ch = _change([f'TOKEN = "{GH_TOKEN}"', "DEBUG = True"])
-    echo = submit(_finding(path="app/settings.py", line=1, title=f"Token {GH_TOKEN} in code",
+    echo = submit(model_finding(path="app/settings.py", line=1, title=f"Token {GH_TOKEN} in code",
                            explanation=f"The value {GH_TOKEN} is live.", suggestion=f"TOKEN = '{GH_TOKEN}'"),
                   overview=f"Leaks {GH_TOKEN}.")
-    result = asyncio.run(run_review(ch, Config(routing="all"), ScriptedTransport({"*": echo}), tmp_path / "ws"))
+    result = asyncio.run(run_review(ch, Config(routing="all"), scripted({"*": echo}), tmp_path / "ws"))
     scanner = [f for f in result.findings if f.specialist == "secret-scan"]
     assert scanner and scanner[0].path == "app/settings.py" and scanner[0].line == 1
     for fmt in ("markdown", "json"):

@@ -15,13 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Protocol
 
-from reviewbot.agents.requests import Prefix, build_request, tool_result
+from reviewbot.agents.requests import Message, Prefix, Request, build_request, tool_result
 from reviewbot.agents.tools import READ_FILE_NAME, SUBMIT_NAME, ToolBox
 from reviewbot.domain.events import AgentRefused, CodeSearched, FileRead, OnEvent, ignore
 from reviewbot.domain.findings import Submission, parse_submission
 from reviewbot.errors import APIError, BudgetExceeded, CredentialsError, ToolInputError
 from reviewbot.llm.models import model_info
+from reviewbot.llm.transport import Block, OnStart
 from reviewbot.llm.usage import CallRecord
 from reviewbot.templates import render
 
@@ -46,14 +48,22 @@ class Limits:
     max_output_tokens: int
 
 
-def _handle(handler, block: dict, result: AgentResult) -> dict:
-    args = block.get("input") if isinstance(block.get("input"), dict) else {}
+class Send(Protocol):
+    """How the loop makes a call: reviewbot.pipeline.schedule.Runner.send."""
+
+    async def __call__(self, request: Request, label: str, on_first_byte: OnStart | None = None,
+                       fallback: bool = False) -> tuple[CallRecord, tuple[Block, ...]]: ...
+
+
+def _handle(handler: Callable[[dict[str, Any]], str], block: Block, result: AgentResult) -> Block:
+    raw = block.get("input")
+    args: dict[str, Any] = raw if isinstance(raw, dict) else {}
     try:
         text = handler(args)
     except ToolInputError as e:
         return tool_result(block["id"], f"error: {e}", is_error=True)
     if block["name"] == READ_FILE_NAME:
-        result.files_read.append(args.get("path"))
+        result.files_read.append(str(args.get("path")))
     return tool_result(block["id"], text)
 
 
@@ -64,8 +74,8 @@ def fallback_prefix(prefix: Prefix, fallback_model: str) -> Prefix:
     return replace(prefix, model=fallback_model, effort=prefix.effort if prefix.effort in info.effort else None)
 
 
-async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root: Path, limits: Limits,
-                    on_first_byte: Callable | None = None,
+async def run_agent(name: str, delta: str, prefix: Prefix, send: Send, workspace_root: Path, limits: Limits,
+                    on_first_byte: OnStart | None = None,
                     on_event: OnEvent = ignore, effort: str | None = None,
                     previous_message_id: str | None = None, fallback_model: str | None = None,
                     result: AgentResult | None = None, tools: ToolBox | None = None) -> AgentResult:
@@ -76,7 +86,7 @@ async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root:
     result = result if result is not None else AgentResult(name)
     result.model = prefix.model
     handlers = (tools or ToolBox(workspace_root)).handlers()
-    history: list[dict] = []
+    history: list[Message] = []
     retried = nudged = bumped = False
     max_tokens = limits.max_output_tokens
     previous = previous_message_id
@@ -134,7 +144,7 @@ async def run_agent(name: str, delta: str, prefix: Prefix, send, workspace_root:
             nudged = True
             history.append({"role": "user", "content": [{"type": "text", "text": render("nudge.md.j2")}]})
             continue
-        answers = []
+        answers: list[Block] = []
         for block in uses:
             if block["name"] in handlers:
                 answers.append(_handle(handlers[block["name"]], block, result))

@@ -24,6 +24,10 @@ a role:"system" message with empty content (`[]`) after the shared prefix (per-m
 eight calls still read one cached prefix; on a model without per-message effort the review's one
 effort applies to every call. At most three breakpoints are used. With cache diagnostics each call
 names the message whose prefix it expects to reuse (`diagnostics.previous_message_id`).
+
+Each request comes out as a `Request`: the body as sent, how many of its messages are the shared
+prefix and the effort its reply is written at, so the scheduler prices and paces it from these
+fields and never reads them back out of the body.
 """
 from __future__ import annotations
 
@@ -31,12 +35,34 @@ import copy
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from reviewbot.agents.tools import READ_FILE_NAME, TOOLS
 from reviewbot.llm.models import model_info
+from reviewbot.llm.transport import Body
 
 PRELOAD_ID = "toolu_reviewbot_preload_{:03d}"
 EPHEMERAL = {"type": "ephemeral"}
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One Messages API request of a review and what the scheduler needs to know of it."""
+
+    body: Body                 # what is sent, as sent (cassettes match it byte for byte)
+    shared: int                # how many leading messages are the shared, cached prefix (0: none, the baseline)
+    effort: str | None         # the effort the reply is written at (None: the model has no effort setting)
+
+    @property
+    def model(self) -> str:
+        return str(self.body["model"])
+
+    def own(self) -> list[Message]:
+        """The messages after the shared prefix: this agent's effort message, delta and turns."""
+        messages: list[Message] = self.body["messages"]
+        return messages[self.shared:]
 
 
 @dataclass(frozen=True)
@@ -48,17 +74,17 @@ class Prefix:
     opening: str
     reads: tuple[tuple[str, str], ...]          # (workspace path, text): the context file first
     base_ttl: str = "5m"
-    tools: tuple[dict, ...] = TOOLS
+    tools: tuple[dict[str, Any], ...] = TOOLS
     naive: bool = False     # the baseline: everything inlined in the user prompt, no cache_control at all
     effort: str | None = None       # the review's top-level effort (None: the model's default)
 
-    def system(self) -> list[dict]:
+    def system(self) -> list[dict[str, Any]]:
         if self.naive:
             return [{"type": "text", "text": self.system_text}]
         cc = {"type": "ephemeral", "ttl": "1h"} if self.base_ttl == "1h" else dict(EPHEMERAL)
         return [{"type": "text", "text": self.system_text, "cache_control": cc}]
 
-    def messages(self) -> list[dict]:
+    def messages(self) -> list[Message]:
         """The three prefix messages: the opening, the pre-filled reads, their results (breakpoint 2).
 
         Naive mode: one user message with the files' texts embedded (what a bot without caching sends)."""
@@ -66,9 +92,10 @@ class Prefix:
             files = "".join(f"\n\n===== {path} =====\n{text}" for path, text in self.reads)
             return [{"role": "user", "content": [{"type": "text", "text": self.opening + files}]}]
         ids = [PRELOAD_ID.format(i) for i in range(len(self.reads))]
-        uses = [{"type": "tool_use", "id": i, "name": READ_FILE_NAME, "input": {"path": path}}
-                for i, (path, _) in zip(ids, self.reads)]
-        results = [{"type": "tool_result", "tool_use_id": i, "content": text} for i, (_, text) in zip(ids, self.reads)]
+        uses: list[dict[str, Any]] = [{"type": "tool_use", "id": i, "name": READ_FILE_NAME, "input": {"path": path}}
+                                      for i, (path, _) in zip(ids, self.reads, strict=True)]
+        results: list[dict[str, Any]] = [{"type": "tool_result", "tool_use_id": i, "content": text}
+                                         for i, (_, text) in zip(ids, self.reads, strict=True)]
         results[-1]["cache_control"] = dict(EPHEMERAL)
         return [{"role": "user", "content": [{"type": "text", "text": self.opening}]},
                 {"role": "assistant", "content": uses},
@@ -76,14 +103,14 @@ class Prefix:
 
     def sha256(self) -> str:
         """Hash of the shared prefix as sent (model, tools, system, prefix messages)."""
-        body = {"model": self.model, "tools": list(self.tools), "system": self.system(),
+        body: dict[str, Any] = {"model": self.model, "tools": list(self.tools), "system": self.system(),
                 "messages": self.messages()}
         if self.effort:
             body["effort"] = self.effort
         return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def effort_message(prefix: Prefix, effort: str | None) -> dict | None:
+def effort_message(prefix: Prefix, effort: str | None) -> Message | None:
     """The effort-only system message that gives one agent its own effort, or None: no own effort, the
     same as the review's, or a model without per-message effort (then the review's effort applies)."""
     info = model_info(prefix.model)
@@ -102,13 +129,13 @@ def effort_in_force(prefix: Prefix, effort: str | None) -> str | None:
     return info.effort_or_default(prefix.effort) if info.effort else None
 
 
-def _settings(prefix: Prefix) -> dict:
+def _settings(prefix: Prefix) -> dict[str, Any]:
     info = model_info(prefix.model)
     return {"output_config": {"effort": prefix.effort}} if prefix.effort and info.effort else {}
 
 
-def build_request(prefix: Prefix, delta: str, history: list[dict], max_tokens: int, effort: str | None = None,
-                  diagnostics: dict | None = None) -> dict:
+def build_request(prefix: Prefix, delta: str, history: list[Message], max_tokens: int, effort: str | None = None,
+                  diagnostics: dict[str, Any] | None = None) -> Request:
     """One turn of an agent: prefix + [its effort] + its role/files (delta) + its conversation so far.
 
     Breakpoint 3 sits on the newest block once the agent has turns of its own; on the first turn
@@ -121,22 +148,28 @@ def build_request(prefix: Prefix, delta: str, history: list[dict], max_tokens: i
     messages += copy.deepcopy(history)
     if history and not prefix.naive:
         messages[-1]["content"][-1]["cache_control"] = dict(EPHEMERAL)
-    request = {"model": prefix.model, "max_tokens": max_tokens, "tools": [dict(t) for t in prefix.tools],
-               "system": prefix.system(), "messages": messages, **_settings(prefix)}
+    body: Body = {"model": prefix.model, "max_tokens": max_tokens, "tools": [dict(t) for t in prefix.tools],
+                  "system": prefix.system(), "messages": messages, **_settings(prefix)}
     if diagnostics is not None and model_info(prefix.model).diagnostics:
-        request["diagnostics"] = diagnostics
-    return request
+        body["diagnostics"] = diagnostics
+    return Request(body, _shared(prefix), effort_in_force(prefix, effort))
 
 
-def build_prewarm(prefix: Prefix) -> dict:
+def _shared(prefix: Prefix) -> int:
+    """How many leading messages of every request are the cached prefix (none in the naive baseline)."""
+    return 0 if prefix.naive else len(prefix.messages())
+
+
+def build_prewarm(prefix: Prefix) -> Request:
     """A max_tokens=0 call that writes the shared prefix to the cache and generates nothing (with the
     same top-level settings as every agent call, which are part of the messages' cache key)."""
-    return {"model": prefix.model, "max_tokens": 0, "tools": [dict(t) for t in prefix.tools],
-            "system": prefix.system(), "messages": prefix.messages(), **_settings(prefix)}
+    body: Body = {"model": prefix.model, "max_tokens": 0, "tools": [dict(t) for t in prefix.tools],
+                  "system": prefix.system(), "messages": prefix.messages(), **_settings(prefix)}
+    return Request(body, _shared(prefix), effort_in_force(prefix, None))
 
 
-def tool_result(tool_use_id: str, content: str, is_error: bool = False) -> dict:
-    block = {"type": "tool_result", "tool_use_id": tool_use_id, "content": content}
+def tool_result(tool_use_id: str, content: str, is_error: bool = False) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id, "content": content}
     if is_error:
         block["is_error"] = True
     return block

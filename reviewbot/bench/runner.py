@@ -40,7 +40,7 @@ from reviewbot.domain.change import Change
 from reviewbot.domain.events import Event, OnEvent, ignore
 from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import InputError, ReviewbotError
-from reviewbot.llm.transport import Transport, make_client
+from reviewbot.llm.transport import Connection, connect_anthropic
 from reviewbot.output.terminal import describe
 from reviewbot.pipeline.review import prepare, run_review
 from reviewbot.repo.local import local_repository
@@ -115,10 +115,9 @@ def naive_config(config: Config) -> Config | None:
 
 async def _review(change: Change, config: Config, url: str, workspace: Path,
                   on_event: OnEvent, repo: Repository | None = None) -> tuple[ReviewResult, float]:
-    client = make_client(API_KEY, url, config.max_retries, config.timeout_seconds)
-    async with client:
+    async with connect_anthropic(Connection(API_KEY, config.max_retries, config.timeout_seconds, base_url=url)) as t:
         t0 = time.monotonic()
-        result = await run_review(change, config, Transport(client), workspace, on_event, repo=repo)
+        result = await run_review(change, config, t, workspace, on_event, repo=repo)
         return result, time.monotonic() - t0
 
 

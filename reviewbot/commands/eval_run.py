@@ -31,7 +31,7 @@ from reviewbot.eval.source import read_github, read_local
 from reviewbot.eval.store import Store
 from reviewbot.github.api import GitHubSettings
 from reviewbot.llm.models import model_info
-from reviewbot.llm.transport import Start, Transport, client_from_env
+from reviewbot.llm.transport import Connection, Start, connect_anthropic
 from reviewbot.output.terminal import VERBOSE, ProgressPrinter, progress_level
 from reviewbot.pipeline.metered import Metered
 
@@ -83,8 +83,8 @@ async def _evaluate(make: Callable[[object], Evaluation], goldens: tuple[Golden,
     """The run, with the client it needs (none while everything is reused from --out)."""
     if not api_key:
         return await make(_NoKey()).run(goldens, cells, config)
-    async with client_from_env(api_key, config.max_retries, config.timeout_seconds) as client:
-        return await make(Metered(Transport(client), progress)).run(goldens, cells, config)
+    async with connect_anthropic(Connection(api_key, config.max_retries, config.timeout_seconds)) as transport:
+        return await make(Metered(transport, progress)).run(goldens, cells, config)
 
 
 def evaluate(args: argparse.Namespace) -> Outcome:

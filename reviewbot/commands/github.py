@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from reviewbot.agents.tools import SEVERITIES
 from reviewbot.config import WARMUP_STRATEGIES
@@ -78,9 +79,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 
-def run(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Outcome:
-    """`environ`: the step's variables over the process's (a test runs two steps at once)."""
+def run(args: argparse.Namespace, environ: dict[str, str] | None = None, **passed: Any) -> Outcome:
+    """`environ`: the step's variables over the process's (a test runs two steps at once); `passed`:
+    a test's `connect=` (the model transport the run opens)."""
     from reviewbot.github import run as github_run
     from reviewbot.github.event import ActionsEnv
     env = ActionsEnv.from_environ({**os.environ, **(environ or {})})
-    return github_run.run(args, env)
+    return github_run.run(args, env, **passed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from reviewbot.agents.tools import SEVERITIES
 from reviewbot.commands.options import add_common
@@ -91,7 +92,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> Outcome:
+def run(args: argparse.Namespace, **passed: Any) -> Outcome:
+    """`passed`: a test's `connect=` (the model transport the run opens)."""
     from reviewbot.commands.review_run import review
 
-    return review(args)
+    return review(args, **passed)

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from reviewbot.change.diffsource import read_diff_file
 from reviewbot.change.gitsource import read_file_at, read_local_change
@@ -38,7 +38,7 @@ from reviewbot.errors import (
 )
 from reviewbot.llm import providers
 from reviewbot.llm.cassettes import RECORD, REPLAY, use_cassette
-from reviewbot.llm.transport import COUNTED_FIELDS, Transport, client_from_env
+from reviewbot.llm.transport import COUNTED_FIELDS, Connect, Connection, connect_anthropic
 from reviewbot.llm.usage import usage_json
 from reviewbot.output.formats import MACHINE_FORMATS
 from reviewbot.output.render import empty_result, finding_json, render, usage_line
@@ -52,8 +52,6 @@ from reviewbot.secrets import known_secrets, redact_json, redact_output
 
 if TYPE_CHECKING:
     import argparse
-
-    import anthropic
 
     from reviewbot.config import Config
     from reviewbot.domain.change import Change
@@ -104,36 +102,32 @@ def check_paths(args: argparse.Namespace) -> None:
         raise ConfigError(f"--record-cassette {args.record_cassette}: is a directory, not a cassette file")
 
 
-def _client(config: Config, api_key: str | None, replaying: bool,
-            target: providers.Target) -> anthropic.AsyncAnthropic:
+def _connection(config: Config, api_key: str | None, replaying: bool, target: providers.Target) -> Connection:
     # Replaying, a miss is final: no SDK retries (they would only wait). Recordings keep no retried
     # error answers (reviewbot.llm.cassettes), so nothing in a cassette needs a retry.
-    return client_from_env(api_key, 0 if replaying else config.max_retries, config.timeout_seconds,
-                           stall_seconds=config.stall_seconds, target=target)
+    return Connection(api_key, 0 if replaying else config.max_retries, config.timeout_seconds,
+                      stall_seconds=config.stall_seconds, target=target)
 
 
 async def _review(change: Change, config: Config, api_key: str | None, workspace: Path, progress: ProgressPrinter,
-                  cassette: Path | None, target: providers.Target, keep_state: bool = False,
+                  cassette: Path | None, target: providers.Target, connect: Connect, keep_state: bool = False,
                   resume: bool = False, repo: Repository | None = None) -> ReviewResult:
-    async with _client(config, api_key, cassette is not None, target) as client:
-        transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
-        metered = cast(Transport, Metered(transport, progress, cassette))      # run_review only sends
-        return await run_review(change, config, metered, workspace,
+    async with connect(_connection(config, api_key, cassette is not None, target)) as transport:
+        return await run_review(change, config, Metered(transport, progress, cassette), workspace,
                                 progress, keep_state=keep_state, resume=resume, known=progress.known,
                                 repo=repo)
 
 
 async def _dry_run(change: Change, config: Config, api_key: str | None, workspace: Path,
                    progress: ProgressPrinter, cassette: Path | None, target: providers.Target,
-                   repo: Repository | None = None) -> dryrun.DryRun:
+                   connect: Connect, repo: Repository | None = None) -> dryrun.DryRun:
     ws, prefix = prepare(change, config, workspace, repo=repo)
     calls = dryrun.planned_calls(ws, prefix, config)
     requests = [dryrun.prefix_request(prefix)] + [c.request for c in calls]
     if target.platform.count_tokens:
         progress(TokensCounting(len(calls)))
-        async with _client(config, api_key, cassette is not None, target) as client:
-            transport = Metered(Transport(client, stall_seconds=config.stall_seconds, target=target), progress,
-                                 cassette)
+        async with connect(_connection(config, api_key, cassette is not None, target)) as inner:
+            transport = Metered(inner, progress, cassette)
             counts = await asyncio.gather(*(transport.count_tokens(r) for r in requests))
     else:
         progress(TokensCounting(len(calls), target.platform.title))
@@ -154,7 +148,8 @@ def _workspace(keep: Path | None) -> Iterator[Path]:
         yield Path(tmp) / "ws"
 
 
-def review(args: argparse.Namespace) -> Outcome:
+def review(args: argparse.Namespace, connect: Connect = connect_anthropic) -> Outcome:
+    """`connect` opens the model transport (a test passes its own)."""
     progress = ProgressPrinter(sys.stderr, progress_level(args.quiet, args.verbose))
     level = progress.level
     if args.dry_run and args.format == "sarif":
@@ -204,13 +199,14 @@ def review(args: argparse.Namespace) -> Outcome:
         repo, change.meta.head_sha, change.meta.base_sha)
     with _workspace(kept) as workspace, recording:
         if args.dry_run:
-            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, target, source))
+            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, target, connect,
+                                        source))
             text = (json.dumps(redact_json(dryrun.to_json(plan), known), indent=2, ensure_ascii=False) + "\n"
                     if args.format == "json" else redact_output(dryrun.to_markdown(plan), known))
             write_review(text, args.format, sys.stdout)
             return Outcome(EXIT_OK)
         try:
-            result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed, target,
+            result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed, target, connect,
                                          keep_state=kept is not None, resume=args.resume is not None,
                                          repo=source))
         finally:

@@ -96,7 +96,7 @@ from reviewbot.github.source import (
     pull_change,
 )
 from reviewbot.llm import providers
-from reviewbot.llm.transport import COUNTED_FIELDS, Transport, client_from_env
+from reviewbot.llm.transport import COUNTED_FIELDS, Connect, Connection, connect_anthropic
 from reviewbot.llm.usage import CallRecord, usage_json
 from reviewbot.output.redact import redact_result
 from reviewbot.output.render import render, to_markdown, usage_line
@@ -196,14 +196,15 @@ def _exit(severities: tuple[str, ...], fail_on: str | None, complete: bool) -> O
 # ------------------------------------------------------------------------------------ the run
 
 
-def run(args: argparse.Namespace, env: ActionsEnv) -> Outcome:
-    """One `reviewbot github` run: a review of the event's pull request, or an answer to a comment."""
+def run(args: argparse.Namespace, env: ActionsEnv, connect: Connect = connect_anthropic) -> Outcome:
+    """One `reviewbot github` run: a review of the event's pull request, or an answer to a comment.
+    `connect` opens the model transport (a test passes its own)."""
     out = Out(env, args.quiet, args.verbose)
     event = _event(args, env)
     title = f"{event.repository}#{event.number}"
     if isinstance(event, ConversationEvent):
-        return _converse(args, env, out, event, title)
-    return review_pull(args, env, out, event, title).outcome
+        return _converse(args, env, out, event, title, connect)
+    return review_pull(args, env, out, event, title, connect).outcome
 
 
 def _event(args: argparse.Namespace, env: ActionsEnv) -> PullRequestEvent | ConversationEvent:
@@ -253,7 +254,8 @@ def _credentials(args: argparse.Namespace, event: PullRequestEvent) -> tuple[str
         if event.restricted:
             return None, ("no ANTHROPIC_API_KEY: GitHub does not pass secrets to workflows of pull requests from "
                           "forks or Dependabot, so there is no review")
-        raise MissingCredentials("ANTHROPIC_API_KEY is not set (add it as a repository secret and pass it to the action)")
+        raise MissingCredentials("ANTHROPIC_API_KEY is not set (add it as a repository secret and pass it to the "
+                                 "action)")
     if cloud:
         try:
             providers.check_credentials(args.provider, os.environ, args.aws_profile)
@@ -299,13 +301,14 @@ class _Source:
     since: str | None
     config: Config
     target: providers.Target
+    connect: Connect                    # how the model is reached: opens the transport
     ignore: IgnoreFile
     rebuilt: frozenset[str]             # files whose patch GitHub omitted, rebuilt from their contents
     not_reviewed: tuple[tuple[str, str], ...]
 
 
 def _read_source(args: argparse.Namespace, api: PullRequestApi, event: PullRequestEvent, r: _Reading,
-                 out: Out, title: str) -> _Source:
+                 out: Out, title: str, connect: Connect) -> _Source:
     pull = r.pull
     files, commits = api.files(), api.commits()
     files, rebuilt = fetch_omitted(api, files, pull.base_sha, pull.head_sha)
@@ -332,11 +335,11 @@ def _read_source(args: argparse.Namespace, api: PullRequestApi, event: PullReque
             out.say(f"{title}: reviewing {len(comparison.commits)} commit(s) pushed since {since[:12]}")
         else:
             out.say(f"{title}: the history since {r.scope.since[:12]} was rewritten or merged; reviewing the whole PR")
-    return _Source(pr_change, change, since, config, target, ignore, frozenset(rebuilt), not_reviewed)
+    return _Source(pr_change, change, since, config, target, connect, ignore, frozenset(rebuilt), not_reviewed)
 
 
 def review_pull(args: argparse.Namespace, env: ActionsEnv, out: Out, event: PullRequestEvent, title: str,
-                command: str = "", api: PullRequestApi | None = None) -> Ran:
+                connect: Connect, command: str = "", api: PullRequestApi | None = None) -> Ran:
     """A review run. `command`: "review" or "full-review" when a person asked for it in a comment
     (pause does not apply; a full review ignores what was reviewed already)."""
     with _failures(out, title):
@@ -360,7 +363,7 @@ def review_pull(args: argparse.Namespace, env: ActionsEnv, out: Out, event: Pull
             if args.dry_run or args.no_post:
                 return _already_reviewed(args, out, title, r)
             return Ran(_complete(api, r.prior, r.pull, r.login, out, title, args))
-        src = _read_source(args, api, event, r, out, title)
+        src = _read_source(args, api, event, r, out, title, connect)
         if not src.pr_change.files:
             return _skip(out, title, "no changed files", "no-files")
         if args.dry_run:
@@ -376,7 +379,7 @@ def _review(args: argparse.Namespace, api: PullRequestApi, src: _Source, api_key
     anything is planned or posted, and printed on stdout."""
     if not src.change.files:
         return None
-    result = _run_pipeline(args, src.change, src.config, api_key, out, src.target, api)
+    result = _run_pipeline(args, src.change, src.config, api_key, out, src.target, src.connect, api)
     result = redact_result(replace(result, secrets=tuple(dict.fromkeys(result.secrets + out.known))))
     sys.stdout.write(render(result, args.format))
     out.say(usage_line(result))
@@ -549,7 +552,7 @@ def _dry_run(args: argparse.Namespace, api: PullRequestApi, src: _Source, api_ke
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
         repo = _repository(api, change, config, Path(tmp) / "objects.git", out)
         workspace = args.keep_workspace or Path(tmp) / "ws"
-        plan = asyncio.run(_count(change, config, api_key, workspace, out, src.target, repo))
+        plan = asyncio.run(_count(change, config, api_key, workspace, out, src.target, src.connect, repo))
     if args.format == "json":
         sys.stdout.write(json.dumps(redact_json(dryrun.to_json(plan), out.known), indent=2, ensure_ascii=False)
                          + "\n")
@@ -567,15 +570,14 @@ def _dry_run(args: argparse.Namespace, api: PullRequestApi, src: _Source, api_ke
 
 
 async def _count(change: Change, config: Config, api_key: str | None, workspace: Path, out: Out,
-                 target: providers.Target, repo: Repository | None) -> dryrun.DryRun:
+                 target: providers.Target, connect: Connect, repo: Repository | None) -> dryrun.DryRun:
     ws, prefix = prepare(change, config, workspace, repo=repo)
     calls = dryrun.planned_calls(ws, prefix, config)
     requests = [dryrun.prefix_request(prefix)] + [c.request for c in calls]
     if target.platform.count_tokens:
         out.progress(TokensCounting(len(calls)))
-        async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
-                                   stall_seconds=config.stall_seconds, target=target) as client:
-            transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
+        async with connect(Connection(api_key, config.max_retries, config.timeout_seconds,
+                                      stall_seconds=config.stall_seconds, target=target)) as transport:
             counts = list(await asyncio.gather(*(transport.count_tokens(r) for r in requests)))
     else:
         out.progress(TokensCounting(len(calls), target.platform.title))
@@ -591,30 +593,29 @@ async def _count(change: Change, config: Config, api_key: str | None, workspace:
 
 
 async def _pipeline(change: Change, config: Config, api_key: str | None, workspace: Path,
-                    on_event: OnEvent, target: providers.Target | None = None,
+                    on_event: OnEvent, connect: Connect, target: providers.Target | None = None,
                     known: tuple[str, ...] | None = None, repo: Repository | None = None,
                     keep_state: bool = False, resume: bool = False) -> ReviewResult:
-    async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
-                               stall_seconds=config.stall_seconds, target=target) as client:
-        transport = Metered(Transport(client, stall_seconds=config.stall_seconds, target=target), on_event)
-        return await run_review(change, config, transport, workspace, on_event, known=known, repo=repo,
+    async with connect(Connection(api_key, config.max_retries, config.timeout_seconds,
+                                  stall_seconds=config.stall_seconds, target=target)) as inner:
+        return await run_review(change, config, Metered(inner, on_event), workspace, on_event, known=known, repo=repo,
                                 keep_state=keep_state, resume=resume)
 
 
 def _run_pipeline(args: argparse.Namespace, change: Change, config: Config, api_key: str | None, out: Out,
-                  target: providers.Target | None = None, api: PullRequestApi | None = None) -> ReviewResult:
+                  target: providers.Target, connect: Connect, api: PullRequestApi | None = None) -> ReviewResult:
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
         repo = _repository(api, change, config, Path(tmp) / "objects.git", out) if api is not None else None
         if args.state_dir:
-            return _review_with_state(args.state_dir, change, config, api_key, out, target, repo)
+            return _review_with_state(args.state_dir, change, config, api_key, out, target, connect, repo)
         if args.keep_workspace:
-            result = asyncio.run(_pipeline(change, config, api_key, args.keep_workspace, out.progress, target,
+            result = asyncio.run(_pipeline(change, config, api_key, args.keep_workspace, out.progress, connect, target,
                                            out.known, repo))
             (args.keep_workspace / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
             (args.keep_workspace / "review.json").write_text(render(result, "json"))
             return result
-        return asyncio.run(_pipeline(change, config, api_key, Path(tmp) / "ws", out.progress, target, out.known,
-                                     repo))
+        return asyncio.run(_pipeline(change, config, api_key, Path(tmp) / "ws", out.progress, connect, target,
+                                     out.known, repo))
 
 
 def state_name(meta: ChangeMeta) -> str:
@@ -623,7 +624,7 @@ def state_name(meta: ChangeMeta) -> str:
 
 
 def _review_with_state(state_dir: Path, change: Change, config: Config, api_key: str | None, out: Out,
-                       target: providers.Target | None, repo: Repository | None) -> ReviewResult:
+                       target: providers.Target | None, connect: Connect, repo: Repository | None) -> ReviewResult:
     """The review with every finished reviewer saved under state_dir, reusing what an earlier run of
     the same change saved (a failed post, a cancelled job): nothing paid for is paid again. A saved
     run of another configuration, or one cut before it saved anything, is started afresh."""
@@ -631,7 +632,7 @@ def _review_with_state(state_dir: Path, change: Change, config: Config, api_key:
     resume = (ws / "state" / "run.json").is_file()
     if resume:
         try:
-            result = asyncio.run(_pipeline(change, config, api_key, ws, out.progress, target, out.known, repo,
+            result = asyncio.run(_pipeline(change, config, api_key, ws, out.progress, connect, target, out.known, repo,
                                            keep_state=True, resume=True))
             redact_saved(ws, out.known)
             return result
@@ -640,7 +641,7 @@ def _review_with_state(state_dir: Path, change: Change, config: Config, api_key:
     shutil.rmtree(ws, ignore_errors=True)
     ws.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return asyncio.run(_pipeline(change, config, api_key, ws, out.progress, target, out.known, repo,
+        return asyncio.run(_pipeline(change, config, api_key, ws, out.progress, connect, target, out.known, repo,
                                      keep_state=True))
     finally:
         redact_saved(ws, out.known)
@@ -795,7 +796,8 @@ def _reconcile(api: PullRequestApi, posted: PostedReview, login: str) -> Publish
 # ------------------------------------------------------------------------------------ the conversation
 
 
-def _converse(args: argparse.Namespace, env: ActionsEnv, out: Out, event: ConversationEvent, title: str) -> Outcome:
+def _converse(args: argparse.Namespace, env: ActionsEnv, out: Out, event: ConversationEvent, title: str,
+              connect: Connect) -> Outcome:
     """A person wrote on the PR: a command, or a reply in one of the bot's threads. Only people with
     write access are heard; a comment already answered (a re-run of the event) gets nothing new."""
     with _failures(out, title):
@@ -811,14 +813,14 @@ def _converse(args: argparse.Namespace, env: ActionsEnv, out: Out, event: Conver
                          "the repository; ignored", "not-collaborator").outcome
         api = _api(args, env, event.repository, event.number)
         try:
-            return _converse_with(args, env, out, event, title, api)
+            return _converse_with(args, env, out, event, title, api, connect)
         except ReadOnlyToken as e:
             # a fork's PR: its review-comment and review events run with a read-only token, like pull_request
             return _skip(out, title, f"cannot answer: {e}", "read-only-token").outcome
 
 
 def _converse_with(args: argparse.Namespace, env: ActionsEnv, out: Out, event: ConversationEvent, title: str,
-                   api: PullRequestApi) -> Outcome:
+                   api: PullRequestApi, connect: Connect) -> Outcome:
     command = conv.parse_command(event.body) if event.in_reply_to is None else None
     login = api.login()
     if event.login == login:
@@ -840,7 +842,7 @@ def _converse_with(args: argparse.Namespace, env: ActionsEnv, out: Out, event: C
                                     number=event.number, head_sha=pull.head_sha, base_sha=pull.base_sha,
                                     head_repository=pull.head_repository, draft=pull.draft, state=pull.state,
                                     author=pull.author, sender=event.login)
-        ran = review_pull(args, env, out, pr_event, title, command=name, api=api)
+        ran = review_pull(args, env, out, pr_event, title, connect, command=name, api=api)
         what = "A full review" if name == "full-review" else "A review of the new commits"
         text = f"{what} of `{pull.head_sha[:12]}`: {conv.title_of(out.status, 1000)}"
         with _failures(out, title, ran.result):

@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from reviewbot.errors import ConfigError
 
@@ -29,8 +30,11 @@ RECORD, REPLAY = "record", "replay"
 MISSING_VCR = "cassettes need vcrpy: pip install 'reviewbot[cassettes]'"
 RETRIED_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})    # the SDK retries these
 
+Response = dict[str, Any]                       # a response as vcrpy records it
+ResponseFilter = Callable[[Response], Response | None]
 
-def scrub_response(response: dict) -> dict:
+
+def scrub_response(response: Response) -> Response:
     """Drop secret and per-request headers from a recorded response (vcrpy's before_record_response)."""
     for name in list(response.get("headers", {})):
         if name.lower() in SECRET_HEADERS:
@@ -38,7 +42,7 @@ def scrub_response(response: dict) -> dict:
     return response
 
 
-def scrub_and_drop_retried(response: dict) -> dict | None:
+def scrub_and_drop_retried(response: Response) -> Response | None:
     """For users' recordings: an answer the SDK retries (429, 529, 5xx...) is not kept, only the retry
     that succeeded, so a replay needs no retries and a request missing from the cassette fails at once."""
     if (response.get("status") or {}).get("code") in RETRIED_STATUSES:
@@ -46,7 +50,7 @@ def scrub_and_drop_retried(response: dict) -> dict | None:
     return scrub_response(response)
 
 
-def _redacted_text(data, known: tuple[str, ...]):
+def _redacted_text(data: str | bytes | None, known: tuple[str, ...]) -> str | bytes | None:
     from reviewbot.secrets import redact_json, redact_output
     if data is None:
         return None
@@ -58,26 +62,26 @@ def _redacted_text(data, known: tuple[str, ...]):
     return text.encode("utf-8", "surrogateescape") if isinstance(data, bytes) else text
 
 
-def redact_request(known: tuple[str, ...]) -> Callable:
+def redact_request(known: tuple[str, ...]) -> Callable[[Any], Any]:
     """vcrpy's before_record_request: the request body redacted (JSON stays JSON)."""
-    def redact(request):
+    def redact(request: Any) -> Any:
         if request.body:
             request.body = _redacted_text(request.body, known)
         return request
     return redact
 
 
-def redact_response(known: tuple[str, ...], inner: Callable[[dict], dict | None]) -> Callable[[dict], dict | None]:
+def redact_response(known: tuple[str, ...], inner: ResponseFilter) -> ResponseFilter:
     """vcrpy's before_record_response: `inner`'s filtering, then the body redacted."""
-    def redact(response: dict) -> dict | None:
-        response = inner(response)
-        if response is not None and (response.get("body") or {}).get("string"):
-            response["body"]["string"] = _redacted_text(response["body"]["string"], known)
-        return response
+    def redact(response: Response) -> Response | None:
+        kept = inner(response)
+        if kept is not None and (kept.get("body") or {}).get("string"):
+            kept["body"]["string"] = _redacted_text(kept["body"]["string"], known)
+        return kept
     return redact
 
 
-def _vcr_module():
+def _vcr_module() -> Any:
     try:
         import vcr
     except ImportError:
@@ -86,13 +90,13 @@ def _vcr_module():
 
 
 def make_vcr(library_dir: Path | None, record_mode: str, keep_retried: bool = True,
-             known: tuple[str, ...] | None = None):
+             known: tuple[str, ...] | None = None) -> Any:
     """A vcr.VCR with reviewbot's matching and filtering; record_mode "none" replays only.
     keep_retried=False leaves out the error answers the SDK retried (see scrub_and_drop_retried); the
     test suite keeps them, to test the retries themselves. `known` (secrets of the change) turns on
     the redaction of bodies (users' cassettes)."""
     vcr = _vcr_module()
-    scrub = scrub_response if keep_retried else scrub_and_drop_retried
+    scrub: ResponseFilter = scrub_response if keep_retried else scrub_and_drop_retried
     extra = {} if known is None else {"before_record_request": redact_request(known)}
     if known is not None:
         scrub = redact_response(known, scrub)
@@ -108,7 +112,7 @@ def make_vcr(library_dir: Path | None, record_mode: str, keep_retried: bool = Tr
 
 
 @contextmanager
-def use_cassette(path: Path, mode: str, known: tuple[str, ...] = ()) -> Iterator[object]:
+def use_cassette(path: Path, mode: str, known: tuple[str, ...] = ()) -> Iterator[Any]:
     """Record every HTTP call into `path` (overwritten; retried error answers left out; bodies redacted
     of `known` and of secret-shaped text) or replay them from it (a request not in it fails). Yields
     vcrpy's cassette."""
@@ -133,7 +137,7 @@ def use_cassette(path: Path, mode: str, known: tuple[str, ...] = ()) -> Iterator
         yield cassette
 
 
-def _sdk_transport():
+def _sdk_transport() -> object | None:
     """The send method of the HTTP library the anthropic SDK uses (httpx2 from anthropic 2.x), to check
     that vcrpy patched it: otherwise a replay would reach the real API and a recording record nothing."""
     try:

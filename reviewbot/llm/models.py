@@ -13,6 +13,7 @@ To add a model: one `_row(...)` line below (and an alias in `aliases` if the doc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from reviewbot.errors import ConfigError
 
@@ -70,17 +71,17 @@ class ModelInfo:
         return THINKING_ESTIMATE.get(self.effort_or_default(effort) or "high", THINKING_ESTIMATE["high"])
 
 
-def _p(inp, w5, w1, read, out) -> Price:
+def _p(inp: float, w5: float, w1: float, read: float, out: float) -> Price:
     return Price(inp, w5, w1, read, out)
 
 
-_NEW = dict(tokenizer=1.3, thinking_default=True, effort=_ALL, default_effort="high")
+_NEW: dict[str, Any] = dict(tokenizer=1.3, thinking_default=True, effort=_ALL, default_effort="high")
 _FABLE_5_2, _FABLE_5_1, _FABLE_5 = _p(8, 10, 16, 0.20, 40), _p(10, 12.5, 20, 0.25, 50), _p(10, 12.5, 20, 1.0, 50)
 _OPUS = _p(5, 6.25, 10, 0.50, 25)
 _SONNET_4 = _p(3, 3.75, 6, 0.30, 15)
 
 
-def _row(mid: str, price: Price, min_cacheable: int, **kw) -> ModelInfo:
+def _row(mid: str, price: Price, min_cacheable: int, **kw: Any) -> ModelInfo:
     return ModelInfo(mid, price, min_cacheable, **kw)
 
 

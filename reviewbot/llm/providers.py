@@ -53,7 +53,7 @@ from reviewbot.errors import ConfigError
 
 if TYPE_CHECKING:
     from reviewbot.config import Config
-    from reviewbot.llm.usage import Price
+    from reviewbot.llm.models import Price
 
 DEFAULT_PROVIDER = "anthropic"
 REGIONAL_PREMIUM = 1.10            # regional endpoints vs global, Sonnet 4.5 and later (Bedrock legacy, Vertex)
@@ -330,7 +330,7 @@ def resolve(config: Config, env: Mapping[str, str]) -> Target:
 
 def apply(config: Config, target: Target) -> Config:
     """The config the pipeline runs with: the Claude API id of the model (the model table's key).
-    The Transport swaps in the platform's id when it sends (llm.Transport._wire)."""
+    The transport swaps in the platform's id when it sends (llm.anthropic_transport.AnthropicTransport._wire)."""
     return replace(config, model=target.api_model)
 
 
@@ -344,20 +344,20 @@ def require_batches(target: Target) -> None:
                           "'anthropic', 'aws' or 'google-cloud', or review without batch mode")
 
 
-def check_request(target: Target, request: dict) -> None:
+def check_request(target: Target, request: dict[str, Any]) -> None:
     """A request the platform would refuse because of its shape (legacy Bedrock: no top-level
     cache_control; reviewbot's builders place breakpoints on blocks only). The clients build_client
     makes run this on every Messages request before it is sent."""
     _check_shape(target.platform, request)
 
 
-def _check_shape(platform: Platform, request: dict) -> None:
+def _check_shape(platform: Platform, request: dict[str, Any]) -> None:
     if "cache_control" in request and not platform.top_level_cache_control:
         raise ConfigError(f"{platform.title} does not accept a top-level cache_control: "
                           "put cache breakpoints on content blocks")
 
 
-def estimate_tokens(request: dict, fields: tuple[str, ...]) -> int:
+def estimate_tokens(request: dict[str, Any], fields: tuple[str, ...]) -> int:
     """The dry run's estimate where the platform cannot count (legacy Bedrock): the counted fields
     of the request as sent, at CHARS_PER_TOKEN characters per token."""
     text = json.dumps({k: request[k] for k in fields if k in request and k != "model"}, ensure_ascii=False,
@@ -400,11 +400,12 @@ def _azure_token_provider() -> Callable[[], str]:
     except ImportError:
         raise ConfigError("provider 'foundry' without ANTHROPIC_FOUNDRY_API_KEY needs azure-identity: "
                           "pip install 'reviewbot[foundry]'") from None
-    return get_bearer_token_provider(DefaultAzureCredential(), FOUNDRY_TOKEN_SCOPE)
+    provider: Callable[[], str] = get_bearer_token_provider(DefaultAzureCredential(), FOUNDRY_TOKEN_SCOPE)
+    return provider
 
 
 def build_client(target: Target, *, api_key: str | None, max_retries: int, timeout: Any,
-                 http_client=None, base_url: str | None = None, env: Mapping[str, str] = os.environ):
+                 http_client: Any = None, base_url: str | None = None, env: Mapping[str, str] = os.environ) -> Any:
     """The SDK's own async client for the target. Credentials come from the client's own chain;
     `api_key` is the Claude API key (provider anthropic only). `base_url` overrides the platform's
     URL (tests, proxies); otherwise the SDK derives it from the settings or its own variable."""
@@ -433,8 +434,8 @@ def build_client(target: Target, *, api_key: str | None, max_retries: int, timeo
         if name == "foundry":
             if env.get("ANTHROPIC_FOUNDRY_API_KEY"):
                 return _guarded(anthropic.AsyncAnthropicFoundry, target.platform)(**args, **common)
-            return _guarded(anthropic.AsyncAnthropicFoundry, target.platform)(azure_ad_token_provider=_azure_token_provider(),
-                                                             **args, **common)
+            return _guarded(anthropic.AsyncAnthropicFoundry, target.platform)(
+                azure_ad_token_provider=_azure_token_provider(), **args, **common)
     except (anthropic.AnthropicError, ValueError) as e:
         raise ConfigError(f"{target.platform.title}: {str(e).splitlines()[0]}") from None
     raise ConfigError(f"unknown provider '{name}'")
@@ -463,19 +464,19 @@ def _chain_errors() -> tuple[type[BaseException], ...]:
 
 
 @functools.cache
-def _guarded(cls, platform: Platform):
+def _guarded(cls: Any, platform: Platform) -> Any:
     """`cls` whose credential chain failing while a request is prepared (expired role, revoked ADC)
     is reviewbot's CredentialsError, one line naming the platform and the error type, never its
     text (which may quote a credential), instead of a traceback; and which refuses, before
     sending, a request shape the platform does not take (check_request)."""
     from reviewbot.errors import CredentialsError
 
-    def fail(e: BaseException):
+    def fail(e: BaseException) -> CredentialsError:
         return CredentialsError(f"{platform.title}: the credential chain failed ({type(e).__name__}); check the "
                                 "credentials step or login")
 
-    class Guarded(cls):
-        async def _prepare_options(self, options):
+    class Guarded(cls):  # type: ignore[misc]   # the platform's SDK client class
+        async def _prepare_options(self, options: Any) -> Any:
             if isinstance(options.json_data, dict) and options.url.startswith("/v1/messages"):
                 _check_shape(platform, options.json_data)
             try:
@@ -483,7 +484,7 @@ def _guarded(cls, platform: Platform):
             except _chain_errors() as e:
                 raise fail(e) from None
 
-        async def _prepare_request(self, request):
+        async def _prepare_request(self, request: Any) -> Any:
             try:
                 return await super()._prepare_request(request)
             except _chain_errors() as e:
@@ -494,14 +495,14 @@ def _guarded(cls, platform: Platform):
 
 
 @functools.cache
-def _legacy_bedrock_class():
+def _legacy_bedrock_class() -> Any:
     import anthropic
 
     class LegacyBedrock(anthropic.AsyncAnthropicBedrock):
         """AsyncAnthropicBedrock with the InvokeModel body version boto3 sends: the SDK's default
         (its Messages API version) is refused by the ARN-versioned models (see the module sources)."""
 
-        async def _prepare_options(self, options):
+        async def _prepare_options(self, options: Any) -> Any:
             if isinstance(options.json_data, dict) and "anthropic_version" not in options.json_data:
                 options = options.model_copy(update={"json_data": {**options.json_data,
                                                                     "anthropic_version": BEDROCK_INVOKE_VERSION}})

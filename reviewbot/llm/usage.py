@@ -7,7 +7,9 @@ caching. Thinking tokens are output tokens (billed at the output price) and are 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from reviewbot.domain.usage import CallRecord as CallRecord  # re-exported: the records moved to domain
 from reviewbot.domain.usage import Usage as Usage
@@ -19,11 +21,11 @@ def price_of(model: str, prompt_tokens: int = 0) -> Price:
     return model_info(model).price_for(prompt_tokens)
 
 
-def _getter(u):
+def _getter(u: Any) -> Callable[[str], Any]:
     return (lambda k: u.get(k)) if isinstance(u, dict) else (lambda k: getattr(u, k, None))
 
 
-def usage_from_api(u) -> Usage:
+def usage_from_api(u: Any) -> Usage:
     """From the SDK's usage object (or its dict form). Unknown split of a write is taken as 5m."""
     get = _getter(u)
     created = get("cache_creation_input_tokens") or 0
@@ -97,7 +99,7 @@ def fan_out_hit_rate(records: tuple[CallRecord, ...], prefix_tokens: int) -> tup
     return sum(r.usage.cache_read for r in first) / total, ideal / total
 
 
-def _call_json(r: CallRecord) -> dict:
+def _call_json(r: CallRecord) -> dict[str, Any]:
     return {"label": r.label, "model": r.model, "input_tokens": r.usage.input_tokens,
             "cache_write_5m": r.usage.cache_write_5m, "cache_write_1h": r.usage.cache_write_1h,
             "cache_read": r.usage.cache_read, "output_tokens": r.usage.output_tokens,
@@ -108,7 +110,7 @@ def _call_json(r: CallRecord) -> dict:
             "cache_miss_reason": r.cache_miss, "refusal": r.refusal, "billed": r.billed}
 
 
-def usage_json(records: tuple[CallRecord, ...]) -> dict:
+def usage_json(records: tuple[CallRecord, ...]) -> dict[str, Any]:
     run = summarize(records)
     return {
         "calls": [_call_json(r) for r in records],

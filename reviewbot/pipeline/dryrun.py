@@ -41,21 +41,21 @@ class PlannedCall:
 
 def prefix_request(prefix: Prefix) -> dict:
     """The shared prefix alone (the pre-warm request): its count is the prefix's tokens."""
-    return build_prewarm(prefix)
+    return build_prewarm(prefix).body
 
 
 def planned_calls(ws: Workspace, prefix: Prefix, config: Config) -> tuple[PlannedCall, ...]:
     """The first request of each specialist that would run, in dispatch order, then the summary's
     (built without findings, which exist only once the specialists have run)."""
     calls = [PlannedCall(s.name, build_request(prefix, specialist_delta(s.name, ws.plan, config), [],
-                                               config.max_output_tokens, config.effort_for(s.name)),
+                                               config.max_output_tokens, config.effort_for(s.name)).body,
                          effort_in_force(prefix, config.effort_for(s.name)))
              for s in ws.plan.specialists]
     if calls:
         idle = [s.name for s in selected(config.specialists) if s not in ws.plan.specialists]
         delta = render("summary.md.j2", findings="", count=0, failed=[], idle=idle)
         calls.append(PlannedCall(SUMMARY, build_request(prefix, delta, [], config.max_output_tokens,
-                                                        config.effort_for(SUMMARY)),
+                                                        config.effort_for(SUMMARY)).body,
                                  effort_in_force(prefix, config.effort_for(SUMMARY))))
     return tuple(calls)
 

@@ -12,20 +12,25 @@ Every API call of a review goes through `Runner.send`, which
 - records each call (usage and timings) and when the shared prefix was last used.
 `keep_warm` runs beside a long phase and, when the next use of the prefix would otherwise come
 later than a fraction of the TTL after the last one, sends a max_tokens=0 call that reads (and so
-refreshes) it, provided the prefix is cached at all. The decisions are pure functions.
+refreshes) it, provided the prefix is cached at all (a refresh costs one cache read; letting it
+expire costs a re-write at 1.25x on the next call). The decisions are pure functions.
+
+Requests arrive as reviewbot.agents.requests.Request records: their shared-prefix split and effort
+are fields, not read back out of the body. The body goes to the Transport as it is.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from reviewbot.agents.requests import Request
 from reviewbot.domain.events import KeepWarm, OnEvent, Pacing, StreamRetried
 from reviewbot.errors import APIError, BudgetExceeded, StreamBroken
 from reviewbot.llm.models import SUBMISSION_ESTIMATE, model_info
-from reviewbot.llm.transport import Reply, Transport
+from reviewbot.llm.transport import Block, OnStart, Partial, Reply, Start, Transport
 from reviewbot.llm.usage import REFUSALS_BILLED, CallRecord, Usage, call_cost, cost
 
 KEEP_WARM_AT = 0.8          # refresh when this fraction of the TTL has passed since the last use
@@ -74,21 +79,6 @@ def estimate_tokens(chars: int, tokenizer: float = 1.0) -> int:
     return int((chars // 3 + 1) * tokenizer) + 1
 
 
-def request_effort(request: dict) -> str | None:
-    """The effort a request's reply is written at: the last effort-only system message before the last
-    user turn, else the top-level output_config.effort, else the model's default (None: no effort)."""
-    info = model_info(request["model"])
-    if not info.effort:
-        return None
-    effort = (request.get("output_config") or {}).get("effort") or info.default_effort
-    msgs = request.get("messages") or []
-    last_user = max((i for i, m in enumerate(msgs) if m.get("role") == "user"), default=-1)
-    for m in msgs[:last_user]:
-        if m.get("role") == "system" and (m.get("output_config") or {}).get("effort"):
-            effort = m["output_config"]["effort"]
-    return effort
-
-
 def output_estimate(model: str, effort: str | None) -> int:
     """Output tokens one agent turn is expected to take: its thinking at this effort + a submission."""
     return model_info(model).thinking_tokens(effort) + SUBMISSION_ESTIMATE
@@ -111,19 +101,12 @@ def keep_warm_due(now: float, last_use: float, ttl: float) -> bool:
     return now - last_use >= KEEP_WARM_AT * ttl
 
 
-def keep_warm_pays(prefix_cached: bool, calls_to_come: int) -> bool:
-    """A refresh costs one cache read of the prefix; letting it expire costs a re-write (1.25x) on the
-    next call. It pays whenever the prefix is cacheable (above the model's minimum) and a call will
-    still come."""
-    return prefix_cached and calls_to_come > 0
-
-
 class Runner:
     """The per-review call gate: clock, budget, pacing, call log, last use of the shared prefix."""
 
     def __init__(self, transport: Transport, on_event: OnEvent, budget: Budget = Budget(),
-                 itpm_limit: int = 0, clock: Callable[[], float] = time.monotonic, sleep=asyncio.sleep,
-                 max_retries: int = 4):
+                 itpm_limit: int = 0, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, max_retries: int = 4):
         self.transport, self.on_event, self.budget, self.itpm = transport, on_event, budget, itpm_limit
         self.max_retries = max_retries
         self.inflight: dict[int, float] = {}              # estimated cost of each call in flight
@@ -131,7 +114,7 @@ class Runner:
         self.t0 = clock()
         self.records: list[CallRecord] = []
         self.dispatched: list[tuple[str, float]] = []     # (label, seconds from t0): every prefix use
-        self.window: list[list] = []                      # [time, uncached tokens] of each call
+        self.window: list[list[float]] = []               # [time, uncached tokens] of each call
         self.prefix_cached: bool | None = None            # known after the first call's usage
         self._lock = asyncio.Lock()
         self.notes: list[str] = []
@@ -139,29 +122,30 @@ class Runner:
     def now(self) -> float:
         return self.clock() - self.t0
 
-    def _uncached_chars(self, request: dict) -> int:
-        """What of this request will not come from the cache: all of it for the first call, or once the
-        prefix turned out not to be cacheable; otherwise only what follows the shared prefix (the
-        agent's delta and turns), since every later call is dispatched after the prefix was written."""
-        msgs = request.get("messages") or []
-        if not self.dispatched or self.prefix_cached is False or len(msgs) < 4:
-            return len(json.dumps(request))
-        return len(json.dumps(msgs[3:]))
+    def _uncached_chars(self, request: Request) -> int:
+        """What of this request will not come from the cache: all of it for the first call, once the
+        prefix turned out not to be cacheable, or when it shares nothing or is nothing but the prefix
+        (a pre-warm); otherwise only what follows the shared prefix (the agent's delta and turns),
+        since every later call is dispatched after the prefix was written."""
+        own = request.own()
+        if not self.dispatched or self.prefix_cached is False or not request.shared or not own:
+            return len(json.dumps(request.body))
+        return len(json.dumps(own))
 
     def spent(self) -> float:
         return sum(call_cost(r) for r in self.records)
 
-    def estimate(self, request: dict) -> float:
+    def estimate(self, request: Request) -> float:
         """The dollars this request is expected to cost (its input side by characters, the table's
         tokenizer factor, the output by its effort)."""
-        model = request["model"]
+        model = request.model
         tok = model_info(model).tokenizer
         uncached = estimate_tokens(self._uncached_chars(request), tok)
-        cached = max(0, estimate_tokens(len(json.dumps(request)), tok) - uncached)
-        out = 0 if request.get("max_tokens") == 0 else output_estimate(model, request_effort(request))
+        cached = max(0, estimate_tokens(len(json.dumps(request.body)), tok) - uncached)
+        out = 0 if request.body.get("max_tokens") == 0 else output_estimate(model, request.effort)
         return estimate_cost(model, uncached, cached, out)
 
-    def _check_budget(self, request: dict) -> float:
+    def _check_budget(self, request: Request) -> float:
         reason = budget_exceeded(self.records, self.budget, len(self.dispatched))
         if reason:
             raise BudgetExceeded(reason)
@@ -173,13 +157,19 @@ class Runner:
                                      f"spent, ${ahead - self.spent():.4f} in flight and estimated for this call)")
         return est
 
-    def _record(self, label: str, request: dict, reply: Reply, fallback: bool) -> CallRecord:
+    def _record(self, label: str, request: Request, reply: Reply, fallback: bool) -> CallRecord:
         billed = reply.refusal is None or reply.refusal in REFUSALS_BILLED
         return CallRecord(label, reply.model, reply.usage, reply.started - self.t0, reply.first_byte - self.t0,
-                          reply.ended - self.t0, reply.stop_reason, request_effort(request), fallback, None,
+                          reply.ended - self.t0, reply.stop_reason, request.effort, fallback, None,
                           reply.cache_miss, reply.message_id, reply.refusal, billed, reply.price_factor)
 
-    async def send(self, request: dict, label: str, on_first_byte=None, fallback: bool = False):
+    def _broken(self, label: str, request: Request, p: Partial, fallback: bool, why: str) -> CallRecord:
+        """The billed record of a stream that broke after it began (the retry reads its cache write)."""
+        return CallRecord(label, p.model, p.usage, p.started - self.t0, p.first_byte - self.t0, p.ended - self.t0, "",
+                          request.effort, fallback, why, None, p.message_id, price_factor=p.price_factor)
+
+    async def send(self, request: Request, label: str, on_first_byte: OnStart | None = None,
+                   fallback: bool = False) -> tuple[CallRecord, tuple[Block, ...]]:
         """Send one call (retrying a broken stream); return its CallRecord and content blocks.
         `fallback`: the call is made on the fallback model after a refusal (shown in the usage)."""
         est = self._check_budget(request)
@@ -190,13 +180,14 @@ class Runner:
         finally:
             self.inflight.pop(key, None)
 
-    async def _send(self, request: dict, label: str, on_first_byte=None, fallback: bool = False):
-        need = estimate_tokens(self._uncached_chars(request), model_info(request["model"]).tokenizer) \
+    async def _send(self, request: Request, label: str, on_first_byte: OnStart | None,
+                    fallback: bool) -> tuple[CallRecord, tuple[Block, ...]]:
+        need = estimate_tokens(self._uncached_chars(request), model_info(request.model).tokenizer) \
             if self.itpm else 0
-        entry = None
+        entry: list[float] | None = None
         if self.itpm:
             async with self._lock:
-                delay = pacing_delay([tuple(e) for e in self.window], self.now(), need, self.itpm)
+                delay = pacing_delay([(t, int(n)) for t, n in self.window], self.now(), need, self.itpm)
                 if delay > 0:
                     self.on_event(Pacing(delay))
                     await self.sleep(delay)
@@ -205,7 +196,7 @@ class Runner:
         self.dispatched.append((label, self.now()))
         started = [False]
 
-        def on_start(start):
+        def on_start(start: Start) -> None:
             if self.prefix_cached is None:       # known at the first event, not only when the call ends
                 self.prefix_cached = start.usage.cache_write + start.usage.cache_read > 0
             if not started[0]:
@@ -215,15 +206,11 @@ class Runner:
         attempt = 0
         while True:
             try:
-                reply = await self.transport.send(request, on_start)
+                reply = await self.transport.send(request.body, on_start)
                 break
             except StreamBroken as e:
-                p = e.partial
-                if p is not None:          # billed: the broken attempt is part of the usage report
-                    self.records.append(CallRecord(label, p.model, p.usage, p.started - self.t0,
-                                                   p.first_byte - self.t0, p.ended - self.t0, "", request_effort(
-                                                       request), fallback, str(e), None, p.message_id,
-                                                   price_factor=p.price_factor))
+                if isinstance(e.partial, Partial):   # billed: the broken attempt is part of the usage report
+                    self.records.append(self._broken(label, request, e.partial, fallback, str(e)))
                 attempt += 1
                 if attempt > self.max_retries:
                     raise APIError(f"{e}; gave up after {attempt} attempts", None, "stream") from None
@@ -240,8 +227,9 @@ class Runner:
     def last_prefix_use(self) -> float:
         return max((t for _, t in self.dispatched), default=0.0)
 
-    async def keep_warm(self, warm_request: dict, ttl: float, stop: asyncio.Event, poll: float | None = None) -> None:
-        """Refresh the shared prefix until `stop` is set, whenever it is due and pays."""
+    async def keep_warm(self, warm_request: Request, ttl: float, stop: asyncio.Event,
+                        poll: float | None = None) -> None:
+        """Refresh the shared prefix until `stop` is set, whenever it is due and the prefix is cached."""
         poll = poll or max(0.05, min(5.0, ttl / 20))
         while not stop.is_set():
             try:
@@ -249,7 +237,7 @@ class Runner:
                 return
             except TimeoutError:
                 pass
-            if keep_warm_due(self.now(), self.last_prefix_use(), ttl) and keep_warm_pays(bool(self.prefix_cached), 1):
+            if keep_warm_due(self.now(), self.last_prefix_use(), ttl) and self.prefix_cached:
                 self.on_event(KeepWarm())
                 try:
                     await self.send(warm_request, "keep-warm")

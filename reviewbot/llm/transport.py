@@ -49,6 +49,7 @@ class Reply:
     refusal: str | None = None            # stop_details.category of a refusal
     cache_miss: dict | None = None        # diagnostics.cache_miss_reason
     price_factor: float = 1.0             # the platform's price relative to the Claude API's (providers)
+    batch: bool = False                   # answered through the Message Batches API (reviewbot.llm.batches)
 
 
 @dataclass(frozen=True)

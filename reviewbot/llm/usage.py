@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reviewbot.llm.models import Price, model_info
+from reviewbot.llm.models import BATCH_FACTOR, Price, model_info
 
 
 def price_of(model: str, prompt_tokens: int = 0) -> Price:
@@ -96,9 +96,19 @@ class CallRecord:
     refusal: str | None = None         # the refusal category, when the model refused
     billed: bool = True                # False: a refusal the API does not bill (cyber, general_harms, none)
     price_factor: float = 1.0          # the platform's price relative to the Claude API's (regional: 1.1)
+    batch: bool = False                # a Message Batches item: every token at BATCH_FACTOR of the price
+
+    @property
+    def factor(self) -> float:
+        return self.price_factor * (BATCH_FACTOR if self.batch else 1.0)
 
     @property
     def cost(self) -> float:
+        return cost(self.usage, self.model) * self.factor if self.billed else 0.0
+
+    @property
+    def interactive_cost(self) -> float:
+        """What the call would have cost outside a batch (its batch discount is this minus `cost`)."""
         return cost(self.usage, self.model) * self.price_factor if self.billed else 0.0
 
 
@@ -123,7 +133,7 @@ class RunUsage:
 def summarize(records: tuple[CallRecord, ...]) -> RunUsage:
     total = sum((r.usage for r in records), Usage())
     return RunUsage(len(records), total, sum(r.cost for r in records),
-                    sum(naive_cost(r.usage, r.model) * r.price_factor for r in records if r.billed))
+                    sum(naive_cost(r.usage, r.model) * r.factor for r in records if r.billed))
 
 
 REFUSALS_BILLED = ("bio", "frontier_llm", "reasoning_extraction")   # the docs: billed before any output
@@ -148,7 +158,7 @@ def _call_json(r: CallRecord) -> dict:
             "cost_usd": round(r.cost, 6), "started": round(r.started, 3),
             "first_byte": round(r.first_byte, 3), "ended": round(r.ended, 3),
             "stop_reason": r.stop_reason, "fallback": r.fallback, "broken": r.broken,
-            "cache_miss_reason": r.cache_miss, "refusal": r.refusal, "billed": r.billed}
+            "cache_miss_reason": r.cache_miss, "refusal": r.refusal, "billed": r.billed, "batch": r.batch}
 
 
 def usage_json(records: tuple[CallRecord, ...]) -> dict:
@@ -164,5 +174,7 @@ def usage_json(records: tuple[CallRecord, ...]) -> dict:
                    "cache_misses": sum(1 for r in records if r.cache_miss),
                    "hit_rate": None if run.hit_rate is None else round(run.hit_rate, 4),
                    "cost_usd": round(run.cost, 6), "no_cache_cost_usd": round(run.naive_cost, 6),
-                   "saving": None if run.saving is None else round(run.saving, 4)},
+                   "saving": None if run.saving is None else round(run.saving, 4),
+                   "batch_calls": sum(1 for r in records if r.batch),
+                   "batch_discount_usd": round(sum(r.interactive_cost - r.cost for r in records), 6)},
     }

@@ -176,7 +176,7 @@ class Runner:
         billed = reply.refusal is None or reply.refusal in REFUSALS_BILLED
         return CallRecord(label, reply.model, reply.usage, reply.started - self.t0, reply.first_byte - self.t0,
                           reply.ended - self.t0, reply.stop_reason, request_effort(request), fallback, None,
-                          reply.cache_miss, reply.message_id, reply.refusal, billed, reply.price_factor)
+                          reply.cache_miss, reply.message_id, reply.refusal, billed, reply.price_factor, reply.batch)
 
     async def send(self, request: dict, label: str, on_first_byte=None, fallback: bool = False):
         """Send one call (retrying a broken stream); return its CallRecord and content blocks.

@@ -1,0 +1,226 @@
+"""Batch mode: reviews whose model calls go through the Message Batches API, at half the price.
+
+The design: the interactive review runs unchanged (`run_review`: the same plan, shared prefix,
+request builders, agent loops, merge and summary) over a stand-in for the Transport,
+`BatchTransport`, whose `send` hands the request to a `BatchQueue` shared by every review of the
+run and waits for its result. The queue submits the requests that are waiting as ONE Message
+Batch once the event loop has settled, i.e. when every live agent of every review is waiting on
+it. So:
+- round 1 is the first turn of every specialist of every review, one batch;
+- a specialist that called read_file or search_code gets its tool results locally, as in the
+  interactive loop, and asks its next turn: that turn goes in the next batch (one batch per tool
+  round; a specialist that submitted on its first turn is done after round 1);
+- a review's summary waits for its own specialists, so the summaries go in the batch after the
+  last specialist round (with other reviews' later specialist rounds, when they have any).
+Every call is therefore still one agent turn with its own CallRecord, priced at the batch factor
+(`CallRecord.batch`), and the result is the same ReviewResult, rendered by the same outputs.
+
+What changes against the interactive review (`batch_config`): every breakpoint gets the 1-hour TTL
+(a batch may take longer than 5 minutes, as the batch-processing docs warn, and the 1h entry lives
+across the rounds), so the prefix stays byte-identical across all the calls of a review; there is
+no leader (a batch has no first event to wait for: the warm-up is "none" and the first item that
+the API processes writes the prefix, best-effort as the docs say); the deadline becomes the batch's
+own 24 hours. A max_tokens=0 call (a keep-warm) cannot be a batch item and goes to the interactive
+transport. An item that ends errored, expired or canceled is that agent's failure (the review is
+partial, exit 5); a review all of whose items failed is kept as a partial review with the reason,
+never lost. Only a batch that cannot be created or read (a refused key, the API down) fails them all.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from reviewbot.config import Config
+from reviewbot.domain.change import Change
+from reviewbot.errors import APIError, CredentialsError
+from reviewbot.llm.batches import BatchClient, BatchInfo, ItemResult
+from reviewbot.llm.transport import Reply, Start, betas_for
+from reviewbot.pipeline.review import ReviewResult, run_review
+from reviewbot.repo.tree import Repository
+
+BATCH_TTL = {"type": "ephemeral", "ttl": "1h"}
+BATCH_DEADLINE_SECONDS = 25 * 3600.0       # a batch expires after 24 h; the review waits that long
+ONE_HOUR_OVER_5M = 12                      # the 1h TTL in units of the 5-minute one (cache_ttl_seconds)
+SETTLE_TICKS = 50                          # event-loop turns with no new request before a batch is sent
+SETTLE_SECONDS = 0.05
+ITEM_FAILURE = "batch-item"                # APIError.kind of an item that ended errored, expired or canceled
+
+
+class Sender(Protocol):
+    async def send(self, request: dict[str, Any], on_start: Callable[[Start], None] | None = None) -> Reply: ...
+
+    async def count_tokens(self, request: dict[str, Any]) -> int: ...
+
+
+def batch_config(config: Config) -> Config:
+    """The configuration a review runs with in batch mode (module docstring)."""
+    return replace(config, warmup="none", base_ttl="1h", cache_ttl_seconds=config.cache_ttl_seconds * ONE_HOUR_OVER_5M,
+                   deadline_seconds=max(config.deadline_seconds, BATCH_DEADLINE_SECONDS))
+
+
+def batch_params(request: dict[str, Any]) -> dict[str, Any]:
+    """A Messages request as a batch item's params: the same request, every breakpoint at the 1h TTL
+    (the cache key ignores cache_control, so the prefix is the interactive one, byte for byte), and an
+    agent's own effort, which the interactive request gives as an effort-only system message (a beta),
+    as the item's top-level effort: batch items take no beta header (cachesim's do not, and the docs
+    do not say the batch's header reaches them). Agents of one effort still share the whole prefix;
+    the tools + system part is shared by all (the effort is keyed just before the messages)."""
+    params = copy.deepcopy(request)
+    own = [m for m in params.get("messages") or () if m.get("role") == "system" and "output_config" in m
+           and not m.get("content")]
+    if own:
+        params["messages"] = [m for m in params["messages"] if not any(m is o for o in own)]
+        params["output_config"] = {**(params.get("output_config") or {}), **own[-1]["output_config"]}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "cache_control" in node:
+                node["cache_control"] = dict(BATCH_TTL)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(params)
+    return params
+
+
+def custom_id(key: str, params: dict[str, Any]) -> str:
+    """A batch item's id: the review's key and a hash of the params (deterministic: a re-run submits
+    the same batch, and a replayed cassette matches)."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return f"{key}-{digest[:24]}"
+
+
+def assemble(pending: Sequence[tuple[str, dict[str, Any]]]) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
+    """The items of one batch from the waiting (custom_id, params): sorted by custom_id, identical
+    requests once; and the beta headers any item needs (one header for the whole batch)."""
+    items = dict(sorted(pending, key=lambda p: p[0]))
+    betas = sorted({b for params in items.values() for b in betas_for(params)})
+    return list(items.items()), betas
+
+
+@dataclass
+class _Round:
+    items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    waiting: dict[str, list[asyncio.Future[ItemResult]]] = field(default_factory=dict)
+
+
+class BatchQueue:
+    """Collects the requests of every review of a run and submits them as Message Batches (module
+    docstring); `batches` lists each batch sent."""
+
+    def __init__(self, client: BatchClient, on_event: Callable[[str], None] = lambda m: None,
+                 settle_ticks: int = SETTLE_TICKS, settle_seconds: float = SETTLE_SECONDS):
+        self._client, self._on_event = client, on_event
+        self._ticks, self._seconds = settle_ticks, settle_seconds
+        self._round = _Round()
+        self._generation = 0
+        self._settling: asyncio.Task[None] | None = None
+        self.batches: list[tuple[BatchInfo, int]] = []       # (batch, items)
+
+    def submit(self, key: str, request: dict[str, Any]) -> Awaitable[ItemResult]:
+        params = batch_params(request)
+        cid = custom_id(key, params)
+        future: asyncio.Future[ItemResult] = asyncio.get_running_loop().create_future()
+        if cid not in self._round.waiting:
+            self._round.items.append((cid, params))
+        self._round.waiting.setdefault(cid, []).append(future)
+        self._generation += 1
+        if self._settling is None:
+            self._settling = asyncio.create_task(self._send_when_settled())
+        return future
+
+    async def _send_when_settled(self) -> None:
+        while True:
+            seen = self._generation
+            for _ in range(self._ticks):
+                await asyncio.sleep(0)
+            await asyncio.sleep(self._seconds)
+            if seen == self._generation:
+                break
+        this, self._round, self._settling = self._round, _Round(), None
+        items, betas = assemble(this.items)
+        try:
+            info, results = await self._client.run(items, betas, self._on_event)
+        except BaseException as e:
+            for futures in this.waiting.values():
+                for f in futures:
+                    if not f.done():
+                        f.set_exception(e if isinstance(e, Exception) else APIError("the batch was stopped"))
+            if not isinstance(e, Exception):
+                raise
+            return
+        self.batches.append((info, len(items)))
+        for cid, futures in sorted(this.waiting.items()):
+            for f in futures:
+                if not f.done():
+                    f.set_result(results[cid])
+
+
+class BatchTransport:
+    """The Transport one review is given in batch mode: `send` goes through the shared queue under this
+    review's `key`; a max_tokens=0 call and token counting go to `interactive`."""
+
+    def __init__(self, queue: BatchQueue, key: str, interactive: Sender):
+        self.queue, self.key, self.interactive = queue, key, interactive
+
+    async def send(self, request: dict[str, Any], on_start: Callable[[Start], None] | None = None) -> Reply:
+        if request.get("max_tokens") == 0:
+            return await self.interactive.send(request, on_start)
+        result = await self.queue.submit(self.key, request)
+        if result.reply is None:
+            raise APIError(result.error or f"batch item {result.kind}", result.status, ITEM_FAILURE)
+        if on_start is not None:
+            on_start(Start(result.reply.message_id, result.reply.usage))
+        return result.reply
+
+    async def count_tokens(self, request: dict[str, Any]) -> int:
+        return await self.interactive.count_tokens(request)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One review of a batch run: `key` names it (letters, digits, - and _; unique in the run)."""
+
+    key: str
+    change: Change
+    workspace: Path
+    repo: Repository | None = None
+    known: tuple[str, ...] | None = None
+
+
+def failed_review(change: Change, reason: str) -> ReviewResult:
+    """A review none of whose calls succeeded, kept as a partial review with the reason."""
+    return ReviewResult(meta=change.meta, files_changed=len(change.files), additions=change.additions,
+                        deletions=change.deletions, findings=(), verdict=None, overview=None, agents=(),
+                        summary=None, rejected=(), low_confidence=(), duplicates_folded=0, calls=(), schedule=None,
+                        notes=(f"batch mode: {reason}",), partial_reason=f"no reviewer's batch item succeeded: {reason}")
+
+
+async def run_batch_reviews(jobs: Sequence[Job], config: Config, queue: BatchQueue,
+                            interactive: Callable[[str], Sender],
+                            on_event: Callable[[str, str], None] = lambda key, m: None,
+                            wrap: Callable[[BatchTransport], Sender] = lambda t: t) -> list[ReviewResult]:
+    """Review every job, all at once, through `queue`; one ReviewResult per job, in order.
+    `interactive(key)` gives the review's interactive sender (keep-warm, token counts); `wrap` lets the
+    caller meter a review's transport. A refused key ends the run (CredentialsError)."""
+    bconfig = batch_config(config)
+
+    async def one(job: Job) -> ReviewResult:
+        transport = wrap(BatchTransport(queue, job.key, interactive(job.key)))
+        try:
+            return await run_review(job.change, bconfig, transport, job.workspace,  # type: ignore[arg-type]
+                                    lambda m: on_event(job.key, m), known=job.known, repo=job.repo)
+        except APIError as e:
+            if e.kind != ITEM_FAILURE or isinstance(e, CredentialsError):
+                raise                     # the batch itself failed (a refused key, the API down)
+            on_event(job.key, f"every batch item failed: {e}")
+            return failed_review(job.change, str(e))
+    return list(await asyncio.gather(*(one(j) for j in jobs)))

@@ -1,3 +1,3 @@
 """One module per subcommand; each has `register(subparsers)` and sets `run` on its parser."""
 
-COMMANDS = ("review", "bench", "github", "eval")
+COMMANDS = ("review", "bulk", "bench", "github", "eval")

@@ -26,12 +26,15 @@ from reviewbot.config import WARMUP_STRATEGIES, config_from_files, load_config, 
 from reviewbot.domain.findings import reaches
 from reviewbot.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, InputError, StreamBroken
 from reviewbot.llm import providers
+from reviewbot.llm.batches import BatchClient
 from reviewbot.llm.cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
+from reviewbot.llm.models import BATCH_FACTOR
 from reviewbot.llm.transport import COUNTED_FIELDS, Transport, client_from_env
 from reviewbot.llm.usage import REFUSALS_BILLED, usage_json
 from reviewbot.output.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
 from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
 from reviewbot.pipeline import dryrun
+from reviewbot.pipeline.batch import BatchQueue, Job, check_batch_target, run_batch_reviews
 from reviewbot.pipeline.resume import redact_saved
 from reviewbot.pipeline.review import ReviewResult, prepare, run_review
 from reviewbot.repo.local import local_repository
@@ -102,6 +105,10 @@ examples:
     cassette.add_argument("--replay-cassette", type=Path, metavar="FILE",
                           help="answer every API call from FILE, offline; a request that differs from the recording "
                                "(prompt, config, model, change) fails with exit 4; no API key needed")
+    r.add_argument("--batch", action="store_true",
+                   help="send the model calls through the Message Batches API: every token at half the price, "
+                        "the review in minutes to hours (one batch per tool round, then the summary); "
+                        "not with --resume")
     providers.add_arguments(r)
     noise = r.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", help="nothing on stderr but errors")
@@ -133,7 +140,8 @@ class _Metered:
         except APIError as e:
             raise self._miss(e) from None
         billed = reply.refusal is None or reply.refusal in REFUSALS_BILLED
-        self.progress.call(reply.model, reply.usage, reply.cache_miss, billed, reply.stop_reason)
+        self.progress.call(reply.model, reply.usage, reply.cache_miss, billed, reply.stop_reason,
+                           BATCH_FACTOR if reply.batch else 1.0)
         return reply
 
     async def count_tokens(self, request: dict) -> int:
@@ -196,9 +204,14 @@ def _client(config, api_key: str | None, replaying: bool, target: providers.Targ
 
 async def _review(change, config, api_key, workspace: Path, progress: ProgressPrinter, cassette,
                   target: providers.Target, keep_state: bool = False, resume: bool = False,
-                  repo=None) -> ReviewResult:
+                  repo=None, batch: bool = False) -> ReviewResult:
     async with _client(config, api_key, cassette is not None, target) as client:
         transport = Transport(client, stall_seconds=config.stall_seconds, target=target)
+        if batch:
+            queue = BatchQueue(BatchClient(client), progress.event)
+            job = Job("review", change, workspace, repo, progress.known, keep_state)
+            return (await run_batch_reviews([job], config, queue, lambda _: transport, lambda _, m: progress.event(m),
+                                            lambda t: _Metered(t, progress, cassette)))[0]
         return await run_review(change, config, _Metered(transport, progress, cassette), workspace,
                                 progress.event, keep_state=keep_state, resume=resume, known=progress.known,
                                 repo=repo)
@@ -254,6 +267,10 @@ def run(args) -> int:
     config = with_overrides(config, model=args.model, warmup=args.warmup, **providers.overrides(args))
     target = providers.resolve(config, os.environ)     # a model the platform lacks: one line, before any call
     config = providers.apply(config, target)
+    if args.batch and not args.dry_run:
+        if args.resume:
+            raise ConfigError("--batch does not resume a kept run (--resume): run it without --batch")
+        check_batch_target(target)
     known = known_secrets(change)            # redacted from every line written: stderr, files, cassettes
     progress.known = known
     if not change.files:
@@ -292,7 +309,7 @@ def run(args) -> int:
         try:
             result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed, target,
                                          keep_state=kept is not None, resume=args.resume is not None,
-                                         repo=source))
+                                         repo=source, batch=args.batch))
         finally:
             if kept:
                 redact_saved(workspace, known)

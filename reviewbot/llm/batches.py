@@ -72,7 +72,7 @@ def _reply(message: Any, created: float, ended: float, price_factor: float) -> R
 class BatchClient:
     """Creates Message Batches with an AsyncAnthropic client it is given; constructing does no I/O."""
 
-    def __init__(self, client: anthropic.AsyncAnthropic, poll_seconds: float = 5.0, poll_max: float = 60.0,
+    def __init__(self, client: anthropic.AsyncAnthropic, poll_seconds: float = 1.0, poll_max: float = 60.0,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Any] = asyncio.sleep, price_factor: float = 1.0):
         self._client = client
@@ -86,10 +86,9 @@ class BatchClient:
         result by custom_id (an item the results do not mention is reported as expired)."""
         headers = {"anthropic-beta": ",".join(betas)} if betas else {}
         created = self._clock()
+        requests: list[Any] = [{"custom_id": cid, "params": params} for cid, params in items]
         try:
-            batch = await self._client.messages.batches.create(
-                requests=[{"custom_id": cid, "params": params} for cid, params in items],  # type: ignore[misc]
-                extra_headers=headers)
+            batch = await self._client.messages.batches.create(requests=requests, extra_headers=headers)
         except anthropic.APIError as e:
             raise _api_error(e) from None
         on_event(f"batch {batch.id}: {len(items)} request(s) submitted")

@@ -76,12 +76,12 @@ class ProgressPrinter:
         return f"{self.calls} call{'s' if self.calls != 1 else ''}, ${self.cost:.4f} so far"
 
     def call(self, model: str, usage: Usage, cache_miss: dict | None = None, billed: bool = True,
-             stop_reason: str = "") -> None:
+             stop_reason: str = "", factor: float = 1.0) -> None:
         """One API call finished (reported by the transport); verbose shows it, with its thinking tokens
-        and the API's cache miss reason when it gave one."""
+        and the API's cache miss reason when it gave one. `factor`: a batch item's price factor."""
         self.calls += 1
         self.usage += usage
-        c = cost(usage, model) if billed else 0.0
+        c = cost(usage, model, factor) if billed else 0.0
         self.cost += c
         if self.level >= VERBOSE:
             extra = f" ({usage.thinking_tokens:,} thinking)" if usage.thinking_tokens else ""

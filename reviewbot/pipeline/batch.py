@@ -38,7 +38,8 @@ from typing import Any, Protocol
 
 from reviewbot.config import Config
 from reviewbot.domain.change import Change
-from reviewbot.errors import APIError, CredentialsError
+from reviewbot.errors import APIError, ConfigError, CredentialsError
+from reviewbot.llm import providers
 from reviewbot.llm.batches import BatchClient, BatchInfo, ItemResult
 from reviewbot.llm.transport import Reply, Start, betas_for
 from reviewbot.pipeline.review import ReviewResult, run_review
@@ -56,6 +57,15 @@ class Sender(Protocol):
     async def send(self, request: dict[str, Any], on_start: Callable[[Start], None] | None = None) -> Reply: ...
 
     async def count_tokens(self, request: dict[str, Any]) -> int: ...
+
+
+def check_batch_target(target: providers.Target) -> None:
+    """Batch mode's platform gate: a platform without the Message Batches API is a usage error, and so,
+    for now, is a cloud platform that has one (its batches are not the Claude API's endpoint)."""
+    providers.require_batches(target)
+    if target.platform.name != "anthropic":
+        raise ConfigError(f"batch mode goes through the Claude API's Message Batches endpoint; on "
+                          f"{target.platform.title} review without --batch (provider 'anthropic' has it)")
 
 
 def batch_config(config: Config) -> Config:
@@ -194,6 +204,7 @@ class Job:
     workspace: Path
     repo: Repository | None = None
     known: tuple[str, ...] | None = None
+    keep_state: bool = False                # save each finished agent in workspace/state (--keep-workspace)
 
 
 def failed_review(change: Change, reason: str) -> ReviewResult:
@@ -201,7 +212,8 @@ def failed_review(change: Change, reason: str) -> ReviewResult:
     return ReviewResult(meta=change.meta, files_changed=len(change.files), additions=change.additions,
                         deletions=change.deletions, findings=(), verdict=None, overview=None, agents=(),
                         summary=None, rejected=(), low_confidence=(), duplicates_folded=0, calls=(), schedule=None,
-                        notes=(f"batch mode: {reason}",), partial_reason=f"no reviewer's batch item succeeded: {reason}")
+                        notes=(f"batch mode: {reason}",),
+                        partial_reason=f"no reviewer's batch item succeeded: {reason}")
 
 
 async def run_batch_reviews(jobs: Sequence[Job], config: Config, queue: BatchQueue,
@@ -217,7 +229,8 @@ async def run_batch_reviews(jobs: Sequence[Job], config: Config, queue: BatchQue
         transport = wrap(BatchTransport(queue, job.key, interactive(job.key)))
         try:
             return await run_review(job.change, bconfig, transport, job.workspace,  # type: ignore[arg-type]
-                                    lambda m: on_event(job.key, m), known=job.known, repo=job.repo)
+                                    lambda m: on_event(job.key, m), keep_state=job.keep_state, known=job.known,
+                                    repo=job.repo)
         except APIError as e:
             if e.kind != ITEM_FAILURE or isinstance(e, CredentialsError):
                 raise                     # the batch itself failed (a refused key, the API down)

@@ -6,7 +6,8 @@ import re
 import pytest
 
 from reviewbot.agents.requests import Prefix, build_request
-from reviewbot.commands.bulk import exit_code, parse_range
+from reviewbot.change.ranges import parse_range
+from reviewbot.commands.bulk import exit_code
 from reviewbot.config import Config
 from reviewbot.errors import APIError, ConfigError
 from reviewbot.llm.batches import BatchInfo, ItemResult

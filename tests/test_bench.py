@@ -157,8 +157,8 @@ def test_markdown_table_has_a_row_per_pr_totals_and_routing():
     header = next(l for l in lines if l.startswith("| PR "))
     assert [h.strip() for h in header.strip("|").split("|")] == [
         "PR", "files", "+/-", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit", "wall s",
-        "summary", "cost $", "in $", "out $", "thinking", "vs naive bot", "prefix tok", "avoidable", "related",
-        "reads", "searches", "ran", "targets"]
+        "summary", "cost $", "in $", "out $", "thinking", "batch $", "batch/int", "vs naive bot", "prefix tok",
+        "avoidable", "related", "reads", "searches", "ran", "targets"]
     table = md.split("Routing")[0]
     body = {l.split("|")[1].strip(): l for l in table.splitlines() if l.startswith("| ")}
     assert body["big-pr"].rstrip(" |").endswith("PASS") and "93.8%" in body["big-pr"] and "1/2" in body["big-pr"]
@@ -266,7 +266,7 @@ def test_rows_report_the_prefix_growth_and_the_reviewers_own_reads_and_searches(
     assert r.prefix_growth == pytest.approx(700 / 2210)
     import re
     cells = [c.strip() for c in re.split(r"\|", render_markdown([r]).splitlines()[2])]
-    assert cells[17:22] == ["2910", "n/a", "700 (+32%)", "3", "1"]
+    assert cells[19:24] == ["2910", "n/a", "700 (+32%)", "3", "1"]
 
 
 def test_rows_report_dollars_apart_thinking_the_summary_share_and_the_avoidable_prefix():
@@ -293,5 +293,6 @@ def test_bench_no_effort_policy_flag_turns_the_policy_off():
     from reviewbot.commands.bench import options, register
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
-    assert options(parser.parse_args(["bench"])).config.effort_policy is True
-    assert options(parser.parse_args(["bench", "--no-effort-policy"])).config.effort_policy is False
+    sim = ["--corpus", "c", "--cachesim", "s.py"]
+    assert options(parser.parse_args(["bench", *sim])).config.effort_policy is True
+    assert options(parser.parse_args(["bench", *sim, "--no-effort-policy"])).config.effort_policy is False

@@ -35,7 +35,11 @@ def test_corpus_entries_sorted_named_and_checked(tmp_path):
 
 
 @pytest.mark.parametrize("argv,code,message", [
-    (["--corpus", "/nonexistent/corpus"], 3, "corpus directory not found: /nonexistent/corpus"),
+    (["--corpus", "/nonexistent/corpus", "--cachesim", str(SERVER)], 3,
+     "corpus directory not found: /nonexistent/corpus"),
+    ([], 2, "give --corpus DIR and --cachesim PATH/server.py"),
+    (["--repo", "."], 2, "--repo: give the ranges"),
+    (["--repo", ".", "--corpus", "x", "HEAD"], 2, "--repo runs against the real API"),
     (["--api-url", "http://127.0.0.1:1", "--time-scale", "2"], 2, "--time-scale applies to the cachesim"),
     (["--time-scale", "0"], 2, "--time-scale must be positive"),
     (["--cachesim", "/nonexistent/server.py", "--corpus", str(DATA)], 2, "analyze.py not found in /nonexistent"),

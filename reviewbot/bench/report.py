@@ -9,6 +9,8 @@ Columns, one row per PR plus the totals (ratios of sums):
   races           calls that missed a cache entry still being written
   wall/crit       wall time over the critical path (see reviewbot.bench.metrics)
   vs naive bot    billed input cost over that of the bot's naive mode on the same PR
+  batch $         dollars of the same PR reviewed in batch mode (Message Batches, 50%), all PRs in one run
+  batch/int       batch $ over cost $ (the interactive review's dollars)
   prefix tok      the shared prefix's tokens (cachesim's count of the first call's cached part)
   related         of which the related-code section, and its size over the rest of the prefix
   reads, searches read_file and search_code calls the reviewers made themselves
@@ -24,11 +26,11 @@ from reviewbot.bench.metrics import Row, Targets, failures, totals
 
 SCHEMA_VERSION = 1
 COLUMNS = ("PR", "files", "+/-", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit",
-           "wall s", "summary", "cost $", "in $", "out $", "thinking", "vs naive bot", "prefix tok", "avoidable",
-           "related", "reads", "searches", "ran", "targets")
+           "wall s", "summary", "cost $", "in $", "out $", "thinking", "batch $", "batch/int", "vs naive bot",
+           "prefix tok", "avoidable", "related", "reads", "searches", "ran", "targets")
 RIGHT = {"files", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit", "wall s", "summary",
-         "cost $", "in $", "out $", "thinking", "vs naive bot", "prefix tok", "avoidable", "related", "reads",
-         "searches"}
+         "cost $", "in $", "out $", "thinking", "batch $", "batch/int", "vs naive bot", "prefix tok", "avoidable",
+         "related", "reads", "searches"}
 
 
 def _num(v: float | None, fmt: str) -> str:
@@ -49,7 +51,8 @@ def _cells(row: Row, target_cell: str) -> tuple[str, ...]:
             _num(row.hit_rate, ".1%"), _num(row.cost_over_oracle, ".3f"), _num(row.cost_over_naive, ".3f"),
             str(row.races), _num(row.wall_over_critical, ".2f"), f"{row.wall:.1f}", _num(row.summary_share, ".0%"),
             f"{row.split.total:.4f}", f"{row.split.total - row.split.output:.4f}", f"{row.split.output:.4f}",
-            str(row.thinking_tokens), _num(row.vs_naive_bot, ".3f"), str(row.prefix_tokens),
+            str(row.thinking_tokens), _num(row.batch_usd, ".4f"), _num(row.batch_over_interactive, ".3f"),
+            _num(row.vs_naive_bot, ".3f"), str(row.prefix_tokens),
             _num(row.avoidable_share, ".1%"),
             f"{row.related_tokens} (+{_num(row.prefix_growth, '.0%')})", str(row.reads), str(row.searches),
             ran + ("" if row.complete else " partial"), target_cell)
@@ -79,8 +82,10 @@ def render_markdown(rows: Sequence[Row], targets: Targets = Targets(), title: st
              f"Targets, on every PR with at least {targets.min_files} changed files: hit rate >= "
              f"{targets.min_hit_rate:.2f}, cost/oracle <= {targets.max_cost_over_oracle:.2f}, races <= "
              f"{targets.max_races}, wall/crit <= {targets.max_wall_over_critical:.2f}, cost/naive <= "
-             f"{targets.max_cost_over_naive:.2f}. Costs in cachesim's unit (one uncached input token) except "
-             "cost $ (input and output at the bot's price table).", "",
+             f"{targets.max_cost_over_naive:.2f}, batch/int <= {targets.max_batch_over_interactive:.2f} (when the "
+             "batch mode ran). Costs in cachesim's unit (one uncached input token) except cost $ and batch $ "
+             "(input and output at the bot's price table). Against the real API there is no oracle (n/a) and "
+             "no race count.", "",
              "Routing (specialists that ran; the others with their status):", "",
              _table(("PR", "ran", "not run"), routing), ""]
     return "\n".join(parts)
@@ -90,13 +95,14 @@ def row_json(row: Row, targets: Targets) -> dict:
     d = asdict(row)
     d["agents"] = [{"name": n, "status": s} for n, s in row.agents]
     d["split"] = {k: round(v, 6) for k, v in d["split"].items()}
-    for key in ("no_cache_usd", "naive_bot_usd"):
+    for key in ("no_cache_usd", "naive_bot_usd", "batch_usd", "batch_output_usd"):
         d[key] = None if d[key] is None else round(d[key], 6)
     d["wall"], d["critical"] = round(row.wall, 3), round(row.critical, 3)
     d.update(cost_usd=round(row.split.total, 6),
              hit_rate=_round(row.hit_rate), cost_over_oracle=_round(row.cost_over_oracle),
              cost_over_naive=_round(row.cost_over_naive), wall_over_critical=_round(row.wall_over_critical),
              vs_naive_bot=_round(row.vs_naive_bot), prefix_growth=_round(row.prefix_growth),
+             batch_over_interactive=_round(row.batch_over_interactive),
              input_usd=round(row.split.total - row.split.output, 6), output_usd=round(row.split.output, 6),
              summary_seconds=round(row.summary_seconds, 3), summary_share=_round(row.summary_share),
              avoidable_share=_round(row.avoidable_share))

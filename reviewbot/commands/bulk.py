@@ -23,13 +23,11 @@ import os
 import re
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from reviewbot.agents.tools import SEVERITIES
-from reviewbot.change.gitsource import read_local_change
+from reviewbot.change.ranges import RangeChange, read_ranges
 from reviewbot.config import Config, load_config, with_overrides
-from reviewbot.domain.change import Change
 from reviewbot.domain.findings import reaches
 from reviewbot.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, ConfigError, InputError, Outcome
 from reviewbot.llm import providers
@@ -86,41 +84,8 @@ examples:
     b.set_defaults(run=run)
 
 
-@dataclass(frozen=True)
-class Item:
-    key: str                       # r001, r002, ...: the batch items' custom_id prefix
-    spec: str                      # the range as given
-    change: Change
-
-    @property
-    def file_stem(self) -> str:
-        return f"{self.key[1:]}-{re.sub(r'[^A-Za-z0-9._-]+', '_', self.spec)[:60]}"
-
-
-def parse_range(spec: str) -> tuple[str, str]:
-    """(base, head) of a RANGE: `BASE..HEAD`, or one commit `REV` as `REV^..REV`."""
-    if "..." in spec:
-        raise ConfigError(f"range {spec!r}: use BASE..HEAD (the change HEAD brings into BASE), not BASE...HEAD")
-    base, sep, head = spec.partition("..")
-    if sep:
-        if not base or not head:
-            raise ConfigError(f"range {spec!r}: give both ends, BASE..HEAD")
-        return base, head
-    if not spec.strip():
-        raise ConfigError("an empty RANGE")
-    return f"{spec}^", spec
-
-
-def read_items(repo: Path, specs: list[str]) -> list[Item]:
-    items = []
-    for i, spec in enumerate(dict.fromkeys(specs), 1):
-        base, head = parse_range(spec)
-        try:
-            change = read_local_change(repo, base, head)
-        except InputError as e:
-            raise InputError(f"{spec}: {e}") from None
-        items.append(Item(f"r{i:03d}", spec, change))
-    return items
+def file_stem(item: RangeChange) -> str:
+    return f"{item.key[1:]}-{re.sub(r'[^A-Za-z0-9._-]+', '_', item.spec)[:60]}"
 
 
 def exit_code(results: list[ReviewResult], fail_on: str | None) -> int:
@@ -129,7 +94,7 @@ def exit_code(results: list[ReviewResult], fail_on: str | None) -> int:
     return EXIT_OK if all(r.complete for r in results) else EXIT_PARTIAL
 
 
-def summary_line(item: Item, result: ReviewResult, path: Path) -> str:
+def summary_line(item: RangeChange, result: ReviewResult, path: Path) -> str:
     run = summarize(result.calls)
     state = "complete" if result.complete else f"PARTIAL: {result.partial_reason or 'a reviewer failed'}"
     return (f"{item.spec}: {result.verdict or 'no verdict'}, {len(result.findings)} finding(s), "
@@ -143,7 +108,7 @@ def run_usage(calls: list[CallRecord]) -> str:
             f"without caching ${run.naive_cost:.4f}), {run.usage.thinking_tokens:,} thinking tokens")
 
 
-async def _review_all(items: list[Item], config: Config, repo: Path, target: providers.Target,
+async def _review_all(items: list[RangeChange], config: Config, repo: Path, target: providers.Target,
                       progress: ProgressPrinter, poll_seconds: float, workspaces: Path) -> list[ReviewResult]:
     api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip() or None
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
@@ -176,7 +141,7 @@ def run(args: argparse.Namespace) -> Outcome | int:
     check_batch_target(target)
     if not os.environ.get("ANTHROPIC_API_KEY", "").strip():
         raise ConfigError("ANTHROPIC_API_KEY is not set")
-    items = read_items(repo, list(args.ranges))
+    items = read_ranges(repo, list(args.ranges))
     empty = [it.spec for it in items if not it.change.files]
     if empty:
         progress.event(f"nothing to review in {', '.join(empty)}: skipped")
@@ -189,7 +154,7 @@ def run(args: argparse.Namespace) -> Outcome | int:
         results = asyncio.run(_review_all(todo, config, repo, target, progress, args.poll_seconds, Path(tmp)))
     calls: list[CallRecord] = []
     for it, result in zip(todo, results, strict=True):
-        path = args.out / f"{it.file_stem}.{EXTENSIONS[args.format]}"
+        path = args.out / f"{file_stem(it)}.{EXTENSIONS[args.format]}"
         try:
             path.write_text(render(result, args.format))
         except OSError as e:

@@ -47,9 +47,8 @@ def _commit_on_pr(repo):
     """A second, later commit on pr, so the bulk run has two ranges of one repository."""
     (repo / "NOTES.md").write_text("# Notes\n\nThe parser keeps a line's terminator.\n")
     dated = {**GIT_ENV, "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z"}
-    run = lambda *a: subprocess.run(a, cwd=repo, check=True, capture_output=True, env=dated)
-    run("git", "add", "NOTES.md")
-    run("git", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "notes")
+    for argv in (["git", "add", "NOTES.md"], ["git", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "notes"]):
+        subprocess.run(argv, cwd=repo, check=True, capture_output=True, env=dated)
 
 
 def _bulk(tmp_path, name, *extra):

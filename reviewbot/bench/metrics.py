@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from reviewbot.llm.models import BATCH_FACTOR
 from reviewbot.llm.usage import CallRecord, Usage, naive_cost, price_of, usage_from_api
@@ -34,6 +35,9 @@ class Targets:
     max_wall_over_critical: float = 1.2
     max_cost_over_naive: float = 0.30
     max_batch_over_interactive: float = 0.55      # dollars in batch mode over the interactive review's
+
+
+DEFAULT_TARGETS = Targets()
 
 
 @dataclass(frozen=True)
@@ -141,17 +145,17 @@ def _ratio(a: float, b: float | None) -> float | None:
     return a / b if b else None
 
 
-def entries_after(ledger: Iterable[dict], n: int) -> list[dict]:
+def entries_after(ledger: Iterable[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     """The ledger entries a review added: those numbered after `n` (the last number seen before it)."""
     return [e for e in ledger if e["n"] > n]
 
 
-def last_n(ledger: Iterable[dict]) -> int:
+def last_n(ledger: Iterable[dict[str, Any]]) -> int:
     return max((e["n"] for e in ledger), default=0)
 
 
-def marginal_oracle(oracle_cost: Callable[[list[dict]], float], before: Sequence[dict],
-                    entries: Sequence[dict]) -> float:
+def marginal_oracle(oracle_cost: Callable[[list[dict[str, Any]]], float], before: Sequence[dict[str, Any]],
+                    entries: Sequence[dict[str, Any]]) -> float:
     """The ideal-caching bound of `entries` when the requests `before` them shared the same cache:
     oracle(before + entries) - oracle(before). It credits what a PR could read from the PRs before it
     (the tools + system prefix), as its actual cost does, and the marginals add up to the bound of
@@ -186,7 +190,7 @@ def _split(u: Usage, model: str, factor: float) -> CostSplit:
                      factor * u.cache_read * p.read / 1e6, factor * u.output_tokens * p.output / 1e6)
 
 
-def cost_split(entries: Iterable[dict]) -> tuple[CostSplit, float]:
+def cost_split(entries: Iterable[dict[str, Any]]) -> tuple[CostSplit, float]:
     """Dollar split of the successful entries, and what the work requests would cost with no caching
     (every input token at the input price; pre-warms left out, as cachesim's naive cost does). A batch
     item (`batch: true` in the ledger) is priced at the Batch API's factor."""
@@ -213,7 +217,7 @@ def calls_split(calls: Iterable[CallRecord]) -> tuple[CostSplit, float]:
     return split, no_cache
 
 
-def calls_summary(calls: Sequence[CallRecord]) -> dict:
+def calls_summary(calls: Sequence[CallRecord]) -> dict[str, Any]:
     """The keys of cachesim's analyze.summarize() that a row uses, from the bot's call records: the
     token counts, and the input cost in units of one uncached input token (writes 1.25x / 2x, reads at
     the model's read price); no oracle, and no race count (the real API tells neither)."""
@@ -229,7 +233,7 @@ def calls_summary(calls: Sequence[CallRecord]) -> dict:
             "oracle": None, "naive": float(total.total_input), "races": 0}
 
 
-def prefix_tokens(entries: Sequence[dict], related: bool) -> tuple[int, int]:
+def prefix_tokens(entries: Sequence[dict[str, Any]], related: bool) -> tuple[int, int]:
     """The shared prefix's tokens as cachesim counted them in the first work call (up to its last
     breakpoint), and those of its last block, the related-code section, when there is one."""
     for e in entries:
@@ -241,15 +245,16 @@ def prefix_tokens(entries: Sequence[dict], related: bool) -> tuple[int, int]:
     return 0, 0
 
 
-def make_row(entry: str, files: int, additions: int, deletions: int, entries: Sequence[dict], summary: dict,
+def make_row(entry: str, files: int, additions: int, deletions: int, entries: Sequence[dict[str, Any]],
+             summary: dict[str, Any],
              calls: Sequence[CallRecord], wall: float, agents: Iterable[tuple[str, str]] = (),
              complete: bool = True, oracle: float | None = None, related_tokens: int = 0,
              tool_calls: Iterable[tuple[str, str, int]] = (), prefix_chars: int = 0,
-             avoidable_chars: int = 0, split: tuple[CostSplit, float] | None = None) -> Row:
+             avoidable_chars: int = 0, dollars: tuple[CostSplit, float] | None = None) -> Row:
     """One PR: `entries` is its ledger slice and `summary` analyze.summarize(entries). `oracle`, when
     given, replaces the summary's bound (see marginal_oracle); the summary's is kept as oracle_alone.
-    Against the real API there is no ledger: `summary` is calls_summary(calls), `split` calls_split."""
-    split, no_cache = cost_split(entries) if split is None else split
+    Against the real API there is no ledger: `summary` is calls_summary(calls), `dollars` calls_split."""
+    split, no_cache = cost_split(entries) if dollars is None else dollars
     prefix = prefix_tokens(entries, related_tokens > 0)
     return Row(entry=entry, files=files, additions=additions, deletions=deletions,
                calls=summary["requests"], prewarm=summary["prewarm"], errors=sum(summary["errors"].values()),
@@ -271,13 +276,13 @@ def summary_seconds(calls: Sequence[CallRecord]) -> float:
     return max(c.ended for c in mine) - min(c.started for c in mine) if mine else 0.0
 
 
-def with_naive_bot(row: Row, entries: Sequence[dict], summary: dict) -> Row:
+def with_naive_bot(row: Row, entries: Sequence[dict[str, Any]], summary: dict[str, Any]) -> Row:
     """The row with the cost of the bot's naive mode on the same PR (its ledger slice and summary)."""
     split, _ = cost_split(entries)
     return replace(row, naive_bot=summary["actual"], naive_bot_usd=split.total)
 
 
-def with_batch(row: Row, entries: Sequence[dict]) -> Row:
+def with_batch(row: Row, entries: Sequence[dict[str, Any]]) -> Row:
     """The row with the dollars of the same PR reviewed in batch mode (its batch items' ledger entries)."""
     split, _ = cost_split(entries)
     return replace(row, batch_usd=split.total, batch_output_usd=split.output,
@@ -292,8 +297,11 @@ def with_batch_calls(row: Row, calls: Sequence[CallRecord]) -> Row:
 
 def totals(rows: Sequence[Row]) -> Row:
     """Sums over the rows; the ratios of the sums (not the mean of the ratios)."""
-    add = lambda attr: sum(getattr(r, attr) for r in rows)
-    some = lambda attr: None if not rows or any(getattr(r, attr) is None for r in rows) else add(attr)
+    def add(attr: str) -> Any:
+        return sum(getattr(r, attr) for r in rows)
+
+    def some(attr: str) -> Any:
+        return None if not rows or any(getattr(r, attr) is None for r in rows) else add(attr)
     naive_bot = None if not rows or any(r.naive_bot is None for r in rows) else add("naive_bot")
     naive_bot_usd = None if naive_bot is None else add("naive_bot_usd")
     return Row(entry="total", files=add("files"), additions=add("additions"), deletions=add("deletions"),
@@ -311,13 +319,14 @@ def totals(rows: Sequence[Row]) -> Row:
                batch_output_usd=some("batch_output_usd"), batch_calls=add("batch_calls"))
 
 
-def failures(row: Row, targets: Targets = Targets()) -> tuple[str, ...] | None:
+def failures(row: Row, targets: Targets = DEFAULT_TARGETS) -> tuple[str, ...] | None:
     """The names of the targets the row misses; None when the row is too small to be checked.
     A ratio that cannot be computed (a zero denominator) counts as a miss. Without an oracle (the real
     API) cost/oracle and races are not checked; batch/int only when the batch mode ran."""
     if row.files < targets.min_files:
         return None
-    at_most = lambda v, limit: v is not None and v <= limit
+    def at_most(v: float | None, limit: float) -> bool:
+        return v is not None and v <= limit
     simulated = row.oracle is not None
     checks = (("hit rate", row.hit_rate is not None and row.hit_rate >= targets.min_hit_rate),
               ("cost/oracle", not simulated or at_most(row.cost_over_oracle, targets.max_cost_over_oracle)),

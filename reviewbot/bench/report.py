@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import Any
 
-from reviewbot.bench.metrics import Row, Targets, failures, totals
+from reviewbot.bench.metrics import DEFAULT_TARGETS, Row, Targets, failures, totals
 
 SCHEMA_VERSION = 1
 COLUMNS = ("PR", "files", "+/-", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit",
@@ -58,16 +59,18 @@ def _cells(row: Row, target_cell: str) -> tuple[str, ...]:
             ran + ("" if row.complete else " partial"), target_cell)
 
 
-def _table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[str] = frozenset()) -> str:
+def _table(header: Sequence[str], body: Sequence[Sequence[str]], right: frozenset[str] | set[str] = frozenset()) -> str:
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
-    pad = lambda cells: "| " + " | ".join(c.rjust(w) if h in right else c.ljust(w)
-                                          for c, w, h in zip(cells, widths, header)) + " |"
+
+    def pad(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.rjust(w) if h in right else c.ljust(w)
+                                 for c, w, h in zip(cells, widths, header, strict=True)) + " |"
     rule = "|" + "|".join(("-" * (w + 1) + ":") if h in right else "-" * (w + 2)
-                          for w, h in zip(widths, header)) + "|"
+                          for w, h in zip(widths, header, strict=True)) + "|"
     return "\n".join([pad(header), rule, *(pad(r) for r in body)])
 
 
-def render_markdown(rows: Sequence[Row], targets: Targets = Targets(), title: str = "") -> str:
+def render_markdown(rows: Sequence[Row], targets: Targets = DEFAULT_TARGETS, title: str = "") -> str:
     """The results table with a totals row, the routing of every PR, and the targets' legend."""
     checked = [failures(r, targets) for r in rows]
     passed = sum(1 for f in checked if f == ())
@@ -91,7 +94,7 @@ def render_markdown(rows: Sequence[Row], targets: Targets = Targets(), title: st
     return "\n".join(parts)
 
 
-def row_json(row: Row, targets: Targets) -> dict:
+def row_json(row: Row, targets: Targets) -> dict[str, Any]:
     d = asdict(row)
     d["agents"] = [{"name": n, "status": s} for n, s in row.agents]
     d["split"] = {k: round(v, 6) for k, v in d["split"].items()}
@@ -115,7 +118,8 @@ def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 4)
 
 
-def to_json(rows: Sequence[Row], targets: Targets = Targets(), settings: dict | None = None) -> dict:
+def to_json(rows: Sequence[Row], targets: Targets = DEFAULT_TARGETS,
+            settings: dict[str, Any] | None = None) -> dict[str, Any]:
     total = row_json(totals(rows), targets)
     total.pop("targets")
     return {"schema_version": SCHEMA_VERSION, "settings": settings or {}, "targets": asdict(targets),

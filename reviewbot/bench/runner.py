@@ -26,12 +26,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
+import anthropic
 import git
 
 from reviewbot.bench import cachesim as sim_io
 from reviewbot.bench.chart import require_matplotlib, write_chart
 from reviewbot.bench.metrics import (
+    DEFAULT_TARGETS,
     Row,
     Targets,
     calls_split,
@@ -83,7 +87,7 @@ class BenchOptions:
 class CorpusEntry:
     name: str
     bundle: Path
-    meta: dict
+    meta: dict[str, Any]
 
 
 def corpus_entries(corpus: Path, names: tuple[str, ...] = ()) -> list[CorpusEntry]:
@@ -138,7 +142,7 @@ async def _review(change: Change, config: Config, url: str, workspace: Path,
         return result, time.monotonic() - t0
 
 
-def _waste(change: Change, config: Config, workspace: Path, repo: Repository | None) -> dict:
+def _waste(change: Change, config: Config, workspace: Path, repo: Repository | None) -> dict[str, Any]:
     """The shared prefix's size and avoidable part, as the review built it (prepare is pure but for
     the workspace it writes, here a scratch one)."""
     _, prefix = prepare(change, config, workspace, repo=repo)
@@ -146,8 +150,9 @@ def _waste(change: Change, config: Config, workspace: Path, repo: Repository | N
     return {"prefix_chars": w.total, "avoidable_chars": w.avoidable}
 
 
-def _measure(sim: sim_io.Cachesim, analyze, change: Change, config: Config, url: str, workspace: Path,
-             reset: bool, on_event, repo: Repository | None = None) -> tuple[ReviewResult, float, list[dict], dict]:
+def _measure(sim: sim_io.Cachesim, analyze: ModuleType, change: Change, config: Config, url: str, workspace: Path,
+             reset: bool, on_event: Callable[[str], None], repo: Repository | None = None
+             ) -> tuple[ReviewResult, float, list[dict[str, Any]], dict[str, Any]]:
     """One review; its ledger slice and analyze.summarize of it."""
     if reset:
         sim.reset()
@@ -201,8 +206,8 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
                 changes.append(read_local_change(cloned, "base", "pr"))
                 repos.append(local_repository(cloned, changes[-1].meta.head_sha, changes[-1].meta.base_sha)
                              if opts.config.repository else None)
-        earlier: list[dict] = []                           # this run's entries so far, one shared cache
-        for i, (e, change, repo) in enumerate(zip(entries, changes, repos), 1):
+        earlier: list[dict[str, Any]] = []                           # this run's entries so far, one shared cache
+        for i, (e, change, repo) in enumerate(zip(entries, changes, repos, strict=True), 1):
             with _naming(e.name):
                 result, wall, ledger, summary = _measure(sim, analyze, change, opts.config, url,
                                                          Path(tmp) / "ws" / e.name, opts.reset_between, on_event,
@@ -218,7 +223,7 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
             log(f"[{i}/{len(entries)}] {e.name}: {row.files} files, {row.calls} calls, "
                 f"hit rate {row.hit_rate or 0:.1%}, {wall:.1f}s")
         if naive is not None:
-            for i, (e, change, repo) in enumerate(zip(entries, changes, repos)):
+            for i, (e, change, repo) in enumerate(zip(entries, changes, repos, strict=True)):
                 with _naming(e.name + " (naive mode)"):
                     _, wall, ledger, summary = _measure(sim, analyze, change, naive, url,
                                                         Path(tmp) / "ws-naive" / e.name, opts.reset_between, on_event,
@@ -241,7 +246,8 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
     return rows
 
 
-async def _batch(jobs: list[Job], config: Config, client, on_event) -> tuple[list[ReviewResult], float]:
+async def _batch(jobs: list[Job], config: Config, client: anthropic.AsyncAnthropic,
+                 on_event: Callable[[str], None]) -> tuple[list[ReviewResult], float]:
     """Every job reviewed at once in batch mode; the results and the wall time of the whole pass."""
     async with client:
         t0 = time.monotonic()
@@ -261,7 +267,7 @@ def run_api_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
     on_event = (lambda m: log(f"  {m}")) if opts.verbose else (lambda m: None)
     c = opts.config
 
-    def client():
+    def client() -> anthropic.AsyncAnthropic:
         return client_from_env(opts.api_key, c.max_retries, c.timeout_seconds, stall_seconds=c.stall_seconds)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="reviewbot-bench-") as tmp:
@@ -273,7 +279,9 @@ def run_api_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
             if not it.change.files:
                 log(f"[{i}/{len(items)}] {it.spec}: nothing to review, skipped")
                 continue
-            async def one(change=it.change, repo=repo, key=it.key) -> tuple[ReviewResult, float]:
+
+            async def one(change: Change = it.change, repo: Repository | None = repo,
+                          key: str = it.key) -> tuple[ReviewResult, float]:
                 async with client() as cl:
                     t0 = time.monotonic()
                     result = await run_review(change, c, Transport(cl), Path(tmp) / "ws" / key, on_event, repo=repo)
@@ -284,7 +292,7 @@ def run_api_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
                            calls_summary(result.calls), result.calls, wall,
                            ((a.name, a.status) for a in result.agents), result.complete,
                            related_tokens=result.related.tokens if result.related else 0,
-                           tool_calls=result.tool_calls, split=calls_split(result.calls),
+                           tool_calls=result.tool_calls, dollars=calls_split(result.calls),
                            **_waste(it.change, c, Path(tmp) / "ws-waste" / it.key, repo))
             rows.append(row)
             log(f"[{i}/{len(items)}] {it.spec}: {row.files} files, {row.calls} calls, ${row.split.total:.4f}, "
@@ -299,7 +307,7 @@ def run_api_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
     return rows
 
 
-def settings(opts: BenchOptions, naive_ran: bool, batch_ran: bool = False) -> dict:
+def settings(opts: BenchOptions, naive_ran: bool, batch_ran: bool = False) -> dict[str, Any]:
     c = opts.config
     where = ("the real API" if opts.repo is not None else "external" if opts.api_url else "started by the bench")
     return {"model": c.model, "warmup": c.warmup, "base_ttl": c.base_ttl, "routing": c.routing,
@@ -308,7 +316,7 @@ def settings(opts: BenchOptions, naive_ran: bool, batch_ran: bool = False) -> di
             "cachesim": where}
 
 
-def write_outputs(rows: list[Row], opts: BenchOptions, targets: Targets = Targets()) -> str:
+def write_outputs(rows: list[Row], opts: BenchOptions, targets: Targets = DEFAULT_TARGETS) -> str:
     """bench.json, bench.md and bench.png in opts.out; returns the markdown table."""
     ran_naive = bool(rows) and all(r.naive_bot is not None for r in rows)
     ran_batch = bool(rows) and all(r.batch_usd is not None for r in rows)

@@ -81,6 +81,7 @@ class BenchOptions:
     batch: bool = True                 # also review every PR in batch mode for the comparison
     repo: Path | None = None           # the real API: ranges (`entries`) of this repository
     api_key: str | None = None         # the real API's key (ANTHROPIC_API_KEY)
+    batch_ttl: str = "1h"              # the batch items' breakpoint TTL
 
 
 @dataclass(frozen=True)
@@ -236,8 +237,8 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
             keys = [f"b{i:03d}" for i in range(1, len(entries) + 1)]
             jobs = [Job(k, c, Path(tmp) / "ws-batch" / k, r) for k, c, r in zip(keys, changes, repos, strict=True)]
             with _naming("batch mode"):
-                _, wall = asyncio.run(_batch(jobs, opts.config, make_client(API_KEY, url, opts.config.max_retries,
-                                                                            opts.config.timeout_seconds), on_event))
+                client = make_client(API_KEY, url, opts.config.max_retries, opts.config.timeout_seconds)
+                _, wall = asyncio.run(_batch(jobs, opts.config, opts.batch_ttl, client, on_event))
             ledger = sim.ledger()
             for i, k in enumerate(keys):
                 rows[i] = with_batch(rows[i], [x for x in ledger if str(x.get("custom_id", "")).startswith(k + "-")])
@@ -246,14 +247,14 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
     return rows
 
 
-async def _batch(jobs: list[Job], config: Config, client: anthropic.AsyncAnthropic,
+async def _batch(jobs: list[Job], config: Config, ttl: str, client: anthropic.AsyncAnthropic,
                  on_event: Callable[[str], None]) -> tuple[list[ReviewResult], float]:
     """Every job reviewed at once in batch mode; the results and the wall time of the whole pass."""
     async with client:
         t0 = time.monotonic()
         queue = BatchQueue(BatchClient(client, poll_seconds=BATCH_POLL_SECONDS), on_event)
         results = await run_batch_reviews(jobs, config, queue, lambda _: Transport(client),
-                                          lambda key, m: on_event(f"{key}: {m}"))
+                                          lambda key, m: on_event(f"{key}: {m}"), ttl=ttl)
         return results, time.monotonic() - t0
 
 
@@ -301,7 +302,7 @@ def run_api_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
             done = [(it, repo) for it, repo in zip(items, repos, strict=True) if it.change.files]
             jobs = [Job(it.key, it.change, Path(tmp) / "ws-batch" / it.key, repo) for it, repo in done]
             with _naming("batch mode"):
-                results, wall = asyncio.run(_batch(jobs, c, client(), on_event))
+                results, wall = asyncio.run(_batch(jobs, c, opts.batch_ttl, client(), on_event))
             rows = [with_batch_calls(r, res.calls) for r, res in zip(rows, results, strict=True)]
             log(f"[batch] {len(jobs)} range(s) in {wall:.1f}s")
     return rows
@@ -311,7 +312,7 @@ def settings(opts: BenchOptions, naive_ran: bool, batch_ran: bool = False) -> di
     c = opts.config
     where = ("the real API" if opts.repo is not None else "external" if opts.api_url else "started by the bench")
     return {"model": c.model, "warmup": c.warmup, "base_ttl": c.base_ttl, "routing": c.routing,
-            "time_scale": opts.time_scale,
+            "time_scale": opts.time_scale, "batch_ttl": opts.batch_ttl if batch_ran else None,
             "reset_between": opts.reset_between, "naive_mode_compared": naive_ran, "batch_mode_compared": batch_ran,
             "cachesim": where}
 

@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "ANTHROPIC_BASE_URL is honoured)")
     b.add_argument("--batch", action="store_true", help="with --repo: also review the ranges in batch mode")
     b.add_argument("--no-batch", action="store_true", help="skip the batch-mode pass (cachesim)")
+    b.add_argument("--batch-ttl", choices=("1h", "5m"), default="1h",
+                   help="TTL of the breakpoints in the batch pass (default: 1h)")
     b.add_argument("--api-url", help="use a cachesim already running at this URL instead of starting one")
     b.add_argument("--time-scale", type=float, help="cachesim latency multiplier (default: cachesim's, 1.0)")
     b.add_argument("--reset-between", action="store_true",
@@ -90,7 +92,7 @@ def options(args) -> BenchOptions:
                         api_url=args.api_url, time_scale=args.time_scale, reset_between=args.reset_between,
                         naive=not args.no_naive and args.repo is None, verbose=args.verbose and not args.quiet,
                         batch=args.batch if args.repo is not None else not args.no_batch, repo=args.repo,
-                        api_key=api_key)
+                        api_key=api_key, batch_ttl=args.batch_ttl)
 
 
 def run(args) -> int:

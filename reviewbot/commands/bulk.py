@@ -77,6 +77,9 @@ examples:
                    help=f"exit {EXIT_FINDINGS} when some review reports a finding of this severity or worse")
     b.add_argument("--poll-seconds", type=float, default=1.0, metavar="S",
                    help="first wait before polling a batch; each wait is 1.5x the last, at most 60s (default: 1)")
+    b.add_argument("--batch-ttl", choices=("1h", "5m"), default="1h",
+                   help="TTL of the cache breakpoints in the batch items (default: 1h, as the batch docs advise; "
+                        "5m writes at 1.25x instead of 2x, and pays when the rounds follow within 5 minutes)")
     providers.add_arguments(b)
     noise = b.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", help="nothing on stderr but errors")
@@ -109,7 +112,8 @@ def run_usage(calls: list[CallRecord]) -> str:
 
 
 async def _review_all(items: list[RangeChange], config: Config, repo: Path, target: providers.Target,
-                      progress: ProgressPrinter, poll_seconds: float, workspaces: Path) -> list[ReviewResult]:
+                      progress: ProgressPrinter, poll_seconds: float, workspaces: Path,
+                      ttl: str = "1h") -> list[ReviewResult]:
     api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip() or None
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
                                stall_seconds=config.stall_seconds, target=target) as client:
@@ -120,7 +124,7 @@ async def _review_all(items: list[RangeChange], config: Config, repo: Path, targ
                     if config.repository else None, known_secrets(it.change)) for it in items]
         names = {it.key: it.spec for it in items}
         results = await run_batch_reviews(jobs, config, queue, lambda _: transport,
-                                          lambda key, m: progress.event(f"{names[key]}: {m}"))
+                                          lambda key, m: progress.event(f"{names[key]}: {m}"), ttl=ttl)
         progress.event(f"{len(queue.batches)} batch(es): " + ", ".join(f"{info.batch_id} ({n} item(s))"
                                                                          for info, n in queue.batches))
         return results
@@ -151,7 +155,8 @@ def run(args: argparse.Namespace) -> Outcome | int:
     except OSError as e:
         raise InputError(f"cannot create the output directory {args.out}: {e.strerror or e}") from None
     with tempfile.TemporaryDirectory(prefix="reviewbot-bulk-") as tmp:
-        results = asyncio.run(_review_all(todo, config, repo, target, progress, args.poll_seconds, Path(tmp)))
+        results = asyncio.run(_review_all(todo, config, repo, target, progress, args.poll_seconds, Path(tmp),
+                                          args.batch_ttl))
     calls: list[CallRecord] = []
     for it, result in zip(todo, results, strict=True):
         path = args.out / f"{file_stem(it)}.{EXTENSIONS[args.format]}"

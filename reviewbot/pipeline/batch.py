@@ -31,6 +31,7 @@ import asyncio
 import copy
 import hashlib
 import json
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,14 +39,17 @@ from typing import Any, Protocol
 
 from reviewbot.config import Config
 from reviewbot.domain.change import Change
+from reviewbot.domain.specialists import SUMMARY
 from reviewbot.errors import APIError, ConfigError, CredentialsError
 from reviewbot.llm import providers
 from reviewbot.llm.batches import BatchClient, BatchInfo, ItemResult
+from reviewbot.llm.models import EFFORT_LEVELS, model_info
 from reviewbot.llm.transport import Reply, Start, betas_for
-from reviewbot.pipeline.review import ReviewResult, run_review
+from reviewbot.llm.usage import price_of
+from reviewbot.pipeline.review import ReviewResult, prepare, run_review
+from reviewbot.pipeline.schedule import estimate_tokens
 from reviewbot.repo.tree import Repository
 
-BATCH_TTL = {"type": "ephemeral", "ttl": "1h"}
 BATCH_DEADLINE_SECONDS = 25 * 3600.0       # a batch expires after 24 h; the review waits that long
 ONE_HOUR_OVER_5M = 12                      # the 1h TTL in units of the 5-minute one (cache_ttl_seconds)
 SETTLE_TICKS = 50                          # event-loop turns with no new request before a batch is sent
@@ -68,13 +72,44 @@ def check_batch_target(target: providers.Target) -> None:
                           f"{target.platform.title} review without --batch (provider 'anthropic' has it)")
 
 
-def batch_config(config: Config) -> Config:
+def batch_config(config: Config, ttl: str = "1h") -> Config:
     """The configuration a review runs with in batch mode (module docstring)."""
-    return replace(config, warmup="none", base_ttl="1h", cache_ttl_seconds=config.cache_ttl_seconds * ONE_HOUR_OVER_5M,
+    scale = ONE_HOUR_OVER_5M if ttl == "1h" else 1
+    return replace(config, warmup="none", base_ttl=ttl, cache_ttl_seconds=config.cache_ttl_seconds * scale,
                    deadline_seconds=max(config.deadline_seconds, BATCH_DEADLINE_SECONDS))
 
 
-def batch_params(request: dict[str, Any]) -> dict[str, Any]:
+def keeps_own_efforts(model: str, prefix_tokens: int, efforts: Sequence[str | None], review_effort: str | None,
+                      ttl: str) -> bool:
+    """Whether a review in batch mode should keep its agents' own efforts. A batch item takes its effort
+    at the top level (batch_params), which is keyed before the messages: every effort level then writes
+    the prefix messages once more. Keep them when the thinking they save (the model table's estimate
+    per turn) is worth more than those extra writes; else every agent runs at the highest of the
+    efforts (no agent thinks less than it would have), with one prefix. Pure."""
+    info = model_info(model)
+    if not info.effort:
+        return True
+    base = info.effort_or_default(review_effort)
+    levels = {e or base for e in efforts}
+    if len(levels) <= 1:
+        return True
+    price = price_of(model, prefix_tokens)
+    write = price.write_1h if ttl == "1h" else price.write_5m
+    top = max(levels, key=lambda e: EFFORT_LEVELS.index(e or "high"))
+    saving = sum(info.thinking_tokens(top) - info.thinking_tokens(e or base) for e in efforts) * price.output
+    return saving > (len(levels) - 1) * prefix_tokens * write
+
+
+def uniform_effort(config: Config, efforts: Sequence[str | None]) -> Config:
+    """`config` with one effort for every agent: the highest of `efforts` (None: the model's default)."""
+    info = model_info(config.model)
+    base = info.effort_or_default(config.effort)
+    top = max((e or base for e in efforts), key=lambda e: EFFORT_LEVELS.index(e or "high"))
+    return replace(config, effort=None if top == info.default_effort else top, specialist_effort=(),
+                   summary_effort=None, effort_policy=False)
+
+
+def batch_params(request: dict[str, Any], ttl: str = "1h") -> dict[str, Any]:
     """A Messages request as a batch item's params: the same request, every breakpoint at the 1h TTL
     (the cache key ignores cache_control, so the prefix is the interactive one, byte for byte), and an
     agent's own effort, which the interactive request gives as an effort-only system message (a beta),
@@ -91,7 +126,7 @@ def batch_params(request: dict[str, Any]) -> dict[str, Any]:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             if "cache_control" in node:
-                node["cache_control"] = dict(BATCH_TTL)
+                node["cache_control"] = {"type": "ephemeral", "ttl": ttl}
             for v in node.values():
                 walk(v)
         elif isinstance(node, list):
@@ -133,10 +168,11 @@ class BatchQueue:
         self._round = _Round()
         self._generation = 0
         self._settling: asyncio.Task[None] | None = None
+        self.ttl = "1h"                                      # the breakpoints' TTL in every item
         self.batches: list[tuple[BatchInfo, int]] = []       # (batch, items)
 
     def submit(self, key: str, request: dict[str, Any]) -> Awaitable[ItemResult]:
-        params = batch_params(request)
+        params = batch_params(request, self.ttl)
         cid = custom_id(key, params)
         future: asyncio.Future[ItemResult] = asyncio.get_running_loop().create_future()
         if cid not in self._round.waiting:
@@ -216,21 +252,43 @@ def failed_review(change: Change, reason: str) -> ReviewResult:
                         partial_reason=f"no reviewer's batch item succeeded: {reason}")
 
 
+def review_config(job: Job, config: Config, scratch: Path, ttl: str) -> tuple[Config, str]:
+    """The batch-mode configuration of one review, and the effort choice made for it (keeps_own_efforts,
+    on the shared prefix as the review will build it, in a scratch workspace)."""
+    bconfig = batch_config(config, ttl)
+    ws, prefix = prepare(job.change, bconfig, scratch, repo=job.repo)
+    efforts = [bconfig.effort_for(s.name) for s in ws.plan.specialists] + [bconfig.effort_for(SUMMARY)]
+    body = json.dumps({"tools": list(prefix.tools), "system": prefix.system(), "messages": prefix.messages()})
+    tokens = estimate_tokens(len(body), model_info(config.model).tokenizer)
+    if keeps_own_efforts(config.model, tokens, efforts, config.effort, ttl):
+        return bconfig, "each agent at its own effort"
+    one = uniform_effort(bconfig, efforts)
+    return one, (f"one effort ({one.effort or 'the model default'}) for every agent: the prefix (~{tokens} tokens) "
+                 "would cost more to write once per effort level than the thinking it saves")
+
+
 async def run_batch_reviews(jobs: Sequence[Job], config: Config, queue: BatchQueue,
                             interactive: Callable[[str], Sender],
                             on_event: Callable[[str, str], None] = lambda key, m: None,
-                            wrap: Callable[[BatchTransport], Sender] = lambda t: t) -> list[ReviewResult]:
+                            wrap: Callable[[BatchTransport], Sender] = lambda t: t,
+                            ttl: str = "1h") -> list[ReviewResult]:
     """Review every job, all at once, through `queue`; one ReviewResult per job, in order.
     `interactive(key)` gives the review's interactive sender (keep-warm, token counts); `wrap` lets the
-    caller meter a review's transport. A refused key ends the run (CredentialsError)."""
-    bconfig = batch_config(config)
+    caller meter a review's transport; `ttl` is the breakpoints' TTL (1h, as the batch docs advise; 5m
+    writes at 1.25x instead of 2x when the rounds follow each other within 5 minutes). A refused key
+    ends the run (CredentialsError)."""
+    queue.ttl = ttl
 
     async def one(job: Job) -> ReviewResult:
         transport = wrap(BatchTransport(queue, job.key, interactive(job.key)))
+        with tempfile.TemporaryDirectory(prefix="reviewbot-batch-plan-") as tmp:
+            bconfig, choice = review_config(job, config, Path(tmp) / "ws", ttl)
+        on_event(job.key, f"batch mode: {choice}")
         try:
-            return await run_review(job.change, bconfig, transport, job.workspace,  # type: ignore[arg-type]
+            result = await run_review(job.change, bconfig, transport, job.workspace,  # type: ignore[arg-type]
                                     lambda m: on_event(job.key, m), keep_state=job.keep_state, known=job.known,
                                     repo=job.repo)
+            return replace(result, notes=(*result.notes, f"batch mode: {choice}"))
         except APIError as e:
             if e.kind != ITEM_FAILURE or isinstance(e, CredentialsError):
                 raise                     # the batch itself failed (a refused key, the API down)

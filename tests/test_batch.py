@@ -199,3 +199,20 @@ def test_bulk_ranges():
         with pytest.raises(ConfigError):
             parse_range(bad)
     assert exit_code([], None) == 0
+
+
+def test_own_efforts_are_kept_only_when_the_thinking_they_save_pays_for_the_extra_prefix_writes():
+    from reviewbot.pipeline.batch import keeps_own_efforts, uniform_effort
+    mixed = ["high", "high", "low", "low", "low"]                      # two levels: one extra prefix write
+    assert keeps_own_efforts("claude-sonnet-5-5", 2_000, mixed, None, "1h") is True
+    assert keeps_own_efforts("claude-sonnet-5-5", 100_000, mixed, None, "1h") is False
+    # the 5-minute write is cheaper, so the break-even prefix is longer
+    small, big = 3 * 1350 * 10 / 4, 3 * 1350 * 10 / 2.5                # saving / write price, in tokens
+    assert keeps_own_efforts("claude-sonnet-5-5", int(small) + 50, mixed, None, "1h") is False
+    assert keeps_own_efforts("claude-sonnet-5-5", int(small) + 50, mixed, None, "5m") is True
+    assert keeps_own_efforts("claude-sonnet-5-5", int(big) + 50, mixed, None, "5m") is False
+    assert keeps_own_efforts("claude-sonnet-5-5", 10**6, ["high", None, "high"], None, "1h") is True   # one level
+    one = uniform_effort(Config(), ["low", "high", "medium"])
+    assert one.effort is None and not one.effort_policy                # high is Sonnet 5.5's default
+    assert {one.effort_for(n) for n in ("security", "release", "summary")} == {None}
+    assert uniform_effort(Config(), ["low", "xhigh"]).effort == "xhigh"  # no agent thinks less than it would have

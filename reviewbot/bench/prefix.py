@@ -51,7 +51,7 @@ def _deleted(text: str) -> int:
     """Characters of deleted files' bodies beyond their first lines, in one read's text."""
     waste = 0
     starts = [m.start() for m in _FILE_HEADER.finditer(text)] or ([0] if text.startswith("--- ") else [])
-    for a, b in zip(starts, starts[1:] + [len(text)], strict=True):
+    for a, b in zip(starts, starts[1:] + [len(text)], strict=False):   # no header: nothing
         chunk = text[a:b]
         if "\n+++ /dev/null" not in chunk and not chunk.startswith("+++ /dev/null"):
             continue

@@ -216,3 +216,31 @@ def test_own_efforts_are_kept_only_when_the_thinking_they_save_pays_for_the_extr
     assert one.effort is None and not one.effort_policy                # high is Sonnet 5.5's default
     assert {one.effort_for(n) for n in ("security", "release", "summary")} == {None}
     assert uniform_effort(Config(), ["low", "xhigh"]).effort == "xhigh"  # no agent thinks less than it would have
+
+
+@pytest.mark.parametrize("argv,key,code,message", [
+    (["nope..pr"], "k", 3, "nope..pr: unknown ref 'nope'"),
+    (["base..pr"], "", 2, "ANTHROPIC_API_KEY is not set"),
+    (["base...pr"], "k", 2, "not BASE...HEAD"),
+    (["base..pr", "--poll-seconds", "0"], "k", 2, "--poll-seconds must be positive"),
+])
+def test_bulk_bad_input_is_one_line_and_an_exit_code(tmp_path, capsys, monkeypatch, argv, key, code, message):
+    from corpus import clone
+    from helpers import run_cli
+    repo, _ = clone("unidiff-126", tmp_path)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+    got, out, err = run_cli(capsys, "bulk", "--repo", str(repo), "--out", str(tmp_path / "o"), *argv)
+    assert (got, out) == (code, "") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_review_batch_does_not_resume(tmp_path, capsys, monkeypatch):
+    from corpus import clone
+    from helpers import run_cli
+    repo, _ = clone("unidiff-126", tmp_path)
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    got, _, err = run_cli(capsys, "review", "--repo", str(repo), "--base", "base", "--head", "pr", "--batch",
+                          "--resume", str(kept))
+    assert got == 2 and "--batch does not resume" in err

@@ -136,3 +136,27 @@ def test_bad_bundle_is_an_input_error_naming_the_entry(capsys, tmp_path):
                           "--api-url", "http://127.0.0.1:9", "--out", str(tmp_path / "o"), "-q")
     assert (code, out) == (3, "")
     assert err.startswith("reviewbot: error: broken: cannot clone ") and err.count("\n") == 1
+
+
+@pytest.mark.skipif(not SERVER.is_file(), reason=f"cachesim is not at {SERVER}")
+def test_bench_on_your_own_ranges_against_the_api(capsys, tmp_path, monkeypatch):
+    """--repo: a user's ranges, no corpus and no cachesim option; here the "real API" is a cachesim
+    reached through ANTHROPIC_BASE_URL, as a user's proxy would be."""
+    from corpus import clone
+    repo, meta = clone("express-6522", tmp_path)
+    out = tmp_path / "out"
+    with cachesim.started(SERVER) as url:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+        code, stdout, err = _run(capsys, "bench", "--repo", str(repo), "base..pr", "--batch", "--out", str(out))
+    assert code == 0, err
+    doc = json.loads((out / "bench.json").read_text())
+    assert doc["settings"]["cachesim"] == "the real API" and doc["settings"]["batch_mode_compared"] is True
+    [r] = doc["rows"]
+    assert r["entry"] == "base..pr" and r["files"] == meta["files_changed"]
+    assert r["oracle"] is None and r["cost_over_oracle"] is None and "n/a" in stdout
+    assert r["cost_usd"] == pytest.approx(r["input_usd"] + r["output_usd"]) and r["thinking_tokens"] > 0
+    assert r["batch_usd"] > 0 and r["batch_calls"] >= 2 and r["prefix_tokens"] > 1000
+    assert 0 < r["critical"] <= r["wall"] and r["summary_share"] is not None
+    assert "cost/oracle" not in (r["targets"] or {}).get("missed", [])
+    assert err.index("[batch] 1 range(s)") < err.index("[1/1] base..pr")

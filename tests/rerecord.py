@@ -26,7 +26,8 @@ BUNDLE = str(ROOT / "tests" / "data" / "github" / "widgets-7.bundle")
 # The tests that record cassettes (each writes tests/cassettes/<its names>.yaml).
 RECORDING_TESTS = ["tests/test_e2e_review.py", "tests/test_e2e_faults.py", "tests/test_dry_run.py",
                    "tests/test_cli.py", "tests/test_github_e2e.py", "tests/test_live_api.py",
-                   "tests/test_github_faults.py", "tests/test_eval_e2e.py", "tests/test_github_talk.py"]
+                   "tests/test_github_faults.py", "tests/test_eval_e2e.py", "tests/test_github_talk.py",
+                   "tests/test_batch_e2e.py"]
 TOKENS = ["ghs_rbTestWrite=write", "ghs_rbTestRead=read", "ghp_rbTestAlice=write@alice", "ghs_rbEvalRead=read",
           "ghs_rbTestNoContents=contents:read,pull_requests:write"]
 

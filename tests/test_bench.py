@@ -154,19 +154,19 @@ def test_markdown_table_has_a_row_per_pr_totals_and_routing():
     md = render_markdown([a, b, c], title="run")
     lines = md.splitlines()
     assert lines[0] == "## run"
-    header = next(l for l in lines if l.startswith("| PR "))
+    header = next(line for line in lines if line.startswith("| PR "))
     assert [h.strip() for h in header.strip("|").split("|")] == [
         "PR", "files", "+/-", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit", "wall s",
-        "summary", "cost $", "in $", "out $", "thinking", "vs naive bot", "prefix tok", "avoidable", "related",
-        "reads", "searches", "ran", "targets"]
+        "summary", "cost $", "in $", "out $", "thinking", "batch $", "batch/int", "vs naive bot", "prefix tok",
+        "avoidable", "related", "reads", "searches", "ran", "targets"]
     table = md.split("Routing")[0]
-    body = {l.split("|")[1].strip(): l for l in table.splitlines() if l.startswith("| ")}
+    body = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
     assert body["big-pr"].rstrip(" |").endswith("PASS") and "93.8%" in body["big-pr"] and "1/2" in body["big-pr"]
     assert body["tiny-pr"].rstrip(" |").endswith("-")
     assert "FAIL: wall/critical" in body["slow-pr"]
     assert "1/2 PASS" in body["total"]
     assert "| big-pr " in md.split("Routing")[1] and "performance (idle)" in md
-    assert len({len(l) for l in table.splitlines() if l.startswith("|")}) == 1             # aligned columns
+    assert len({len(line) for line in table.splitlines() if line.startswith("|")}) == 1             # aligned columns
 
 
 def test_json_has_settings_targets_rows_and_totals():
@@ -232,7 +232,8 @@ def test_rows_computed_with_analyze_prewarm_pays_one_extra_read(analyze):
 
 
 def test_marginal_oracle_subtracts_the_bound_of_what_came_before():
-    bound = lambda reqs: 10.0 * len(reqs) - (5.0 if len(reqs) > 2 else 0.0)     # sharing pays from 3 requests
+    def bound(reqs):
+        return 10.0 * len(reqs) - (5.0 if len(reqs) > 2 else 0.0)     # sharing pays from 3 requests
     assert marginal_oracle(bound, [], [entry(1), entry(2)]) == 20.0
     assert marginal_oracle(bound, [entry(1), entry(2)], [entry(3)]) == 5.0
 
@@ -266,7 +267,7 @@ def test_rows_report_the_prefix_growth_and_the_reviewers_own_reads_and_searches(
     assert r.prefix_growth == pytest.approx(700 / 2210)
     import re
     cells = [c.strip() for c in re.split(r"\|", render_markdown([r]).splitlines()[2])]
-    assert cells[17:22] == ["2910", "n/a", "700 (+32%)", "3", "1"]
+    assert cells[19:24] == ["2910", "n/a", "700 (+32%)", "3", "1"]
 
 
 def test_rows_report_dollars_apart_thinking_the_summary_share_and_the_avoidable_prefix():
@@ -293,5 +294,6 @@ def test_bench_no_effort_policy_flag_turns_the_policy_off():
     from reviewbot.commands.bench import options, register
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
-    assert options(parser.parse_args(["bench"])).config.effort_policy is True
-    assert options(parser.parse_args(["bench", "--no-effort-policy"])).config.effort_policy is False
+    sim = ["--corpus", "c", "--cachesim", "s.py"]
+    assert options(parser.parse_args(["bench", *sim])).config.effort_policy is True
+    assert options(parser.parse_args(["bench", *sim, "--no-effort-policy"])).config.effort_policy is False

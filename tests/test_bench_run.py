@@ -35,7 +35,11 @@ def test_corpus_entries_sorted_named_and_checked(tmp_path):
 
 
 @pytest.mark.parametrize("argv,code,message", [
-    (["--corpus", "/nonexistent/corpus"], 3, "corpus directory not found: /nonexistent/corpus"),
+    (["--corpus", "/nonexistent/corpus", "--cachesim", str(SERVER)], 3,
+     "corpus directory not found: /nonexistent/corpus"),
+    ([], 2, "give --corpus DIR and --cachesim PATH/server.py"),
+    (["--repo", "."], 2, "--repo: give the ranges"),
+    (["--repo", ".", "--corpus", "x", "HEAD"], 2, "--repo runs against the real API"),
     (["--api-url", "http://127.0.0.1:1", "--time-scale", "2"], 2, "--time-scale applies to the cachesim"),
     (["--time-scale", "0"], 2, "--time-scale must be positive"),
     (["--cachesim", "/nonexistent/server.py", "--corpus", str(DATA)], 2, "analyze.py not found in /nonexistent"),
@@ -106,6 +110,10 @@ def test_bench_one_entry_against_cachesim(capsys, tmp_path):
     assert (out / "bench.md").read_text() == stdout                     # the table on stdout is bench.md
     assert "| express-6522 " in stdout and "Routing" in stdout
     assert "[1/1] express-6522" in err and "[naive 1/1] express-6522" in err
+    # the batch pass: the same PR in batch mode, after a cache reset, found in the ledger by custom_id
+    assert doc["settings"]["batch_mode_compared"] is True and doc["settings"]["batch_ttl"] == "1h"
+    assert r["batch_calls"] >= 2 and 0 < r["batch_usd"] < r["cost_usd"] and r["batch_over_interactive"] < 1
+    assert "[batch] 1 PR(s)" in err and "batch/int" in stdout
 
 
 @pytest.mark.skipif(not SERVER.is_file(), reason=f"cachesim's analyze.py is not beside {SERVER}")
@@ -128,3 +136,27 @@ def test_bad_bundle_is_an_input_error_naming_the_entry(capsys, tmp_path):
                           "--api-url", "http://127.0.0.1:9", "--out", str(tmp_path / "o"), "-q")
     assert (code, out) == (3, "")
     assert err.startswith("reviewbot: error: broken: cannot clone ") and err.count("\n") == 1
+
+
+@pytest.mark.skipif(not SERVER.is_file(), reason=f"cachesim is not at {SERVER}")
+def test_bench_on_your_own_ranges_against_the_api(capsys, tmp_path, monkeypatch):
+    """--repo: a user's ranges, no corpus and no cachesim option; here the "real API" is a cachesim
+    reached through ANTHROPIC_BASE_URL, as a user's proxy would be."""
+    from corpus import clone
+    repo, meta = clone("express-6522", tmp_path)
+    out = tmp_path / "out"
+    with cachesim.started(SERVER) as url:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+        code, stdout, err = _run(capsys, "bench", "--repo", str(repo), "base..pr", "--batch", "--out", str(out))
+    assert code == 0, err
+    doc = json.loads((out / "bench.json").read_text())
+    assert doc["settings"]["cachesim"] == "the real API" and doc["settings"]["batch_mode_compared"] is True
+    [r] = doc["rows"]
+    assert r["entry"] == "base..pr" and r["files"] == meta["files_changed"]
+    assert r["oracle"] is None and r["cost_over_oracle"] is None and "n/a" in stdout
+    assert r["cost_usd"] == pytest.approx(r["input_usd"] + r["output_usd"]) and r["thinking_tokens"] > 0
+    assert r["batch_usd"] > 0 and r["batch_calls"] >= 2 and r["prefix_tokens"] > 1000
+    assert 0 < r["critical"] <= r["wall"] and r["summary_share"] is not None
+    assert "cost/oracle" not in (r["targets"] or {}).get("missed", [])
+    assert err.index("[batch] 1 range(s)") < err.index("[1/1] base..pr")

@@ -219,7 +219,8 @@ def test_a_closed_stdout_ends_quietly_with_141(tmp_path):
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TABLES = {"### Exit codes": "review", "### Exit codes of `reviewbot github`": "github",
-          "### Exit codes of `reviewbot bench`": "bench", "### Exit codes of `reviewbot eval`": "eval"}
+          "### Exit codes of `reviewbot bench`": "bench", "### Exit codes of `reviewbot bulk`": "bulk",
+          "### Exit codes of `reviewbot eval`": "eval"}
 
 
 def readme_exit_tables() -> dict[str, list[tuple[int, str, str]]]:

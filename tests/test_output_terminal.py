@@ -16,6 +16,10 @@ from reviewbot.domain.events import (
     AgentFinished,
     AgentRefused,
     AgentStarted,
+    BatchEffortChosen,
+    BatchEnded,
+    BatchesSent,
+    BatchSubmitted,
     CallFinished,
     CodeSearched,
     DeadlineReached,
@@ -28,8 +32,10 @@ from reviewbot.domain.events import (
     KeepWarm,
     LeaderFailed,
     ManipulationFound,
+    OfReview,
     Pacing,
     PrefixBuilt,
+    RangesSkipped,
     RelatedCodeAdded,
     Resumed,
     SecretsFound,
@@ -163,7 +169,8 @@ def test_a_verbose_call_line_shows_thinking_diagnostics_and_a_cut_stop():
 def _example(kind: type) -> Event:
     """One instance of an event class, its fields filled by their annotated types."""
     values = {"str": "x", "str | None": "x", "int": 3, "float": 1.5, "float | None": 0.5, "Any": "p",
-              "tuple[str, ...]": ("a", "b"), "Usage": Usage(1, 2, 0, 3, 4), "dict[str, Any] | None": None}
+              "tuple[str, ...]": ("a", "b"), "Usage": Usage(1, 2, 0, 3, 4), "dict[str, Any] | None": None,
+              "bool": False, "tuple[tuple[str, int], ...]": (("msgbatch_1", 3),), "Event": AgentStarted("security")}
     return kind(**{f.name: values[f.type] for f in dataclasses.fields(kind)})
 
 
@@ -208,8 +215,24 @@ def test_the_lines_users_see():
         EvalScored("o/r#1", 1, 2, 1, 1): "eval: o/r#1: found 1/2, 1 true / 1 false positive(s)",
         EvalCellScored("sonnet", 0.5, None, 0.25, 1, 2): "eval: sonnet: precision 0.500, recall –, F1 0.250; "
                                                           "reviewing $1.0000, judging $2.0000",
+        BatchSubmitted("msgbatch_1", 7): "batch msgbatch_1: 7 request(s) submitted",
+        BatchEnded("msgbatch_1", 12.25, 6, 1, 0, 0): "batch msgbatch_1: ended after 12.2s (6 succeeded, 1 errored, "
+                                                     "0 expired, 0 canceled)",
+        BatchEffortChosen(True): "batch mode: each agent at its own effort",
+        BatchEffortChosen(False, None, 9000): "batch mode: one effort (the model default) for every agent: the "
+                                              "prefix (~9000 tokens) would cost more to write once per effort level "
+                                              "than the thinking it saves",
+        BatchesSent((("msgbatch_1", 7), ("msgbatch_2", 2))): "2 batch(es): msgbatch_1 (7 item(s)), msgbatch_2 "
+                                                            "(2 item(s))",
+        RangesSkipped(("a..b",)): "nothing to review in a..b: skipped",
+        OfReview("main..pr", AgentFinished("security", 2)): "main..pr: security: done with 2 finding(s)",
     }
     assert {e: describe(e) for e in shown} == shown
+
+
+def test_an_event_of_one_review_among_several_is_shown_at_its_own_level():
+    assert level_of(OfReview("r", PrefixBuilt("ab"))) == VERBOSE
+    assert level_of(OfReview("r", AgentStarted("security"))) == NORMAL
 
 
 def test_progress_lines_cannot_be_split_or_styled_by_file_names():

@@ -434,8 +434,9 @@ def test_config_keys_for_the_repository_context():
 
     class Args:
         entries, corpus, cachesim, api_url, time_scale, reset_between, no_naive, verbose, quiet = \
-            (), None, None, None, None, False, False, False, False
-        model = warmup = routing = base_ttl = None
+            (), Path("corpus"), Path("server.py"), None, None, False, False, False, False
+        model = warmup = routing = base_ttl = repo = None
+        batch, no_batch, batch_ttl = False, False, "1h"
         out = Path("bench-out")
         related_code_tokens, no_repository, no_effort_policy = 500, True, False
     opts = options(Args())

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
+from typing import IO, Any
 
 from reviewbot.errors import APIError, ConfigError
 
@@ -31,6 +32,8 @@ def load_analyze(cachesim_dir: Path) -> ModuleType:
     if not path.is_file():
         raise ConfigError(f"cachesim's analyze.py not found in {cachesim_dir} (give --cachesim PATH/server.py)")
     spec = importlib.util.spec_from_file_location("cachesim_analyze", path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{path} cannot be loaded as a module")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     missing = [name for name in ("summarize", "oracle_cost") if not hasattr(module, name)]
@@ -45,20 +48,23 @@ class Cachesim:
     def __init__(self, url: str, timeout: float = 30.0):
         self.url, self.timeout = url.rstrip("/"), timeout
 
-    def _call(self, path: str, data: bytes | None = None) -> dict:
+    def _call(self, path: str, data: bytes | None = None) -> dict[str, Any]:
         req = urllib.request.Request(self.url + path, data=data, method="POST" if data is not None else "GET",
                                      headers={"content-type": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return json.loads(resp.read())
+                answer = json.loads(resp.read())
         except urllib.error.HTTPError as e:
             raise APIError(f"cachesim at {self.url}: {path} answered {e.code}: is it cachesim?") from None
         except (urllib.error.URLError, OSError) as e:
             raise APIError(f"cannot reach cachesim at {self.url}: {getattr(e, 'reason', e)}") from None
         except json.JSONDecodeError:
             raise APIError(f"cachesim at {self.url}: {path} did not answer JSON: is it cachesim?") from None
+        if not isinstance(answer, dict):
+            raise APIError(f"cachesim at {self.url}: {path} did not answer a JSON object: is it cachesim?")
+        return answer
 
-    def ledger(self) -> list[dict]:
+    def ledger(self) -> list[dict[str, Any]]:
         requests = self._call("/_ledger").get("requests")
         if not isinstance(requests, list):
             raise APIError(f"cachesim at {self.url}: /_ledger has no 'requests' list")
@@ -87,13 +93,17 @@ def started(server: Path, time_scale: float | None = None, startup_timeout: floa
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            proc.stdout.close()
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
-def _wait_listening(proc: subprocess.Popen, errors, timeout: float) -> str:
+def _wait_listening(proc: subprocess.Popen[str], errors: IO[str], timeout: float) -> str:
+    out = proc.stdout
+    if out is None:
+        raise APIError("cachesim did not start: no output pipe")
     with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        line = proc.stdout.readline() if sel.select(timeout) else ""
+        sel.register(out, selectors.EVENT_READ)
+        line = out.readline() if sel.select(timeout) else ""
     found = _LISTENING.search(line)
     if found:
         return found.group(1)

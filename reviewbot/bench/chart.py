@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from reviewbot.bench.metrics import Row
 from reviewbot.errors import ConfigError
@@ -17,7 +18,7 @@ SEGMENTS = (("uncached", "uncached input", "#d62728"), ("write", "cache write", 
             ("read", "cache read", "#2ca02c"), ("output", "output", "#1f77b4"))
 
 
-def require_matplotlib():
+def require_matplotlib() -> Any:
     """The pyplot module on the Agg backend, or a one-line ConfigError saying how to install it."""
     try:
         import matplotlib
@@ -39,14 +40,14 @@ def write_chart(rows: Sequence[Row], path: Path, title: str = "") -> None:
         bottom, shares_bottom = [0.0] * len(rows), [0.0] * len(rows)
         for attr, label, colour in SEGMENTS:
             values = [getattr(r.split, attr) for r in rows]
-            shares = [v / r.split.total if r.split.total else 0.0 for v, r in zip(values, rows)]
+            shares = [v / r.split.total if r.split.total else 0.0 for v, r in zip(values, rows, strict=True)]
             top.bar(xs, values, bottom=bottom, label=label, color=colour, width=0.7)
             share.bar(xs, shares, bottom=shares_bottom, color=colour, width=0.7)
-            bottom = [b + v for b, v in zip(bottom, values)]
-            shares_bottom = [b + v for b, v in zip(shares_bottom, shares)]
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+            shares_bottom = [b + v for b, v in zip(shares_bottom, shares, strict=True)]
         top.scatter(xs, [r.no_cache_usd for r in rows], marker="_", s=400, color="black", zorder=3,
                     label="same requests, no caching")
-        naive = [(x, r.naive_bot_usd) for x, r in zip(xs, rows) if r.naive_bot_usd is not None]
+        naive = [(x, r.naive_bot_usd) for x, r in zip(xs, rows, strict=True) if r.naive_bot_usd is not None]
         if naive:
             top.scatter([x for x, _ in naive], [v for _, v in naive], marker="x", color="grey", zorder=3,
                         label="the bot in naive mode")

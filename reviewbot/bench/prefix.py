@@ -51,7 +51,7 @@ def _deleted(text: str) -> int:
     """Characters of deleted files' bodies beyond their first lines, in one read's text."""
     waste = 0
     starts = [m.start() for m in _FILE_HEADER.finditer(text)] or ([0] if text.startswith("--- ") else [])
-    for a, b in zip(starts, starts[1:] + [len(text)]):
+    for a, b in zip(starts, starts[1:] + [len(text)], strict=False):   # no header: nothing
         chunk = text[a:b]
         if "\n+++ /dev/null" not in chunk and not chunk.startswith("+++ /dev/null"):
             continue
@@ -65,8 +65,9 @@ def prefix_waste(prefix: Prefix) -> PrefixWaste:
     total = len(json.dumps(body, ensure_ascii=False))
     repeated = sum(_repeated(text) for path, text in prefix.reads if path == CONTEXT_FILE)
     deleted = sum(_deleted(text) for _, text in prefix.reads)
-    framing, seen, patch_reads = 0, set(), 0
-    for i, (path, text) in enumerate(prefix.reads):
+    framing, patch_reads = 0, 0
+    seen: set[str] = set()
+    for path, text in prefix.reads:
         block = 2 * len(json.dumps({"type": "tool_use", "id": "toolu_reviewbot_preload_000", "name": "read_file",
                                     "input": {"path": path}}))
         if text in seen:

@@ -1,73 +1,96 @@
-"""Running the benchmark: corpus entries -> reviews against one cachesim -> rows -> files.
+"""Running the benchmark: PRs -> reviews -> rows -> files, against cachesim or the real API.
 
-Thin: it clones each bundle, runs `run_review` in-process against cachesim, slices the ledger
-by request number around each review, and hands everything to reviewbot.bench.metrics. The reviews
-run one after another against ONE cachesim without resets (unless asked), so the tools + system
-prefix can hit across PRs: that is part of what is measured, and each PR's ideal-caching bound is
-then its marginal one (metrics.marginal_oracle). The naive comparison is a second pass
-over the same PRs with `mode="naive"` (context in every prompt, no breakpoints, no warm-up).
+Against cachesim (`--corpus DIR --cachesim PATH/server.py`): it clones each bundle, runs `run_review`
+in-process, slices the ledger by request number around each review, and hands everything to
+reviewbot.bench.metrics. The reviews run one after another against ONE cachesim without resets
+(unless asked), so the tools + system prefix can hit across PRs: that is part of what is measured,
+and each PR's ideal-caching bound is then its marginal one (metrics.marginal_oracle). The naive
+comparison is a second pass over the same PRs with `mode="naive"` (context in every prompt, no
+breakpoints, no warm-up). The batch comparison is a third pass, after a cache reset: every PR
+reviewed at once in batch mode (reviewbot.pipeline.batch), each PR's batch items found in the ledger
+by their custom_id.
+
+Against the real API (`--repo DIR RANGE...`, ANTHROPIC_API_KEY; ANTHROPIC_BASE_URL is honoured): the
+user's own ranges, reviewed one after another; the numbers come from the bot's own call records
+(dollars at the model's prices, thinking, wall time against the critical path, the summary's share,
+the prefix's avoidable part); there is no oracle and no race count. `--batch` adds the batch pass.
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import git
 
 from reviewbot.bench import cachesim as sim_io
 from reviewbot.bench.chart import require_matplotlib, write_chart
 from reviewbot.bench.metrics import (
+    DEFAULT_TARGETS,
     Row,
     Targets,
+    calls_split,
+    calls_summary,
     entries_after,
     last_n,
     make_row,
     marginal_oracle,
+    with_batch,
+    with_batch_calls,
     with_naive_bot,
 )
-from reviewbot.bench.paths import DEFAULT_CACHESIM
 from reviewbot.bench.prefix import prefix_waste
 from reviewbot.bench.report import render_markdown, to_json
 from reviewbot.change.gitsource import read_local_change
+from reviewbot.change.ranges import read_ranges
 from reviewbot.config import Config
 from reviewbot.domain.change import Change
-from reviewbot.domain.events import Event, OnEvent, ignore
+from reviewbot.domain.events import Event, OfReview, OnEvent, ignore
 from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import InputError, ReviewbotError
+from reviewbot.llm.batches import connect_anthropic_batches
 from reviewbot.llm.transport import Connection, connect_anthropic
 from reviewbot.output.terminal import describe
+from reviewbot.pipeline.batch import BatchQueue, Job, run_batch_reviews
 from reviewbot.pipeline.review import prepare, run_review
 from reviewbot.repo.local import local_repository
 from reviewbot.repo.tree import Repository
 
 API_KEY = "bench"                      # cachesim accepts any key; a real key is never needed here
+BATCH_POLL_SECONDS = 0.2               # cachesim's batches end in seconds
 
 
 @dataclass(frozen=True)
 class BenchOptions:
-    corpus: Path
+    corpus: Path | None                # a directory of NAME.bundle (cachesim mode); None with `repo`
     config: Config
     out: Path
-    entries: tuple[str, ...] = ()      # empty: every entry of the corpus
-    cachesim: Path = DEFAULT_CACHESIM  # server.py; its analyze.py is used even with api_url
+    entries: tuple[str, ...] = ()      # corpus entries (empty: all), or with `repo` the ranges
+    cachesim: Path | None = None       # server.py; its analyze.py is used even with api_url
     api_url: str | None = None         # a cachesim already running; else the bench starts one
     time_scale: float | None = None    # passed to the cachesim the bench starts
     reset_between: bool = False
     naive: bool = True                 # also run the bot's naive mode for the comparison
     verbose: bool = False
+    batch: bool = True                 # also review every PR in batch mode for the comparison
+    repo: Path | None = None           # the real API: ranges (`entries`) of this repository
+    api_key: str | None = None         # the real API's key (ANTHROPIC_API_KEY)
+    batch_ttl: str = "1h"              # the batch items' breakpoint TTL
 
 
 @dataclass(frozen=True)
 class CorpusEntry:
     name: str
     bundle: Path
-    meta: dict
+    meta: dict[str, Any]
 
 
 def corpus_entries(corpus: Path, names: tuple[str, ...] = ()) -> list[CorpusEntry]:
@@ -121,7 +144,7 @@ async def _review(change: Change, config: Config, url: str, workspace: Path,
         return result, time.monotonic() - t0
 
 
-def _waste(change: Change, config: Config, workspace: Path, repo: Repository | None) -> dict:
+def _waste(change: Change, config: Config, workspace: Path, repo: Repository | None) -> dict[str, Any]:
     """The shared prefix's size and avoidable part, as the review built it (prepare is pure but for
     the workspace it writes, here a scratch one)."""
     _, prefix = prepare(change, config, workspace, repo=repo)
@@ -129,8 +152,9 @@ def _waste(change: Change, config: Config, workspace: Path, repo: Repository | N
     return {"prefix_chars": w.total, "avoidable_chars": w.avoidable}
 
 
-def _measure(sim: sim_io.Cachesim, analyze, change: Change, config: Config, url: str, workspace: Path,
-             reset: bool, on_event, repo: Repository | None = None) -> tuple[ReviewResult, float, list[dict], dict]:
+def _measure(sim: sim_io.Cachesim, analyze: ModuleType, change: Change, config: Config, url: str, workspace: Path,
+             reset: bool, on_event: OnEvent, repo: Repository | None = None
+             ) -> tuple[ReviewResult, float, list[dict[str, Any]], dict[str, Any]]:
     """One review; its ledger slice and analyze.summarize of it."""
     if reset:
         sim.reset()
@@ -157,7 +181,12 @@ def _out_dir(out: Path) -> None:
 
 
 def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
-    """Review every entry (cached mode), then again in naive mode; one Row per entry."""
+    """Review every entry (cached mode), then again in naive mode, then all in batch mode; one Row per
+    entry. With `opts.repo`, the real API (run_api_bench)."""
+    if opts.repo is not None:
+        return run_api_bench(opts, log)
+    if opts.corpus is None or opts.cachesim is None:
+        raise InputError("the cachesim bench needs --corpus DIR and --cachesim PATH/server.py")
     entries = corpus_entries(opts.corpus, opts.entries)
     analyze = sim_io.load_analyze(opts.cachesim.parent)
     require_matplotlib()                                   # fail before the long part, not after it
@@ -181,8 +210,8 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
                 changes.append(read_local_change(cloned, "base", "pr"))
                 repos.append(local_repository(cloned, changes[-1].meta.head_sha, changes[-1].meta.base_sha)
                              if opts.config.repository else None)
-        earlier: list[dict] = []                           # this run's entries so far, one shared cache
-        for i, (e, change, repo) in enumerate(zip(entries, changes, repos), 1):
+        earlier: list[dict[str, Any]] = []                           # this run's entries so far, one shared cache
+        for i, (e, change, repo) in enumerate(zip(entries, changes, repos, strict=True), 1):
             with _naming(e.name):
                 result, wall, ledger, summary = _measure(sim, analyze, change, opts.config, url,
                                                          Path(tmp) / "ws" / e.name, opts.reset_between, on_event,
@@ -198,7 +227,7 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
             log(f"[{i}/{len(entries)}] {e.name}: {row.files} files, {row.calls} calls, "
                 f"hit rate {row.hit_rate or 0:.1%}, {wall:.1f}s")
         if naive is not None:
-            for i, (e, change, repo) in enumerate(zip(entries, changes, repos)):
+            for i, (e, change, repo) in enumerate(zip(entries, changes, repos, strict=True)):
                 with _naming(e.name + " (naive mode)"):
                     _, wall, ledger, summary = _measure(sim, analyze, change, naive, url,
                                                         Path(tmp) / "ws-naive" / e.name, opts.reset_between, on_event,
@@ -206,26 +235,113 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
                 rows[i] = with_naive_bot(rows[i], ledger, summary)
                 log(f"[naive {i + 1}/{len(entries)}] {e.name}: {summary['requests']} calls, {wall:.1f}s, "
                     f"cached/naive {rows[i].vs_naive_bot or 0:.3f}")
+        if opts.batch:
+            sim.reset()                                    # the batch pass reads nothing the others wrote
+            keys = [f"b{i:03d}" for i in range(1, len(entries) + 1)]
+            jobs = [Job(k, c, Path(tmp) / "ws-batch" / k, r) for k, c, r in zip(keys, changes, repos, strict=True)]
+            connection = Connection(API_KEY, opts.config.max_retries, opts.config.timeout_seconds, base_url=url)
+            with _naming("batch mode"):
+                _, wall = asyncio.run(_batch(jobs, opts.config, opts.batch_ttl, connection, on_event,
+                                             BATCH_POLL_SECONDS))
+            ledger = sim.ledger()
+            for i, k in enumerate(keys):
+                rows[i] = with_batch(rows[i], [x for x in ledger if str(x.get("custom_id", "")).startswith(k + "-")])
+            log(f"[batch] {len(entries)} PR(s) in {wall:.1f}s: batch/interactive "
+                f"{sum(r.batch_usd or 0 for r in rows) / (sum(r.split.total for r in rows) or 1):.3f}")
     return rows
 
 
-def settings(opts: BenchOptions, naive_ran: bool) -> dict:
+async def _batch(jobs: list[Job], config: Config, ttl: str, connection: Connection, on_event: OnEvent,
+                 poll_seconds: float = 1.0) -> tuple[list[ReviewResult], float]:
+    """Every job reviewed at once in batch mode; the results and the wall time of the whole pass."""
+    async with connect_anthropic(connection) as transport, \
+            connect_anthropic_batches(connection, poll_seconds) as client:
+        t0 = time.monotonic()
+        queue = BatchQueue(client, on_event)
+        results = await run_batch_reviews(jobs, config, queue, lambda _: transport,
+                                          lambda key, event: on_event(OfReview(key, event)), ttl=ttl)
+        return results, time.monotonic() - t0
+
+
+def run_api_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
+    """The user's own ranges against the real API (module docstring); one Row per range."""
+    if opts.repo is None:
+        raise InputError("the real-API bench needs --repo DIR and its ranges")
+    items = read_ranges(opts.repo, list(opts.entries))
+    require_matplotlib()
+    _out_dir(opts.out)
+    def shown(event: Event) -> None:
+        log(f"  {describe(event)}")
+    on_event = shown if opts.verbose else ignore
     c = opts.config
+    connection = Connection(opts.api_key, c.max_retries, c.timeout_seconds, stall_seconds=c.stall_seconds)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="reviewbot-bench-") as tmp:
+        log(f"the API at {os.environ.get('ANTHROPIC_BASE_URL') or 'api.anthropic.com'}; {len(items)} range(s); "
+            f"model {c.model}, warm-up {c.warmup}, {c.routing} routing")
+        repos = [local_repository(opts.repo, it.change.meta.head_sha, it.change.meta.base_sha) if c.repository
+                 else None for it in items]
+        # The batch pass goes first: the real API cannot be reset, and the pass that runs second reads what
+        # the first one cached; this way that credit goes to the interactive review, not to the batch one.
+        batched: dict[str, ReviewResult] = {}
+        if opts.batch:
+            jobs = [Job(it.key, it.change, Path(tmp) / "ws-batch" / it.key, repo)
+                    for it, repo in zip(items, repos, strict=True) if it.change.files]
+            with _naming("batch mode"):
+                results, wall = asyncio.run(_batch(jobs, c, opts.batch_ttl, connection, on_event))
+            batched = {j.key: r for j, r in zip(jobs, results, strict=True)}
+            log(f"[batch] {len(jobs)} range(s) in {wall:.1f}s")
+        keys: list[str] = []
+        for i, (it, repo) in enumerate(zip(items, repos, strict=True), 1):
+            if not it.change.files:
+                log(f"[{i}/{len(items)}] {it.spec}: nothing to review, skipped")
+                continue
+
+            async def one(change: Change = it.change, repo: Repository | None = repo,
+                          key: str = it.key) -> tuple[ReviewResult, float]:
+                async with connect_anthropic(connection) as transport:
+                    t0 = time.monotonic()
+                    result = await run_review(change, c, transport, Path(tmp) / "ws" / key, on_event, repo=repo)
+                    return result, time.monotonic() - t0
+            with _naming(it.spec):
+                result, wall = asyncio.run(one())
+            row = make_row(it.spec, result.files_changed, result.additions, result.deletions, [],
+                           calls_summary(result.calls), result.calls, wall,
+                           ((a.name, a.status) for a in result.agents), result.complete,
+                           related_tokens=result.related.tokens if result.related else 0,
+                           tool_calls=result.tool_calls, dollars=calls_split(result.calls),
+                           **_waste(it.change, c, Path(tmp) / "ws-waste" / it.key, repo))
+            first = min(result.calls, key=lambda call: call.started, default=None)
+            if first is not None:           # the shared prefix as the API billed the first call (no ledger)
+                row = replace(row, prefix_tokens=first.usage.cache_write + first.usage.cache_read)
+            rows.append(row)
+            keys.append(it.key)
+            log(f"[{i}/{len(items)}] {it.spec}: {row.files} files, {row.calls} calls, ${row.split.total:.4f}, "
+                f"{wall:.1f}s")
+        if batched:
+            rows = [with_batch_calls(r, batched[key].calls) for r, key in zip(rows, keys, strict=True)]
+    return rows
+
+
+def settings(opts: BenchOptions, naive_ran: bool, batch_ran: bool = False) -> dict[str, Any]:
+    c = opts.config
+    where = ("the real API" if opts.repo is not None else "external" if opts.api_url else "started by the bench")
     return {"model": c.model, "warmup": c.warmup, "base_ttl": c.base_ttl, "routing": c.routing,
-            "time_scale": opts.time_scale,
-            "reset_between": opts.reset_between, "naive_mode_compared": naive_ran,
-            "cachesim": "external" if opts.api_url else "started by the bench"}
+            "time_scale": opts.time_scale, "batch_ttl": opts.batch_ttl if batch_ran else None,
+            "reset_between": opts.reset_between, "naive_mode_compared": naive_ran, "batch_mode_compared": batch_ran,
+            "cachesim": where}
 
 
-def write_outputs(rows: list[Row], opts: BenchOptions, targets: Targets = Targets()) -> str:
+def write_outputs(rows: list[Row], opts: BenchOptions, targets: Targets = DEFAULT_TARGETS) -> str:
     """bench.json, bench.md and bench.png in opts.out; returns the markdown table."""
     ran_naive = bool(rows) and all(r.naive_bot is not None for r in rows)
+    ran_batch = bool(rows) and all(r.batch_usd is not None for r in rows)
     c = opts.config
     title = f"reviewbot bench: {c.model}, warm-up {c.warmup}, base TTL {c.base_ttl}, {c.routing} routing"
     md = render_markdown(rows, targets, title)
     _out_dir(opts.out)
     try:
-        (opts.out / "bench.json").write_text(json.dumps(to_json(rows, targets, settings(opts, ran_naive)),
+        (opts.out / "bench.json").write_text(json.dumps(to_json(rows, targets, settings(opts, ran_naive, ran_batch)),
                                                         indent=2) + "\n")
         (opts.out / "bench.md").write_text(md)
         write_chart(rows, opts.out / "bench.png", title)

@@ -6,7 +6,8 @@ errors.Outcome. reviewbot.cli imports a command's module only when that command 
 
 COMMANDS: dict[str, str] = {
     "review": "review a local branch, a git range or a patch file",
-    "bench": "measure cost and latency on a corpus of PRs against cachesim",
+    "bulk": "review many ranges of a repository at once, through the Message Batches API (half price)",
+    "bench": "measure cost and latency: a corpus of PRs against cachesim, or your own ranges against the API",
     "github": "review a pull request and post one review on GitHub (the Action runs this)",
     "eval": "measure review quality on a golden set: precision, recall, F1",
 }

@@ -1,4 +1,6 @@
-"""`reviewbot bench`: review corpus PRs against cachesim and report cost, caching and latency.
+"""`reviewbot bench`: review PRs and report cost, caching and latency: corpus PRs against cachesim
+(`--corpus DIR --cachesim PATH/server.py`), or a user's own ranges against the real API (`--repo DIR
+RANGE...`, with ANTHROPIC_API_KEY).
 
 Also `python -m reviewbot.bench`. The table goes to stdout, progress to stderr; bench.json,
 bench.md and bench.png go to --out. Targets are reported PASS/FAIL per row and do not change the
@@ -7,14 +9,23 @@ exit code: 0 when every PR was reviewed, the usual error codes otherwise.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reviewbot.bench.paths import DEFAULT_CACHESIM, DEFAULT_CORPUS
 from reviewbot.config import ROUTINGS, TTLS, WARMUP_STRATEGIES, Config, with_overrides
-from reviewbot.errors import EXIT_API, EXIT_INPUT, EXIT_OK, EXIT_USAGE, ConfigError, Outcome, exit_code_help
+from reviewbot.errors import (
+    EXIT_API,
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_USAGE,
+    ConfigError,
+    MissingCredentials,
+    Outcome,
+    exit_code_help,
+)
 
 if TYPE_CHECKING:
     from reviewbot.bench.runner import BenchOptions
@@ -22,23 +33,34 @@ if TYPE_CHECKING:
 
 # What each exit code means for this command (errors.EXIT_CODES has the codes; README, "Benchmark").
 EXIT_MEANINGS = {
-    EXIT_OK: "every PR was reviewed (a missed target is reported in the table, not in the exit code)",
-    EXIT_USAGE: "bad flag, or cachesim not found",
-    EXIT_INPUT: "the corpus or the output directory cannot be read or written",
-    EXIT_API: "cachesim unreachable, or a review failed (the message names the PR)",
+    EXIT_OK: "every PR or range was reviewed (a missed target is reported in the table, not in the exit code)",
+    EXIT_USAGE: "bad flag, no --corpus/--cachesim nor --repo, cachesim not found, or ANTHROPIC_API_KEY missing",
+    EXIT_INPUT: "the corpus, a range or the output directory cannot be read or written",
+    EXIT_API: "cachesim or the API unreachable, or a review failed (the message names the PR)",
 }
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b = sub.add_parser(
         "bench", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=exit_code_help(EXIT_MEANINGS),
-        description=textwrap.fill("Review every corpus entry (NAME.bundle with branches base and pr) against "
-                                   "cachesim and print hit rate, cost against the ideal-caching oracle and against "
-                                   "no caching, races and wall time against the critical path, per PR.", 100))
-    b.add_argument("entries", nargs="*", metavar="ENTRY", help="corpus entries to run (default: all)")
-    b.add_argument("--corpus", type=Path, help=f"corpus directory (default: {DEFAULT_CORPUS})")
-    b.add_argument("--cachesim", type=Path, help=f"cachesim's server.py, started on a free port; its analyze.py "
-                                                 f"computes the numbers (default: {DEFAULT_CACHESIM})")
+        description=textwrap.fill("With --corpus DIR --cachesim PATH/server.py: review every corpus entry "
+                                  "(NAME.bundle with branches base and pr) against cachesim and print hit rate, cost "
+                                  "against the ideal-caching oracle and against no caching, races, dollars (input "
+                                  "and output apart), thinking, wall time against the critical path, per PR, and "
+                                  "the same PRs in batch mode. With --repo DIR RANGE...: your own ranges against the "
+                                  "real API (ANTHROPIC_API_KEY; no oracle there).", 100))
+    b.add_argument("entries", nargs="*", metavar="ENTRY|RANGE",
+                   help="corpus entries to run (default: all), or with --repo the ranges (BASE..HEAD or REV)")
+    b.add_argument("--corpus", type=Path, metavar="DIR", help="corpus directory of NAME.bundle (+ NAME.json)")
+    b.add_argument("--cachesim", type=Path, metavar="FILE",
+                   help="cachesim's server.py, started on a free port; its analyze.py computes the numbers")
+    b.add_argument("--repo", type=Path, metavar="DIR",
+                   help="review ranges of this repository against the real API instead (ANTHROPIC_API_KEY; "
+                        "ANTHROPIC_BASE_URL is honoured)")
+    b.add_argument("--batch", action="store_true", help="with --repo: also review the ranges in batch mode")
+    b.add_argument("--no-batch", action="store_true", help="skip the batch-mode pass (cachesim)")
+    b.add_argument("--batch-ttl", choices=("1h", "5m"), default="1h",
+                   help="TTL of the breakpoints in the batch pass (default: 1h)")
     b.add_argument("--api-url", help="use a cachesim already running at this URL instead of starting one")
     b.add_argument("--time-scale", type=float, help="cachesim latency multiplier (default: cachesim's, 1.0)")
     b.add_argument("--reset-between", action="store_true",
@@ -65,6 +87,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def options(args: argparse.Namespace) -> BenchOptions:
     from reviewbot.bench.runner import BenchOptions
 
+    if args.repo is not None and (args.corpus or args.cachesim or args.api_url or args.time_scale is not None):
+        raise ConfigError("--repo runs against the real API: it does not take --corpus, --cachesim, --api-url or "
+                          "--time-scale")
     if args.time_scale is not None and args.api_url:
         raise ConfigError("--time-scale applies to the cachesim the bench starts, not to --api-url")
     if args.time_scale is not None and args.time_scale <= 0:
@@ -77,10 +102,22 @@ def options(args: argparse.Namespace) -> BenchOptions:
                             routing=args.routing, related_code_tokens=args.related_code_tokens,
                             repository=False if args.no_repository else None,
                             effort_policy=False if args.no_effort_policy else None)
-    return BenchOptions(corpus=args.corpus or DEFAULT_CORPUS, config=config, out=args.out,
-                        entries=tuple(args.entries), cachesim=args.cachesim or DEFAULT_CACHESIM,
+    api_key = None
+    if args.repo is not None:
+        if not args.entries:
+            raise ConfigError("--repo: give the ranges to review (BASE..HEAD or REV)")
+        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        if not api_key:
+            raise MissingCredentials("ANTHROPIC_API_KEY is not set (the --repo bench runs against the real API)")
+    elif args.corpus is None or args.cachesim is None:
+        raise ConfigError("give --corpus DIR and --cachesim PATH/server.py (the simulator bench), or --repo DIR "
+                          "RANGE... (your own ranges against the API)")
+    return BenchOptions(corpus=args.corpus, config=config, out=args.out,
+                        entries=tuple(args.entries), cachesim=args.cachesim,
                         api_url=args.api_url, time_scale=args.time_scale, reset_between=args.reset_between,
-                        naive=not args.no_naive, verbose=args.verbose and not args.quiet)
+                        naive=not args.no_naive and args.repo is None, verbose=args.verbose and not args.quiet,
+                        batch=args.batch if args.repo is not None else not args.no_batch, repo=args.repo,
+                        api_key=api_key, batch_ttl=args.batch_ttl)
 
 
 def run(args: argparse.Namespace) -> Outcome:

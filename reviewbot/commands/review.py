@@ -88,6 +88,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cassette.add_argument("--replay-cassette", type=Path, metavar="FILE",
                           help="answer every API call from FILE, offline; a request that differs from the recording "
                                f"(prompt, config, model, change) fails with exit {EXIT_API}; no API key needed")
+    r.add_argument("--batch", action="store_true",
+                   help="send the model calls through the Message Batches API: every token at half the price, "
+                        "the review in minutes to hours (one batch per tool round, then the summary); "
+                        "not with --resume")
     providers.add_arguments(r)
     r.set_defaults(run=run)
 

@@ -6,7 +6,9 @@ Results go to stdout (markdown, rich-rendered on a terminal; json; sarif); progr
 and errors go to stderr, so a machine format on stdout is never mixed with anything else.
 `--dry-run` stops before the first /v1/messages call: it builds the workspace, counts every first
 request's tokens with the count_tokens endpoint and prints the layout and the estimated cost.
-`--record-cassette` / `--replay-cassette` wrap the whole run in a vcrpy cassette (reviewbot.llm.cassettes).
+`--batch` sends the calls through the Message Batches API (reviewbot.pipeline.batch): the same review
+at half the price. `--record-cassette` / `--replay-cassette` wrap the whole run in a vcrpy cassette
+(reviewbot.llm.cassettes).
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from reviewbot.errors import (
     Outcome,
 )
 from reviewbot.llm import providers
+from reviewbot.llm.batches import ConnectBatches, connect_anthropic_batches
 from reviewbot.llm.cassettes import RECORD, REPLAY, use_cassette
 from reviewbot.llm.transport import COUNTED_FIELDS, Connect, Connection, connect_anthropic
 from reviewbot.llm.usage import usage_json
@@ -44,6 +47,7 @@ from reviewbot.output.formats import MACHINE_FORMATS
 from reviewbot.output.render import empty_result, finding_json, render, usage_line
 from reviewbot.output.terminal import QUIET, ProgressPrinter, progress_level, write_review
 from reviewbot.pipeline import dryrun
+from reviewbot.pipeline.batch import BatchQueue, Job, check_batch_target, run_batch_reviews
 from reviewbot.pipeline.metered import Metered
 from reviewbot.pipeline.resume import redact_saved
 from reviewbot.pipeline.review import prepare, run_review
@@ -111,8 +115,19 @@ def _connection(config: Config, api_key: str | None, replaying: bool, target: pr
 
 async def _review(change: Change, config: Config, api_key: str | None, workspace: Path, progress: ProgressPrinter,
                   cassette: Path | None, target: providers.Target, connect: Connect, keep_state: bool = False,
-                  resume: bool = False, repo: Repository | None = None) -> ReviewResult:
-    async with connect(_connection(config, api_key, cassette is not None, target)) as transport:
+                  resume: bool = False, repo: Repository | None = None,
+                  batches: ConnectBatches | None = None) -> ReviewResult:
+    """The review; with `batches`, in batch mode (reviewbot.pipeline.batch): its calls go through the
+    Message Batches API, the interactive transport keeps the calls a batch cannot take."""
+    connection = _connection(config, api_key, cassette is not None, target)
+    if batches is not None:
+        async with connect(connection) as transport, batches(connection, 1.0) as client:
+            job = Job("review", change, workspace, repo, progress.known, keep_state)
+            queue = BatchQueue(client, progress)
+            return (await run_batch_reviews([job], config, queue, lambda _: transport,
+                                            lambda _, event: progress(event),
+                                            lambda t: Metered(t, progress, cassette)))[0]
+    async with connect(connection) as transport:
         return await run_review(change, config, Metered(transport, progress, cassette), workspace,
                                 progress, keep_state=keep_state, resume=resume, known=progress.known,
                                 repo=repo)
@@ -148,8 +163,10 @@ def _workspace(keep: Path | None) -> Iterator[Path]:
         yield Path(tmp) / "ws"
 
 
-def review(args: argparse.Namespace, connect: Connect = connect_anthropic) -> Outcome:
-    """`connect` opens the model transport (a test passes its own)."""
+def review(args: argparse.Namespace, connect: Connect = connect_anthropic,
+           connect_batches: ConnectBatches = connect_anthropic_batches) -> Outcome:
+    """`connect` opens the model transport, `connect_batches` the Message Batches client of --batch (a
+    test passes its own)."""
     progress = ProgressPrinter(sys.stderr, progress_level(args.quiet, args.verbose))
     level = progress.level
     if args.dry_run and args.format == "sarif":
@@ -168,6 +185,10 @@ def review(args: argparse.Namespace, connect: Connect = connect_anthropic) -> Ou
     config = with_overrides(config, model=args.model, warmup=args.warmup, **providers.overrides(args))
     target = providers.resolve(config, os.environ)     # a model the platform lacks: one line, before any call
     config = providers.apply(config, target)
+    if args.batch and not args.dry_run:
+        if args.resume:
+            raise ConfigError("--batch does not resume a kept run (--resume): run it without --batch")
+        check_batch_target(target)
     known = known_secrets(change)            # redacted from every line written: stderr, files, cassettes
     progress.known = known
     if not change.files:
@@ -208,7 +229,7 @@ def review(args: argparse.Namespace, connect: Connect = connect_anthropic) -> Ou
         try:
             result = asyncio.run(_review(change, config, api_key, workspace, progress, replayed, target, connect,
                                          keep_state=kept is not None, resume=args.resume is not None,
-                                         repo=source))
+                                         repo=source, batches=connect_batches if args.batch else None))
         finally:
             if kept:
                 redact_saved(workspace, known)

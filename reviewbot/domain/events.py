@@ -170,6 +170,79 @@ class CallFinished:
     stop_reason: str = ""
 
 
+# -- batch mode (reviewbot.llm.batches, reviewbot.pipeline.batch, reviewbot bulk) ------------------------
+
+
+@dataclass(frozen=True)
+class BatchSubmitted:
+    """A Message Batch was created with these requests (one agent turn each)."""
+
+    batch_id: str
+    requests: int
+
+
+@dataclass(frozen=True)
+class BatchEnded:
+    """A Message Batch ended: how long it took and how its items came out."""
+
+    batch_id: str
+    seconds: float
+    succeeded: int
+    errored: int
+    expired: int
+    canceled: int
+
+
+@dataclass(frozen=True)
+class BatchEffortChosen:
+    """How a review in batch mode runs its agents' efforts (reviewbot.pipeline.batch.review_config):
+    each at its own, or all at one (`effort`; None: the model's default) because the prefix would cost
+    more to write once per effort level than the thinking it saves."""
+
+    own_efforts: bool
+    effort: str | None = None
+    prefix_tokens: int = 0
+
+    @property
+    def note(self) -> str:
+        """The choice as the review's notes say it."""
+        if self.own_efforts:
+            return "batch mode: each agent at its own effort"
+        return (f"batch mode: one effort ({self.effort or 'the model default'}) for every agent: the prefix "
+                f"(~{self.prefix_tokens} tokens) would cost more to write once per effort level than the "
+                "thinking it saves")
+
+
+@dataclass(frozen=True)
+class BatchReviewFailed:
+    """No batch item of a review succeeded: it is kept as a partial review with the reason."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class BatchesSent:
+    """The batches a batch-mode run sent: (batch id, items) each."""
+
+    batches: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class RangesSkipped:
+    """`reviewbot bulk`: ranges with nothing to review."""
+
+    ranges: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OfReview:
+    """An event of one review among several of a run (`reviewbot bulk`, the bench's batch pass),
+    named by its range or key."""
+
+    review: str
+    event: Event
+
+
 # -- the commands ------------------------------------------------------------------------------------
 
 
@@ -256,6 +329,7 @@ Event = (
     | LeaderFailed | DeadlineReached | SecretsFound | ManipulationFound | SummarySkipped | AgentRefused | FileRead
     | CodeSearched | Pacing | StreamRetried | KeepWarm | CallFinished | TokensCounting | EvalStarted | EvalCell
     | EvalReviewReused | EvalReviewing | EvalReviewed | EvalJudging | EvalScored | EvalFailed | EvalCellScored
+    | BatchSubmitted | BatchEnded | BatchEffortChosen | BatchReviewFailed | BatchesSent | RangesSkipped | OfReview
 )
 """Every kind of event (`typing.get_args(Event)` lists them)."""
 

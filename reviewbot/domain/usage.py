@@ -2,7 +2,7 @@
 
 They live in domain because the review's result carries them (`ReviewResult.calls`) and every
 renderer reads them; what a call costs needs the model table, so the cost math stays in
-reviewbot.llm.usage (`call_cost`, `cost`, `summarize`).
+reviewbot.llm.usage (`call_cost`, `factor`, `interactive_cost`, `cost`, `summarize`).
 """
 from __future__ import annotations
 
@@ -54,3 +54,4 @@ class CallRecord:
     refusal: str | None = None         # the refusal category, when the model refused
     billed: bool = True                # False: a refusal the API does not bill (cyber, general_harms, none)
     price_factor: float = 1.0          # the platform's price relative to the Claude API's (regional: 1.1)
+    batch: bool = False                # a Message Batches item: every token at the batch price (half)

@@ -4,7 +4,8 @@ request, streaming, and get its Reply; count a request's input tokens), the reco
 
 No SDK here: the pipeline, the agents and eval type against `Transport`, and only
 reviewbot.llm.anthropic_transport (the Anthropic implementation) imports `anthropic`, loaded when a
-command first opens a transport (`connect_anthropic`). A test passes its own Transport (one scripted
+command first opens a transport (`connect_anthropic`); batch mode's client is the same split
+(reviewbot.llm.batches, reviewbot.llm.anthropic_batches). A test passes its own Transport (one scripted
 double, tests/conftest.py), never a patched SDK. Requests are Messages API bodies (JSON-ready dicts),
 complete when they arrive (reviewbot.agents.requests builds them).
 """
@@ -51,6 +52,7 @@ class Reply:
     refusal: str | None = None            # stop_details.category of a refusal
     cache_miss: dict[str, Any] | None = None   # diagnostics.cache_miss_reason
     price_factor: float = 1.0             # the platform's price relative to the Claude API's (providers)
+    batch: bool = False                   # answered through the Message Batches API (reviewbot.llm.batches)
 
 
 @dataclass(frozen=True)

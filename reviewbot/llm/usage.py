@@ -13,7 +13,7 @@ from typing import Any
 
 from reviewbot.domain.usage import CallRecord as CallRecord  # re-exported: the records moved to domain
 from reviewbot.domain.usage import Usage as Usage
-from reviewbot.llm.models import Price, model_info
+from reviewbot.llm.models import BATCH_FACTOR, Price, model_info
 
 
 def price_of(model: str, prompt_tokens: int = 0) -> Price:
@@ -56,8 +56,24 @@ def naive_cost(u: Usage, model: str) -> float:
     return (u.total_input * p.input + u.output_tokens * p.output) / 1_000_000
 
 
+def price_multiplier(price_factor: float, batch: bool) -> float:
+    """A call's price relative to the Claude API's list price: the platform's factor, times the batch
+    discount for a Message Batches item (a CallRecord's `factor`, a Reply's at the transport)."""
+    return price_factor * (BATCH_FACTOR if batch else 1.0)
+
+
+def factor(r: CallRecord) -> float:
+    """The call's price relative to the Claude API's list price (`price_multiplier`)."""
+    return price_multiplier(r.price_factor, r.batch)
+
+
 def call_cost(r: CallRecord) -> float:
-    """What one call cost: its usage at its model's prices, times the platform's factor; 0 when unbilled."""
+    """What one call cost: its usage at its model's prices, times its factor; 0 when unbilled."""
+    return cost(r.usage, r.model) * factor(r) if r.billed else 0.0
+
+
+def interactive_cost(r: CallRecord) -> float:
+    """What the call would have cost outside a batch (its batch discount is this minus `call_cost`)."""
     return cost(r.usage, r.model) * r.price_factor if r.billed else 0.0
 
 
@@ -82,7 +98,7 @@ class RunUsage:
 def summarize(records: tuple[CallRecord, ...]) -> RunUsage:
     total = sum((r.usage for r in records), Usage())
     return RunUsage(len(records), total, sum(call_cost(r) for r in records),
-                    sum(naive_cost(r.usage, r.model) * r.price_factor for r in records if r.billed))
+                    sum(naive_cost(r.usage, r.model) * factor(r) for r in records if r.billed))
 
 
 REFUSALS_BILLED = ("bio", "frontier_llm", "reasoning_extraction")   # the docs: billed before any output
@@ -107,7 +123,7 @@ def _call_json(r: CallRecord) -> dict[str, Any]:
             "cost_usd": round(call_cost(r), 6), "started": round(r.started, 3),
             "first_byte": round(r.first_byte, 3), "ended": round(r.ended, 3),
             "stop_reason": r.stop_reason, "fallback": r.fallback, "broken": r.broken,
-            "cache_miss_reason": r.cache_miss, "refusal": r.refusal, "billed": r.billed}
+            "cache_miss_reason": r.cache_miss, "refusal": r.refusal, "billed": r.billed, "batch": r.batch}
 
 
 def usage_json(records: tuple[CallRecord, ...]) -> dict[str, Any]:
@@ -123,5 +139,7 @@ def usage_json(records: tuple[CallRecord, ...]) -> dict[str, Any]:
                    "cache_misses": sum(1 for r in records if r.cache_miss),
                    "hit_rate": None if run.hit_rate is None else round(run.hit_rate, 4),
                    "cost_usd": round(run.cost, 6), "no_cache_cost_usd": round(run.naive_cost, 6),
-                   "saving": None if run.saving is None else round(run.saving, 4)},
+                   "saving": None if run.saving is None else round(run.saving, 4),
+                   "batch_calls": sum(1 for r in records if r.batch),
+                   "batch_discount_usd": round(sum(interactive_cost(r) - call_cost(r) for r in records), 6)},
     }

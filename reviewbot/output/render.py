@@ -16,7 +16,7 @@ import re
 
 from reviewbot.domain.findings import Finding
 from reviewbot.domain.result import ReviewResult
-from reviewbot.llm.usage import call_cost, summarize, usage_json
+from reviewbot.llm.usage import call_cost, interactive_cost, summarize, usage_json
 from reviewbot.secrets import redact_output
 
 SCHEMA_VERSION = 1
@@ -78,8 +78,11 @@ def usage_line(result: ReviewResult) -> str:
     hit = "n/a" if run.hit_rate is None else f"{run.hit_rate:.1%}"
     saving = "" if run.saving is None else f", saving {run.saving:.0%}"
     thinking = f", {run.usage.thinking_tokens:,} thinking tokens" if run.usage.thinking_tokens else ""
+    batched = [c for c in result.calls if c.batch]
+    batch = (f", {len(batched)} in batches (discount ${sum(interactive_cost(c) - call_cost(c) for c in batched):.4f})"
+             if batched else "")
     return (f"usage: {run.calls} calls, cache hit rate {hit}, cost ${run.cost:.4f} "
-            f"(without caching ${run.naive_cost:.4f}{saving}){thinking}")
+            f"(without caching ${run.naive_cost:.4f}{saving}){thinking}{batch}")
 
 
 def usage_details(result: ReviewResult) -> list[str]:

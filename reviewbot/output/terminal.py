@@ -25,6 +25,11 @@ from reviewbot.domain.events import (
     AgentFinished,
     AgentRefused,
     AgentStarted,
+    BatchEffortChosen,
+    BatchEnded,
+    BatchesSent,
+    BatchReviewFailed,
+    BatchSubmitted,
     CallFinished,
     CodeSearched,
     DeadlineReached,
@@ -42,8 +47,10 @@ from reviewbot.domain.events import (
     KeepWarm,
     LeaderFailed,
     ManipulationFound,
+    OfReview,
     Pacing,
     PrefixBuilt,
+    RangesSkipped,
     RelatedCodeAdded,
     RelatedCodeUnavailable,
     Resumed,
@@ -83,7 +90,10 @@ def progress_level(quiet: bool, verbose: bool) -> int:
 
 
 def level_of(event: Event) -> int:
-    """The lowest level that shows `event`: the prefix's hash and each API call only with -v."""
+    """The lowest level that shows `event`: the prefix's hash and each API call only with -v (an event
+    of one review among several, as the event itself)."""
+    if isinstance(event, OfReview):
+        return level_of(event.event)
     return VERBOSE if isinstance(event, PrefixBuilt | CallFinished) else NORMAL
 
 
@@ -170,6 +180,21 @@ def describe(event: Event) -> str:
         case EvalCellScored(label, precision, recall, f1, review_cost, judge_cost):
             return (f"eval: {label}: precision {_pct(precision)}, recall {_pct(recall)}, F1 {_pct(f1)}; "
                     f"reviewing ${review_cost:.4f}, judging ${judge_cost:.4f}")
+        case BatchSubmitted(batch_id, requests):
+            return f"batch {batch_id}: {requests} request(s) submitted"
+        case BatchEnded(batch_id, seconds, succeeded, errored, expired, canceled):
+            return (f"batch {batch_id}: ended after {seconds:.1f}s ({succeeded} succeeded, {errored} errored, "
+                    f"{expired} expired, {canceled} canceled)")
+        case BatchEffortChosen():
+            return event.note
+        case BatchReviewFailed(error):
+            return f"every batch item failed: {error}"
+        case BatchesSent(batches):
+            return f"{len(batches)} batch(es): " + ", ".join(f"{b} ({n} item(s))" for b, n in batches)
+        case RangesSkipped(ranges):
+            return f"nothing to review in {', '.join(ranges)}: skipped"
+        case OfReview(review, inner):
+            return f"{review}: {describe(inner)}"
         case _:
             assert_never(event)
 

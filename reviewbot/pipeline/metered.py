@@ -2,7 +2,8 @@
 event (the progress printer's running cost and its -v line), and a request missing from a replayed
 cassette becomes an error that says so.
 
-One wrapper for review, github and eval, so a call is reported the same way by every command. It
+One wrapper for review, github, eval and batch mode, so a call is reported the same way by every
+command (a batch item's reply, `Reply.batch`, at the batch price: llm.usage.price_multiplier). It
 only observes: requests and replies pass through unchanged.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from reviewbot.domain.events import CallFinished, OnEvent
 from reviewbot.errors import APIError, StreamBroken
 from reviewbot.llm.cassettes import is_cassette_miss
 from reviewbot.llm.transport import Reply, Start, Transport
-from reviewbot.llm.usage import REFUSALS_BILLED, cost
+from reviewbot.llm.usage import REFUSALS_BILLED, cost, price_multiplier
 
 OnStart = Callable[[Start], None] | None      # told the stream's message_start
 
@@ -45,7 +46,8 @@ class Metered:
             raise self._miss(e) from None
         billed = reply.refusal is None or reply.refusal in REFUSALS_BILLED
         self.on_event(CallFinished(reply.model, reply.usage,
-                                   cost(reply.usage, reply.model) * reply.price_factor if billed else 0.0,
+                                   cost(reply.usage, reply.model) * price_multiplier(reply.price_factor, reply.batch)
+                                   if billed else 0.0,
                                    reply.cache_miss, reply.stop_reason))
         return reply
 

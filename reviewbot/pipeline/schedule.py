@@ -161,7 +161,7 @@ class Runner:
         billed = reply.refusal is None or reply.refusal in REFUSALS_BILLED
         return CallRecord(label, reply.model, reply.usage, reply.started - self.t0, reply.first_byte - self.t0,
                           reply.ended - self.t0, reply.stop_reason, request.effort, fallback, None,
-                          reply.cache_miss, reply.message_id, reply.refusal, billed, reply.price_factor)
+                          reply.cache_miss, reply.message_id, reply.refusal, billed, reply.price_factor, reply.batch)
 
     def _broken(self, label: str, request: Request, p: Partial, fallback: bool, why: str) -> CallRecord:
         """The billed record of a stream that broke after it began (the retry reads its cache write)."""

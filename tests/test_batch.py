@@ -1,14 +1,20 @@
 """Batch mode without the network: the assembly of batch items (pure) and the queue's rounds, over a
 stand-in for the Message Batches client."""
 import asyncio
+import json
 import re
+from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import pytest
+from helpers import model_finding, submit
 
 from reviewbot.agents.requests import Prefix, build_request
 from reviewbot.change.ranges import parse_range
+from reviewbot.cli import main
 from reviewbot.commands.bulk_run import exit_code
 from reviewbot.config import Config
+from reviewbot.domain.events import BatchEnded, BatchSubmitted
 from reviewbot.errors import APIError, ConfigError
 from reviewbot.llm.batches import BatchInfo, ItemResult
 from reviewbot.llm.models import BETA_PER_MESSAGE_EFFORT
@@ -246,3 +252,52 @@ def test_review_batch_does_not_resume(tmp_path, capsys, monkeypatch):
     got, _, err = run_cli(capsys, "review", "--repo", str(repo), "--base", "base", "--head", "pr", "--batch",
                           "--resume", str(kept))
     assert got == 2 and "--batch does not resume" in err
+
+
+class ScriptedBatches:
+    """A Batches that answers every item with the scripted transport (as a batch item: `batch=True`);
+    `connect` is the ConnectBatches a command is passed."""
+
+    def __init__(self, transport):
+        self.transport, self.rounds, self.opened = transport, [], []
+
+    async def run(self, items, betas=(), on_event=lambda e: None):
+        n = len(self.rounds) + 1
+        self.rounds.append([cid for cid, _ in items])
+        on_event(BatchSubmitted(f"msgbatch_{n}", len(items)))
+        results = {cid: ItemResult(cid, "succeeded", replace(await self.transport.send(params), batch=True))
+                   for cid, params in items}
+        on_event(BatchEnded(f"msgbatch_{n}", 0.0, len(items), 0, 0, 0))
+        return BatchInfo(f"msgbatch_{n}", 0.0, 0.0, 0), results
+
+    def connect(self, connection, poll_seconds):
+        @asynccontextmanager
+        async def opened():
+            self.opened.append((connection, poll_seconds))
+            yield self
+        return opened()
+
+
+def test_review_batch_opens_the_batches_client_it_is_passed_and_prices_each_call_at_half(tmp_path, monkeypatch,
+                                                                                        capsys, scripted):
+    patch = tmp_path / "change.patch"
+    patch.write_text("diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
+                     "@@ -1,1 +1,2 @@\n x = 1\n+y = eval(x)\n")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")      # nothing listens: the SDK is never used
+    t = scripted({"*": submit(model_finding(path="app.py", line=2))})
+    batches = ScriptedBatches(t)
+    code = main(["review", "--repo", str(tmp_path), "--diff", str(patch), "--format", "json", "--batch", "-v"],
+                connect=t.connect, connect_batches=batches.connect)
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert [c for c, _ in batches.opened] == [t.connection]              # one Connection for both
+    assert len(batches.rounds) == 2 and len(batches.rounds[1]) == 1      # the specialists, then the summary
+    calls = json.loads(out.out)["usage"]["calls"]
+    assert calls and all(c["batch"] for c in calls)
+    record = CallRecord("x", calls[0]["model"], t.usage, 0, 0, 0)
+    assert calls[0]["cost_usd"] == pytest.approx(call_cost(record) / 2, abs=1e-6)
+    # the running cost of the progress lines (Metered: CallFinished at the batch price) is the usage line's
+    total = json.loads(out.out)["usage"]["totals"]["cost_usd"]
+    assert f"{len(calls)} calls, ${total:.4f} so far" in out.err
+    assert "batch msgbatch_1: " in out.err and f"cost ${total:.4f}" in out.err

@@ -67,6 +67,7 @@ from reviewbot.github.source import (
     incremental_change,
     pull_change,
 )
+from reviewbot.github.thread_answer import answer_reply
 from reviewbot.llm import providers
 from reviewbot.llm.transport import Transport, client_from_env
 from reviewbot.llm.usage import usage_json
@@ -428,7 +429,7 @@ def _converse_with(args, env: ActionsEnv, out: _Out, event: ConversationEvent, t
     if event.comment_id in state.answered:
         return skip(f"comment {event.comment_id} is answered already; nothing new to post", "already-answered")
     if reply:
-        return _reply(api, event, login, review_comments, out, title, skip, state)
+        return _reply(api, event, login, review_comments, out, title, skip, state, args)
 
     assert command is not None
     if event.name == "issue_comment":
@@ -506,7 +507,7 @@ def _resolve(api: PullRequestApi, prior: pub.Prior, fingerprint: str) -> None:
 
 
 def _reply(api: PullRequestApi, event: ConversationEvent, login: str, review_comments, out: _Out, title: str,
-           skip, state: conv.State) -> int:
+           skip, state: conv.State, args) -> int:
     """A reply in a review thread: in one of the bot's threads, a dismissal resolves it and silences
     the finding on this PR."""
     try:
@@ -519,8 +520,8 @@ def _reply(api: PullRequestApi, event: ConversationEvent, login: str, review_com
         return skip("a reply in a thread that is not the bot's", "not-bot-thread")
     if thread.fingerprint in state.suppressed:
         return skip("this thread's finding is suppressed already; the bot answers once per thread", "already-answered")
-    if not conv.is_dismissal(event.body):
-        return skip("a reply that neither dismisses the finding nor is answered by this version", "no-dismissal")
+    if not conv.is_dismissal(event.body):             # a question or an objection: one answer per thread
+        return answer_reply(api, args, event, thread, prior, state, login, out, title, skip)
     api.react(event.comment_id, "+1", review_comment=True)
     _resolve(api, prior, thread.fingerprint)
     text = ("Understood: this finding is resolved and will not be reported again on this pull request.\n\n"

@@ -3,7 +3,8 @@
 
 Every answer the bot posts in the conversation carries one `<!-- reviewbot:conv {...} -->` marker:
 `re` (the comment answered: a re-run of the same event finds it and posts nothing), `sup` (the
-fingerprints suppressed on this PR) and `pause` (true/false, the newest wins). `read_state` reads
+fingerprints suppressed on this PR), `pause` (true/false, the newest wins) and `th` (the root of a
+thread the bot answered a question or an objection in: it answers once per thread). `read_state` reads
 them from the bot's own issue and review comments only: anyone can type a marker. Pure.
 """
 from __future__ import annotations
@@ -24,15 +25,19 @@ _DISMISS = re.compile(
     r"false\s+positive|not\s+a\s+(?:bug|problem|issue)|working\s+as\s+intended|by\s+design|intended|"
     r"ignore\s+(?:this|it)|known\s+issue)\b", re.IGNORECASE)
 
-HELP = """Commands (from people with write access to this repository), one per comment:
-
-- `/reviewbot review`: review the commits pushed since the last review
-- `/reviewbot full-review`: review the whole pull request again
-- `/reviewbot pause` / `/reviewbot resume`: stop / restart automatic reviews on this pull request
-- `/reviewbot ignore <finding>`: never report this finding on this pull request again (a fingerprint, or words of its title)
-- `/reviewbot help`: this list
-
-In a thread of mine, reply "won't fix", "acknowledged" or "false positive" to resolve it and silence the finding on this pull request."""
+HELP = "\n".join((
+    "Commands (from people with write access to this repository), one per comment:",
+    "",
+    "- `/reviewbot review`: review the commits pushed since the last review",
+    "- `/reviewbot full-review`: review the whole pull request again",
+    "- `/reviewbot pause` / `/reviewbot resume`: stop / restart automatic reviews on this pull request",
+    "- `/reviewbot ignore <finding>`: never report this finding on this pull request again (a fingerprint, "
+    "or words of its title)",
+    "- `/reviewbot help`: this list",
+    "",
+    "In a thread of mine, reply \"won't fix\", \"acknowledged\" or \"false positive\" to resolve it and silence "
+    "the finding on this pull request; ask a question or disagree, and I answer once (and withdraw the finding "
+    "when you are right)."))
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class State:
     answered: frozenset[int] = frozenset()     # comment ids the bot answered
     suppressed: frozenset[str] = frozenset()   # fingerprints silenced on this PR
     paused: bool = False
+    argued: frozenset[int] = frozenset()       # threads (root comment ids) the bot answered in
 
 
 def read_state(comments, login: str) -> State:
@@ -68,6 +74,7 @@ def read_state(comments, login: str) -> State:
     answered: set[int] = set()
     suppressed: set[str] = set()
     paused = False
+    argued: set[int] = set()
     for c in comments:
         if c.author != login:
             continue
@@ -77,16 +84,22 @@ def read_state(comments, login: str) -> State:
             suppressed.update(str(fp) for fp in m.get("sup") or () if isinstance(fp, str))
             if isinstance(m.get("pause"), bool):
                 paused = m["pause"]
-    return State(frozenset(answered), frozenset(suppressed), paused)
+            if isinstance(m.get("th"), int) and not isinstance(m.get("th"), bool):
+                argued.add(m["th"])
+    return State(frozenset(answered), frozenset(suppressed), paused, frozenset(argued))
 
 
-def answer(text: str, re_id: int, suppress: tuple[str, ...] = (), pause: bool | None = None) -> str:
-    """The body of one answer: the bot's text and its state marker."""
-    data: dict = {"re": re_id}
+def answer(text: str, re_id: int, suppress: tuple[str, ...] = (), pause: bool | None = None,
+           thread: int | None = None) -> str:
+    """The body of one answer: the bot's text and its state marker. `thread`: the root of the thread
+    answered in (a question or an objection gets one answer per thread)."""
+    data: dict[str, object] = {"re": re_id}
     if suppress:
         data["sup"] = sorted(set(suppress))
     if pause is not None:
         data["pause"] = pause
+    if thread is not None:
+        data["th"] = thread
     return f"{text}\n\n{marker(CONV, data)}"
 
 
@@ -103,6 +116,16 @@ def match_finding(arg: str, findings) -> tuple[str, str] | None:
             return hits[0]
     hits = [f for f in items if arg.lower() in f[1].lower()]
     return hits[0] if len(hits) == 1 else None
+
+
+_ANY_MARKER = re.compile(r"<!--\s*/?reviewbot:[^>]*-->\n?")
+
+
+def thread_for_model(root_body: str, replies) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The finding as the bot posted it (its hidden markers left out) and the thread's comments as
+    (author, body), oldest first, for the answer call. `replies`: the thread's replies (author, body)."""
+    finding = _ANY_MARKER.sub("", root_body or "").strip()
+    return finding, tuple((c.author, _ANY_MARKER.sub("", c.body or "").strip()) for c in replies)
 
 
 def title_of(title: str, limit: int = 200) -> str:

@@ -56,7 +56,7 @@ from reviewbot.github.event import (
     manual_event,
     read_any_event,
 )
-from reviewbot.github.ignorefile import fetch_ignore, proposal
+from reviewbot.github.ignorefile import fetch_ignore, propose_if_repeated
 from reviewbot.github.outgoing import outgoing
 from reviewbot.github.source import (
     BINARY_NOTE,
@@ -471,7 +471,7 @@ def _converse_with(args, env: ActionsEnv, out: _Out, event: ConversationEvent, t
             fp, ftitle = hit
             _resolve(api, prior, fp)
             text = (f"Ignoring **{conv.title_of(ftitle)}** (`{fp[:12]}`) on this pull request from now on.\n\n"
-                    + proposal(fp, ftitle, f"dismissed by {event.login} on #{event.number}"))
+                    + propose_if_repeated(api, login, fp, ftitle, f"dismissed by {event.login} on #{event.number}"))
             _answer(api, conv.answer(text, event.comment_id, suppress=(fp,)), event.comment_id, login)
             status = f"suppressed {fp[:12]}"
     elif name == "help":
@@ -525,7 +525,8 @@ def _reply(api: PullRequestApi, event: ConversationEvent, login: str, review_com
     api.react(event.comment_id, "+1", review_comment=True)
     _resolve(api, prior, thread.fingerprint)
     text = ("Understood: this finding is resolved and will not be reported again on this pull request.\n\n"
-            + proposal(thread.fingerprint, thread.title, f"dismissed by {event.login} on #{event.number}"))
+            + propose_if_repeated(api, login, thread.fingerprint, thread.title,
+                                  f"dismissed by {event.login} on #{event.number}"))
     key = f'"re":{event.comment_id}'
 
     def landed():

@@ -515,6 +515,19 @@ class PullRequestApi:
 
     # ---------------------------------------------------------------------------------- the conversation
 
+    def other_pulls(self, limit: int) -> tuple[int, ...]:
+        """The numbers of the repository's most recently updated pull requests but this one (one page)."""
+        self._pull_obj()
+
+        def numbers():
+            pulls = self._repo.get_pulls(state="all", sort="updated", direction="desc")
+            return tuple(p.number for p in pulls.get_page(0) if p.number != self.number)[:limit]
+        return self._call("listing the repository's pull requests", numbers)
+
+    def sibling(self, number: int) -> PullRequestApi:
+        """The same client on another pull request of the repository (nothing is fetched)."""
+        return PullRequestApi(self._gh, self._settings, self.repository, number, self._clock)
+
     def issue_comments(self) -> tuple[PostedComment, ...]:
         """The PR's conversation comments (the issue view), in creation order."""
         pr = self._pull_obj()

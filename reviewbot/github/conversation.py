@@ -100,7 +100,7 @@ def answer(text: str, re_id: int, suppress: tuple[str, ...] = (), pause: bool | 
         data["pause"] = pause
     if thread is not None:
         data["th"] = thread
-    return f"{text}\n\n{marker(CONV, data)}"
+    return f"{text.rstrip()}\n\n{marker(CONV, data)}"
 
 
 def match_finding(arg: str, findings) -> tuple[str, str] | None:

@@ -24,7 +24,7 @@ from reviewbot.config import with_overrides
 from reviewbot.errors import EXIT_OK, APIError
 from reviewbot.github import conversation as conv
 from reviewbot.github.api import PostedComment, PullRequestApi
-from reviewbot.github.event import ConversationEvent
+from reviewbot.github.event import TRUSTED_ASSOCIATIONS, ConversationEvent
 from reviewbot.github.markers import prose
 from reviewbot.github.plan import outputs
 from reviewbot.github.prior import Prior, Thread, prior_lines
@@ -73,7 +73,10 @@ def answer_reply(api: PullRequestApi, args: argparse.Namespace, event: Conversat
     change = pull_change(pull, event.repository, files, api.commits(), rules, prior_lines(prior), rebuilt)
     out.known = known_secrets(change)
     api.redact_with(out.known)             # the answer passes the redaction gate like every post
-    finding, comments = conv.thread_for_model(thread.comment.body, (thread.comment, *thread.replies))
+    # the thread as the model reads it: the bot's comments and those of people with write access only
+    heard = tuple(c for c in thread.replies if c.author == login or c.id == event.comment_id
+                  or c.association.upper() in TRUSTED_ASSOCIATIONS)
+    finding, comments = conv.thread_for_model(thread.comment.body, (thread.comment, *heard))
     where = f"{thread.comment.path}:{thread.comment.line}" if thread.comment.line else thread.comment.path
     with tempfile.TemporaryDirectory(prefix="reviewbot-answer-") as tmp:
         _, prefix = prepare(change, config, Path(tmp) / "ws")

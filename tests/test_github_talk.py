@@ -248,7 +248,10 @@ def test_a_thumbs_down_suppresses_the_finding_and_the_reactions_are_counted(tmp_
     inline = [pub.read_markers(c["body"], "finding")[0] for c in review["comments"]]
     down = inline[0]["fp"]
     feedback = json.loads(sync.outputs["feedback"])
-    # alice's 👎 and 👍 count; mallory (no write access) counts for nothing
+    # alice's 👎 and 👍 count; mallory (no write access) counts for nothing: her comments show no access, and
+    # GitHub is asked about her permission (ghsim has no such endpoint: a 404, which is no)
+    asked = [c for c in calls(cass) if c[1] == f"/repos/{REPO}/collaborators/mallory/permission"]
+    assert asked and all(c[2] == 404 for c in asked)
     assert sum(v["down"] for v in feedback.values()) == 1 and sum(v["up"] for v in feedback.values()) == (
         1 if len(inline) > 1 else 0)
     assert feedback.get(inline[0]["sp"], {}).get("down") == 1

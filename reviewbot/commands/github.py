@@ -382,7 +382,7 @@ def _feedback(api: PullRequestApi, prior: pub.Prior, said) -> conv.Feedback:
     """The 👍/👎 of people with write access on the bot's inline comments (read only where GitHub's
     reaction summary shows any)."""
     reacted = {t.comment.id: api.reactions(t.comment.id) for t in prior.threads if any(t.comment.thumbs)}
-    return conv.feedback(prior.threads, reacted, conv.trusted_logins(said))
+    return conv.feedback(prior.threads, reacted, conv.trusted_reactors(reacted, said, api.can_write))
 
 
 def _api(args, env: ActionsEnv, repository: str, number: int) -> PullRequestApi:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from reviewbot.github.event import TRUSTED_ASSOCIATIONS
@@ -157,6 +158,20 @@ def trusted_logins(comments) -> frozenset[str]:
     """Who has write access, as their comments on this PR show it (GitHub's author association)."""
     return frozenset(c.author for c in comments if c.association.upper() in TRUSTED_ASSOCIATIONS
                      and not c.author.endswith("[bot]"))
+
+
+MAX_PERMISSION_LOOKUPS = 10      # reactors asked about per run, beyond those whose comments show their access
+
+
+def trusted_reactors(reactions: dict[int, tuple[tuple[str, str], ...]], comments,
+                     can_write: Callable[[str], bool | None]) -> frozenset[str]:
+    """Who of the people that put 👍/👎 on the bot's comments has write access: those whose comments on
+    the PR show it (their author association), and up to MAX_PERMISSION_LOOKUPS others whose
+    permission GitHub confirms (`can_write`; None, GitHub not saying, is no). Bots never count."""
+    trusted = trusted_logins(comments)
+    others = sorted({login for reacted in reactions.values() for login, content in reacted
+                     if content in ("+1", "-1") and login and login not in trusted and not login.endswith("[bot]")})
+    return trusted | frozenset(login for login in others[:MAX_PERMISSION_LOOKUPS] if can_write(login) is True)
 
 
 def feedback(threads, reactions: dict[int, tuple[tuple[str, str], ...]], trusted: frozenset[str]) -> Feedback:

@@ -325,11 +325,14 @@ def test_a_disagreement_is_weighed_once_and_a_cold_prefix_is_said_to_be_cold(tmp
         root = bot_comment_ids()[-1] if RECORDING else 0
         reset_cachesim()                                   # the review's prefix is gone from the cache: cold
         ev = _ask(tmp_path, "disagree", root, "I disagree: this is correct, the list is never empty here.")
+        dry = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *SYNC_MODEL, "--dry-run")
         answered = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *SYNC_MODEL)
         again = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *SYNC_MODEL)
     assert_replayed(cass)
     assert first.code == answered.code == again.code == 0, answered.err
     assert "cached prefix not reused: cold" in answered.err
+    assert dry.code == 0 and dry.outputs["skipped"] == "dry-run"         # --dry-run: no call, nothing posted
+    assert len([m for m in _messages(cass) if m.get("tool_choice")]) == 1
     root = json.loads(ev.read_text())["comment"]["in_reply_to_id"]
     [answer] = _thread_replies(cass, root)
     [marker] = conv.read_markers(answer, "conv")

@@ -11,11 +11,44 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from reviewbot.github.event import TRUSTED_ASSOCIATIONS
 from reviewbot.github.markers import marker, prose, read_markers
+
+
+class Said(Protocol):
+    """A comment as the API lists it (api.PostedComment)."""
+
+    @property
+    def author(self) -> str: ...
+
+    @property
+    def body(self) -> str: ...
+
+    @property
+    def association(self) -> str: ...
+
+
+class _Root(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+class BotThread(Protocol):
+    """One of the bot's threads (prior.Thread)."""
+
+    @property
+    def comment(self) -> _Root: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def specialist(self) -> str: ...
+
 
 CONV = "conv"
 COMMANDS = ("review", "full-review", "pause", "resume", "ignore", "help")
@@ -69,7 +102,7 @@ class State:
     argued: frozenset[int] = frozenset()       # threads (root comment ids) the bot answered in
 
 
-def read_state(comments, login: str) -> State:
+def read_state(comments: Iterable[Said], login: str) -> State:
     """From the bot's own comments (issue and review comments alike: objects with author and body),
     in creation order."""
     answered: set[int] = set()
@@ -104,7 +137,7 @@ def answer(text: str, re_id: int, suppress: tuple[str, ...] = (), pause: bool | 
     return f"{text.rstrip()}\n\n{marker(CONV, data)}"
 
 
-def match_finding(arg: str, findings) -> tuple[str, str] | None:
+def match_finding(arg: str, findings: Iterable[tuple[str, str]]) -> tuple[str, str] | None:
     """`/reviewbot ignore ARG`: (fingerprint, title) of the one finding ARG names: a fingerprint (or
     its start, 6+ characters), else the only title containing ARG. `findings`: (fingerprint, title)."""
     arg = arg.strip().strip("`").strip()
@@ -122,7 +155,7 @@ def match_finding(arg: str, findings) -> tuple[str, str] | None:
 _ANY_MARKER = re.compile(r"<!--\s*/?reviewbot:[^>]*-->\n?")
 
 
-def thread_for_model(root_body: str, replies) -> tuple[str, tuple[tuple[str, str], ...]]:
+def thread_for_model(root_body: str, replies: Iterable[Said]) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The finding as the bot posted it (its hidden markers left out) and the thread's comments as
     (author, body), oldest first, for the answer call. `replies`: the thread's replies (author, body)."""
     finding = _ANY_MARKER.sub("", root_body or "").strip()
@@ -154,7 +187,7 @@ class Feedback:
                           sort_keys=True, separators=(",", ":"))
 
 
-def trusted_logins(comments) -> frozenset[str]:
+def trusted_logins(comments: Iterable[Said]) -> frozenset[str]:
     """Who has write access, as their comments on this PR show it (GitHub's author association)."""
     return frozenset(c.author for c in comments if c.association.upper() in TRUSTED_ASSOCIATIONS
                      and not c.author.endswith("[bot]"))
@@ -163,7 +196,7 @@ def trusted_logins(comments) -> frozenset[str]:
 MAX_PERMISSION_LOOKUPS = 10      # reactors asked about per run, beyond those whose comments show their access
 
 
-def trusted_reactors(reactions: dict[int, tuple[tuple[str, str], ...]], comments,
+def trusted_reactors(reactions: dict[int, tuple[tuple[str, str], ...]], comments: Iterable[Said],
                      can_write: Callable[[str], bool | None]) -> frozenset[str]:
     """Who of the people that put 👍/👎 on the bot's comments has write access: those whose comments on
     the PR show it (their author association), and up to MAX_PERMISSION_LOOKUPS others whose
@@ -174,7 +207,8 @@ def trusted_reactors(reactions: dict[int, tuple[tuple[str, str], ...]], comments
     return trusted | frozenset(login for login in others[:MAX_PERMISSION_LOOKUPS] if can_write(login) is True)
 
 
-def feedback(threads, reactions: dict[int, tuple[tuple[str, str], ...]], trusted: frozenset[str]) -> Feedback:
+def feedback(threads: Iterable[BotThread], reactions: dict[int, tuple[tuple[str, str], ...]],
+             trusted: frozenset[str]) -> Feedback:
     """Count 👍/👎 of trusted people per specialist; a 👎 suppresses the thread's finding. `threads`:
     the bot's threads (prior.Thread); `reactions`: (login, content) by root comment id."""
     counts: dict[str, list[int]] = {}

@@ -111,7 +111,7 @@ def proposal(fingerprint: str, title: str, reason: str, elsewhere: tuple[int, ..
             f"reason = \"{safe}\"\n```")
 
 
-def fetch_ignore(api, base_sha: str) -> IgnoreFile:
+def fetch_ignore(api: Any, base_sha: str) -> IgnoreFile:
     """The base commit's ignore file: read only when `.reviewbot/` exists there."""
     if (".reviewbot", "dir") not in api.list_dir("", base_sha):
         return IgnoreFile()

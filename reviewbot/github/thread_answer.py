@@ -14,18 +14,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from reviewbot.agents.reply import LABEL, answer_delta, answer_usage_line, build_answer_request, read_answer
-from reviewbot.config import with_overrides
+from reviewbot.config import Config, with_overrides
 from reviewbot.errors import EXIT_OK, APIError
 from reviewbot.github import conversation as conv
 from reviewbot.github.api import PostedComment, PullRequestApi
 from reviewbot.github.event import TRUSTED_ASSOCIATIONS, ConversationEvent
 from reviewbot.github.markers import prose
+from reviewbot.github.outgoing import outgoing
 from reviewbot.github.plan import outputs
 from reviewbot.github.prior import Prior, Thread, prior_lines
 from reviewbot.github.source import fetch_base, fetch_omitted, pull_change
@@ -33,7 +35,7 @@ from reviewbot.llm import providers
 from reviewbot.llm.transport import Transport, client_from_env
 from reviewbot.llm.usage import CallRecord
 from reviewbot.pipeline.review import prepare
-from reviewbot.pipeline.schedule import Runner
+from reviewbot.pipeline.schedule import Budget, Runner
 from reviewbot.secrets import known_secrets
 
 
@@ -58,6 +60,9 @@ def answer_reply(api: PullRequestApi, args: argparse.Namespace, event: Conversat
     root = thread.comment.id
     if root in state.argued:
         return skip("the bot answered in this thread already; it answers once per thread", "already-answered")
+    if getattr(args, "dry_run", False):                  # --dry-run: no model call, nothing posted
+        return skip(f"dry run: the reply in the thread of {thread.fingerprint[:12]} would get one answer "
+                    "(one model call); nothing called or posted", "dry-run")
     cloud = args.provider not in (None, "anthropic")
     api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip() or None
     if not api_key and not cloud:
@@ -96,6 +101,12 @@ def answer_reply(api: PullRequestApi, args: argparse.Namespace, event: Conversat
         "I withdraw this finding: it will not be reported again on this pull request." if withdrawn else
         "The finding stands. I answer once per thread; reply \"won't fix\" or \"false positive\" to close it.")
     body = conv.answer(text, event.comment_id, suppress=(thread.fingerprint,) if withdrawn else (), thread=root)
+    if getattr(args, "no_post", False):                  # --no-post: the paid answer, printed, not posted
+        sys.stdout.write(outgoing(body, out.known) + "\n")
+        out.finish(title, "No post: the answer is printed, not posted.",
+                   outputs(findings=0, new=0, highest_severity="none", calls=(record,), skipped="no-post"),
+                   answer_usage_line(record))
+        return EXIT_OK
     key = f'"re":{event.comment_id}'
 
     def landed() -> PostedComment | None:
@@ -114,11 +125,12 @@ def answer_reply(api: PullRequestApi, args: argparse.Namespace, event: Conversat
     return EXIT_OK
 
 
-async def _call(request: dict[str, Any], config: Any, api_key: str | None, target: providers.Target,
+async def _call(request: dict[str, Any], config: Config, api_key: str | None, target: providers.Target,
                 out: Report) -> tuple[CallRecord, list[dict[str, Any]]]:
     async with client_from_env(api_key, config.max_retries, config.timeout_seconds,
                                stall_seconds=config.stall_seconds, target=target) as client:
         runner = Runner(Transport(client, stall_seconds=config.stall_seconds, target=target), out.progress,
+                        Budget(config.budget_calls, config.budget_tokens, config.budget_dollars),
                         max_retries=config.max_retries)
         record, content = await runner.send(request, LABEL)
     return record, list(content)

@@ -8,6 +8,7 @@ tool list between calls (a cache miss) or require a forced tool_choice (also a m
 """
 from __future__ import annotations
 
+from reviewbot.agents.answer import ANSWER_THREAD
 from reviewbot.errors import ToolInputError
 
 SEVERITIES = ("critical", "high", "medium", "low", "nit")
@@ -117,7 +118,7 @@ SUBMIT_FINDINGS = {
     },
 }
 
-TOOLS = (READ_FILE, SEARCH_CODE, SUBMIT_FINDINGS)
+TOOLS = (READ_FILE, SEARCH_CODE, SUBMIT_FINDINGS, ANSWER_THREAD)
 READ_FILE_NAME, SEARCH_NAME, SUBMIT_NAME = READ_FILE["name"], SEARCH_CODE["name"], SUBMIT_FINDINGS["name"]
 
 MAX_MATCHES = 50

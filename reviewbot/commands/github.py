@@ -30,9 +30,8 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reviewbot.agents.tools import SEVERITIES
 from reviewbot.config import WARMUP_STRATEGIES, with_overrides
-from reviewbot.domain.findings import SEVERITY_RANK, reaches
+from reviewbot.domain.findings import SEVERITIES, SEVERITY_RANK, reaches
 from reviewbot.errors import (
     EXIT_API,
     EXIT_FINDINGS,

@@ -19,17 +19,16 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from reviewbot.agents.tools import SEVERITIES
 from reviewbot.change.diffsource import read_diff_file
 from reviewbot.change.gitsource import read_file_at, read_local_change
 from reviewbot.config import WARMUP_STRATEGIES, config_from_files, load_config, with_overrides
-from reviewbot.domain.findings import reaches
+from reviewbot.domain.findings import SEVERITIES, reaches
 from reviewbot.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, APIError, ConfigError, InputError, StreamBroken
 from reviewbot.llm import providers
 from reviewbot.llm.cassettes import RECORD, REPLAY, is_cassette_miss, use_cassette
 from reviewbot.llm.transport import COUNTED_FIELDS, Transport, client_from_env
 from reviewbot.llm.usage import REFUSALS_BILLED, usage_json
-from reviewbot.output.render import FORMATS, MACHINE_FORMATS, empty_result, finding_json, render, usage_line
+from reviewbot.output.render import FORMATS, MACHINE_FORMATS, empty_result, render, usage_line
 from reviewbot.output.terminal import NORMAL, QUIET, VERBOSE, ProgressPrinter, write_review
 from reviewbot.pipeline import dryrun
 from reviewbot.pipeline.resume import redact_saved
@@ -150,7 +149,7 @@ def _keep(dir_: Path, result: ReviewResult) -> None:
         raw = dir_ / "findings"
         raw.mkdir(exist_ok=True)
         for name, sub in sorted(result.raw.items()):
-            items = [] if sub is None else [finding_json(f) for f in sub.findings]
+            items = [] if sub is None else [f.to_json() for f in sub.findings]
             (raw / f"{name}.json").write_text(json.dumps(redact_json(items, result.secrets), indent=2,
                                                          ensure_ascii=False) + "\n")
         (dir_ / "review.json").write_text(render(result, "json"))

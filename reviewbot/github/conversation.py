@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 
 from reviewbot.github.event import TRUSTED_ASSOCIATIONS
-from reviewbot.github.markers import marker, prose, read_markers
+from reviewbot.github.markers import marker, read_markers
+from reviewbot.output.safety import prose
 
 CONV = "conv"
 COMMANDS = ("review", "full-review", "pause", "resume", "ignore", "help")

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from reviewbot.domain.change import Change
 from reviewbot.domain.findings import GENERAL, INLINE, SEVERITY_RANK, Finding, place
 from reviewbot.github.bodies import BodyFinding, InlineComment, body_block, inline_comment
-from reviewbot.github.markers import FIXED, MAX_INLINE, REOPENED, marker, prose
+from reviewbot.github.markers import FIXED, MAX_INLINE, REOPENED, marker
 from reviewbot.github.outgoing import unfoldable
 from reviewbot.github.prior import Prior, Thread
 from reviewbot.llm.usage import CallRecord, summarize
+from reviewbot.output.safety import prose
 
 
 @dataclass(frozen=True)

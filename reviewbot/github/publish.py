@@ -39,10 +39,7 @@ from reviewbot.github.bodies import (
 )
 from reviewbot.github.markers import (
     _BLOCK,
-    _CODE,
-    _FORGED,
     _MARKER,
-    _MENTION,
     FINDING,
     FIXED,
     LATEST,
@@ -57,11 +54,8 @@ from reviewbot.github.markers import (
     UPDATE,
     WITHDRAWN,
     _cut,
-    _fence,
     _section,
-    defuse,
     marker,
-    prose,
     read_markers,
     short,
 )
@@ -91,5 +85,6 @@ from reviewbot.github.prior import (
     read_prior,
     without,
 )
+from reviewbot.output.safety import defuse, prose
 
-__all__ = ['FINDING', 'FIXED', 'LATEST', 'MAX_BODY', 'MAX_EXPLANATION', 'MAX_INLINE', 'MAX_OVERVIEW', 'OVERVIEW', 'REOPENED', 'STATE_VERSION', 'SUMMARY', 'UPDATE', 'WITHDRAWN', '_BLOCK', '_CODE', '_FORGED', '_MARKER', '_MENTION', '_VERDICT', 'BodyFinding', 'CostState', 'Done', 'Draft', 'InlineComment', 'Plan', 'Prior', 'Record', 'Scope', 'Step', 'Thread', '_body_findings', '_byline', '_cut', '_fence', '_finding_data', '_ints', '_record', '_section', 'body_block', 'cleanup_steps', 'comment_body', 'cost_line', 'decide_scope', 'defuse', 'find_reply', 'fit_body', 'fixed_reply', 'fold_repeats', 'group_blocks', 'highest', 'inline_comment', 'latest_text', 'marker', 'not_reviewed_lines', 'open_findings', 'outputs', 'plan_run', 'post_review', 'prior_lines', 'prose', 'read_markers', 'read_model', 'read_run_line', 'read_prior', 'reopen_reply', 'run_steps', 'short', 'step_summary', 'summary_body', 'update_body', 'valid_on', 'withdrawn_body', 'without']
+__all__ = ['FINDING', 'FIXED', 'LATEST', 'MAX_BODY', 'MAX_EXPLANATION', 'MAX_INLINE', 'MAX_OVERVIEW', 'OVERVIEW', 'REOPENED', 'STATE_VERSION', 'SUMMARY', 'UPDATE', 'WITHDRAWN', '_BLOCK', '_MARKER', '_VERDICT', 'BodyFinding', 'CostState', 'Done', 'Draft', 'InlineComment', 'Plan', 'Prior', 'Record', 'Scope', 'Step', 'Thread', '_body_findings', '_byline', '_cut', '_finding_data', '_ints', '_record', '_section', 'body_block', 'cleanup_steps', 'comment_body', 'cost_line', 'decide_scope', 'defuse', 'find_reply', 'fit_body', 'fixed_reply', 'fold_repeats', 'group_blocks', 'highest', 'inline_comment', 'latest_text', 'marker', 'not_reviewed_lines', 'open_findings', 'outputs', 'plan_run', 'post_review', 'prior_lines', 'prose', 'read_markers', 'read_model', 'read_run_line', 'read_prior', 'reopen_reply', 'run_steps', 'short', 'step_summary', 'summary_body', 'update_body', 'valid_on', 'withdrawn_body', 'without']

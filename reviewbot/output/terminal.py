@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from reviewbot.llm.usage import Usage, cost
-from reviewbot.output.render import clean
+from reviewbot.output.safety import clean
 from reviewbot.secrets import redact_output
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2

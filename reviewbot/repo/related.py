@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from reviewbot.domain.change import Change, FileChange
-from reviewbot.domain.fence import fence, inline
 from reviewbot.domain.kinds import file_kind
+from reviewbot.output.safety import fence, inline
 from reviewbot.repo.symbols import FileSymbols, Symbol, extract, supported
 from reviewbot.repo.tree import RepoError, Repository, RepoTree
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from reviewbot.domain.findings import SEVERITIES as REVIEW_SEVERITIES
 from reviewbot.eval.golden import SEVERITIES
 from reviewbot.eval.run import CellResult, PRResult
-from reviewbot.eval.score import REVIEW_SEVERITIES, Counts, SpecialistCounts
+from reviewbot.eval.score import Counts, SpecialistCounts
 
 SCHEMA_VERSION = 1
 

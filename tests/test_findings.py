@@ -139,3 +139,11 @@ def test_a_finding_has_one_json_form_and_reads_back():
     assert Finding.from_json(d) == one
     import json
     assert Finding.from_json(json.loads(json.dumps(d))) == one
+
+
+def test_state_saved_before_to_json_still_reads():
+    from dataclasses import asdict
+
+    from reviewbot.domain.findings import Finding
+    one = f(line=11)
+    assert Finding.from_json(asdict(one)) == one            # pipeline/resume's earlier format

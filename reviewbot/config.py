@@ -186,8 +186,8 @@ class Config:
     max_turns: PositiveInt = 8                 # per agent, tool round-trips included
     max_output_tokens: PositiveInt = 32_000    # per call, thinking included (thinking is billed as output)
     warmup: Annotated[Warmup, _one_of(WARMUP_STRATEGIES)] = Warmup.LEADER
-    base_ttl: Annotated[BaseTTL, _one_of(TTLS)] = BaseTTL.FIVE_MINUTES   # TTL of the tools + system
-    # breakpoint ("1h" pays across PRs)
+    # TTL of the tools + system breakpoint ("1h" pays across PRs)
+    base_ttl: Annotated[BaseTTL, _one_of(TTLS)] = BaseTTL.FIVE_MINUTES
     max_retries: Count = 4                     # SDK retries (backoff with jitter) for 408/409/429/5xx
     timeout_seconds: Amount = 600.0
     min_confidence: Fraction = 0.5             # findings below are dropped before the summary

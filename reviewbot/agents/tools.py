@@ -1,10 +1,13 @@
 """The tool list every call of a review sends: same tools, same order, same schemas.
 
 The tool list is the first part of the cached prefix, so it is a constant. read_file and search_code
-read the workspace and the repository (ToolBox, one per agent); submit_findings reports. The model answers only
-through these schemas (findings are never parsed out of free text). One reporting tool serves the
-specialists and the summary agent alike, because a second terminal tool would either change the
-tool list between calls (a cache miss) or require a forced tool_choice (also a miss).
+read the workspace and the repository (ToolBox, one per agent); submit_findings reports. The model
+answers only through these schemas (findings are never parsed out of free text). submit_findings'
+input schema is generated from the pydantic models that validate its input
+(reviewbot.domain.findings.SubmissionInput), so what the model is told and what is checked are one
+definition. One reporting tool serves the specialists and the summary agent alike, because a
+second terminal tool would either change the tool list between calls (a cache miss) or require a
+forced tool_choice (also a miss).
 """
 from __future__ import annotations
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from reviewbot.agents.answer import ANSWER_NAME, ThreadAnswer, parse_answer
 from reviewbot.agents.requests import Prefix, Request, build_request
-from reviewbot.domain.fence import fence
 from reviewbot.llm.models import model_info
 from reviewbot.llm.usage import CallRecord, call_cost
+from reviewbot.output.safety import fence
 from reviewbot.templates import render
 
 LABEL = "answer#1"

@@ -7,7 +7,7 @@ for GitHub: control characters out, the change's secrets redacted).
 """
 from __future__ import annotations
 
-from reviewbot.github.markers import prose
+from reviewbot.output.safety import prose
 from reviewbot.github.outgoing import outgoing, unfoldable
 from reviewbot.llm.usage import CallRecord, summarize
 

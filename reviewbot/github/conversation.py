@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from reviewbot.github.event import TRUSTED_ASSOCIATIONS
-from reviewbot.github.markers import marker, prose, read_markers
+from reviewbot.github.markers import marker, read_markers
+from reviewbot.output.safety import prose
 
 
 class Said(Protocol):

@@ -29,7 +29,7 @@ from reviewbot.github import conversation as conv
 from reviewbot.github.actions import outputs
 from reviewbot.github.api import PostedComment, PullRequestApi
 from reviewbot.github.event import TRUSTED_ASSOCIATIONS, ConversationEvent
-from reviewbot.github.markers import prose
+from reviewbot.output.safety import prose
 from reviewbot.github.outgoing import outgoing
 from reviewbot.github.prior import Prior, Thread, prior_lines
 from reviewbot.github.source import fetch_base, fetch_omitted, pull_change

@@ -212,7 +212,7 @@ def to_json(d: DryRun) -> dict:
 
 
 def to_markdown(d: DryRun) -> str:
-    from reviewbot.output.render import clean
+    from reviewbot.output.safety import clean
     e = estimate(d)
     m = d.meta
     out = [f"# reviewbot dry run: {clean(m.title) or 'review'}", "",

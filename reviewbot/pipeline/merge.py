@@ -56,11 +56,8 @@ def findings_for_summary(findings: tuple[Finding, ...]) -> str:
     """One JSON object per line, with ids F1..Fn: the summary agent's view of the findings."""
     lines = []
     for i, f in enumerate(findings, start=1):
-        lines.append(json.dumps({
-            "id": f"F{i}", "specialist": f.specialist, "path": f.path, "line": f.line, "end_line": f.end_line,
-            "placement": f.placement, "severity": f.severity, "category": f.category, "title": f.title,
-            "explanation": f.explanation, "confidence": f.confidence,
-            "suggestion": f.suggestion, "also_flagged_by": list(f.also_flagged_by)}, ensure_ascii=False))
+        view = {k: v for k, v in f.to_json().items() if k != "fingerprint"}      # Finding.to_json: one form
+        lines.append(json.dumps({"id": f"F{i}", **view}, ensure_ascii=False))
     return "\n".join(lines)
 
 

@@ -24,15 +24,14 @@ STATE = "state"
 def _submission_json(s: Submission | None) -> dict | None:
     if s is None:
         return None
-    return {"findings": [asdict(f) for f in s.findings], "verdict": s.verdict, "overview": s.overview,
+    return {"findings": [f.to_json() for f in s.findings], "verdict": s.verdict, "overview": s.overview,
             "rejected": [list(x) for x in s.rejected], "duplicates": [list(x) for x in s.duplicates]}
 
 
 def _submission(d: dict | None) -> Submission | None:
     if d is None:
         return None
-    findings = tuple(Finding(**{**f, "also_flagged_by": tuple(f.get("also_flagged_by") or ())})
-                     for f in d["findings"])
+    findings = tuple(Finding.from_json(f) for f in d["findings"])
     return Submission(findings, d.get("verdict"), d.get("overview"),
                       tuple(tuple(x) for x in d.get("rejected") or ()), tuple(tuple(x) for x in d.get("duplicates") or ()))
 
@@ -77,7 +76,7 @@ def load(root: Path, prefix_sha256: str) -> dict[str, AgentResult]:
             continue
         try:
             r = agent_from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError) as e:         # ValueError: JSON, or a field
             raise InputError(f"cannot resume: {path} is damaged ({e})") from None
         if r.submission is not None and not r.error:
             done[r.name] = r

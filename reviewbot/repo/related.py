@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from functools import cache
 
 from reviewbot.domain.change import Change, FileChange
-from reviewbot.domain.fence import fence, inline
 from reviewbot.domain.kinds import file_kind
 from reviewbot.domain.result import Related as Related  # the record moved to domain (ReviewResult carries it)
+from reviewbot.output.safety import fence, inline
 from reviewbot.repo.symbols import FileSymbols, Symbol, extract, supported
 from reviewbot.repo.tree import RepoError, Repository, RepoTree
 

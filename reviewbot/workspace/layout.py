@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from reviewbot.domain.change import Change, FileChange
-from reviewbot.domain.fence import fence
 from reviewbot.domain.kinds import file_kind
 from reviewbot.domain.specialists import BINARY, GENERATED, LOCKFILE, Specialist
+from reviewbot.output.safety import fence
 from reviewbot.templates import render
 from reviewbot.workspace.routing import Tier, choose_tier, select
 

@@ -2,9 +2,10 @@
 
 Not part of the wheel and not a test (timings vary by machine). It builds git repositories in a
 scratch directory, one per shape, and runs ``reviewbot review`` on each as a child process, with
-```--dry-run`` (no model call; token counts from cachesim's count_tokens) and against cachesim (``../shared/cachesim/server.py`` on a local
-port), recording wall time and the child's peak RSS (``os.wait4``'s ``ru_maxrss``, the largest of
-the process and the children it waited for). Then it prints the ratios against the targets:
+``--dry-run`` (no model call; token counts from cachesim's count_tokens) and against cachesim
+(``../shared/cachesim/server.py`` on a local port), recording wall time and the child's peak RSS
+(``os.wait4``'s ``ru_maxrss``, the largest of the process and the children it waited for). Then it
+prints the ratios against the targets:
 
 * 3,000 changed files in one directory within 1.5x the time of 3,000 files over 30 directories;
 * a 10 MB diff under 150 MB peak memory for the whole review.
@@ -153,8 +154,8 @@ def main() -> int:
             t0 = time.perf_counter()
             repo = build_repo(args.scratch, shape)
             diff = args.scratch / f"{shape}.diff"
-            print(f"{shape}: repository ready ({time.perf_counter() - t0:.1f}s, diff {diff.stat().st_size / MB:.1f} MB)",
-                  file=sys.stderr)
+            size = diff.stat().st_size / MB
+            print(f"{shape}: repository ready ({time.perf_counter() - t0:.1f}s, diff {size:.1f} MB)", file=sys.stderr)
             for mode in modes:
                 ws = args.scratch / f"ws-{shape}-{mode}"
                 shutil.rmtree(ws, ignore_errors=True)

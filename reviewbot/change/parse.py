@@ -477,13 +477,13 @@ def _paths_and_status(chunk: Sequence[str], pf: _File) -> tuple[str, str, str]:
         if f"{kind} from" in values and f"{kind} to" in values:
             pair = _git_header_pair(chunk[0], require_ab=True) if is_git else None
             old, new = pair or (values[f"{kind} from"], values[f"{kind} to"])
-            return old, new, status
+            return old or "", new or "", status
     old_raw = values.get("---", _c_unquote(pf.source_file or ""))
     new_raw = values.get("+++", _c_unquote(pf.target_file or ""))
     status = _plain_status(values, pf, old_raw, new_raw, is_git)
     pair = _git_header_pair(chunk[0], require_ab=False) if is_git else None
-    old, new = pair or _strip_prefixes(old_raw, new_raw)
-    return old or new or "", new or old or "", status
+    old_path, new_path = pair or _strip_prefixes(old_raw, new_raw)
+    return old_path or new_path or "", new_path or old_path or "", status
 
 
 def _plain_status(values: dict[str, str], pf: _File, old_raw: str, new_raw: str,
@@ -500,7 +500,7 @@ def _plain_status(values: dict[str, str], pf: _File, old_raw: str, new_raw: str,
     return MODIFIED
 
 
-def _git_header_pair(header: str, require_ab: bool) -> tuple[str, str] | None:
+def _git_header_pair(header: str, require_ab: bool) -> tuple[str | None, str | None] | None:
     """The two names of a ``diff --git`` line, unquoted and without prefixes, or None if ambiguous.
 
     Quoted names split unambiguously. Unquoted ones can hold spaces: a split is accepted when both

@@ -1,10 +1,11 @@
 """The related-code section of the shared prefix: the code around the change, found once, for all.
 
 For the definitions (functions, methods, classes) the change touches: their full definition at
-head (unless the patch already shows all of it), and their callers elsewhere in the repository; for a definition the change removes, the
-callers that still use it; for the names the added lines start to use, their definitions; and
-the tests that refer to the changed code. Symbols come from tree-sitter (reviewbot.repo.symbols),
-occurrences from one `git grep -w` over the head tree.
+head (unless the patch already shows all of it), and their callers elsewhere in the repository;
+for a definition the change removes, the callers that still use it; for the names the added
+lines start to use, their definitions; and the tests that refer to the changed code. Symbols
+come from tree-sitter (reviewbot.repo.symbols), occurrences from one `git grep -w` over the
+head tree.
 
 Ranked (removed definitions' callers, touched definitions, callers, new names' definitions,
 tests; in each, the change's own order), then cut to a token budget that scales with the change.
@@ -55,10 +56,14 @@ def budget_for(change: Change, ceiling: int) -> int:
     return min(ceiling, 600 + 25 * (change.additions + change.deletions))
 
 
+# name -> (path, line) of its whole-word occurrences at head
+_Hits = dict[str, list[tuple[str, int]]]
+
+
 @dataclass(frozen=True)
 class Item:
     rank: int
-    order: tuple              # position in the change, then path and line: deterministic
+    order: tuple[int | str, ...]   # position in the change, then path and line: deterministic
     path: str
     start: int
     end: int
@@ -103,9 +108,9 @@ class _Files:
     def __init__(self, tree: RepoTree):
         self.tree = tree
         self._cache: dict[str, tuple[list[str], FileSymbols] | None] = {}
-        self._index: dict[str, tuple[set, set]] = {}
+        self._index: dict[str, tuple[set[tuple[str, int]], set[tuple[str, int]]]] = {}
 
-    def index(self, path: str) -> tuple[set, set]:
+    def index(self, path: str) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
         if path not in self._index:
             parsed = self.get(path)
             syms = parsed[1] if parsed else FileSymbols()
@@ -207,7 +212,7 @@ def _names(candidates: list[str]) -> list[str]:
     return out[:MAX_NAMES]
 
 
-def _grep(tree: RepoTree, names: list[str]) -> dict[str, list[tuple[str, int]]]:
+def _grep(tree: RepoTree, names: list[str]) -> _Hits:
     """(path, line) of each whole-word occurrence of each name at head, in path and line order."""
     if not names:
         return {}
@@ -223,7 +228,7 @@ def _grep(tree: RepoTree, names: list[str]) -> dict[str, list[tuple[str, int]]]:
     return found
 
 
-def _callers(files: _Files, hits, symbols: list[tuple[str, Symbol]], rank: int, changed: set[str]) -> list[Item]:
+def _callers(files: _Files, hits: _Hits, symbols: list[tuple[str, Symbol]], rank: int, changed: set[str]) -> list[Item]:
     items: list[Item] = []
     for si, (def_path, sym) in enumerate(symbols):
         shown = 0
@@ -249,7 +254,7 @@ def _callers(files: _Files, hits, symbols: list[tuple[str, Symbol]], rank: int, 
     return items
 
 
-def _definitions(files: _Files, hits, names: list[str], changed: set[str]) -> list[Item]:
+def _definitions(files: _Files, hits: _Hits, names: list[str], changed: set[str]) -> list[Item]:
     items: list[Item] = []
     for ni, name in enumerate(names):
         for path, line in hits.get(name, ()):
@@ -264,7 +269,7 @@ def _definitions(files: _Files, hits, names: list[str], changed: set[str]) -> li
     return items
 
 
-def _tests(files: _Files, hits, names: list[str], changed: set[str]) -> list[Item]:
+def _tests(files: _Files, hits: _Hits, names: list[str], changed: set[str]) -> list[Item]:
     items: list[Item] = []
     for ni, name in enumerate(names):
         shown = 0

@@ -21,6 +21,7 @@ Pure (detect-secrets runs in memory).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -153,7 +154,7 @@ def _variants(value: str) -> list[str]:
 
 
 def _mask_assignments(text: str) -> str:
-    def sub(m):
+    def sub(m: re.Match[str]) -> str:
         quoted = m.group("qvalue") is not None
         value = m.group("qvalue") if quoted else m.group("value")
         if not (secret_name(m.group("name")) and secret_value(value, quoted)):
@@ -181,15 +182,15 @@ def redact_output(text: str, known: Iterable[str] = ()) -> str:
     return _mask_assignments(text)
 
 
-def redact_json(value, known: Iterable[str]):
+def redact_json(value: object, known: Iterable[str]) -> object:
     """A JSON value (dicts, lists, strings, numbers) with every string, keys included, redacted."""
-    known = tuple(known)
+    values = tuple(known)
     if isinstance(value, str):
-        return redact_output(value, known)
+        return redact_output(value, values)
     if isinstance(value, list):
-        return [redact_json(v, known) for v in value]
+        return [redact_json(v, values) for v in value]
     if isinstance(value, dict):
-        return {redact_output(k, known): redact_json(v, known) for k, v in value.items()}
+        return {redact_output(str(k), values): redact_json(v, values) for k, v in value.items()}
     return value
 
 

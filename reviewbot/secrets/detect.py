@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterator
 
 from detect_secrets.core.potential_secret import PotentialSecret
-from detect_secrets.core.scan import get_filters, scan_diff
-from detect_secrets.settings import default_settings, get_settings
+from detect_secrets.core.scan import scan_diff
+from detect_secrets.settings import default_settings, get_filters, get_settings
 
 from reviewbot.secrets.rules import high_entropy_assignment, placeholder, strong_value, url_password
 
@@ -33,9 +33,9 @@ _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-+/=.~]*")
 # characters unidiff (str.splitlines) would split a line on, besides "\n"
 _SPLITTERS = re.compile(r"[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _UNSAFE_NAME = re.compile(r"[\s\"\\]")
-MAX_LINE = 20_000
+MAX_LINE = 20_000      # longer lines (minified code, data) are checked by reviewbot's own rules only
 CHUNK_LINES = 2_000    # lines per detect-secrets call
-CONTEXT_LINES = 5      # the context detect-secrets' filters see on each side of a line (get_code_snippet)      # longer lines (minified code, data) are checked by reviewbot's own rules only
+CONTEXT_LINES = 5      # the context its filters see on each side of a line (get_code_snippet)
 
 
 def _widen(line: str, value: str) -> str:

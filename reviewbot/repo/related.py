@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from reviewbot.domain.change import Change, FileChange
 from reviewbot.domain.fence import fence, inline
@@ -88,7 +88,20 @@ class Related:
         return self.found - self.shown
 
 
-def _numbered(lines: list[str], start: int, end: int, cap: int | None = None) -> str:
+class _Text:
+    """A file's text, split into lines only when a snippet of it is shown (most changed files never
+    are, and a list of lines costs several times the text)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+
+def _numbered(text: _Text, start: int, end: int, cap: int | None = None) -> str:
+    lines = text.lines
     last = end if cap is None else min(end, start + cap - 1)
     body = "\n".join(f"{n:>5}  {lines[n - 1]}" for n in range(start, last + 1) if 0 < n <= len(lines))
     if last < end:
@@ -107,7 +120,7 @@ class _Files:
 
     def __init__(self, tree: RepoTree):
         self.tree = tree
-        self._cache: dict[str, tuple[list[str], FileSymbols] | None] = {}
+        self._cache: dict[str, tuple[_Text, FileSymbols] | None] = {}
         self._index: dict[str, tuple[set[tuple[str, int]], set[tuple[str, int]]]] = {}
 
     def index(self, path: str) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
@@ -118,7 +131,7 @@ class _Files:
                                  {(r.name, r.line) for r in syms.references})
         return self._index[path]
 
-    def get(self, path: str) -> tuple[list[str], FileSymbols] | None:
+    def get(self, path: str) -> tuple[_Text, FileSymbols] | None:
         if path not in self._cache:
             try:
                 data = self.tree.read(path) if supported(path) else None
@@ -127,7 +140,7 @@ class _Files:
             if data is None or b"\0" in data[:8000]:
                 self._cache[path] = None
             else:
-                self._cache[path] = (data.decode("utf-8", "replace").splitlines(), extract(path, data))
+                self._cache[path] = (_Text(data.decode("utf-8", "replace")), extract(path, data))
         return self._cache[path]
 
 
@@ -178,7 +191,8 @@ def _build(change: Change, repo: Repository, budget: int) -> Related:
                 if not all(n in shown for n in range(s.start, s.end + 1)):
                     items.append(Item(DEFINITION, (fi, s.start), f.path, s.start, s.end, _title(s),
                                       _numbered(lines, s.start, s.end, MAX_DEFINITION_LINES)))
-            added = {ln.new_no for h in f.hunks for ln in h.lines if ln.kind == "+"}
+            referenced = {r.line for r in syms.references}       # the added lines that matter here
+            added = {ln.new_no for h in f.hunks for ln in h.lines if ln.kind == "+" and ln.new_no in referenced}
             known = {s.name for s in syms.definitions} | ({r.name for r in old[1].references} if old else set())
             for r in syms.references:
                 if r.line in added and r.name not in known and r.name not in new_names:
@@ -245,7 +259,7 @@ def _callers(files: _Files, hits: _Hits, symbols: list[tuple[str, Symbol]], rank
             if (sym.name, line) in defs or (sym.name, line) not in refs:
                 continue                              # another definition, or a mention (comment, string, import)
             holder = syms.enclosing(line)
-            start, end = max(1, line - CALLER_CONTEXT), min(len(lines), line + CALLER_CONTEXT)
+            start, end = max(1, line - CALLER_CONTEXT), min(len(lines.lines), line + CALLER_CONTEXT)
             where = f"in `{inline(holder.name)}`" if holder else "at module level"
             note = " (changed file)" if path in changed else ""
             items.append(Item(rank, (si, path, line), path, start, end,
@@ -284,7 +298,7 @@ def _tests(files: _Files, hits: _Hits, names: list[str], changed: set[str]) -> l
             if holder is not None and holder.end - holder.start < 40:
                 start, end, title = holder.start, holder.end, _title(holder, f"refers to `{inline(name)}`")
             else:
-                start, end = max(1, line - CALLER_CONTEXT), min(len(lines), line + CALLER_CONTEXT)
+                start, end = max(1, line - CALLER_CONTEXT), min(len(lines.lines), line + CALLER_CONTEXT)
                 title = f"refers to `{inline(name)}`"
             note = " (changed file)" if path in changed else ""
             items.append(Item(TEST, (ni, path, start), path, start, end, title + note, _numbered(lines, start, end)))

@@ -10,6 +10,7 @@ import pytest
 from reviewbot.change import parse
 from reviewbot.change.parse import parse_diff
 from reviewbot.errors import InputError
+
 detect = importlib.import_module("reviewbot.secrets.detect")   # the module (the package exports the function)
 
 DATA = Path(__file__).parent / "data" / "diff-samples"

@@ -31,5 +31,5 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def render(name: str, **context) -> str:
+def render(name: str, **context: object) -> str:
     return _env().get_template(name).render(**context)

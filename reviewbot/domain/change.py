@@ -26,7 +26,7 @@ ADDED, MODIFIED, DELETED, RENAMED, COPIED = (FileStatus.ADDED, FileStatus.MODIFI
 STATUSES: tuple[FileStatus, ...] = tuple(FileStatus)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)     # one per diff line: slots keep a 10 MB diff's records small
 class Line:
     """One line of a hunk. kind is '+', '-' or ' '; numbers are None on the side it is absent."""
 

@@ -23,7 +23,7 @@ class FirstPass:
     merged: int                            # how many exact repeats were folded
 
 
-def _rank(f: Finding):
+def _rank(f: Finding) -> tuple[int, float, int, str]:
     order = NAMES.index(f.specialist) if f.specialist in NAMES else len(NAMES)
     return (SEVERITY_RANK.get(f.severity, 9), -f.confidence, order, f.title)
 
@@ -33,7 +33,7 @@ def first_pass(submissions: dict[str, Submission], change: Change, min_confidenc
     low = tuple(sorted((f for f in placed if f.confidence < min_confidence), key=Finding.sort_key))
     keep = [f for f in placed if f.confidence >= min_confidence]
     clusters: list[list[Finding]] = []
-    index: dict[tuple, int] = {}
+    index: dict[tuple[str | None, int | None, str, str], int] = {}
     for f in keep:
         keys = ((f.path, f.line, "t", _norm(f.title)), (f.path, f.line, "c", _norm(f.category)))
         at = next((index[k] for k in keys if k in index), None)
@@ -100,7 +100,7 @@ def apply_summary(numbered: tuple[Finding, ...], submission: Submission | None, 
             unknown.append(fid)
     if unknown:
         notes.append(f"summary referred to unknown or invalid finding ids, ignored: {', '.join(unknown[:10])}")
-    extra = {}
+    extra: dict[str, set[str]] = {}
     for fid, target in folded.items():
         while target in folded and folded[target] != fid:
             target = folded[target]

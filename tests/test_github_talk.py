@@ -264,6 +264,12 @@ def test_a_thumbs_down_suppresses_the_finding_and_the_reactions_are_counted(tmp_
 # ------------------------------------------------------------------ questions in the bot's threads
 
 
+# The answer call names answer_thread in tool_choice, which cachesim's scripted model follows; only
+# models that take a forced tool_choice with thinking allow it (Sonnet 5.5 answers a forced tool with a
+# 400, so there the prompt asks for the tool and tool_choice stays as in the review).
+ANSWER_MODEL = ("--model", "claude-sonnet-5")
+
+
 def _messages(cass) -> list[dict]:
     return [json.loads(c[3]) for c in calls(cass) if c[1] == "/v1/messages"]
 
@@ -281,17 +287,17 @@ def test_a_question_in_a_bot_thread_gets_exactly_one_answer_over_the_warm_prefix
     reset()
     opened = event_file(tmp_path, "widgets-7-opened")
     with cassette("test_github_talk_question.yaml") as cass:
-        first = run_bot(monkeypatch, capsys, tmp_path, opened, *SYNC_MODEL)
+        first = run_bot(monkeypatch, capsys, tmp_path, opened, *ANSWER_MODEL)
         root = bot_comment_ids()[0] if RECORDING else 0
         stranger = _ask(tmp_path, "question-stranger", root, "Why is this a problem?", who="mallory", perm="read")
         n = len(calls(cass))
-        ignored = talk(monkeypatch, capsys, tmp_path, stranger, "pull_request_review_comment", *SYNC_MODEL)
+        ignored = talk(monkeypatch, capsys, tmp_path, stranger, "pull_request_review_comment", *ANSWER_MODEL)
         assert len(calls(cass)) == n                       # nothing at all for a non-collaborator
         ev = _ask(tmp_path, "question", root, "Why is this a problem? The caller checks the value first.")
-        answered = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *SYNC_MODEL)
-        again = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *SYNC_MODEL)
+        answered = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *ANSWER_MODEL)
+        again = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *ANSWER_MODEL)
         second = _ask(tmp_path, "question-second", root, "I still disagree: the value cannot be negative.")
-        once = talk(monkeypatch, capsys, tmp_path, second, "pull_request_review_comment", *SYNC_MODEL)
+        once = talk(monkeypatch, capsys, tmp_path, second, "pull_request_review_comment", *ANSWER_MODEL)
     assert_replayed(cass)
     # one agent call in all: neither the re-run nor the second objection calls the model again
     [n_model] = [i for i, m in enumerate(_messages(cass)) if m.get("tool_choice")]
@@ -321,13 +327,13 @@ def test_a_disagreement_is_weighed_once_and_a_cold_prefix_is_said_to_be_cold(tmp
     reset()
     opened = event_file(tmp_path, "widgets-7-opened")
     with cassette("test_github_talk_disagree.yaml") as cass:
-        first = run_bot(monkeypatch, capsys, tmp_path, opened, *SYNC_MODEL)
+        first = run_bot(monkeypatch, capsys, tmp_path, opened, *ANSWER_MODEL)
         root = bot_comment_ids()[-1] if RECORDING else 0
         reset_cachesim()                                   # the review's prefix is gone from the cache: cold
         ev = _ask(tmp_path, "disagree", root, "I disagree: this is correct, the list is never empty here.")
-        dry = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *SYNC_MODEL, "--dry-run")
-        answered = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *SYNC_MODEL)
-        again = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *SYNC_MODEL)
+        dry = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *ANSWER_MODEL, "--dry-run")
+        answered = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *ANSWER_MODEL)
+        again = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *ANSWER_MODEL)
     assert_replayed(cass)
     assert first.code == answered.code == again.code == 0, answered.err
     assert "cached prefix not reused: cold" in answered.err

@@ -9,7 +9,7 @@ import pytest
 
 from reviewbot.change import parse
 from reviewbot.change.parse import parse_diff
-from reviewbot.errors import InputError
+from reviewbot.errors import DiffParseError, InputError
 
 detect = importlib.import_module("reviewbot.secrets.detect")   # the module (the package exports the function)
 
@@ -47,7 +47,7 @@ def test_files_are_handed_out_as_they_start() -> None:
     assert first.target_file == "b/d/f0.py" and first.hunks == []
     second = next(files)
     assert second.target_file == "b/x" and len(first.hunks) == 1 and first.last_numbered == 9
-    with pytest.raises(parse._ParseError, match="shorter"):
+    with pytest.raises(DiffParseError, match="shorter"):
         list(files)
     with pytest.raises(InputError, match=r"malformed diff: a hunk has fewer lines than its @@ header says \(line 12\)"):
         parse_diff(text)

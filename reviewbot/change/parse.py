@@ -45,7 +45,7 @@ from reviewbot.domain.change import (
     Hunk,
     Line,
 )
-from reviewbot.errors import InputError
+from reviewbot.errors import DiffParseError, InputError
 
 DEV_NULL = "/dev/null"
 
@@ -117,7 +117,7 @@ def parse_diff(text: str) -> tuple[FileChange, ...]:
     lines = _Lines(_normalize_line_ends(text.removeprefix("\ufeff")))
     try:
         files = list(_iter_files(lines))
-    except _ParseError as err:
+    except DiffParseError as err:
         raise InputError(f"malformed diff: {_reason(str(err))} (line {err.line_no})") from None
     if not files:
         raise InputError("malformed diff: no file header ('diff --git' or '---'/'+++') found")
@@ -195,14 +195,6 @@ class _Lines:
         return self.text[self.starts[start]:self.starts[end]]
 
 
-class _ParseError(Exception):
-    """A parse failure: the message, and the 1-based number of the line it was found at."""
-
-    def __init__(self, message: str, line_no: int) -> None:
-        super().__init__(message)
-        self.line_no = line_no
-
-
 @dataclass
 class _File:
     """One file while it is being parsed (what unidiff's PatchedFile held, hunks as records)."""
@@ -242,12 +234,12 @@ def _iter_files(lines: _Lines) -> Iterator[_File]:
             continue
         if m := _RE_DIFF_GIT_NEW_FILE.match(line):
             if current is None or not in_info:
-                raise _ParseError(f"Unexpected new file found: {line}", i)
+                raise DiffParseError(f"Unexpected new file found: {line}", i)
             current.source_file, current.target_mode = DEV_NULL, m.group("mode")
             continue
         if m := _RE_DIFF_GIT_DELETED_FILE.match(line):
             if current is None or not in_info:
-                raise _ParseError(f"Unexpected deleted file found: {line}", i)
+                raise DiffParseError(f"Unexpected deleted file found: {line}", i)
             current.target_file, current.source_mode = DEV_NULL, m.group("mode")
             continue
         if current is not None and in_info:
@@ -269,10 +261,10 @@ def _iter_files(lines: _Lines) -> Iterator[_File]:
         if m := _RE_TARGET_FILENAME.match(line):
             target_file = m.group("filename")
             if current is not None and current.target_file != target_file:
-                raise _ParseError(f"Target without source: {line}", i)
+                raise DiffParseError(f"Target without source: {line}", i)
             if current is None:
                 if source_file is None:
-                    raise _ParseError(f"Target without source: {line}", i)
+                    raise DiffParseError(f"Target without source: {line}", i)
                 current = _File(source_file, target_file, i)
                 yield current
                 in_info = False
@@ -281,14 +273,14 @@ def _iter_files(lines: _Lines) -> Iterator[_File]:
         if m := _RE_HUNK_HEADER.match(line):
             in_info = False
             if current is None:
-                raise _ParseError(f"Unexpected hunk found: {line}", i)
+                raise DiffParseError(f"Unexpected hunk found: {line}", i)
             i = _parse_hunk(lines, i, m, current)
             continue
         if line.startswith(_NO_NEWLINE):
             if current is None:
-                raise _ParseError(f"Unexpected marker: {line}", i)
+                raise DiffParseError(f"Unexpected marker: {line}", i)
             if not current.hunks:
-                raise _ParseError("Unexpected marker: No newline at end of file", i)
+                raise DiffParseError("Unexpected marker: No newline at end of file", i)
             continue                      # outside a hunk: not a line of it
         if line == "\n" and current is not None and current.hunks:
             continue                      # a blank line after a hunk
@@ -305,7 +297,7 @@ def _iter_files(lines: _Lines) -> Iterator[_File]:
             continue
         if line == "GIT binary patch\n":
             if current is None:
-                raise _ParseError(f"Unexpected binary patch marker: {line}", i)
+                raise DiffParseError(f"Unexpected binary patch marker: {line}", i)
             current.is_binary_file = True
             in_info, current = False, None
             continue
@@ -328,7 +320,7 @@ def _parse_hunk(lines: _Lines, i: int, header: re.Match[str], f: _File) -> int:
         elif m := _RE_HUNK_EMPTY_BODY_LINE.match(line):
             kind, value = " ", m.group("value")
         else:
-            raise _ParseError(f"Hunk diff line expected: {line}", i)
+            raise DiffParseError(f"Hunk diff line expected: {line}", i)
         if kind == "+":
             out.append(Line("+", None, new_no, value.removesuffix("\n")))
             new_no += 1
@@ -340,12 +332,12 @@ def _parse_hunk(lines: _Lines, i: int, header: re.Match[str], f: _File) -> int:
             old_no += 1
             new_no += 1
         if old_no > old_end or new_no > new_end:
-            raise _ParseError("Hunk is longer than expected", i)
+            raise DiffParseError("Hunk is longer than expected", i)
         f.last_numbered = i
         if old_no == old_end and new_no == new_end:
             break
     if old_no < old_end or new_no < new_end:
-        raise _ParseError("Hunk is shorter than expected", i)
+        raise DiffParseError("Hunk is shorter than expected", i)
     f.hunks.append(Hunk(old_start=old_start, old_len=old_len, new_start=new_start, new_len=new_len,
                         section=header.group(5), lines=tuple(out)))
     return i

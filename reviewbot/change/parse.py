@@ -42,6 +42,7 @@ from reviewbot.domain.change import (
     RENAMED,
     STATUSES,
     FileChange,
+    FileStatus,
     Hunk,
     Line,
 )
@@ -139,9 +140,10 @@ def file_change_from_patch(path: str, status: str, patch: str | None, old_path: 
     ``status`` is a model status or a GitHub one ("removed", "changed", "unchanged").
     ``additions``/``deletions`` are used only when there is no patch; otherwise the hunks count.
     """
-    status = _API_STATUSES.get(status, status)
-    if status not in STATUSES:
+    name = _API_STATUSES.get(status, status)
+    if name not in STATUSES:
         raise InputError(f"unknown file status {status!r} for {path}")
+    status = FileStatus(name)
     old = old_path if status in (RENAMED, COPIED) and old_path else path
     kept_old_path = old if status in (RENAMED, COPIED) else None
     if not patch:
@@ -461,15 +463,15 @@ def _header_values(chunk: Sequence[str]) -> dict[str, str]:
     return values
 
 
-def _paths_and_status(chunk: Sequence[str], pf: _File) -> tuple[str, str, str]:
+def _paths_and_status(chunk: Sequence[str], pf: _File) -> tuple[str, str, FileStatus]:
     """(old path, new path, status) of one file; a side that does not exist gets the other's path."""
     values = _header_values(chunk)
     is_git = chunk[0].startswith("diff --git ")
-    for kind, status in (("rename", RENAMED), ("copy", COPIED)):
+    for kind, moved in (("rename", RENAMED), ("copy", COPIED)):
         if f"{kind} from" in values and f"{kind} to" in values:
             pair = _git_header_pair(chunk[0], require_ab=True) if is_git else None
             old, new = pair or (values[f"{kind} from"], values[f"{kind} to"])
-            return old or "", new or "", status
+            return old or "", new or "", moved
     old_raw = values.get("---", _c_unquote(pf.source_file or ""))
     new_raw = values.get("+++", _c_unquote(pf.target_file or ""))
     status = _plain_status(values, pf, old_raw, new_raw, is_git)
@@ -479,7 +481,7 @@ def _paths_and_status(chunk: Sequence[str], pf: _File) -> tuple[str, str, str]:
 
 
 def _plain_status(values: dict[str, str], pf: _File, old_raw: str, new_raw: str,
-                  is_git: bool) -> str:
+                  is_git: bool) -> FileStatus:
     if "new file mode" in values or old_raw == DEV_NULL:
         return ADDED
     if "deleted file mode" in values or new_raw == DEV_NULL:

@@ -520,20 +520,20 @@ class PullRequestApi:
 
     def other_pulls(self, limit: int) -> tuple[int, ...]:
         """The numbers of the repository's most recently updated pull requests but this one (one page)."""
-        self._pull_obj()
+        repo = self._repo_obj()
 
-        def numbers():
-            pulls = self._repo.get_pulls(state="all", sort="updated", direction="desc")
+        def numbers() -> tuple[int, ...]:
+            pulls = repo.get_pulls(state="all", sort="updated", direction="desc")
             return tuple(p.number for p in pulls.get_page(0) if p.number != self.number)[:limit]
         return self._call("listing the repository's pull requests", numbers)
 
     def can_write(self, login: str) -> bool | None:
         """Whether `login` has write access to the repository (admin, maintain or write), or None when
         GitHub does not say (a token that may not ask, an API without the endpoint)."""
-        self._pull_obj()
+        repo = self._repo_obj()
         try:
             perm = self._call("reading a collaborator's permission",
-                              lambda: self._repo.get_collaborator_permission(login))
+                              lambda: repo.get_collaborator_permission(login))
         except APIError:
             return None
         return perm in ("admin", "maintain", "write")

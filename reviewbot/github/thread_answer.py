@@ -29,13 +29,13 @@ from reviewbot.github import conversation as conv
 from reviewbot.github.actions import outputs
 from reviewbot.github.api import PostedComment, PullRequestApi
 from reviewbot.github.event import TRUSTED_ASSOCIATIONS, ConversationEvent
-from reviewbot.output.safety import prose
 from reviewbot.github.outgoing import outgoing
 from reviewbot.github.prior import Prior, Thread, prior_lines
 from reviewbot.github.source import fetch_base, fetch_omitted, pull_change
 from reviewbot.llm import providers
 from reviewbot.llm.transport import Connect, Connection
 from reviewbot.llm.usage import CallRecord
+from reviewbot.output.safety import prose
 from reviewbot.pipeline.metered import Metered
 from reviewbot.pipeline.review import prepare
 from reviewbot.pipeline.schedule import Budget, Runner

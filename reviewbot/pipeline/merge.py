@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from reviewbot.domain.change import Change
 from reviewbot.domain.findings import SEVERITY_RANK, Finding, Submission, _norm, place
+from reviewbot.domain.findings import Verdict as VerdictName
 from reviewbot.domain.specialists import NAMES
 
 
@@ -119,9 +120,9 @@ def apply_summary(numbered: tuple[Finding, ...], submission: Submission | None, 
     return Verdict(tuple(final), tuple((by_id[i], r) for i, r in rejected.items()), len(folded), tuple(notes))
 
 
-def derive_verdict(findings: tuple[Finding, ...]) -> str:
+def derive_verdict(findings: tuple[Finding, ...]) -> VerdictName:
     """The verdict the severities imply, for when the summary agent gave none."""
     worst = min((SEVERITY_RANK.get(f.severity, 9) for f in findings), default=None)
     if worst is None:
-        return "no_issues"
-    return {0: "blocking_issues", 1: "needs_changes"}.get(worst, "minor_issues")
+        return VerdictName.NO_ISSUES
+    return {0: VerdictName.BLOCKING_ISSUES, 1: VerdictName.NEEDS_CHANGES}.get(worst, VerdictName.MINOR_ISSUES)

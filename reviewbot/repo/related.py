@@ -22,9 +22,10 @@ from functools import cache, cached_property
 from reviewbot.domain.change import Change, FileChange
 from reviewbot.domain.kinds import file_kind
 from reviewbot.domain.result import Related as Related  # the record moved to domain (ReviewResult carries it)
+from reviewbot.errors import RepoError
 from reviewbot.output.safety import fence, inline
 from reviewbot.repo.symbols import FileSymbols, Symbol, extract, supported
-from reviewbot.repo.tree import RepoError, Repository, RepoTree
+from reviewbot.repo.tree import Repository, RepoTree
 
 RELATED_FILE = "related-code.txt"
 MAX_DEFINITION_LINES = 60        # a longer definition is shown up to here, with a note

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from reviewbot.domain.change import Change, FileChange
-from reviewbot.domain.findings import FILE, INLINE, Finding
+from reviewbot.domain.findings import FILE, INLINE, Finding, Severity
 from reviewbot.secrets.detect import detect
 from reviewbot.secrets.rules import (
     ASSIGNMENT,
@@ -241,7 +241,7 @@ def findings(secrets: tuple[Secret, ...]) -> tuple[Finding, ...]:
     for s in secrets:
         shown = "a private key block" if s.kind == "private key" else mask(s.value)
         out.append(Finding(
-            specialist=SCANNER, path=s.path, line=s.line, severity="high", category="committed-secret",
+            specialist=SCANNER, path=s.path, line=s.line, severity=Severity.HIGH, category="committed-secret",
             title=f"Possible {s.kind} committed",
             explanation=(f"This line adds what looks like a {s.kind} ({shown}). Anything pushed to the "
                          "repository should be treated as leaked: remove it, rotate the credential, and load it "

@@ -1,76 +1,240 @@
 """Run configuration: one frozen value, read once at the entry point and passed down.
 
-Defaults live here and nowhere else. Loading and validating `.reviewbot.toml` /
-`[tool.reviewbot]` is the job of `load_config`; everything below the CLI receives a `Config`.
+`Config` is a pydantic dataclass: its fields are the keys of `.reviewbot.toml` / `[tool.reviewbot]`,
+their defaults live here and nowhere else, and their annotated types are the validation (a value is
+checked whoever builds a Config: a config file, a flag through `with_overrides`, `dataclasses.replace`).
+A refused value is one line naming the key and the file (ConfigError, exit 2); TOML's tables and lists
+become tuples, so a Config is hashable and compares by value. `load_config` / `config_from_files`
+read the files; everything below the CLI receives a `Config`.
 """
 from __future__ import annotations
 
+import dataclasses
 import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Iterable
+from enum import StrEnum
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator, ConfigDict, ValidationError
+from pydantic.dataclasses import dataclass
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from reviewbot.domain.findings import Severity
+from reviewbot.domain.specialists import NAMES, SUMMARY
 from reviewbot.errors import ConfigError
+from reviewbot.llm.providers import PROVIDERS, SETTINGS
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
-EFFORTS = ("low", "medium", "high", "xhigh", "max")
-WARMUP_STRATEGIES = ("leader", "prewarm", "none")
-ROUTINGS = ("tiered", "all")
-MODES = ("cached", "naive")
-TTLS = ("5m", "1h")
 
 
-@dataclass(frozen=True)
+class Effort(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    XHIGH = "xhigh"
+    MAX = "max"
+
+
+class Warmup(StrEnum):                 # how the cached prefix is written before the fan-out
+    LEADER = "leader"
+    PREWARM = "prewarm"
+    NONE = "none"
+
+
+class Routing(StrEnum):
+    TIERED = "tiered"                  # fewer specialists for small changes
+    ALL = "all"
+
+
+class Mode(StrEnum):
+    CACHED = "cached"
+    NAIVE = "naive"                    # no breakpoints, no warm-up (the baseline to beat)
+
+
+class BaseTTL(StrEnum):
+    FIVE_MINUTES = "5m"
+    ONE_HOUR = "1h"
+
+
+EFFORTS: tuple[Effort, ...] = tuple(Effort)
+WARMUP_STRATEGIES: tuple[Warmup, ...] = tuple(Warmup)
+ROUTINGS: tuple[Routing, ...] = tuple(Routing)
+MODES: tuple[Mode, ...] = tuple(Mode)
+TTLS: tuple[BaseTTL, ...] = tuple(BaseTTL)
+SUMMARISABLE = ("lockfile", "generated")          # file kinds `summarise` may name (binary always is)
+
+_REFUSED, _WHOLE = "config", "config_whole"
+
+
+def _refuse(expect: str) -> PydanticCustomError:
+    """'KEY' must be `expect`, got VALUE."""
+    return PydanticCustomError(_REFUSED, expect)
+
+
+def _whole(message: str) -> PydanticCustomError:
+    """A message of its own (it names the key itself)."""
+    return PydanticCustomError(_WHOLE, message)
+
+
+# --- field types: each one's check and its sentence -----------------------------------------------
+
+def _check(expect: str, ok: Callable[[Any], bool], convert: Callable[[Any], Any] = lambda v: v) -> BeforeValidator:
+    def check(v: Any) -> Any:
+        if not ok(v):
+            raise _refuse(expect)
+        return convert(v)
+    return BeforeValidator(check)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_text(v: Any) -> bool:
+    return isinstance(v, str) and bool(v.strip())
+
+
+def _one_of(values: Iterable[str]) -> BeforeValidator:
+    values = tuple(values)
+    return _check("one of " + ", ".join(values), lambda v: isinstance(v, str) and v in values)
+
+
+def _optional(values: Iterable[str]) -> BeforeValidator:
+    values = tuple(values)
+    return _check("one of " + ", ".join(values), lambda v: v is None or isinstance(v, str) and v in values)
+
+
+def _strings(expect: str, ok: Callable[[str], bool] = lambda v: True) -> BeforeValidator:
+    """A TOML list (or a tuple) of strings, as a tuple."""
+    return _check(expect, lambda v: isinstance(v, (list, tuple)) and all(isinstance(x, str) and ok(x) for x in v),
+                  tuple)
+
+
+def _table(key: str, expect: str, ok: Callable[[Any], bool]) -> BeforeValidator:
+    """A TOML table of specialist name = value (or the pairs it becomes), as sorted pairs."""
+    def check(v: Any) -> tuple[tuple[str, Any], ...]:
+        items = dict(v) if isinstance(v, (list, tuple)) and all(isinstance(x, tuple) and len(x) == 2 for x in v) \
+            else v
+        if not isinstance(items, dict) or not all(ok(x) for x in items.values()):
+            raise _refuse(expect)
+        unknown = [k for k in items if k not in NAMES]
+        if unknown:
+            raise _whole(f"unknown specialist {unknown[0]!r} in '{key}'")
+        return tuple(sorted(items.items()))
+    return BeforeValidator(check)
+
+
+def _specialists(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
+        raise _refuse("a list of specialist names")
+    unknown = [x for x in v if x not in NAMES]
+    if unknown:
+        raise _whole(f"unknown specialist {unknown[0]!r} in 'specialists' (known: {', '.join(NAMES)})")
+    return tuple(dict.fromkeys(v))
+
+
+def _path_instructions(v: Any) -> tuple[tuple[str, str], ...]:
+    if isinstance(v, (list, tuple)) and all(isinstance(x, tuple) for x in v):
+        v = [dict(zip(("path", "instructions"), x, strict=False)) for x in v]
+    ok = isinstance(v, list) and all(isinstance(x, dict) and set(x) == {"path", "instructions"}
+                                     and all(isinstance(y, str) and y for y in x.values()) for x in v)
+    if not ok:
+        raise _refuse('a list of tables with "path" (a glob) and "instructions"')
+    return tuple((x["path"], x["instructions"]) for x in v)
+
+
+def _setting(key: str) -> BeforeValidator:
+    """A platform setting of reviewbot.llm.providers: one word, one of its choices when it has some;
+    None when not set (a field's value is validated again by dataclasses.replace, so "not set" must
+    be a valid value, and an empty string is not one)."""
+    choices = SETTINGS[key].choices
+
+    def check(v: Any) -> str | None:
+        if v is None:                                  # not set: the SDK's environment variable, if any
+            return None
+        if not _is_text(v) or any(c.isspace() for c in v.strip()):
+            raise _refuse("a non-empty string without spaces")
+        if choices and v.strip() not in choices:
+            raise _refuse("one of " + ", ".join(choices))
+        return str(v.strip())
+    return BeforeValidator(check)
+
+
+Model = Annotated[str, _check("a non-empty string", _is_text, str.strip)]
+PositiveInt = Annotated[int, _check("a positive integer", lambda v: _is_int(v) and v >= 1)]
+Count = Annotated[int, _check("a non-negative integer", lambda v: _is_int(v) and v >= 0)]
+Seconds = Annotated[float, _check("a positive number", lambda v: _is_number(v) and v > 0, float)]
+Amount = Annotated[float, _check("a non-negative number", lambda v: _is_number(v) and v >= 0, float)]
+Fraction = Annotated[float, _check("a number from 0 to 1", lambda v: _is_number(v) and 0 <= v <= 1, float)]
+Flag = Annotated[bool, _check("true or false", lambda v: isinstance(v, bool))]
+Globs = Annotated[tuple[str, ...], _strings("a list of path globs", bool)]
+Level = Annotated[Effort | None, _optional(EFFORTS)]
+
+
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class Config:
-    model: str = DEFAULT_MODEL
-    specialists: tuple[str, ...] = ()          # empty: all of the registry
-    routing: str = "tiered"                    # "tiered": fewer specialists for small changes; "all"
-    mode: str = "cached"                       # "naive": no breakpoints, no warm-up (the baseline to beat)
-    max_turns: int = 8                         # per agent, tool round-trips included
-    max_output_tokens: int = 32_000            # per call, thinking included (thinking is billed as output)
-    warmup: str = "leader"                     # how the cached prefix is written before the fan-out
-    base_ttl: str = "5m"                       # TTL of the tools + system breakpoint ("1h" pays across PRs)
-    max_retries: int = 4                       # SDK retries (backoff with jitter) for 408/409/429/5xx
-    timeout_seconds: float = 600.0
-    min_confidence: float = 0.5                # findings below are dropped before the summary
-    max_patch_chars: int = 60_000              # a longer patch file is truncated, with a note
-    preload_chars: int = 240_000               # patches pre-read into the shared prefix, at most this much
-    max_files: int = 300                       # reviewable files routed to specialists; the rest are listed
-    related_code_tokens: int = 6000            # ceiling of the related-code section (scales with the change); 0: off
-    repository: bool = True                    # reviewers may read and search the repository at head and base
-    budget_calls: int = 0                      # per review; 0: no limit. Checked before each call
-    budget_tokens: int = 0
-    budget_dollars: float = 0.0
-    itpm_limit: int = 0                        # input tokens per minute to pace under; 0: no pacing
-    cache_ttl_seconds: float = 300.0           # the provider's 5-minute TTL (cachesim --ttl-seconds)
-    extra_instructions: tuple[tuple[str, str], ...] = field(default_factory=tuple)   # (specialist, text)
-    summarise: tuple[str, ...] = ("lockfile", "generated")   # kinds listed, not reviewed line by line
-    include: tuple[str, ...] = ()              # path globs to review (empty: everything)
-    exclude: tuple[str, ...] = ()              # path globs never reviewed (listed, not routed)
-    path_instructions: tuple[tuple[str, str], ...] = ()   # (glob, text): sent with the files it names
-    inline_min_severity: str = "nit"           # findings below go in the review body, not inline
-    max_inline_comments: int = 25              # the rest go in the review body
-    effort: str | None = None                  # the review's effort (None: the model's default)
-    specialist_effort: tuple[tuple[str, str], ...] = ()   # (specialist, level): per-message effort
-    summary_effort: str | None = None          # the summary agent's own effort
-    effort_policy: bool = True                 # EFFORT_POLICY for agents with no effort of their own
-    fallback_model: str | None = None          # a refused call is retried once on this model
-    stall_seconds: float = 90.0                # no byte / no event for this long: the call is retried
-    deadline_seconds: float = 900.0            # the whole review; then a labelled partial review (exit 5)
+    model: Model = DEFAULT_MODEL
+    specialists: Annotated[tuple[str, ...], BeforeValidator(_specialists)] = ()   # empty: all of the registry
+    routing: Annotated[Routing, _one_of(ROUTINGS)] = Routing.TIERED
+    mode: Annotated[Mode, _one_of(MODES)] = Mode.CACHED
+    max_turns: PositiveInt = 8                 # per agent, tool round-trips included
+    max_output_tokens: PositiveInt = 32_000    # per call, thinking included (thinking is billed as output)
+    warmup: Annotated[Warmup, _one_of(WARMUP_STRATEGIES)] = Warmup.LEADER
+    # TTL of the tools + system breakpoint ("1h" pays across PRs)
+    base_ttl: Annotated[BaseTTL, _one_of(TTLS)] = BaseTTL.FIVE_MINUTES
+    max_retries: Count = 4                     # SDK retries (backoff with jitter) for 408/409/429/5xx
+    timeout_seconds: Amount = 600.0
+    min_confidence: Fraction = 0.5             # findings below are dropped before the summary
+    max_patch_chars: PositiveInt = 60_000      # a longer patch file is truncated, with a note
+    preload_chars: Count = 240_000             # patches pre-read into the shared prefix, at most this much
+    max_files: PositiveInt = 300               # reviewable files routed to specialists; the rest are listed
+    related_code_tokens: Count = 6000          # ceiling of the related-code section (scales with the change); 0: off
+    repository: Flag = True                    # reviewers may read and search the repository at head and base
+    budget_calls: Count = 0                    # per review; 0: no limit. Checked before each call
+    budget_tokens: Count = 0
+    budget_dollars: Amount = 0.0
+    itpm_limit: Count = 0                      # input tokens per minute to pace under; 0: no pacing
+    cache_ttl_seconds: Amount = 300.0          # the provider's 5-minute TTL (cachesim --ttl-seconds)
+    extra_instructions: Annotated[tuple[tuple[str, str], ...], _table(   # (specialist, text)
+        "extra_instructions", 'a table of specialist name = "text"', lambda x: isinstance(x, str))] = ()
+    summarise: Annotated[tuple[str, ...], _strings(      # kinds listed, not reviewed line by line
+        f"a list of file kinds from {', '.join(SUMMARISABLE)} (binary files are always summarised)",
+        lambda x: x in SUMMARISABLE)] = SUMMARISABLE
+    include: Globs = ()                        # path globs to review (empty: everything)
+    exclude: Globs = ()                        # path globs never reviewed (listed, not routed)
+    path_instructions: Annotated[tuple[tuple[str, str], ...],   # (glob, text): sent with the files it names
+                                 BeforeValidator(_path_instructions)] = ()
+    inline_min_severity: Annotated[Severity, _one_of(Severity)] = Severity.NIT   # below: in the review body
+    max_inline_comments: PositiveInt = 25      # the rest go in the review body
+    effort: Level = None                       # the review's effort (None: the model's default)
+    specialist_effort: Annotated[tuple[tuple[str, Effort], ...], _table(   # (specialist, level): per-message
+        "specialist_effort", "a table of specialist name = one of " + ", ".join(EFFORTS),
+        lambda x: x in EFFORTS)] = ()
+    summary_effort: Level = None               # the summary agent's own effort
+    effort_policy: Flag = True                 # EFFORT_POLICY for agents with no effort of their own
+    fallback_model: Annotated[str | None, _check(   # a refused call is retried once on this model
+        "a non-empty string", lambda v: v is None or _is_text(v), lambda v: v and v.strip())] = None
+    stall_seconds: Seconds = 90.0              # no byte / no event for this long: the call is retried
+    deadline_seconds: Seconds = 900.0          # the whole review; then a labelled partial review (exit 5)
     # where the model runs (reviewbot.llm.providers); credentials are never configured, only found
-    provider: str = "anthropic"
-    aws_region: str = ""
-    aws_profile: str = ""
-    aws_workspace_id: str = ""
-    bedrock_inference_profile: str = ""
-    vertex_region: str = ""
-    vertex_project_id: str = ""
-    google_cloud_project: str = ""
-    google_cloud_location: str = ""
-    google_cloud_workspace_id: str = ""
-    foundry_resource: str = ""
-    delete_fixed_comments: bool = False        # on GitHub: delete the bot's unanswered comments once fixed
+    provider: Annotated[str, _one_of(PROVIDERS)] = "anthropic"
+    aws_region: Annotated[str | None, _setting("aws_region")] = None
+    aws_profile: Annotated[str | None, _setting("aws_profile")] = None
+    aws_workspace_id: Annotated[str | None, _setting("aws_workspace_id")] = None
+    bedrock_inference_profile: Annotated[str | None, _setting("bedrock_inference_profile")] = None
+    vertex_region: Annotated[str | None, _setting("vertex_region")] = None
+    vertex_project_id: Annotated[str | None, _setting("vertex_project_id")] = None
+    google_cloud_project: Annotated[str | None, _setting("google_cloud_project")] = None
+    google_cloud_location: Annotated[str | None, _setting("google_cloud_location")] = None
+    google_cloud_workspace_id: Annotated[str | None, _setting("google_cloud_workspace_id")] = None
+    foundry_resource: Annotated[str | None, _setting("foundry_resource")] = None
+    delete_fixed_comments: Flag = False        # on GitHub: delete the bot's unanswered comments once fixed
 
     def excluded(self, path: str) -> bool:
         """Left out by `exclude`, or not matched by a non-empty `include`."""
@@ -82,7 +246,6 @@ class Config:
         model's default effort, EFFORT_POLICY's level (unless effort_policy is off), else None: the
         review's. A level the model lacks, or a model without per-message effort, is then ignored
         when the request is built (specialists.requests.effort_message)."""
-        from reviewbot.domain.specialists import SUMMARY
         own = self.summary_effort if agent == SUMMARY else dict(self.specialist_effort).get(agent)
         if own is None and self.effort_policy and self.effort is None:
             return dict(EFFORT_POLICY).get(agent)
@@ -92,115 +255,28 @@ class Config:
         return "\n".join(text for name, text in self.extra_instructions if name == specialist)
 
 
-_SCALARS = {f.name: f.type for f in fields(Config)}
+def _one_line(err: ErrorDetails, where: str) -> str:
+    """The first refusal of a ValidationError as `where: 'key' must be ..., got VALUE`."""
+    key = ".".join(str(x) for x in err["loc"])
+    if err["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"{where}: unknown key '{key}'"
+    if err["type"] == _WHOLE:
+        return f"{where}: {err['msg']}"
+    expect = err["msg"] if err["type"] == _REFUSED else err["msg"].lower()
+    return f"{where}: '{key}' must be {expect}, got {err['input']!r}"
 
 
-def _validate(key: str, value, where: str):
-    def bad(expect):
-        return ConfigError(f"{where}: '{key}' must be {expect}, got {value!r}")
-
-    if key in ("model", "fallback_model"):
-        if not isinstance(value, str) or not value.strip():
-            raise bad("a non-empty string")
-        return value.strip()
-    if key in ("effort", "summary_effort"):
-        if value not in EFFORTS:
-            raise bad("one of " + ", ".join(EFFORTS))
-        return value
-    if key == "specialist_effort":
-        from reviewbot.domain.specialists import NAMES
-        if not isinstance(value, dict) or not all(v in EFFORTS for v in value.values()):
-            raise bad("a table of specialist name = one of " + ", ".join(EFFORTS))
-        unknown = [k for k in value if k not in NAMES]
-        if unknown:
-            raise ConfigError(f"{where}: unknown specialist {unknown[0]!r} in 'specialist_effort'")
-        return tuple(sorted(value.items()))
-    if key in ("stall_seconds", "deadline_seconds"):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise bad("a positive number")
-        return float(value)
-    zero_ok = ("max_retries", "preload_chars", "budget_calls", "budget_tokens", "itpm_limit", "related_code_tokens")
-    if key in ("max_turns", "max_output_tokens", "max_patch_chars", "max_files", "max_inline_comments") + zero_ok:
-        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key in zero_ok else 1):
-            raise bad("a non-negative integer" if key in zero_ok else "a positive integer")
-        return value
-    if key in ("timeout_seconds", "min_confidence", "budget_dollars", "cache_ttl_seconds"):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-            raise bad("a non-negative number")
-        if key == "min_confidence" and value > 1:
-            raise bad("a number from 0 to 1")
-        return float(value)
-    if key in ("repository", "effort_policy"):
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if key == "warmup":
-        if value not in WARMUP_STRATEGIES:
-            raise bad("one of " + ", ".join(WARMUP_STRATEGIES))
-        return value
-    if key in ("routing", "mode"):
-        allowed = ROUTINGS if key == "routing" else MODES
-        if value not in allowed:
-            raise bad("one of " + ", ".join(allowed))
-        return value
-    if key == "base_ttl":
-        if value not in TTLS:
-            raise bad("one of " + ", ".join(TTLS))
-        return value
-    if key == "specialists":
-        from reviewbot.domain.specialists import NAMES
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise bad("a list of specialist names")
-        unknown = [v for v in value if v not in NAMES]
-        if unknown:
-            raise ConfigError(f"{where}: unknown specialist {unknown[0]!r} in 'specialists' (known: {', '.join(NAMES)})")
-        return tuple(dict.fromkeys(value))
-    if key == "extra_instructions":
-        from reviewbot.domain.specialists import NAMES
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise bad("a table of specialist name = \"text\"")
-        unknown = [k for k in value if k not in NAMES]
-        if unknown:
-            raise ConfigError(f"{where}: unknown specialist {unknown[0]!r} in 'extra_instructions'")
-        return tuple(sorted(value.items()))
-    if key == "summarise":
-        kinds = ("lockfile", "generated")
-        if not isinstance(value, list) or not all(v in kinds for v in value):
-            raise bad(f"a list of file kinds from {', '.join(kinds)} (binary files are always summarised)")
-        return tuple(value)
-    if key in ("include", "exclude"):
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise bad("a list of path globs")
-        return tuple(value)
-    if key == "path_instructions":
-        ok = isinstance(value, list) and all(isinstance(v, dict) and set(v) == {"path", "instructions"}
-                                             and all(isinstance(x, str) and x for x in v.values()) for v in value)
-        if not ok:
-            raise bad('a list of tables with "path" (a glob) and "instructions"')
-        return tuple((v["path"], v["instructions"]) for v in value)
-    if key == "delete_fixed_comments":
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if key == "inline_min_severity":
-        from reviewbot.agents.tools import SEVERITIES
-        if value not in SEVERITIES:
-            raise bad("one of " + ", ".join(SEVERITIES))
-        return value
-    from reviewbot.llm import providers
-    if key == "provider" or key in providers.SETTINGS:
-        return providers.validate_setting(key, value, where)
-    raise ConfigError(f"{where}: unknown key '{key}'")
-
-
-def config_from_mapping(data: dict, where: str = "config") -> Config:
+def config_from_mapping(data: Any, where: str = "config") -> Config:
     """A Config from a parsed TOML table; unknown keys and wrong types are errors naming the key."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a table")
-    return Config(**{key: _validate(key, value, where) for key, value in data.items()})
+    try:
+        return Config(**data)
+    except ValidationError as e:
+        raise ConfigError(_one_line(e.errors()[0], where)) from None
 
 
-def _parse(text: str, where: str) -> dict:
+def _parse(text: str, where: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -269,7 +345,15 @@ def check_models(config: Config) -> None:
         check_effort(config.model, level, f"specialist_effort.{name}")
 
 
-def with_overrides(config: Config, **overrides) -> Config:
-    """Command-line flags over the file's values; None means 'not given'."""
+def with_overrides(config: Config, **overrides: Any) -> Config:
+    """Command-line flags over the file's values; None means 'not given'. A refused value (an empty
+    --model) is a ConfigError naming the flag."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    return replace(config, **given) if given else config
+    if not given:
+        return config
+    try:
+        return dataclasses.replace(config, **given)
+    except ValidationError as e:
+        err = e.errors()[0]
+        flag = "--" + ".".join(str(x) for x in err["loc"]).replace("_", "-")
+        raise ConfigError(_one_line(err, flag).replace(f"{flag}: '{err['loc'][0]}' ", f"{flag} ", 1)) from None

@@ -121,6 +121,15 @@ class InputError(ReviewbotError):
     exit_code = EXIT_INPUT
 
 
+class DiffParseError(InputError):
+    """Where a diff stops parsing: the parser's message and the 1-based line number. Raised inside
+    reviewbot.change.parse, which reports it as one `malformed diff: ... (line N)` InputError."""
+
+    def __init__(self, message: str, line_no: int) -> None:
+        super().__init__(message)
+        self.line_no = line_no
+
+
 class APIError(ReviewbotError):
     """A remote API failed for good, or refused our credentials (exit 4). `status` is the HTTP status
     when there was one; `kind` one of "status", "connection", "timeout", "stream"."""

@@ -23,7 +23,7 @@ def prompts_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    from reviewbot.domain.fence import inline
+    from reviewbot.output.safety import inline
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(prompts_dir())),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              autoescape=False, trim_blocks=True, lstrip_blocks=True)
@@ -31,5 +31,5 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def render(name: str, **context) -> str:
+def render(name: str, **context: object) -> str:
     return _env().get_template(name).render(**context)

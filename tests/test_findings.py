@@ -101,3 +101,49 @@ def test_no_summary_keeps_everything():
 def test_fingerprint_ignores_line_and_wording_noise():
     assert f(line=10).fingerprint == f(line=11, title="off-by-one").fingerprint
     assert f(title="Off by one").fingerprint != f(title="Null dereference").fingerprint
+
+
+def test_the_tool_schema_and_the_validation_are_one_definition():
+    import json
+
+    from reviewbot.agents.tools import SUBMIT_FINDINGS
+    from reviewbot.domain.findings import SUBMISSION_SCHEMA, TITLE_CHARS
+    schema = SUBMIT_FINDINGS["input_schema"]
+    assert schema is SUBMISSION_SCHEMA
+    text = json.dumps(schema)
+
+    def titles(node, in_properties=False):
+        if isinstance(node, list):
+            return sum(titles(v) for v in node)
+        if not isinstance(node, dict):
+            return 0
+        own = 0 if in_properties else int("title" in node)
+        return own + sum(titles(v, k == "properties" and not in_properties) for k, v in node.items())
+    assert titles(schema) == 0                           # no pydantic titles (the field `title` is one property)
+    assert "$defs" not in text and "$ref" not in text and "anyOf" not in text
+    item = schema["properties"]["findings"]["items"]
+    assert item["properties"]["title"]["maxLength"] == TITLE_CHARS
+    assert item["properties"]["severity"]["enum"] == ["critical", "high", "medium", "low", "nit"]
+    assert item["required"] == ["path", "line", "severity", "category", "title", "explanation", "confidence"]
+    # the schema's limit is the validation's: a longer title is cut to it, a longer suggestion refused
+    assert f(title="x" * (TITLE_CHARS + 50)).title == "x" * TITLE_CHARS
+    sub, errors = parse_submission({"findings": [raw(suggestion="y" * 5000)]}, "x")
+    assert sub.findings == () and errors and "'suggestion' must be at most" in errors[0]
+
+
+def test_a_finding_has_one_json_form_and_reads_back():
+    from reviewbot.domain.findings import Finding
+    one = f(end_line=12, suggestion="x = 1")
+    d = one.to_json()
+    assert d["fingerprint"] == one.fingerprint and d["note"] is None
+    assert Finding.from_json(d) == one
+    import json
+    assert Finding.from_json(json.loads(json.dumps(d))) == one
+
+
+def test_state_saved_before_to_json_still_reads():
+    from dataclasses import asdict
+
+    from reviewbot.domain.findings import Finding
+    one = f(line=11)
+    assert Finding.from_json(asdict(one)) == one            # pipeline/resume's earlier format

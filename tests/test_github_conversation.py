@@ -125,3 +125,23 @@ def test_reactions_of_people_with_write_access_count_per_specialist_and_a_thumbs
     assert json.loads(fb.output()) == {"security": {"up": 1, "down": 1}}
     assert fb.line() == "**Feedback:** security 👍 1 👎 1"
     assert conv.feedback(threads, {}, trusted).line() == "" and conv.feedback(threads, {}, trusted).output() == "{}"
+
+
+def test_a_reactor_who_never_commented_counts_only_when_github_confirms_write_access():
+    threads = [_Thread(_Comment(1), "fp1", "security"), _Thread(_Comment(2), "fp2", "logic")]
+    said = [_Comment(9, "alice", "COLLABORATOR")]
+    reactions = {1: (("bob", "-1"), ("carol", "-1"), ("dave", "+1"), ("x[bot]", "-1")),
+                 2: (("alice", "+1"), ("erin", "heart"))}
+    asked = []
+
+    def can_write(login):
+        asked.append(login)
+        return {"bob": True, "carol": False}.get(login)          # dave: GitHub does not say (None)
+    trusted = conv.trusted_reactors(reactions, said, can_write)
+    assert trusted == {"alice", "bob"} and asked == ["bob", "carol", "dave"]   # not alice, no bot, no heart
+    fb = conv.feedback(threads, reactions, trusted)
+    assert fb.down == {"fp1"} and fb.counts == (("logic", 1, 0), ("security", 0, 1))
+    many = {1: tuple((f"u{i:02d}", "-1") for i in range(30))}
+    asked.clear()
+    assert conv.trusted_reactors(many, said, can_write) == {"alice"}
+    assert len(asked) == conv.MAX_PERMISSION_LOOKUPS                   # bounded

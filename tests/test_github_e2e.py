@@ -247,7 +247,7 @@ def test_opened_posts_one_review_and_the_same_event_again_posts_nothing(tmp_path
 
 # cachesim's scripted model puts findings on lines it draws at random, seeded by the request; with
 # this model one of the first review's inline comments lands on discounts.py, which the push rewrites.
-SYNC_MODEL = ("--model", "claude-sonnet-5")
+SYNC_MODEL = ("--model", "claude-sonnet-5-5")
 
 
 def test_synchronize_reviews_the_new_commits_and_settles_old_threads(tmp_path, capsys, monkeypatch):

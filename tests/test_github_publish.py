@@ -21,7 +21,8 @@ from reviewbot.github.bodies import (
     update_body,
     valid_on,
 )
-from reviewbot.github.markers import MAX_BODY, MAX_INLINE, marker, prose, read_markers
+from reviewbot.github.markers import MAX_BODY, MAX_INLINE, marker, read_markers
+from reviewbot.output.safety import prose
 from reviewbot.github.plan import cleanup_steps, highest, open_findings, plan_run
 from reviewbot.github.post import Draft
 from reviewbot.github.prior import Prior, Scope, decide_scope, read_prior

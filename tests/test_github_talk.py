@@ -10,7 +10,7 @@ import json
 import urllib.request
 from pathlib import Path
 
-from cassette import RECORDING
+from cassette import RECORDING, reset_cachesim
 from test_github_e2e import (
     GHSIM,
     NUMBER,
@@ -156,7 +156,9 @@ def test_wont_fix_resolves_the_thread_and_the_finding_stays_silent_after_a_push(
     fp = marker["sup"][0]
     assert fp in fps and again.outputs["skipped"] == "already-answered"
     assert once.outputs["skipped"] == "already-answered"          # one answer per thread
-    assert "[[fingerprints]]" in json.loads(reply[3])["body"] and fp in json.loads(reply[3])["body"]
+    # dismissed on this PR only (ghsim has no other): no ignore-file entry proposed, one listing of the PRs read
+    assert "[[fingerprints]]" not in json.loads(reply[3])["body"]
+    assert sum(1 for c in calls(cass) if c[:2] == ("GET", f"/repos/{REPO}/pulls")) == 1
     assert ignored.outputs["skipped"] == "not-collaborator"
     assert any(c[1] == "/graphql" and "resolveReviewThread(" in c[3] for c in writes)
     # the full review after the push: the suppressed finding is posted nowhere again
@@ -184,7 +186,7 @@ def test_ignore_names_a_finding_by_its_title_and_review_is_incremental(tmp_path,
     assert_replayed(cass)
     assert first.code == ignored.code == missed.code == 0 and reviewed.code in (0, 1), reviewed.err
     hit, nothing, done = _answers(cass)
-    assert conv.read_markers(hit, "conv")[0]["sup"] == [fp] and "Ignoring" in hit and "[[fingerprints]]" in hit
+    assert conv.read_markers(hit, "conv")[0]["sup"] == [fp] and "Ignoring" in hit and "[[fingerprints]]" not in hit
     assert sum(1 for c in github_writes(cass) if c[1] == "/graphql" and "resolveReviewThread(" in c[3]) == 1
     assert "No single open finding matches" in nothing and "sup" not in conv.read_markers(nothing, "conv")[0]
     assert "A review of the new commits" in done and "already reviewed" in done.lower()
@@ -246,7 +248,10 @@ def test_a_thumbs_down_suppresses_the_finding_and_the_reactions_are_counted(tmp_
     inline = [read_markers(c["body"], "finding")[0] for c in review["comments"]]
     down = inline[0]["fp"]
     feedback = json.loads(sync.outputs["feedback"])
-    # alice's 👎 and 👍 count; mallory (no write access) counts for nothing
+    # alice's 👎 and 👍 count; mallory (no write access) counts for nothing: her comments show no access, and
+    # GitHub is asked about her permission (ghsim has no such endpoint: a 404, which is no)
+    asked = [c for c in calls(cass) if c[1] == f"/repos/{REPO}/collaborators/mallory/permission"]
+    assert asked and all(c[2] == 404 for c in asked)
     assert sum(v["down"] for v in feedback.values()) == 1 and sum(v["up"] for v in feedback.values()) == (
         1 if len(inline) > 1 else 0)
     assert feedback.get(inline[0]["sp"], {}).get("down") == 1
@@ -254,3 +259,93 @@ def test_a_thumbs_down_suppresses_the_finding_and_the_reactions_are_counted(tmp_
     assert all(down not in c[3] for c in later)                    # never posted again, not even by a full review
     edits = [json.loads(c[3])["body"] for c in github_writes(cass) if c[0] == "PUT"]
     assert edits and "**Feedback:**" in edits[-1] and "👎 1" in edits[-1]
+
+
+# ------------------------------------------------------------------ questions in the bot's threads
+
+
+# The answer call names answer_thread in tool_choice, which cachesim's scripted model follows; only
+# models that take a forced tool_choice with thinking allow it (Sonnet 5.5 answers a forced tool with a
+# 400, so there the prompt asks for the tool and tool_choice stays as in the review).
+ANSWER_MODEL = ("--model", "claude-sonnet-5")
+
+
+def _messages(cass) -> list[dict]:
+    return [json.loads(c[3]) for c in calls(cass) if c[1] == "/v1/messages"]
+
+
+def _thread_replies(cass, root: int) -> list[str]:
+    return [json.loads(c[3])["body"] for c in github_writes(cass) if c[1].endswith(f"/comments/{root}/replies")]
+
+
+def _ask(tmp_path, name: str, root: int, body: str, who: str = "alice", perm: str = "write") -> Path:
+    return act(tmp_path, name, "pull_request_review_comment", action="reply", comment=root, who=who, perm=perm,
+               body=body)
+
+
+def test_a_question_in_a_bot_thread_gets_exactly_one_answer_over_the_warm_prefix(tmp_path, capsys, monkeypatch):
+    reset()
+    opened = event_file(tmp_path, "widgets-7-opened")
+    with cassette("test_github_talk_question.yaml") as cass:
+        first = run_bot(monkeypatch, capsys, tmp_path, opened, *ANSWER_MODEL)
+        root = bot_comment_ids()[0] if RECORDING else 0
+        stranger = _ask(tmp_path, "question-stranger", root, "Why is this a problem?", who="mallory", perm="read")
+        n = len(calls(cass))
+        ignored = talk(monkeypatch, capsys, tmp_path, stranger, "pull_request_review_comment", *ANSWER_MODEL)
+        assert len(calls(cass)) == n                       # nothing at all for a non-collaborator
+        ev = _ask(tmp_path, "question", root, "Why is this a problem? The caller checks the value first.")
+        answered = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *ANSWER_MODEL)
+        again = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *ANSWER_MODEL)
+        second = _ask(tmp_path, "question-second", root, "I still disagree: the value cannot be negative.")
+        once = talk(monkeypatch, capsys, tmp_path, second, "pull_request_review_comment", *ANSWER_MODEL)
+    assert_replayed(cass)
+    # one agent call in all: neither the re-run nor the second objection calls the model again
+    [n_model] = [i for i, m in enumerate(_messages(cass)) if m.get("tool_choice")]
+    assert len(_messages(cass)) == n_model + 1
+    assert first.code == ignored.code == answered.code == again.code == once.code == 0, answered.err
+    assert ignored.outputs["skipped"] == "not-collaborator"
+    payload = json.loads(ev.read_text())
+    root = payload["comment"]["in_reply_to_id"]
+    [answer] = _thread_replies(cass, root)                 # exactly one answer; the re-run posts nothing
+    [marker] = conv.read_markers(answer, "conv")
+    assert marker["re"] == payload["comment"]["id"] and marker["th"] == root
+    assert "The finding stands." in answer or "I withdraw this finding" in answer
+    assert again.outputs["skipped"] == "already-answered" and once.outputs["skipped"] == "already-answered"
+    # the answer call: the review's tools, system prompt and shared-context messages, then the thread
+    request = _messages(cass)[n_model]
+    review = next(m for m in _messages(cass)[:n_model] if m["messages"][-1]["role"] == "user")
+    assert request["tools"] == review["tools"] and request["system"] == review["system"]
+    assert [t["name"] for t in request["tools"]][-1] == "answer_thread"
+    assert request["tool_choice"] == {"type": "tool", "name": "answer_thread"}   # claude-sonnet-5 takes it
+    asked = request["messages"][-1]["content"][0]["text"]
+    assert "The caller checks the value first." in asked and '<untrusted-data source="thread">' in asked
+    assert "usage: 1 call" in answered.err and "cached prefix reused" in answered.err
+    assert float(answered.outputs["cost"]) > 0
+
+
+def test_a_disagreement_is_weighed_once_and_a_cold_prefix_is_said_to_be_cold(tmp_path, capsys, monkeypatch):
+    reset()
+    opened = event_file(tmp_path, "widgets-7-opened")
+    with cassette("test_github_talk_disagree.yaml") as cass:
+        first = run_bot(monkeypatch, capsys, tmp_path, opened, *ANSWER_MODEL)
+        root = bot_comment_ids()[-1] if RECORDING else 0
+        reset_cachesim()                                   # the review's prefix is gone from the cache: cold
+        ev = _ask(tmp_path, "disagree", root, "I disagree: this is correct, the list is never empty here.")
+        dry = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *ANSWER_MODEL, "--dry-run")
+        answered = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *ANSWER_MODEL)
+        again = talk(monkeypatch, capsys, tmp_path, ev, "pull_request_review_comment", *ANSWER_MODEL)
+    assert_replayed(cass)
+    assert first.code == answered.code == again.code == 0, answered.err
+    assert "cached prefix not reused: cold" in answered.err
+    assert dry.code == 0 and dry.outputs["skipped"] == "dry-run"         # --dry-run: no call, nothing posted
+    assert len([m for m in _messages(cass) if m.get("tool_choice")]) == 1
+    root = json.loads(ev.read_text())["comment"]["in_reply_to_id"]
+    [answer] = _thread_replies(cass, root)
+    [marker] = conv.read_markers(answer, "conv")
+    if "I withdraw this finding" in answer:                # withdrawn: suppressed on the PR, thread resolved
+        assert marker["sup"] and any(c[1] == "/graphql" and "resolveReviewThread(" in c[3]
+                                     for c in github_writes(cass))
+    else:
+        assert "The finding stands." in answer and "sup" not in marker
+    assert again.outputs["skipped"] == "already-answered"
+    assert "@" not in answer.replace("@\u200b", "")        # the model's text cannot ping anyone

@@ -236,7 +236,7 @@ def test_each_agent_has_a_reading_budget(ws, repo):
 
 def test_tool_list_has_search_code_without_a_path_property():
     names = [t["name"] for t in TOOLS]
-    assert names == ["read_file", "search_code", "submit_findings"]
+    assert names == ["read_file", "search_code", "submit_findings", "answer_thread"]
     search = TOOLS[1]["input_schema"]
     assert search["required"] == ["pattern"] and "path" not in search["properties"]
 

@@ -151,3 +151,30 @@ def test_the_effort_policy_is_the_default_where_nothing_else_is_set(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text("effort_policy = false\n")
     assert load_config(tmp_path, p).effort_policy is False
+
+
+def test_the_config_model_is_the_validation_wherever_a_value_comes_from():
+    import dataclasses
+
+    from reviewbot.config import Mode, with_overrides
+    with pytest.raises(ConfigError, match=r"^--model must be a non-empty string, got ''$"):
+        with_overrides(Config(), model="")
+    with pytest.raises(ConfigError, match=r"^f\.toml: 'aws_region' must be a non-empty string without spaces, got ''$"):
+        config_from_mapping({"aws_region": ""}, "f.toml")
+    with pytest.raises(ConfigError, match=r"^f\.toml: 'fallback_model' must be a non-empty string, got ' '$"):
+        config_from_mapping({"fallback_model": " "}, "f.toml")
+    with pytest.raises(ConfigError, match=r"^f\.toml: unknown key 'modle'$"):
+        config_from_mapping({"modle": "x"}, "f.toml")
+    assert with_overrides(Config(), model=" claude-opus-5-5 ").model == "claude-opus-5-5"
+    cfg = config_from_mapping({"mode": "naive", "specialist_effort": {"security": "low"}})
+    assert cfg.mode is Mode.NAIVE and cfg.mode == "naive"
+    assert dataclasses.replace(cfg, max_turns=3).specialist_effort == (("security", "low"),)    # replace re-validates
+    assert hash(cfg) == hash(config_from_mapping({"mode": "naive", "specialist_effort": {"security": "low"}}))
+
+
+def test_an_empty_model_flag_is_one_line_and_exit_2(tmp_path, capsys):
+    from helpers import run_cli
+    diff = tmp_path / "c.diff"
+    diff.write_text("diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n")
+    code, out, err = run_cli(capsys, "review", "--diff", str(diff), "--model", "", "--dry-run")
+    assert (code, out, err) == (2, "", "reviewbot: error: --model must be a non-empty string, got ''\n")

@@ -1,20 +1,29 @@
 """The tool list every call of a review sends: same tools, same order, same schemas.
 
 The tool list is the first part of the cached prefix, so it is a constant. read_file and search_code
-read the workspace and the repository (ToolBox, one per agent); submit_findings reports. The model answers only
-through these schemas (findings are never parsed out of free text). One reporting tool serves the
-specialists and the summary agent alike, because a second terminal tool would either change the
-tool list between calls (a cache miss) or require a forced tool_choice (also a miss).
+read the workspace and the repository (ToolBox, one per agent); submit_findings reports. The model
+answers only through these schemas (findings are never parsed out of free text). submit_findings'
+input schema is generated from the pydantic models that validate its input
+(reviewbot.domain.findings.SubmissionInput), so what the model is told and what is checked are one
+definition. One reporting tool serves the specialists and the summary agent alike, because a
+second terminal tool would either change the tool list between calls (a cache miss) or require a
+forced tool_choice (also a miss).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from reviewbot.agents.answer import ANSWER_THREAD
+from reviewbot.domain.findings import SUBMISSION_SCHEMA
 from reviewbot.errors import ToolInputError
+from reviewbot.repo.tree import Match, Repository, RepoTree
 
-SEVERITIES = ("critical", "high", "medium", "low", "nit")
-VERDICTS = ("no_issues", "minor_issues", "needs_changes", "blocking_issues")
+READ_FILE_NAME, SEARCH_NAME, SUBMIT_NAME = "read_file", "search_code", "submit_findings"
 
-READ_FILE = {
-    "name": "read_file",
+READ_FILE: dict[str, Any] = {
+    "name": READ_FILE_NAME,
     "description": (
         "Read one file and return its text: a workspace file (shared-mr-context.txt, diff/NNN-*.patch as "
         "named in its file table, related-code.txt) or any file of the repository at the head commit "
@@ -33,8 +42,8 @@ READ_FILE = {
     },
 }
 
-SEARCH_CODE = {
-    "name": "search_code",
+SEARCH_CODE: dict[str, Any] = {
+    "name": SEARCH_NAME,
     "description": (
         "Search the repository's text files (git grep over the commit, head by default) and return the "
         "matching lines with their line numbers and a line of context either side, at most 50 matches. "
@@ -56,69 +65,17 @@ SEARCH_CODE = {
     },
 }
 
-_FINDING = {
-    "type": "object",
-    "properties": {
-        "path": {"type": "string",
-                 "description": "The changed file's path as in the file table (its new path), not the patch "
-                                "file name. Empty string for a finding about the change as a whole."},
-        "line": {"type": "integer", "minimum": 0,
-                 "description": "New-file line number the finding is about (a '+' or context line of the "
-                                "patch); 0 when it is about the file as a whole."},
-        "end_line": {"type": "integer", "minimum": 0,
-                     "description": "Last new-file line of a multi-line finding, in the same hunk."},
-        "severity": {"type": "string", "enum": list(SEVERITIES)},
-        "category": {"type": "string", "maxLength": 40,
-                     "description": "Short tag, e.g. sql-injection, off-by-one, n+1-query, stale-doc."},
-        "title": {"type": "string", "maxLength": 120, "description": "One line: what is wrong."},
-        "explanation": {"type": "string", "maxLength": 2000,
-                        "description": "Why it is wrong, the concrete failure or risk, and the fix."},
-        "suggestion": {"type": "string", "maxLength": 4000,
-                       "description": "Optional exact replacement text for lines line..end_line (no diff "
-                                      "markers). Only when the fix is local and certain."},
-        "confidence": {"type": "number", "minimum": 0, "maximum": 1,
-                       "description": "How sure you are this is a real problem (0 to 1)."},
-    },
-    "required": ["path", "line", "severity", "category", "title", "explanation", "confidence"],
-}
-
-SUBMIT_FINDINGS = {
-    "name": "submit_findings",
+SUBMIT_FINDINGS: dict[str, Any] = {
+    "name": SUBMIT_NAME,
     "description": (
         "Report your result once, at the end; this ends your review. Specialists: every finding in "
         "`findings` (an empty list when there is nothing worth raising). Summary reviewer: `verdict`, "
         "`overview`, `rejected` and `duplicates` refer to the numbered findings you were given; put in "
         "`findings` only a new issue you found while verifying (normally none)."),
-    "input_schema": {
-        "type": "object",
-        "properties": {
-            "findings": {"type": "array", "items": _FINDING, "maxItems": 50},
-            "verdict": {"type": "string", "enum": list(VERDICTS),
-                        "description": "Summary reviewer only: the overall state of the change."},
-            "overview": {"type": "string", "maxLength": 3000,
-                         "description": "Summary reviewer only: a short overview of the change and the "
-                                        "review, in markdown."},
-            "rejected": {
-                "type": "array", "description": "Summary reviewer only: findings you judge false positives.",
-                "items": {"type": "object",
-                          "properties": {"id": {"type": "string", "description": "Finding id, e.g. F3"},
-                                         "reason": {"type": "string", "maxLength": 300}},
-                          "required": ["id", "reason"]}},
-            "duplicates": {
-                "type": "array",
-                "description": "Summary reviewer only: findings that repeat another one; the kept one should "
-                               "be where the issue fits best.",
-                "items": {"type": "object",
-                          "properties": {"id": {"type": "string", "description": "The duplicate, e.g. F7"},
-                                         "same_as": {"type": "string", "description": "The one kept, e.g. F2"}},
-                          "required": ["id", "same_as"]}},
-        },
-        "required": ["findings"],
-    },
+    "input_schema": SUBMISSION_SCHEMA,        # generated from the models that validate the input
 }
 
-TOOLS = (READ_FILE, SEARCH_CODE, SUBMIT_FINDINGS)
-READ_FILE_NAME, SEARCH_NAME, SUBMIT_NAME = READ_FILE["name"], SEARCH_CODE["name"], SUBMIT_FINDINGS["name"]
+TOOLS = (READ_FILE, SEARCH_CODE, SUBMIT_FINDINGS, ANSWER_THREAD)
 
 MAX_MATCHES = 50
 MAX_SEARCH_CHARS = 20_000
@@ -130,11 +87,11 @@ class ToolBox:
     repository, with the per-agent cap and the counts the review reports. A failure raises
     ToolInputError, which the agent loop returns as an is_error result."""
 
-    def __init__(self, workspace_root, repo=None, max_chars: int = MAX_AGENT_CHARS):
+    def __init__(self, workspace_root: Path, repo: Repository | None = None, max_chars: int = MAX_AGENT_CHARS):
         self.root, self.repo, self.left, self.max_chars = workspace_root, repo, max_chars, max_chars
         self.counts = {READ_FILE_NAME: 0, SEARCH_NAME: 0}
 
-    def handlers(self) -> dict:
+    def handlers(self) -> dict[str, Callable[[dict[str, Any]], str]]:
         return {READ_FILE_NAME: self.read_file, SEARCH_NAME: self.search_code}
 
     def _spend(self, text: str) -> str:
@@ -144,7 +101,7 @@ class ToolBox:
         self.left -= len(text)
         return text
 
-    def read_file(self, args: dict) -> str:
+    def read_file(self, args: dict[str, Any]) -> str:
         from reviewbot.workspace.files import read_path
         start = args.get("start_line", 1)
         if not isinstance(start, int) or isinstance(start, bool) or start < 1:
@@ -152,7 +109,7 @@ class ToolBox:
         self.counts[READ_FILE_NAME] += 1
         return self._spend(read_path(self.root, self.repo, args.get("path", ""), start))
 
-    def search_code(self, args: dict) -> str:
+    def search_code(self, args: dict[str, Any]) -> str:
         pattern, glob, at = args.get("pattern"), args.get("glob") or "", args.get("at") or "head"
         if not isinstance(pattern, str) or not pattern or len(pattern) > 200 or "\x00" in pattern:
             raise ToolInputError("search_code needs a 'pattern' of 1 to 200 characters")
@@ -169,7 +126,7 @@ class ToolBox:
         return self._spend(render_matches(tree, pattern, at, matches, more))
 
 
-def render_matches(tree, pattern: str, at: str, matches, more: bool) -> str:
+def render_matches(tree: RepoTree, pattern: str, at: str, matches: Sequence[Match], more: bool) -> str:
     """`path` headers, then `  12: text` for matches and `  11- text` for a line of context."""
     if not matches:
         return f"no match for {pattern!r} at {at}\n"

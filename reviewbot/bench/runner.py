@@ -51,7 +51,7 @@ from reviewbot.bench.prefix import prefix_waste
 from reviewbot.bench.report import render_markdown, to_json
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.change.ranges import read_ranges
-from reviewbot.config import Config
+from reviewbot.config import Config, Mode
 from reviewbot.domain.change import Change
 from reviewbot.domain.events import Event, OfReview, OnEvent, ignore
 from reviewbot.domain.result import ReviewResult
@@ -133,7 +133,7 @@ def naive_config(config: Config) -> Config | None:
     """`config` in the bot's naive mode, or None when its Config class has no `mode` field."""
     if "mode" not in {f.name for f in fields(config)}:
         return None
-    return replace(config, mode="naive")
+    return replace(config, mode=Mode.NAIVE)
 
 
 async def _review(change: Change, config: Config, url: str, workspace: Path,

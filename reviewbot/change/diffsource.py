@@ -23,6 +23,7 @@ from reviewbot.errors import InputError
 # git's defaults, spelled out so that no user or system setting changes them
 _GIT_DIFF = ("diff", "--no-index", "--no-color", "--no-ext-diff", "--text", "-U3", "--diff-algorithm=myers",
              "--indent-heuristic")
+_HEAD_SCAN = 1 << 16          # leading whitespace looked at before the whole text is
 _GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
 
 
@@ -57,18 +58,24 @@ def read_diff_file(path: str) -> Change:
     """`path` ("-" for standard input) parsed into a Change; one-line InputError when unreadable."""
     if path != "-" and Path(path).is_dir():
         raise InputError(f"--diff {path}: is a directory, not a patch file")
+    name = "stdin" if path == "-" else Path(path).name
+    return change_from_text(_read_text(path), name)
+
+
+def _read_text(path: str) -> str:
+    """The patch as text (its bytes are not kept once decoded)."""
     try:
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as e:
         raise InputError(f"cannot read diff {path}: {e.strerror}") from None
-    text = data.decode("utf-8", errors="replace")
-    name = "stdin" if path == "-" else Path(path).name
-    return change_from_text(text, name)
+    return data.decode("utf-8", errors="replace")
 
 
 def change_from_text(text: str, name: str, differ: Differ = git_hunks) -> Change:
     """The Change a patch text describes; `name` stands for the source (file name or "stdin")."""
-    head = text.lstrip()[:4000]
+    prefix = text[:_HEAD_SCAN]
+    first = len(prefix) - len(prefix.lstrip()) if prefix.strip() else len(text) - len(text.lstrip())
+    head = text[first:first + 4000]             # text.lstrip()[:4000], without a copy of the whole text
     mail_like = head.startswith("From ") or any(line.startswith("Subject:") for line in head.splitlines()[:40])
     if not mail_like:
         files = parse_diff(text)

@@ -18,13 +18,14 @@ decides.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from reviewbot.change.parse import parse_diff
-from reviewbot.domain.change import Change, ChangeMeta
+from reviewbot.domain.change import Change, ChangeMeta, FileChange
 from reviewbot.errors import InputError
 
 # Where a pull request would go when the user does not say: tried in this order.
@@ -233,27 +234,27 @@ def _review_rules(repo: git.Repo, base_sha: str) -> tuple[tuple[str, str], ...]:
     CONTRIBUTING.md); the path reported is the one in the tree.
     """
     tree = repo.commit(base_sha).tree
-    rules = []
+    rules: list[tuple[str, str]] = []
     for name in RULE_FILES:
         blob = _find_blob(tree, name)
         if blob is not None:
-            rules.append((blob.path, _capped(blob.data_stream.read().decode("utf-8", errors="replace"))))
+            rules.append((str(blob.path), _capped(blob.data_stream.read().decode("utf-8", errors="replace"))))
     return tuple(rules)
 
 
 def _find_blob(tree: git.Tree, path: str) -> git.Blob | None:
     """The regular file at path (exact name first, else the first case-insensitive match in name
     order); None when absent, a directory, a symlink or a submodule."""
-    obj = tree
+    node: object = tree
     for part in path.split("/"):
-        if obj.type != "tree":
+        if not isinstance(node, git.Tree):
             return None
-        entries = sorted(obj, key=lambda e: e.name)
-        obj = next((e for e in entries if e.name == part), None) or next(
+        entries = sorted(node, key=lambda e: e.name)
+        node = next((e for e in entries if e.name == part), None) or next(
             (e for e in entries if e.name.lower() == part.lower()), None)
-        if obj is None:
+        if node is None:
             return None
-    return obj if obj.type == "blob" and obj.mode != _SYMLINK_MODE else None
+    return node if isinstance(node, git.Blob) and node.mode != _SYMLINK_MODE else None
 
 
 def _capped(text: str) -> str:
@@ -269,9 +270,10 @@ def read_file_at(repo_dir: str | Path, rev: str, path: str) -> str | None:
         blob = tree / path
     except (KeyError, ValueError, git.BadName):
         return None
-    if blob.type != "blob" or blob.mode == _SYMLINK_MODE:
+    if not isinstance(blob, git.Blob) or blob.mode == _SYMLINK_MODE:
         return None
-    return blob.data_stream.read().decode("utf-8", errors="replace")
+    data: bytes = blob.data_stream.read()
+    return data.decode("utf-8", errors="replace")
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,7 +297,7 @@ def _tree_index(repo: git.Repo, sha: str) -> dict[str, tuple[str, str, int]]:
     return index
 
 
-def _sources(repo: git.Repo, head_sha: str, files) -> tuple[tuple[str, str], ...]:
+def _sources(repo: git.Repo, head_sha: str, files: Sequence[FileChange]) -> tuple[tuple[str, str], ...]:
     """(path, text) of each changed, non-deleted, non-binary regular file as it is at head, so a
     reviewer can read more context than the hunks carry. Large, binary or non-text files are skipped.
     The head tree is listed once and the blobs read through git's one object stream (cat-file --batch)."""

@@ -5,8 +5,12 @@ meet here: the local source hands it ``git diff`` output, the GitHub source hand
 hunks-only patches of the API (``file_change_from_patch``), so every reviewer downstream sees the
 same records and the same git-style patch text whatever the change came from.
 
-``unidiff.PatchSet`` does the parsing (file boundaries, hunks, line numbers, binary markers, git
-modes) and validates hunk line counts. What it lacks is written here, in small functions:
+The parser reads the text once, one file at a time, with unidiff's rules (file boundaries, hunks,
+line numbers, binary markers, git modes; hunk line counts validated against their ``@@`` headers)
+but none of its objects: the lines are offsets into the one text, each hunk line becomes a ``Line``
+record as it is read, and each file's ``patch`` is one slice of the text. Time and memory are
+linear in the diff (a 10 MB diff is not held as a list of line strings or a tree of parser objects).
+What unidiff's model lacks is written here too, in small functions:
 
 * git's C-quoted names (``"a/caf\\303\\251.txt"``) and ``a/`` ``b/`` (or custom) prefixes are
   decoded into plain repository paths, never ``/dev/null``;
@@ -26,12 +30,9 @@ Every parse failure is an ``InputError`` whose message is one line starting "mal
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterator, Sequence
-
-from unidiff import PatchSet, UnidiffParseError
-from unidiff.patch import Hunk as UHunk
-from unidiff.patch import Line as ULine
-from unidiff.patch import PatchedFile
+from dataclasses import dataclass, field
 
 from reviewbot.domain.change import (
     ADDED,
@@ -41,10 +42,11 @@ from reviewbot.domain.change import (
     RENAMED,
     STATUSES,
     FileChange,
+    FileStatus,
     Hunk,
     Line,
 )
-from reviewbot.errors import InputError
+from reviewbot.errors import DiffParseError, InputError
 
 DEV_NULL = "/dev/null"
 
@@ -61,7 +63,7 @@ _BINARY_PAYLOAD_LINE = re.compile(r"((literal|delta) \d+|[A-Za-z][0-9A-Za-z!#$%&
 # What ``git format-patch`` puts after the last hunk of a mail ("-- " and the git version).
 _MAIL_SIGNATURES = ("-- \n", "--\n")
 # Lines whose ending tells a CRLF-converted document from CRLF file content.
-_STRUCTURAL_LINE = re.compile(r"diff |@@ -|Index: |=== ")
+_STRUCTURAL_LINE_ANYWHERE = re.compile(r"^(?:diff |@@ -|Index: |=== )[^\n]*", re.M)
 _OCTAL_ESCAPE = re.compile(r"[0-3][0-7]{2}")
 _C_ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, '"': 34, "\\": 92}
 _C_ESCAPED = {v: k for k, v in _C_ESCAPES.items()}
@@ -69,7 +71,26 @@ _C_ESCAPED = {v: k for k, v in _C_ESCAPES.items()}
 # The mode a synthesized header gives an added or deleted file (see _synthesized_header).
 _ASSUMED_MODE = "100644"
 
-# unidiff's error messages -> ours (the rest of theirs, if any, is the offending line).
+# The line shapes of unified diffs (unidiff's, whose rules this parser follows).
+_RE_SOURCE_FILENAME = re.compile(r'^--- (?P<filename>"?[^\t\n]*"?)(?:\t(?P<timestamp>[^\n]+))?')
+_RE_TARGET_FILENAME = re.compile(r'^\+\+\+ (?P<filename>"?[^\t\n]*"?)(?:\t(?P<timestamp>[^\n]+))?')
+_RE_DIFF_GIT_HEADER = re.compile(r'^diff --git (?P<source>"?a/[^\t\n]+"?) (?P<target>"?b/[^\t\n]+"?)')
+_RE_DIFF_GIT_HEADER_URI_LIKE = re.compile(r"^diff --git (?P<source>.*://[^\t\n]+) (?P<target>.*://[^\t\n]+)")
+_RE_DIFF_GIT_HEADER_NO_PREFIX = re.compile(r"^diff --git (?P<source>[^\t\n]+) (?P<target>[^\t\n]+)")
+_RE_DIFF_GIT_DELETED_FILE = re.compile(r"^deleted file mode (?P<mode>\d+)$")
+_RE_DIFF_GIT_NEW_FILE = re.compile(r"^new file mode (?P<mode>\d+)$")
+_RE_DIFF_GIT_OLD_MODE = re.compile(r"^old mode (?P<mode>\d+)$")
+_RE_DIFF_GIT_NEW_MODE = re.compile(r"^new mode (?P<mode>\d+)$")
+_RE_DIFF_GIT_INDEX = re.compile(r"^index [0-9a-f]+\.\.[0-9a-f]+ (?P<mode>\d+)$")
+_RE_HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))?\ @@[ ]?(.*)")
+_RE_HUNK_EMPTY_BODY_LINE = re.compile(r"^(?P<value>[\r\n]{1,2})")
+_RE_BINARY_DIFF = re.compile(
+    r"^Binary files? (?P<source_filename>[^\t]+?)(?:\t(?P<source_timestamp>[\s0-9:\+-]+))?"
+    r"(?: and (?P<target_filename>[^\t]+?)(?:\t(?P<target_timestamp>[\s0-9:\+-]+))?)? (differ|has changed)")
+_NO_NEWLINE = "\\ No newline at end of file"
+_BODY_KINDS = ("+", "-", " ", "\\")
+
+# The parser's error messages -> the user's terms (the rest of theirs, if any, is the offending line).
 _REASONS = (
     ("Hunk is shorter than expected", "a hunk has fewer lines than its @@ header says"),
     ("Hunk is longer than expected", "a hunk has more lines than its @@ header says"),
@@ -94,13 +115,16 @@ def parse_diff(text: str) -> tuple[FileChange, ...]:
     """
     if not text.strip():
         return ()
-    lines = _split_lines(_normalize_line_ends(text.removeprefix("\ufeff")))
-    files = _run_unidiff(lines)
+    lines = _Lines(_normalize_line_ends(text.removeprefix("\ufeff")))
+    try:
+        files = list(_iter_files(lines))
+    except DiffParseError as err:
+        raise InputError(f"malformed diff: {_reason(str(err))} (line {err.line_no})") from None
     if not files:
         raise InputError("malformed diff: no file header ('diff --git' or '---'/'+++') found")
     starts = [_chunk_start(lines, pf) for pf in files]
     limits = starts[1:] + [len(lines)]
-    return tuple(_file_change(lines, pf, start, limit) for pf, start, limit in zip(files, starts, limits))
+    return tuple(_file_change(lines, pf, start, limit) for pf, start, limit in zip(files, starts, limits, strict=True))
 
 
 def file_change_from_patch(path: str, status: str, patch: str | None, old_path: str | None = None,
@@ -116,9 +140,10 @@ def file_change_from_patch(path: str, status: str, patch: str | None, old_path: 
     ``status`` is a model status or a GitHub one ("removed", "changed", "unchanged").
     ``additions``/``deletions`` are used only when there is no patch; otherwise the hunks count.
     """
-    status = _API_STATUSES.get(status, status)
-    if status not in STATUSES:
+    name = _API_STATUSES.get(status, status)
+    if name not in STATUSES:
         raise InputError(f"unknown file status {status!r} for {path}")
+    status = FileStatus(name)
     old = old_path if status in (RENAMED, COPIED) and old_path else path
     kept_old_path = old if status in (RENAMED, COPIED) else None
     if not patch:
@@ -134,48 +159,194 @@ def file_change_from_patch(path: str, status: str, patch: str | None, old_path: 
 
 
 # --------------------------------------------------------------------------------------------
-# text -> lines -> unidiff
+# text -> lines -> files (one pass, one file at a time)
 
 
 def _normalize_line_ends(text: str) -> str:
     """Drop one "\\r" per line end if the whole document is CRLF; else keep every "\\r" (content)."""
-    structural = [ln for ln in text.split("\n") if _STRUCTURAL_LINE.match(ln)]
+    structural = [m.group(0) for m in _STRUCTURAL_LINE_ANYWHERE.finditer(text)]
     if structural and all(ln.endswith("\r") for ln in structural):
         return text.replace("\r\n", "\n")
     return text
 
 
-def _split_lines(text: str) -> list[str]:
-    """Lines with their "\\n" (the last one may lack it); "\\r" and other separators do not split."""
-    parts = text.split("\n")
-    lines = [p + "\n" for p in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
+class _Lines:
+    """The lines of a text without a list of strings: one array of start offsets (8 bytes a line).
+    A line keeps its "\\n" (the last one may lack it); "\\r" and other separators do not split."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        starts = array("q", [0])
+        find, pos = text.find, text.find("\n")
+        while pos >= 0:
+            starts.append(pos + 1)
+            pos = find("\n", pos + 1)
+        if starts[-1] != len(text):
+            starts.append(len(text))
+        self.starts = starts
+        self.count = len(starts) - 1
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i: int) -> str:
+        return self.text[self.starts[i]:self.starts[i + 1]]
+
+    def joined(self, start: int, end: int) -> str:
+        """Lines start..end-1 as one string (one slice of the text)."""
+        return self.text[self.starts[start]:self.starts[end]]
 
 
-class _Cursor:
-    """Iterates lines for unidiff and remembers the 1-based number of the last one handed out."""
+@dataclass
+class _File:
+    """One file while it is being parsed (what unidiff's PatchedFile held, hunks as records)."""
 
-    def __init__(self, lines: Sequence[str]) -> None:
-        self.lines = lines
-        self.line_no = 0
+    source_file: str | None
+    target_file: str | None
+    diff_line_no: int                     # 1-based number of the line that started it
+    source_mode: str | None = None
+    target_mode: str | None = None
+    is_binary_file: bool = False
+    hunks: list[Hunk] = field(default_factory=list)
+    last_numbered: int = 0                # 1-based number of its last hunk line (0: no hunk line)
 
-    def __iter__(self) -> Iterator[str]:
-        for self.line_no, line in enumerate(self.lines, 1):
-            yield line
+
+def _iter_files(lines: _Lines) -> Iterator[_File]:
+    """The files of the diff, each handed out when its first line is read (later lines only add to
+    the newest file, so a file is complete once the next one is handed out).
+
+    The state machine is unidiff's (``PatchSet._parse``: git headers, ``---``/``+++``
+    pairs, hunks validated against their ``@@`` counts, binary markers, "\\ No newline" markers),
+    with the hunk lines turned into ``Line`` records as they are read.
+    """
+    current: _File | None = None
+    in_info = False                       # unidiff's "patch_info is not None"
+    source_file: str | None = None
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        i += 1
+        git_header = (_RE_DIFF_GIT_HEADER.match(line) or _RE_DIFF_GIT_HEADER_URI_LIKE.match(line)
+                      or _RE_DIFF_GIT_HEADER_NO_PREFIX.match(line))
+        if git_header:
+            in_info = True
+            source_file = git_header.group("source")
+            current = _File(source_file, git_header.group("target"), i)
+            yield current
+            continue
+        if m := _RE_DIFF_GIT_NEW_FILE.match(line):
+            if current is None or not in_info:
+                raise DiffParseError(f"Unexpected new file found: {line}", i)
+            current.source_file, current.target_mode = DEV_NULL, m.group("mode")
+            continue
+        if m := _RE_DIFF_GIT_DELETED_FILE.match(line):
+            if current is None or not in_info:
+                raise DiffParseError(f"Unexpected deleted file found: {line}", i)
+            current.target_file, current.source_mode = DEV_NULL, m.group("mode")
+            continue
+        if current is not None and in_info:
+            if m := _RE_DIFF_GIT_OLD_MODE.match(line):
+                current.source_mode = m.group("mode")
+                continue
+            if m := _RE_DIFF_GIT_NEW_MODE.match(line):
+                current.target_mode = m.group("mode")
+                continue
+            if m := _RE_DIFF_GIT_INDEX.match(line):
+                current.source_mode = current.source_mode if current.source_mode is not None else m.group("mode")
+                current.target_mode = current.target_mode if current.target_mode is not None else m.group("mode")
+                continue
+        if m := _RE_SOURCE_FILENAME.match(line):
+            source_file = m.group("filename")
+            if current is not None and not in_info:
+                current = None
+            continue
+        if m := _RE_TARGET_FILENAME.match(line):
+            target_file = m.group("filename")
+            if current is not None and current.target_file != target_file:
+                raise DiffParseError(f"Target without source: {line}", i)
+            if current is None:
+                if source_file is None:
+                    raise DiffParseError(f"Target without source: {line}", i)
+                current = _File(source_file, target_file, i)
+                yield current
+                in_info = False
+                source_file = None
+            continue
+        if m := _RE_HUNK_HEADER.match(line):
+            in_info = False
+            if current is None:
+                raise DiffParseError(f"Unexpected hunk found: {line}", i)
+            i = _parse_hunk(lines, i, m, current)
+            continue
+        if line.startswith(_NO_NEWLINE):
+            if current is None:
+                raise DiffParseError(f"Unexpected marker: {line}", i)
+            if not current.hunks:
+                raise DiffParseError("Unexpected marker: No newline at end of file", i)
+            continue                      # outside a hunk: not a line of it
+        if line == "\n" and current is not None and current.hunks:
+            continue                      # a blank line after a hunk
+        if not in_info:
+            current = None
+            in_info = True
+        if m := _RE_BINARY_DIFF.match(line):
+            source_file = m.group("source_filename")
+            if current is not None:
+                current.is_binary_file = True
+            else:
+                yield _File(source_file, m.group("target_filename") or source_file, i, is_binary_file=True)
+            in_info, current = False, None
+            continue
+        if line == "GIT binary patch\n":
+            if current is None:
+                raise DiffParseError(f"Unexpected binary patch marker: {line}", i)
+            current.is_binary_file = True
+            in_info, current = False, None
+            continue
 
 
-def _run_unidiff(lines: Sequence[str]) -> list[PatchedFile]:
-    cursor = _Cursor(lines)
-    try:
-        return list(PatchSet(cursor))
-    except UnidiffParseError as err:
-        raise InputError(f"malformed diff: {_reason(str(err))} (line {cursor.line_no})") from err
+def _parse_hunk(lines: _Lines, i: int, header: re.Match[str], f: _File) -> int:
+    """Read the hunk whose header is line ``i`` (1-based) into ``f``; the index of the line after it."""
+    old_start, old_len, new_start, new_len = (int(header.group(k) or default)
+                                              for k, default in ((1, 0), (2, 1), (3, 0), (4, 1)))
+    old_no, new_no = old_start, new_start
+    old_end, new_end = old_no + old_len, new_no + new_len
+    out: list[Line] = []
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        i += 1
+        kind = line[:1]
+        if kind in _BODY_KINDS:
+            value = line[1:]
+        elif m := _RE_HUNK_EMPTY_BODY_LINE.match(line):
+            kind, value = " ", m.group("value")
+        else:
+            raise DiffParseError(f"Hunk diff line expected: {line}", i)
+        if kind == "+":
+            out.append(Line("+", None, new_no, value.removesuffix("\n")))
+            new_no += 1
+        elif kind == "-":
+            out.append(Line("-", old_no, None, value.removesuffix("\n")))
+            old_no += 1
+        elif kind == " ":
+            out.append(Line(" ", old_no, new_no, value.removesuffix("\n")))
+            old_no += 1
+            new_no += 1
+        if old_no > old_end or new_no > new_end:
+            raise DiffParseError("Hunk is longer than expected", i)
+        f.last_numbered = i
+        if old_no == old_end and new_no == new_end:
+            break
+    if old_no < old_end or new_no < new_end:
+        raise DiffParseError("Hunk is shorter than expected", i)
+    f.hunks.append(Hunk(old_start=old_start, old_len=old_len, new_start=new_start, new_len=new_len,
+                        section=header.group(5), lines=tuple(out)))
+    return i
 
 
 def _reason(message: str) -> str:
-    """unidiff's error message, on one line and in the user's terms."""
+    """A parse error's message, on one line and in the user's terms."""
     first = (message.splitlines() or ["unparsable input"])[0].strip()
     for theirs, ours in _REASONS:
         if first.startswith(theirs):
@@ -198,7 +369,7 @@ def _parse_one(text: str, path: str) -> FileChange:
 # one file's chunk of the input
 
 
-def _chunk_start(lines: Sequence[str], pf: PatchedFile) -> int:
+def _chunk_start(lines: _Lines, pf: _File) -> int:
     """0-based index of the file's first line: its ``diff --git``, its ``---`` or its Binary line."""
     i = pf.diff_line_no - 1
     if lines[i].startswith("+++ ") and i > 0 and lines[i - 1].startswith("--- "):
@@ -206,22 +377,21 @@ def _chunk_start(lines: Sequence[str], pf: PatchedFile) -> int:
     return i
 
 
-def _chunk_end(lines: Sequence[str], pf: PatchedFile, start: int, limit: int) -> int:
+def _chunk_end(lines: _Lines, pf: _File, start: int, limit: int) -> int:
     """0-based exclusive end: after the last hunk line (and its "\\ No newline" marker), or after
     the extended header (and binary payload) of a file without hunks; never past ``limit``."""
-    numbered = [ln.diff_line_no for h in pf for ln in h if ln.diff_line_no is not None]
-    if not numbered:
+    if not pf.last_numbered:
         return _header_end(lines, start, limit)
-    end = max(numbered)
+    end = pf.last_numbered
     while end < limit and lines[end].startswith("\\"):
         end += 1
     if end < limit and lines[end][:1] in ("+", "-", " ") and lines[end] not in _MAIL_SIGNATURES:
-        # unidiff stops a hunk once its counts are met and takes what follows for a preamble
+        # the hunk's counts are met and what follows would be taken for a preamble
         raise InputError(f"malformed diff: a hunk has more lines than its @@ header says (line {end + 1})")
     return end
 
 
-def _header_end(lines: Sequence[str], start: int, limit: int) -> int:
+def _header_end(lines: _Lines, start: int, limit: int) -> int:
     end = start + 1
     in_payload = False
     while end < limit:
@@ -244,17 +414,22 @@ def _terminated(text: str) -> str:
 # one file's record
 
 
-def _file_change(lines: Sequence[str], pf: PatchedFile, start: int, limit: int) -> FileChange:
+def _file_change(lines: _Lines, pf: _File, start: int, limit: int) -> FileChange:
     end = _chunk_end(lines, pf, start, limit)
-    chunk = lines[start:end]
-    hunks = tuple(_hunk(h) for h in pf)
-    old, new, status = _paths_and_status(chunk, pf)
+    header = []
+    for k in range(start, end):
+        line = lines[k]
+        if line.startswith("@@ "):
+            break
+        header.append(line)
+    old, new, status = _paths_and_status(header or [lines[start]], pf)
     if not new:
         raise InputError(f"malformed diff: a file header without a file name (line {start + 1})")
+    hunks = tuple(pf.hunks)
     return FileChange(
         path=old if status == DELETED else new,
         status=status,
-        patch=_terminated("".join(chunk)),
+        patch=_terminated(lines.joined(start, end)),
         hunks=hunks,
         old_path=old if status in (RENAMED, COPIED) else None,
         is_binary=pf.is_binary_file,
@@ -263,20 +438,6 @@ def _file_change(lines: Sequence[str], pf: PatchedFile, start: int, limit: int) 
         additions=sum(ln.kind == "+" for h in hunks for ln in h.lines),
         deletions=sum(ln.kind == "-" for h in hunks for ln in h.lines),
     )
-
-
-def _hunk(h: UHunk) -> Hunk:
-    return Hunk(
-        old_start=h.source_start, old_len=h.source_length,
-        new_start=h.target_start, new_len=h.target_length,
-        section=h.section_header,
-        lines=tuple(_line(ln) for ln in h if ln.line_type in ("+", "-", " ")),
-    )
-
-
-def _line(ln: ULine) -> Line:
-    return Line(kind=ln.line_type, old_no=ln.source_line_no, new_no=ln.target_line_no,
-                text=ln.value.removesuffix("\n"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -302,38 +463,38 @@ def _header_values(chunk: Sequence[str]) -> dict[str, str]:
     return values
 
 
-def _paths_and_status(chunk: Sequence[str], pf: PatchedFile) -> tuple[str, str, str]:
+def _paths_and_status(chunk: Sequence[str], pf: _File) -> tuple[str, str, FileStatus]:
     """(old path, new path, status) of one file; a side that does not exist gets the other's path."""
     values = _header_values(chunk)
     is_git = chunk[0].startswith("diff --git ")
-    for kind, status in (("rename", RENAMED), ("copy", COPIED)):
+    for kind, moved in (("rename", RENAMED), ("copy", COPIED)):
         if f"{kind} from" in values and f"{kind} to" in values:
             pair = _git_header_pair(chunk[0], require_ab=True) if is_git else None
             old, new = pair or (values[f"{kind} from"], values[f"{kind} to"])
-            return old, new, status
+            return old or "", new or "", moved
     old_raw = values.get("---", _c_unquote(pf.source_file or ""))
     new_raw = values.get("+++", _c_unquote(pf.target_file or ""))
     status = _plain_status(values, pf, old_raw, new_raw, is_git)
     pair = _git_header_pair(chunk[0], require_ab=False) if is_git else None
-    old, new = pair or _strip_prefixes(old_raw, new_raw)
-    return old or new or "", new or old or "", status
+    old_path, new_path = pair or _strip_prefixes(old_raw, new_raw)
+    return old_path or new_path or "", new_path or old_path or "", status
 
 
-def _plain_status(values: dict[str, str], pf: PatchedFile, old_raw: str, new_raw: str,
-                  is_git: bool) -> str:
+def _plain_status(values: dict[str, str], pf: _File, old_raw: str, new_raw: str,
+                  is_git: bool) -> FileStatus:
     if "new file mode" in values or old_raw == DEV_NULL:
         return ADDED
     if "deleted file mode" in values or new_raw == DEV_NULL:
         return DELETED
-    if not is_git and len(pf) == 1:  # hg/svn/bzr name both sides even for an added/removed file
-        if pf[0].source_start == 0 and pf[0].source_length == 0:
+    if not is_git and len(pf.hunks) == 1:  # hg/svn/bzr name both sides even for an added/removed file
+        if pf.hunks[0].old_start == 0 and pf.hunks[0].old_len == 0:
             return ADDED
-        if pf[0].target_start == 0 and pf[0].target_length == 0:
+        if pf.hunks[0].new_start == 0 and pf.hunks[0].new_len == 0:
             return DELETED
     return MODIFIED
 
 
-def _git_header_pair(header: str, require_ab: bool) -> tuple[str, str] | None:
+def _git_header_pair(header: str, require_ab: bool) -> tuple[str | None, str | None] | None:
     """The two names of a ``diff --git`` line, unquoted and without prefixes, or None if ambiguous.
 
     Quoted names split unambiguously. Unquoted ones can hold spaces: a split is accepted when both

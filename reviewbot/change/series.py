@@ -31,6 +31,13 @@ _MBOX_FROM = re.compile(r"^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$", re.M)
 _PATCH_TAG = re.compile(r"^\s*(?:\[[^\]]*\bPATCH\b[^\]]*\]\s*)+", re.I)
 _MESSAGE_END = re.compile(r"^(?:---\s*$|diff -|Index: )")
 _UNKNOWN = "\x01reviewbot: base line {} not shown in the series\x01"
+# One line of a file being folded: ("b", base line number) or ("n", new text).
+_Item = tuple[str, int | str]
+
+
+def _base_line(item: _Item) -> int | None:
+    """The base line number of a ("b", n) item; None for a new line."""
+    return item[1] if item[0] == "b" and isinstance(item[1], int) else None
 # (old lines, new lines) -> the hunks of their diff, each "@@ ... @@...\n" and its lines
 Differ = Callable[[list[str], list[str]], list[str]]
 
@@ -85,16 +92,16 @@ class _Track:
     path: str
     existed: bool                 # the file was in the base
     exists: bool
-    items: list = field(default_factory=list)     # ("b", base line no) or ("n", text)
+    items: list[_Item] = field(default_factory=list)     # ("b", base line no) or ("n", text)
     next_base: int = 1            # first base line not in items (the unshown tail follows items)
     tail: bool = True             # whether base lines follow items (no: an added or deleted file)
-    base: dict = field(default_factory=dict)      # base line no -> text
+    base: dict[int, str] = field(default_factory=dict)      # base line no -> text
     old_mode: str | None = None
     new_mode: str | None = None
     binary: bool = False
     copied: bool = False          # a copy of first_path (which stays), not a rename
 
-    def _at(self, i: int):
+    def _at(self, i: int) -> _Item | None:
         while len(self.items) <= i and self.tail:
             self.items.append(("b", self.next_base))
             self.next_base += 1
@@ -123,8 +130,8 @@ class _Track:
                 pos += 1
                 if item is None:
                     continue
-                if item[0] == "b":
-                    self.base.setdefault(item[1], ln.text)
+                if (n := _base_line(item)) is not None:
+                    self.base.setdefault(n, ln.text)
                 if ln.kind == " ":
                     out.append(item)
         rest = self.items[pos:] if pos < len(self.items) else []
@@ -132,17 +139,18 @@ class _Track:
         if f.status == DELETED:
             self.exists, self.tail = False, False
             for item in self.items:
-                if item[0] == "b":
-                    self.base.setdefault(item[1], "")
+                if (n := _base_line(item)) is not None:
+                    self.base.setdefault(n, "")
             self.items = []
 
-    def _text(self, item) -> str:
-        return item[1] if item[0] == "n" else self.base.get(item[1], _UNKNOWN.format(item[1]))
+    def _text(self, item: _Item) -> str:
+        n = _base_line(item)
+        return str(item[1]) if n is None else self.base.get(n, _UNKNOWN.format(n))
 
     def net(self, differ: Differ) -> FileChange | None:
         if not self.existed and not self.exists:
             return None
-        last = max((i[1] for i in self.items if i[0] == "b"), default=0)
+        last = max((n for i in self.items if (n := _base_line(i)) is not None), default=0)
         last = max([last, self.next_base - 1, *self.base])
         a = [self.base.get(n, _UNKNOWN.format(n)) for n in range(1, last + 1)] if self.existed else []
         b = [self._text(i) for i in self.items] if self.exists else []

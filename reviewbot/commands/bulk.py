@@ -18,8 +18,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from reviewbot.agents.tools import SEVERITIES
 from reviewbot.commands.options import QUIET_HELP, VERBOSE_HELP
+from reviewbot.domain.findings import SEVERITIES
 from reviewbot.errors import (
     EXIT_API,
     EXIT_FINDINGS,

@@ -31,7 +31,7 @@ from reviewbot.eval.source import read_github, read_local
 from reviewbot.eval.store import Store
 from reviewbot.github.api import GitHubSettings
 from reviewbot.llm.models import model_info
-from reviewbot.llm.transport import Connection, Start, connect_anthropic
+from reviewbot.llm.transport import Connection, Start, Transport, connect_anthropic
 from reviewbot.output.terminal import VERBOSE, ProgressPrinter, progress_level
 from reviewbot.pipeline.metered import Metered
 
@@ -78,7 +78,7 @@ def _goldens(args: argparse.Namespace) -> tuple[Golden, ...]:
     return goldens
 
 
-async def _evaluate(make: Callable[[object], Evaluation], goldens: tuple[Golden, ...], cells: tuple[Cell, ...],
+async def _evaluate(make: Callable[[Transport], Evaluation], goldens: tuple[Golden, ...], cells: tuple[Cell, ...],
                     config: Config, api_key: str, progress: ProgressPrinter) -> list[CellResult]:
     """The run, with the client it needs (none while everything is reused from --out)."""
     if not api_key:
@@ -104,7 +104,7 @@ def evaluate(args: argparse.Namespace) -> Outcome:
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(f"--out {args.out} is not a directory")
 
-    def make(transport: object) -> Evaluation:
+    def make(transport: Transport) -> Evaluation:
         return Evaluation(transport, args.judge_model, store, _reader(args), on_event=progress,
             on_review_event=progress if progress.level >= VERBOSE else ignore,     # -v: each review's events
             partial_credit=partial_credit, jobs=args.jobs)

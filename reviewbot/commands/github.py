@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from reviewbot.agents.tools import SEVERITIES
 from reviewbot.config import WARMUP_STRATEGIES
+from reviewbot.domain.findings import SEVERITIES
 from reviewbot.errors import EXIT_FINDINGS, EXIT_PARTIAL, Outcome
 from reviewbot.llm import providers
 from reviewbot.output.render import FORMATS

@@ -10,9 +10,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from reviewbot.agents.tools import SEVERITIES
 from reviewbot.commands.options import add_common
 from reviewbot.config import WARMUP_STRATEGIES
+from reviewbot.domain.findings import SEVERITIES
 from reviewbot.errors import (
     EXIT_API,
     EXIT_FINDINGS,

@@ -44,7 +44,7 @@ from reviewbot.llm.cassettes import RECORD, REPLAY, use_cassette
 from reviewbot.llm.transport import COUNTED_FIELDS, Connect, Connection, connect_anthropic
 from reviewbot.llm.usage import usage_json
 from reviewbot.output.formats import MACHINE_FORMATS
-from reviewbot.output.render import empty_result, finding_json, render, usage_line
+from reviewbot.output.render import empty_result, render, usage_line
 from reviewbot.output.terminal import QUIET, ProgressPrinter, progress_level, write_review
 from reviewbot.pipeline import dryrun
 from reviewbot.pipeline.batch import BatchQueue, Job, check_batch_target, run_batch_reviews
@@ -69,7 +69,7 @@ def _keep(dir_: Path, result: ReviewResult) -> None:
         raw = dir_ / "findings"
         raw.mkdir(exist_ok=True)
         for name, sub in sorted(result.raw.items()):
-            items = [] if sub is None else [finding_json(f) for f in sub.findings]
+            items = [] if sub is None else [f.to_json() for f in sub.findings]
             (raw / f"{name}.json").write_text(json.dumps(redact_json(items, result.secrets), indent=2,
                                                          ensure_ascii=False) + "\n")
         (dir_ / "review.json").write_text(render(result, "json"))

@@ -7,14 +7,26 @@ All records are frozen: a change, once read, is a value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
 
-# File statuses. Binary-ness and mode changes are flags beside the status, not statuses.
-ADDED, MODIFIED, DELETED, RENAMED, COPIED = "added", "modified", "deleted", "renamed", "copied"
-STATUSES = (ADDED, MODIFIED, DELETED, RENAMED, COPIED)
+
+class FileStatus(StrEnum):
+    """What happened to a file. Binary-ness and mode changes are flags beside the status, not statuses."""
+
+    ADDED = "added"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+    RENAMED = "renamed"
+    COPIED = "copied"
 
 
-@dataclass(frozen=True)
+ADDED, MODIFIED, DELETED, RENAMED, COPIED = (FileStatus.ADDED, FileStatus.MODIFIED, FileStatus.DELETED,
+                                             FileStatus.RENAMED, FileStatus.COPIED)
+STATUSES: tuple[FileStatus, ...] = tuple(FileStatus)
+
+
+@dataclass(frozen=True, slots=True)     # one per diff line: slots keep a 10 MB diff's records small
 class Line:
     """One line of a hunk. kind is '+', '-' or ' '; numbers are None on the side it is absent."""
 
@@ -44,7 +56,7 @@ class FileChange:
     """
 
     path: str
-    status: str
+    status: FileStatus
     patch: str
     hunks: tuple[Hunk, ...] = ()
     old_path: str | None = None
@@ -62,7 +74,7 @@ class FileChange:
 
     @cached_property
     def added_lines(self) -> frozenset[int]:
-        return frozenset(ln.new_no for h in self.hunks for ln in h.lines if ln.kind == "+")
+        return frozenset(ln.new_no for h in self.hunks for ln in h.lines if ln.kind == "+" and ln.new_no is not None)
 
     def hunk_index(self, new_line: int) -> int | None:
         """Index of the hunk holding this new-file line, or None."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fnmatch import fnmatch
 from pathlib import PurePosixPath
 
-from reviewbot.domain.specialists import BINARY, CI, CODE, CONFIG, DEPS, DOCS, GENERATED, LOCKFILE, TEST
+from reviewbot.domain.specialists import BINARY, CI, CODE, CONFIG, DEPS, DOCS, GENERATED, LOCKFILE, TEST, FileKind
 
 LOCKFILES = {"package-lock.json", "yarn.lock", "pnpm-lock.yaml", "cargo.lock", "poetry.lock", "pipfile.lock",
              "go.sum", "composer.lock", "gemfile.lock", "uv.lock", "pdm.lock", "bun.lockb", "npm-shrinkwrap.json"}
@@ -26,7 +26,7 @@ GENERATED_MARKS = ("vendor/", "vendored/", "third_party/", "node_modules/", "dis
 GENERATED_GLOBS = ("*.min.js", "*.min.css", "*_pb2.py", "*_pb2_grpc.py", "*.pb.go", "*.snap", "*.map")
 
 
-def file_kind(path: str, is_binary: bool = False) -> str:
+def file_kind(path: str, is_binary: bool = False) -> FileKind:
     if is_binary:
         return BINARY
     p = PurePosixPath(path)

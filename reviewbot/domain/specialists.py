@@ -7,11 +7,24 @@ loop are shared, so adding a reviewer is adding a row here and a prompt file.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-# File kinds (see reviewbot.domain.kinds).
-CODE, TEST, DOCS, CONFIG, CI, DEPS, LOCKFILE, GENERATED, BINARY = (
-    "code", "test", "docs", "config", "ci", "deps", "lockfile", "generated", "binary")
-ALL_KINDS = frozenset({CODE, TEST, DOCS, CONFIG, CI, DEPS, LOCKFILE, GENERATED, BINARY})
+
+class FileKind(StrEnum):
+    """What kind of file a path is (reviewbot.domain.kinds.file_kind decides)."""
+
+    CODE = "code"
+    TEST = "test"
+    DOCS = "docs"
+    CONFIG = "config"
+    CI = "ci"
+    DEPS = "deps"
+    LOCKFILE = "lockfile"
+    GENERATED = "generated"
+    BINARY = "binary"
+
+
+CODE, TEST, DOCS, CONFIG, CI, DEPS, LOCKFILE, GENERATED, BINARY = tuple(FileKind)
 
 
 @dataclass(frozen=True)
@@ -20,7 +33,7 @@ class Specialist:
     title: str
     prompt: str                 # template path relative to prompts/
     focus: str
-    file_kinds: frozenset[str]
+    file_kinds: frozenset[FileKind]
 
 
 SPECIALISTS: tuple[Specialist, ...] = (

@@ -19,7 +19,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -44,7 +44,7 @@ class GoldenComment(BaseModel):
 
     @field_validator("severity", mode="before")
     @classmethod
-    def _lower(cls, v):
+    def _lower(cls, v: Any) -> Any:
         return v.strip().lower() if isinstance(v, str) else v
 
 
@@ -61,7 +61,7 @@ class GoldenPR(BaseModel):
     head: str | None = None
 
     @model_validator(mode="after")
-    def _source(self):
+    def _source(self) -> GoldenPR:
         if self.bundle and self.repo:
             raise ValueError("give 'bundle' or 'repo', not both")
         if self.repo and not (self.base and self.head):

@@ -17,16 +17,19 @@ Building and validating are pure; `judge_pr` only sends through the Transport it
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from reviewbot.domain.fence import defuse, fence
+from reviewbot.domain.schema import tool_schema
 from reviewbot.errors import APIError, CredentialsError
 from reviewbot.eval.golden import GoldenComment
 from reviewbot.eval.score import Candidate, Link
+from reviewbot.llm.transport import Transport
 from reviewbot.llm.usage import CallRecord
+from reviewbot.output.safety import defuse, fence
 from reviewbot.templates import render
 
 JUDGE_TOOL_NAME = "submit_judgment"
@@ -48,29 +51,14 @@ class Judgment(BaseModel):
         description="Every (golden comment, candidate) pair that matches; empty when none does.")
 
 
-def _inline_refs(schema: dict) -> dict:
-    """The pydantic schema with its $defs inlined: one self-contained object, as a tool schema."""
-    defs = schema.get("$defs", {})
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
-            return {k: walk(v) for k, v in node.items() if k != "$defs"}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-    return walk(schema)
-
-
-JUDGE_TOOL = {
+JUDGE_TOOL: dict[str, Any] = {
     "name": JUDGE_TOOL_NAME,
     "description": "Report the judgment of this pull request, once: every candidate that matches a golden comment.",
-    "input_schema": _inline_refs(Judgment.model_json_schema()),
+    "input_schema": tool_schema(Judgment),
 }
 
 
-def system_blocks() -> list[dict]:
+def system_blocks() -> list[dict[str, Any]]:
     """The judge's fixed instructions, with the cache breakpoint that closes the shared prefix."""
     return [{"type": "text", "text": render("eval_judge_system.md.j2"), "cache_control": {"type": "ephemeral"}}]
 
@@ -82,11 +70,12 @@ def pr_text(title: str, repository: str | None, golden: tuple[GoldenComment, ...
     candidates_text = fence("candidates", "\n\n".join(
         f"[{c.id}] ({c.severity}) {c.path or '(the change as a whole)'}{f':{c.line}' if c.line else ''}: "
         f"{c.title}\n{c.explanation.strip()}" for c in candidates))
-    return render("eval_judge_pr.md.j2", title=defuse(title), repository=repository, golden=golden, candidates=candidates,
-                  golden_text=golden_text, candidates_text=candidates_text)
+    return render("eval_judge_pr.md.j2", title=defuse(title), repository=repository, golden=golden,
+                  candidates=candidates, golden_text=golden_text, candidates_text=candidates_text)
 
 
-def build_request(model: str, text: str, history: list[dict], max_tokens: int = JUDGE_MAX_TOKENS) -> dict:
+def build_request(model: str, text: str, history: list[dict[str, Any]],
+                  max_tokens: int = JUDGE_MAX_TOKENS) -> dict[str, Any]:
     """One judge turn: the cached prefix (tools, system), this PR's text, the turns so far."""
     return {"model": model, "max_tokens": max_tokens, "tools": [copy.deepcopy(JUDGE_TOOL)],
             "system": system_blocks(),
@@ -99,7 +88,7 @@ def _error(e: ValidationError, where: str) -> str:
     return f"{where}{'.' + loc if loc else ''}: {err['msg']}"
 
 
-def parse_judgment(raw, n_golden: int, n_candidates: int) -> tuple[tuple[Link, ...], list[str]]:
+def parse_judgment(raw: Any, n_golden: int, n_candidates: int) -> tuple[tuple[Link, ...], list[str]]:
     """The valid links of the tool input, and what was wrong (empty: all valid). Item by item, so
     one bad pair does not discard the good ones."""
     if not isinstance(raw, dict) or not isinstance(raw.get("matches"), list):
@@ -132,7 +121,8 @@ class JudgeResult:
     error: str | None = None          # set when the judge gave no usable answer
 
 
-def _tool_results(content, errors: list[str] | None, n_golden: int, n_candidates: int) -> list[dict]:
+def _tool_results(content: Sequence[dict[str, Any]], errors: list[str] | None, n_golden: int,
+                  n_candidates: int) -> list[dict[str, Any]]:
     """One tool_result per tool_use of the reply, each an error (the judgment to correct, or an unknown tool)."""
     out = []
     for b in content:
@@ -144,7 +134,8 @@ def _tool_results(content, errors: list[str] | None, n_golden: int, n_candidates
     return out
 
 
-async def judge_pr(transport, model: str, title: str, repository: str | None, golden: tuple[GoldenComment, ...],
+async def judge_pr(transport: Transport, model: str, title: str, repository: str | None,
+                   golden: tuple[GoldenComment, ...],
                    candidates: tuple[Candidate, ...], clock_origin: float = 0.0,
                    max_tokens: int = JUDGE_MAX_TOKENS) -> JudgeResult:
     """Judge one PR. No call when the review found nothing: every golden comment is then missed."""
@@ -153,7 +144,7 @@ async def judge_pr(transport, model: str, title: str, repository: str | None, go
         result.notes.append("no candidates: nothing to judge, no call made")
         return result
     text = pr_text(title, repository, golden, candidates)
-    history: list[dict] = []
+    history: list[dict[str, Any]] = []
     corrected = nudged = False
     for turn in range(1, MAX_TURNS + 1):
         request = build_request(model, text, history, max_tokens)
@@ -173,13 +164,14 @@ async def judge_pr(transport, model: str, title: str, repository: str | None, go
         uses = [b for b in reply.content if b.get("type") == "tool_use" and b.get("name") == JUDGE_TOOL_NAME]
         if not uses:
             if nudged or reply.stop_reason == "max_tokens":
-                result.error = ("the judge did not call submit_judgment" +
-                                (f" (its reply hit max_tokens, {max_tokens})" if reply.stop_reason == "max_tokens" else ""))
+                hit = f" (its reply hit max_tokens, {max_tokens})" if reply.stop_reason == "max_tokens" else ""
+                result.error = "the judge did not call submit_judgment" + hit
                 return result
             nudged = True
             history.append({"role": "assistant", "content": list(reply.content)})
             answers = _tool_results(reply.content, [], len(golden), len(candidates))
-            history.append({"role": "user", "content": answers + [{"type": "text", "text": render("eval_judge_nudge.md.j2")}]})
+            nudge = {"type": "text", "text": render("eval_judge_nudge.md.j2")}
+            history.append({"role": "user", "content": answers + [nudge]})
             continue
         links, errors = parse_judgment(uses[0].get("input"), len(golden), len(candidates))
         if not errors or corrected:

@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
+from typing import Any
 
-from reviewbot.config import Config
+from reviewbot.config import EFFORTS, Config, Effort
 from reviewbot.domain.specialists import NAMES
 from reviewbot.errors import ConfigError
-
-EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
 @dataclass(frozen=True)
 class Cell:
     model: str | None = None                      # None: the config's
     specialists: tuple[str, ...] | None = None    # None: the config's; () is never produced
-    effort: str | None = None                     # None: the model's default
+    effort: Effort | None = None                  # None: the model's default
 
     @property
     def label(self) -> str:
-        parts = []
+        parts: list[str] = []
         if self.model:
             parts.append(self.model)
         if self.specialists is not None:
@@ -35,7 +34,7 @@ class Cell:
             parts.append(f"effort {self.effort}")
         return " · ".join(parts) or "default"
 
-    def settings(self) -> dict:
+    def settings(self) -> dict[str, Any]:
         return {"model": self.model, "specialists": list(self.specialists) if self.specialists is not None else None,
                 "effort": self.effort}
 
@@ -75,5 +74,5 @@ def expand(models: list[str] | None, specialists: list[str] | None, efforts: lis
     spec_sets: list[tuple[str, ...] | None] = list(dict.fromkeys(
         s for v in specialists for s in parse_specialists(v))) if specialists else [None]
     model_list: list[str | None] = list(dict.fromkeys(m.strip() for m in models if m.strip())) if models else [None]
-    effort_list: list[str | None] = list(dict.fromkeys(efforts)) if efforts else [None]
+    effort_list: list[Effort | None] = list(dict.fromkeys(Effort(e) for e in efforts)) if efforts else [None]
     return tuple(Cell(m, s, e) for m, s, e in itertools.product(model_list, spec_sets, effort_list))

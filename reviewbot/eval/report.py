@@ -4,13 +4,17 @@ JSON (`schema_version: 1`): the run's settings, then one entry per cell with its
 precision, recall and F1, the dollars spent reviewing and judging (apart), the figures per golden
 severity, per finding severity and per specialist, and every PR with its own figures, its
 `golden_comments` (and which findings found them), its `findings` (the judge's candidates, each a
-true positive, a duplicate or noise) and the judge's `matches` with their reasons. A ratio with a zero denominator is null.
+true positive, a duplicate or noise) and the judge's `matches` with their reasons. A ratio with a
+zero denominator is null.
 """
 from __future__ import annotations
 
+from typing import Any
+
+from reviewbot.domain.findings import SEVERITIES as REVIEW_SEVERITIES
 from reviewbot.eval.golden import SEVERITIES
 from reviewbot.eval.run import CellResult, PRResult
-from reviewbot.eval.score import REVIEW_SEVERITIES, Counts, SpecialistCounts
+from reviewbot.eval.score import Counts, SpecialistCounts
 
 SCHEMA_VERSION = 1
 
@@ -19,13 +23,13 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 
 
-def counts_json(c: Counts) -> dict:
+def counts_json(c: Counts) -> dict[str, Any]:
     return {"golden": c.golden, "found": c.found, "partial": c.partial, "candidates": c.candidates, "tp": c.tp,
             "duplicates": c.duplicates, "fp": c.fp, "precision": _r(c.precision), "recall": _r(c.recall),
             "f1": _r(c.f1)}
 
 
-def specialist_json(s: SpecialistCounts, overall: Counts) -> dict:
+def specialist_json(s: SpecialistCounts, overall: Counts) -> dict[str, Any]:
     return {"candidates": s.candidates, "matched": s.matched, "noise": s.noise, "precision": _r(s.precision),
             "found": s.found, "recall": _r(s.recall), "unique": s.unique,
             "without": {"precision": _r(s.without.precision), "recall": _r(s.without.recall), "f1": _r(s.without.f1)},
@@ -37,7 +41,7 @@ def _delta(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else round(a - b, 4)
 
 
-def pr_json(p: PRResult) -> dict:
+def pr_json(p: PRResult) -> dict[str, Any]:
     s = p.score
     out = {"url": p.golden.id, "title": p.golden.title, "complete": p.complete, "error": p.error,
            "reused": {"review": p.reused_review, "judgment": p.reused_judgment},
@@ -57,7 +61,7 @@ def pr_json(p: PRResult) -> dict:
     return out
 
 
-def cell_json(c: CellResult) -> dict:
+def cell_json(c: CellResult) -> dict[str, Any]:
     t = c.totals
     return {"label": c.cell.label, **c.cell.settings(),
             "prs_scored": sum(1 for p in c.prs if p.score is not None), "prs_failed": len(c.failed),
@@ -70,7 +74,7 @@ def cell_json(c: CellResult) -> dict:
             "prs": [pr_json(p) for p in c.prs]}
 
 
-def to_json(cells: list[CellResult], golden: str, judge_model: str, partial_credit: bool) -> dict:
+def to_json(cells: list[CellResult], golden: str, judge_model: str, partial_credit: bool) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, "golden_set": golden,
             "judge": {"model": judge_model, "partial_credit": partial_credit, "duplicates": "counted once"},
             "cells": [cell_json(c) for c in cells]}
@@ -150,7 +154,7 @@ def to_markdown(cells: list[CellResult], golden: str, judge_model: str, partial_
                                     f"({by_id[x.candidate].specialist}): {_esc(x.reason)}"
                                     for x in links if x.candidate in by_id) or ("missed" if p.score else "not judged")
                 lines.append(f"  - [{g.severity}] {_esc(g.comment)[:200]} — {verdict}")
-    lines += ["", ("Per specialist: found = golden comments matched by at least one of its findings; unique: found only by this reviewer's "
-                   "own findings; recall/precision without: the whole score with the findings only this reviewer "
-                   "raised removed."), ""]
+    lines += ["", ("Per specialist: found = golden comments matched by at least one of its findings; unique: "
+                   "found only by this reviewer's own findings; recall/precision without: the whole score with "
+                   "the findings only this reviewer raised removed."), ""]
     return "\n".join(lines)

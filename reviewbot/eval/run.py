@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from reviewbot.domain.events import (
     OnEvent,
     ignore,
 )
+from reviewbot.domain.findings import Finding
 from reviewbot.errors import APIError, CredentialsError, InputError
 from reviewbot.eval.golden import Golden
 from reviewbot.eval.judge import build_request, judge_pr, pr_text
@@ -38,13 +39,13 @@ from reviewbot.eval.matrix import Cell
 from reviewbot.eval.score import Candidate, Link, PRScore, Totals, score_pr, total
 from reviewbot.eval.store import (
     CallEntry,
-    CandidateEntry,
     JudgmentRecord,
     LinkEntry,
     ReviewRecord,
     Store,
     digest,
 )
+from reviewbot.llm.transport import Transport
 from reviewbot.llm.usage import CallRecord, call_cost
 from reviewbot.pipeline.review import run_review
 
@@ -95,7 +96,7 @@ class CellResult:
         return [p for p in self.prs if p.error is not None]
 
 
-def candidates_of(findings) -> tuple[Candidate, ...]:
+def candidates_of(findings: Iterable[Finding]) -> tuple[Candidate, ...]:
     """The review's findings (what a user is shown) as the judge's numbered candidates."""
     return tuple(Candidate(i, f.specialist, f.severity, f.path, f.line, f.title, f.explanation,
                            tuple(f.also_flagged_by)) for i, f in enumerate(findings, 1))
@@ -117,7 +118,7 @@ def judgment_key(golden: Golden, candidates: tuple[Candidate, ...], judge_model:
 
 
 class Evaluation:
-    def __init__(self, transport, judge_model: str, store: Store, read_change: Callable[[Golden], Change],
+    def __init__(self, transport: Transport, judge_model: str, store: Store, read_change: Callable[[Golden], Change],
                  on_event: OnEvent = ignore, on_review_event: OnEvent = ignore,
                  partial_credit: bool = True, jobs: int = 1, clock: Callable[[], float] = time.monotonic):
         self.transport, self.judge_model, self.store = transport, judge_model, store
@@ -153,7 +154,7 @@ class Evaluation:
         saved = self.store.load_review(golden.id, key)
         if saved is not None:
             res.reused_review = True
-            res.candidates = tuple(c.candidate() for c in saved.candidates)
+            res.candidates = tuple(saved.candidates)
             res.specialists = tuple(saved.specialists)
             res.review_calls = tuple(c.record() for c in saved.calls)
             res.notes += saved.notes
@@ -189,7 +190,7 @@ class Evaluation:
                                  + " failed; not saved, redone on the next run")
             else:
                 self.store.save_review(ReviewRecord(
-                    key=key, pr=golden.id, candidates=[CandidateEntry(**dataclasses.asdict(c)) for c in res.candidates],
+                    key=key, pr=golden.id, candidates=list(res.candidates),
                     specialists=list(res.specialists), calls=[CallEntry.of(c) for c in review.calls]))
             self.on_event(EvalReviewed(name, len(res.candidates), res.review_cost))
 

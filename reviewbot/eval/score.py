@@ -22,16 +22,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from reviewbot.domain.findings import SEVERITIES as REVIEW_SEVERITIES
 from reviewbot.eval.golden import SEVERITIES
 
 MATCH, PARTIAL = "match", "partial"
 KINDS = (MATCH, PARTIAL)
-REVIEW_SEVERITIES = ("critical", "high", "medium", "low", "nit")      # reviewbot's own scale
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True)
 class Candidate:
-    """One finding of the review, as the judge sees it (ids are 1-based, in the review's order)."""
+    """One finding of the review, as the judge sees it (ids are 1-based, in the review's order).
+    A pydantic dataclass: also the saved form of a review's findings (reviewbot.eval.store)."""
 
     id: int
     specialist: str
@@ -205,9 +208,9 @@ def score_pr(golden: tuple[str, ...], candidates: tuple[Candidate, ...], links: 
         gids = [i for i, s in enumerate(golden, 1) if s == sev]
         by_gsev[sev] = Counts(golden=len(gids), found=sum(1 for g in gids if g in kind),
                               partial=sum(1 for g in gids if kind.get(g) == PARTIAL))
-    by_csev = {}
+    by_csev: dict[str, Counts] = {}
     for sev in REVIEW_SEVERITIES:
-        st = [s for c, s in zip(candidates, status) if c.severity == sev]
+        st = [s for c, s in zip(candidates, status, strict=True) if c.severity == sev]
         by_csev[sev] = Counts(candidates=len(st), tp=st.count("tp"), duplicates=st.count("duplicate"),
                               fp=st.count("fp"))
 
@@ -239,7 +242,8 @@ def total(scores: list[PRScore]) -> Totals:
     """Micro-averaged totals: every count summed over the PRs."""
     counts = sum((s.counts for s in scores), Counts())
     gsev = {sev: sum((s.by_golden_severity[sev] for s in scores), Counts()) for sev in SEVERITIES}
-    csev = {sev: sum((s.by_candidate_severity[sev] for s in scores), Counts()) for sev in REVIEW_SEVERITIES}
+    csev: dict[str, Counts] = {sev: sum((s.by_candidate_severity[sev] for s in scores), Counts())
+                               for sev in REVIEW_SEVERITIES}
     names = list(dict.fromkeys(n for s in scores for n in s.by_specialist))
     spec = {}
     for n in names:

@@ -47,7 +47,8 @@ def read_local(golden: Golden) -> Change:
                 git.Repo.clone_from(str(golden.local), Path(tmp) / "repo.git", bare=True,
                                     env={"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"})
             except git.GitCommandError as e:
-                raise InputError(f"cannot read the bundle {golden.local}: {str(e.stderr or e).strip()[-200:]}") from None
+                why = str(e.stderr or e).strip()[-200:]
+                raise InputError(f"cannot read the bundle {golden.local}: {why}") from None
             change = read_local_change(Path(tmp) / "repo.git", golden.base, golden.head)
     else:
         change = read_local_change(golden.local, golden.base, golden.head)

@@ -15,6 +15,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -45,25 +46,10 @@ class CallEntry(BaseModel):
         return CallRecord(self.label, self.model, usage, 0.0, 0.0, 0.0, self.stop_reason)
 
 
-class CandidateEntry(BaseModel):
-    id: int
-    specialist: str
-    severity: str
-    path: str
-    line: int
-    title: str
-    explanation: str
-    also_flagged_by: list[str] = []
-
-    def candidate(self) -> Candidate:
-        return Candidate(self.id, self.specialist, self.severity, self.path, self.line, self.title, self.explanation,
-                         tuple(self.also_flagged_by))
-
-
 class ReviewRecord(BaseModel):
     key: str
     pr: str
-    candidates: list[CandidateEntry]
+    candidates: list[Candidate]
     specialists: list[str]               # the reviewers that ran
     calls: list[CallEntry]
     notes: list[str] = []
@@ -87,7 +73,7 @@ class JudgmentRecord(BaseModel):
         return tuple(Link(x.golden, x.candidate, x.kind, x.reason) for x in self.links)
 
 
-def digest(value) -> str:
+def digest(value: Any) -> str:
     """sha256 of a JSON-serialisable value (keys sorted): the key of a saved result."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False, default=list).encode()).hexdigest()
 
@@ -96,6 +82,9 @@ def slug(pr_id: str) -> str:
     """A file-name-safe short form of a PR id: github.com/acme/widgets/pull/7 -> acme-widgets-pull-7."""
     tail = re.sub(r"^https?://[^/]+/", "", pr_id)
     return re.sub(r"[^A-Za-z0-9]+", "-", tail).strip("-")[:80] or "pr"
+
+
+R = TypeVar("R", "ReviewRecord", "JudgmentRecord")
 
 
 class Store:
@@ -107,17 +96,18 @@ class Store:
     def _path(self, kind: str, pr_id: str, key: str) -> Path:
         return self.root / kind / f"{slug(pr_id)}.{key[:16]}.json"
 
-    def _load(self, kind: str, model, pr_id: str, key: str):
+    def _load(self, kind: str, model: type[R], pr_id: str, key: str) -> R | None:
         path = self._path(kind, pr_id, key)
         if not path.is_file():
             return None
         try:
             record = model.model_validate_json(path.read_text(encoding="utf-8"))
         except (ValidationError, OSError, UnicodeDecodeError) as e:
-            raise InputError(f"saved {kind[:-1]} {path} is unreadable ({type(e).__name__}); delete it to redo it") from None
+            raise InputError(f"saved {kind[:-1]} {path} is unreadable ({type(e).__name__}); "
+                             "delete it to redo it") from None
         return record if record.key == key else None
 
-    def _save(self, kind: str, record) -> Path:
+    def _save(self, kind: str, record: ReviewRecord | JudgmentRecord) -> Path:
         path = self._path(kind, record.pr, record.key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

@@ -7,9 +7,9 @@ for GitHub: control characters out, the change's secrets redacted).
 """
 from __future__ import annotations
 
-from reviewbot.github.markers import prose
 from reviewbot.github.outgoing import outgoing, unfoldable
 from reviewbot.llm.usage import CallRecord, summarize
+from reviewbot.output.safety import prose
 
 STEP_SUMMARY_MAX = 900_000          # GitHub keeps at most 1 MiB of a step's summary
 

@@ -518,6 +518,30 @@ class PullRequestApi:
 
     # ---------------------------------------------------------------------------------- the conversation
 
+    def other_pulls(self, limit: int) -> tuple[int, ...]:
+        """The numbers of the repository's most recently updated pull requests but this one (one page)."""
+        repo = self._repo_obj()
+
+        def numbers() -> tuple[int, ...]:
+            pulls = repo.get_pulls(state="all", sort="updated", direction="desc")
+            return tuple(p.number for p in pulls.get_page(0) if p.number != self.number)[:limit]
+        return self._call("listing the repository's pull requests", numbers)
+
+    def can_write(self, login: str) -> bool | None:
+        """Whether `login` has write access to the repository (admin, maintain or write), or None when
+        GitHub does not say (a token that may not ask, an API without the endpoint)."""
+        repo = self._repo_obj()
+        try:
+            perm = self._call("reading a collaborator's permission",
+                              lambda: repo.get_collaborator_permission(login))
+        except APIError:
+            return None
+        return perm in ("admin", "maintain", "write")
+
+    def sibling(self, number: int) -> PullRequestApi:
+        """The same client on another pull request of the repository (nothing is fetched)."""
+        return PullRequestApi(self._gh, self._settings, self.repository, number, self._clock)
+
     def issue_comments(self) -> tuple[PostedComment, ...]:
         """The PR's conversation comments (the issue view), in creation order."""
         pr = self._pull_obj()

@@ -18,7 +18,6 @@ from reviewbot.domain.findings import SEVERITY_RANK, Finding
 from reviewbot.github.api import PostedReview
 from reviewbot.github.markers import (
     _BLOCK,
-    _FORGED,
     FINDING,
     LATEST,
     MAX_BODY,
@@ -30,14 +29,11 @@ from reviewbot.github.markers import (
     UPDATE,
     WITHDRAWN,
     _cut,
-    _fence,
-    defuse,
     marker,
-    prose,
     short,
 )
 from reviewbot.llm.usage import CallRecord, summarize
-from reviewbot.output.render import clean
+from reviewbot.output.safety import code_fence, defuse, prose
 
 
 @dataclass(frozen=True)
@@ -93,8 +89,7 @@ def comment_body(f: Finding, limit: int = MAX_BODY) -> str:
     tail = f"<sub>{_byline(f)}</sub>\n{marker(FINDING, _finding_data(f))}"
     suggestion = ""
     if f.suggestion is not None:
-        suggestion = _fence(clean(f.suggestion).rstrip("\n"), "suggestion")
-        suggestion = _FORGED.sub(lambda m: m.group(1) + "review\u200bbot" + m.group(3), suggestion)
+        suggestion = code_fence(defuse(f.suggestion).rstrip("\n"), "suggestion")
     explanation = _cut(prose(f.explanation).strip(), MAX_EXPLANATION)
 
     def build(expl: str, sugg: str) -> str:
@@ -116,7 +111,7 @@ def body_block(f: Finding, note: str = "") -> BodyFinding:
     lines = [f"**[{f.severity}] {prose(f.title)}** · {where} · {_byline(f)}", "",
              _cut(prose(f.explanation).strip(), MAX_EXPLANATION)]
     if f.suggestion:
-        lines += ["", "Suggested replacement:", "", _fence(defuse(f.suggestion).rstrip("\n"))]
+        lines += ["", "Suggested replacement:", "", code_fence(defuse(f.suggestion).rstrip("\n"))]
     note = note or f.note
     if note:
         lines += ["", f"_{prose(note)}_"]

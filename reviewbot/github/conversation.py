@@ -3,17 +3,53 @@
 
 Every answer the bot posts in the conversation carries one `<!-- reviewbot:conv {...} -->` marker:
 `re` (the comment answered: a re-run of the same event finds it and posts nothing), `sup` (the
-fingerprints suppressed on this PR) and `pause` (true/false, the newest wins). `read_state` reads
+fingerprints suppressed on this PR), `pause` (true/false, the newest wins) and `th` (the root of a
+thread the bot answered a question or an objection in: it answers once per thread). `read_state` reads
 them from the bot's own issue and review comments only: anyone can type a marker. Pure.
 """
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from reviewbot.github.event import TRUSTED_ASSOCIATIONS
-from reviewbot.github.markers import marker, prose, read_markers
+from reviewbot.github.markers import marker, read_markers
+from reviewbot.output.safety import prose
+
+
+class Said(Protocol):
+    """A comment as the API lists it (api.PostedComment)."""
+
+    @property
+    def author(self) -> str: ...
+
+    @property
+    def body(self) -> str: ...
+
+    @property
+    def association(self) -> str: ...
+
+
+class _Root(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+class BotThread(Protocol):
+    """One of the bot's threads (prior.Thread)."""
+
+    @property
+    def comment(self) -> _Root: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def specialist(self) -> str: ...
+
 
 CONV = "conv"
 COMMANDS = ("review", "full-review", "pause", "resume", "ignore", "help")
@@ -24,15 +60,19 @@ _DISMISS = re.compile(
     r"false\s+positive|not\s+a\s+(?:bug|problem|issue)|working\s+as\s+intended|by\s+design|intended|"
     r"ignore\s+(?:this|it)|known\s+issue)\b", re.IGNORECASE)
 
-HELP = """Commands (from people with write access to this repository), one per comment:
-
-- `/reviewbot review`: review the commits pushed since the last review
-- `/reviewbot full-review`: review the whole pull request again
-- `/reviewbot pause` / `/reviewbot resume`: stop / restart automatic reviews on this pull request
-- `/reviewbot ignore <finding>`: never report this finding on this pull request again (a fingerprint, or words of its title)
-- `/reviewbot help`: this list
-
-In a thread of mine, reply "won't fix", "acknowledged" or "false positive" to resolve it and silence the finding on this pull request."""
+HELP = "\n".join((
+    "Commands (from people with write access to this repository), one per comment:",
+    "",
+    "- `/reviewbot review`: review the commits pushed since the last review",
+    "- `/reviewbot full-review`: review the whole pull request again",
+    "- `/reviewbot pause` / `/reviewbot resume`: stop / restart automatic reviews on this pull request",
+    "- `/reviewbot ignore <finding>`: never report this finding on this pull request again (a fingerprint, "
+    "or words of its title)",
+    "- `/reviewbot help`: this list",
+    "",
+    "In a thread of mine, reply \"won't fix\", \"acknowledged\" or \"false positive\" to resolve it and silence "
+    "the finding on this pull request; ask a question or disagree, and I answer once (and withdraw the finding "
+    "when you are right)."))
 
 
 @dataclass(frozen=True)
@@ -60,14 +100,16 @@ class State:
     answered: frozenset[int] = frozenset()     # comment ids the bot answered
     suppressed: frozenset[str] = frozenset()   # fingerprints silenced on this PR
     paused: bool = False
+    argued: frozenset[int] = frozenset()       # threads (root comment ids) the bot answered in
 
 
-def read_state(comments, login: str) -> State:
+def read_state(comments: Iterable[Said], login: str) -> State:
     """From the bot's own comments (issue and review comments alike: objects with author and body),
     in creation order."""
     answered: set[int] = set()
     suppressed: set[str] = set()
     paused = False
+    argued: set[int] = set()
     for c in comments:
         if c.author != login:
             continue
@@ -77,20 +119,26 @@ def read_state(comments, login: str) -> State:
             suppressed.update(str(fp) for fp in m.get("sup") or () if isinstance(fp, str))
             if isinstance(m.get("pause"), bool):
                 paused = m["pause"]
-    return State(frozenset(answered), frozenset(suppressed), paused)
+            if isinstance(m.get("th"), int) and not isinstance(m.get("th"), bool):
+                argued.add(m["th"])
+    return State(frozenset(answered), frozenset(suppressed), paused, frozenset(argued))
 
 
-def answer(text: str, re_id: int, suppress: tuple[str, ...] = (), pause: bool | None = None) -> str:
-    """The body of one answer: the bot's text and its state marker."""
-    data: dict = {"re": re_id}
+def answer(text: str, re_id: int, suppress: tuple[str, ...] = (), pause: bool | None = None,
+           thread: int | None = None) -> str:
+    """The body of one answer: the bot's text and its state marker. `thread`: the root of the thread
+    answered in (a question or an objection gets one answer per thread)."""
+    data: dict[str, object] = {"re": re_id}
     if suppress:
         data["sup"] = sorted(set(suppress))
     if pause is not None:
         data["pause"] = pause
-    return f"{text}\n\n{marker(CONV, data)}"
+    if thread is not None:
+        data["th"] = thread
+    return f"{text.rstrip()}\n\n{marker(CONV, data)}"
 
 
-def match_finding(arg: str, findings) -> tuple[str, str] | None:
+def match_finding(arg: str, findings: Iterable[tuple[str, str]]) -> tuple[str, str] | None:
     """`/reviewbot ignore ARG`: (fingerprint, title) of the one finding ARG names: a fingerprint (or
     its start, 6+ characters), else the only title containing ARG. `findings`: (fingerprint, title)."""
     arg = arg.strip().strip("`").strip()
@@ -103,6 +151,16 @@ def match_finding(arg: str, findings) -> tuple[str, str] | None:
             return hits[0]
     hits = [f for f in items if arg.lower() in f[1].lower()]
     return hits[0] if len(hits) == 1 else None
+
+
+_ANY_MARKER = re.compile(r"<!--\s*/?reviewbot:[^>]*-->\n?")
+
+
+def thread_for_model(root_body: str, replies: Iterable[Said]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The finding as the bot posted it (its hidden markers left out) and the thread's comments as
+    (author, body), oldest first, for the answer call. `replies`: the thread's replies (author, body)."""
+    finding = _ANY_MARKER.sub("", root_body or "").strip()
+    return finding, tuple((c.author, _ANY_MARKER.sub("", c.body or "").strip()) for c in replies)
 
 
 def title_of(title: str, limit: int = 200) -> str:
@@ -130,13 +188,28 @@ class Feedback:
                           sort_keys=True, separators=(",", ":"))
 
 
-def trusted_logins(comments) -> frozenset[str]:
+def trusted_logins(comments: Iterable[Said]) -> frozenset[str]:
     """Who has write access, as their comments on this PR show it (GitHub's author association)."""
     return frozenset(c.author for c in comments if c.association.upper() in TRUSTED_ASSOCIATIONS
                      and not c.author.endswith("[bot]"))
 
 
-def feedback(threads, reactions: dict[int, tuple[tuple[str, str], ...]], trusted: frozenset[str]) -> Feedback:
+MAX_PERMISSION_LOOKUPS = 10      # reactors asked about per run, beyond those whose comments show their access
+
+
+def trusted_reactors(reactions: dict[int, tuple[tuple[str, str], ...]], comments: Iterable[Said],
+                     can_write: Callable[[str], bool | None]) -> frozenset[str]:
+    """Who of the people that put 👍/👎 on the bot's comments has write access: those whose comments on
+    the PR show it (their author association), and up to MAX_PERMISSION_LOOKUPS others whose
+    permission GitHub confirms (`can_write`; None, GitHub not saying, is no). Bots never count."""
+    trusted = trusted_logins(comments)
+    others = sorted({login for reacted in reactions.values() for login, content in reacted
+                     if content in ("+1", "-1") and login and login not in trusted and not login.endswith("[bot]")})
+    return trusted | frozenset(login for login in others[:MAX_PERMISSION_LOOKUPS] if can_write(login) is True)
+
+
+def feedback(threads: Iterable[BotThread], reactions: dict[int, tuple[tuple[str, str], ...]],
+             trusted: frozenset[str]) -> Feedback:
     """Count 👍/👎 of trusted people per specialist; a 👎 suppresses the thread's finding. `threads`:
     the bot's threads (prior.Thread); `reactions`: (login, content) by root comment id."""
     counts: dict[str, list[int]] = {}

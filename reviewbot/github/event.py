@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reviewbot.errors import ConfigError, InputError
 
@@ -79,7 +80,7 @@ class ActionsEnv:
                    output=env.get("GITHUB_OUTPUT", ""), in_actions=env.get("GITHUB_ACTIONS") == "true")
 
 
-def _get(obj, *keys, where: str, kind=None, required=True):
+def _get(obj: Any, *keys: str, where: str, kind: type | None = None, required: bool = True) -> Any:
     """obj[keys[0]][keys[1]]..., checked to be of `kind`; InputError naming the dotted field."""
     name = ".".join(keys)
     for key in keys:
@@ -93,7 +94,7 @@ def _get(obj, *keys, where: str, kind=None, required=True):
     return obj
 
 
-def parse_event(payload, event_name: str, where: str = "event") -> PullRequestEvent:
+def parse_event(payload: object, event_name: str, where: str = "event") -> PullRequestEvent:
     """Validate a webhook payload (already parsed JSON) into a PullRequestEvent."""
     if not isinstance(payload, dict):
         raise InputError(f"{where}: the payload is not a JSON object")
@@ -134,10 +135,12 @@ def read_event(path: str, event_name: str) -> PullRequestEvent:
     return parse_event(_load_event(path), event_name, f"event file {Path(path).name}")
 
 
-def _load_event(path: str) -> dict:
-    """The payload of an event file; a missing or unreadable file is one line (exit 3)."""
+def _load_event(path: str) -> object:
+    """The payload of an event file (any JSON: the parsers check it is an object); a missing or
+    unreadable file is one line (exit 3)."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        payload: object = json.loads(Path(path).read_text(encoding="utf-8"))
+        return payload
     except FileNotFoundError:
         raise InputError(f"event file not found: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -185,7 +188,7 @@ class ConversationEvent:
         return self.action in CONVERSATION_ACTIONS and self.is_pull_request
 
 
-def parse_conversation(payload, event_name: str, where: str = "event") -> ConversationEvent:
+def parse_conversation(payload: object, event_name: str, where: str = "event") -> ConversationEvent:
     """Validate an issue_comment, pull_request_review_comment or pull_request_review payload."""
     if not isinstance(payload, dict):
         raise InputError(f"{where}: the payload is not a JSON object")

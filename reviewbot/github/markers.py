@@ -2,16 +2,14 @@
 
 Hidden markers are HTML comments, `<!-- reviewbot:KIND {json} -->`, with `<`, `>` and `-` escaped
 inside the JSON so nothing in it can end the comment. They are read only from the bot's own posts
-(prior.py), and text the bot did not write itself (model output, file paths) is defused here
-so it cannot forge one, ping people (@mentions) or break out of a code fence. Pure.
+(publish.prior); text the bot did not write itself (model output, file paths) is defused by
+reviewbot.output.safety so it cannot forge one, ping people (@mentions) or break out of a code fence. Pure.
 """
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
-
-from reviewbot.output.render import clean
 
 MAX_BODY = 65536                  # GitHub's limit, in characters, for a review body and a comment
 
@@ -40,13 +38,7 @@ _MARKER = re.compile(r"<!-- reviewbot:([a-z]+) (\{[^<>]*?\}) -->")
 _BLOCK = re.compile(r"<!-- reviewbot:finding (\{[^<>]*?\}) -->\n(.*?)\n<!-- /reviewbot:finding -->", re.S)
 
 
-_FORGED = re.compile(r"(<!--\s*/?)(reviewbot)(:)", re.I)
 
-
-_MENTION = re.compile(r"(?<![\w@/`.])@(?=[A-Za-z0-9])")
-
-
-_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
 
 
 def marker(kind: str, data: dict[str, Any]) -> str:
@@ -71,24 +63,6 @@ def read_markers(body: str, kind: str) -> list[dict[str, Any]]:
 def _section(body: str, name: str) -> str | None:
     m = re.search(rf"<!-- reviewbot:{name} -->\n(.*?)\n<!-- /reviewbot:{name} -->", body or "", re.S)
     return m.group(1) if m else None
-
-
-def defuse(text: str | None) -> str:
-    """Text the bot did not write (model output, paths): no control characters, no marker lookalikes."""
-    return _FORGED.sub(lambda m: m.group(1) + "review\u200bbot" + m.group(3), clean(text))
-
-
-def prose(text: str | None) -> str:
-    """defuse(), and @mentions outside code made inert: a finding must not ping people or teams."""
-    parts = _CODE.split(defuse(text))
-    return "".join(p if i % 2 else _MENTION.sub("@\u200b", p) for i, p in enumerate(parts))
-
-
-def _fence(text: str, info: str = "") -> str:
-    """A fenced block that the text cannot close: longer than any backtick run in it."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}{info}\n{text}\n{ticks}"
 
 
 def _cut(text: str, limit: int) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from reviewbot.output.render import clean
+from reviewbot.output.safety import clean
 from reviewbot.secrets import redact_output
 
 _FOLD = re.compile(r"<(/?)(details|summary)\b", re.I)

@@ -82,7 +82,7 @@ from reviewbot.github.event import (
     manual_event,
     read_any_event,
 )
-from reviewbot.github.ignorefile import IgnoreFile, fetch_ignore, proposal
+from reviewbot.github.ignorefile import IgnoreFile, fetch_ignore, propose_if_repeated
 from reviewbot.github.plan import Plan, Step, cleanup_steps, highest, open_findings, plan_run
 from reviewbot.github.post import Done, Draft, post_review, run_steps
 from reviewbot.github.prior import Prior, Scope, decide_scope, prior_lines, read_prior, without
@@ -95,6 +95,7 @@ from reviewbot.github.source import (
     incremental_change,
     pull_change,
 )
+from reviewbot.github.thread_answer import answer_reply
 from reviewbot.llm import providers
 from reviewbot.llm.transport import COUNTED_FIELDS, Connect, Connection, connect_anthropic
 from reviewbot.llm.usage import CallRecord, usage_json
@@ -465,7 +466,7 @@ def _feedback(api: PullRequestApi, prior: Prior, said: tuple[PostedComment, ...]
     """The 👍/👎 of people with write access on the bot's inline comments (read only where GitHub's
     reaction summary shows any)."""
     reacted = {t.comment.id: api.reactions(t.comment.id) for t in prior.threads if any(t.comment.thumbs)}
-    return conv.feedback(prior.threads, reacted, conv.trusted_logins(said))
+    return conv.feedback(prior.threads, reacted, conv.trusted_reactors(reacted, said, api.can_write))
 
 
 def _cleanup_status(d: Done) -> str:
@@ -831,7 +832,7 @@ def _converse_with(args: argparse.Namespace, env: ActionsEnv, out: Out, event: C
         return _skip(out, title, f"comment {event.comment_id} is answered already; nothing new to post",
                      "already-answered").outcome
     if command is None:
-        return _reply(api, event, login, review_comments, out, title, state)
+        return _reply(args, api, event, login, review_comments, out, title, state, connect)
 
     if event.name == "issue_comment":
         api.react(event.comment_id, "eyes")
@@ -873,7 +874,7 @@ def _converse_with(args: argparse.Namespace, env: ActionsEnv, out: Out, event: C
             fp, ftitle = hit
             _resolve(api, prior, fp)
             text = (f"Ignoring **{conv.title_of(ftitle)}** (`{fp[:12]}`) on this pull request from now on.\n\n"
-                    + proposal(fp, ftitle, f"dismissed by {event.login} on #{event.number}"))
+                    + propose_if_repeated(api, login, fp, ftitle, f"dismissed by {event.login} on #{event.number}"))
             _answer(api, conv.answer(text, event.comment_id, suppress=(fp,)), event.comment_id, login)
             status = f"suppressed {fp[:12]}"
     elif name == "help":
@@ -908,10 +909,11 @@ def _resolve(api: PullRequestApi, prior: Prior, fingerprint: str) -> None:
                 pass                          # a token without contents: write; the finding stays suppressed
 
 
-def _reply(api: PullRequestApi, event: ConversationEvent, login: str, review_comments: tuple[PostedComment, ...],
-           out: Out, title: str, state: conv.State) -> Outcome:
+def _reply(args: argparse.Namespace, api: PullRequestApi, event: ConversationEvent, login: str,
+           review_comments: tuple[PostedComment, ...], out: Out, title: str, state: conv.State,
+           connect: Connect) -> Outcome:
     """A reply in a review thread: in one of the bot's threads, a dismissal resolves it and silences
-    the finding on this PR."""
+    the finding on this PR; a question or an objection gets one answer (github/thread_answer.py)."""
     try:
         threads = api.threads()
     except APIError:
@@ -923,13 +925,14 @@ def _reply(api: PullRequestApi, event: ConversationEvent, login: str, review_com
     if thread.fingerprint in state.suppressed:
         return _skip(out, title, "this thread's finding is suppressed already; the bot answers once per thread",
                      "already-answered").outcome
-    if not conv.is_dismissal(event.body):
-        return _skip(out, title, "a reply that neither dismisses the finding nor is answered by this version",
-                     "no-dismissal").outcome
+    if not conv.is_dismissal(event.body):             # a question or an objection: one answer per thread
+        return answer_reply(api, args, event, thread, prior, state, login, out, title,
+                            lambda why, code: _skip(out, title, why, code).outcome, connect)
     api.react(event.comment_id, "+1", review_comment=True)
     _resolve(api, prior, thread.fingerprint)
     text = ("Understood: this finding is resolved and will not be reported again on this pull request.\n\n"
-            + proposal(thread.fingerprint, thread.title, f"dismissed by {event.login} on #{event.number}"))
+            + propose_if_repeated(api, login, thread.fingerprint, thread.title,
+                                  f"dismissed by {event.login} on #{event.number}"))
     key = f'"re":{event.comment_id}'
 
     def landed() -> PostedComment | None:

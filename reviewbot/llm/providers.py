@@ -47,13 +47,27 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from reviewbot.errors import ConfigError
 
 if TYPE_CHECKING:
-    from reviewbot.config import Config
     from reviewbot.llm.models import Price
+
+
+class Configured(Protocol):
+    """What resolve and apply read of a run's configuration (reviewbot.config.Config; not imported:
+    config validates its platform settings with this module's tables)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+
+
+C = TypeVar("C", bound=Configured)
 
 DEFAULT_PROVIDER = "anthropic"
 REGIONAL_PREMIUM = 1.10            # regional endpoints vs global, Sonnet 4.5 and later (Bedrock legacy, Vertex)
@@ -284,21 +298,7 @@ def platform_of(provider: str) -> Platform:
         raise ConfigError(f"unknown provider '{provider}' (known: {', '.join(PROVIDERS)})") from None
 
 
-def validate_setting(key: str, value: Any, where: str) -> str:
-    """A config value for `provider` or a platform setting (config.py calls this for these keys)."""
-    if key == "provider":
-        if not isinstance(value, str) or value not in PLATFORMS:
-            raise ConfigError(f"{where}: 'provider' must be one of {', '.join(PROVIDERS)}, got {value!r}")
-        return value
-    setting = SETTINGS[key]
-    if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value.strip()):
-        raise ConfigError(f"{where}: '{key}' must be a non-empty string without spaces, got {value!r}")
-    if setting.choices and value.strip() not in setting.choices:
-        raise ConfigError(f"{where}: '{key}' must be one of {', '.join(setting.choices)}, got {value!r}")
-    return value.strip()
-
-
-def resolve(config: Config, env: Mapping[str, str]) -> Target:
+def resolve(config: Configured, env: Mapping[str, str]) -> Target:
     """The run's target, from the config (flags already applied) and the environment. Pure: `env`
     is passed in. A model the platform does not offer or a missing setting is a ConfigError (exit 2),
     before any client exists."""
@@ -328,7 +328,7 @@ def resolve(config: Config, env: Mapping[str, str]) -> Target:
     return Target(platform, model, canonical_model(model), tuple(sorted(values.items())))
 
 
-def apply(config: Config, target: Target) -> Config:
+def apply(config: C, target: Target) -> C:
     """The config the pipeline runs with: the Claude API id of the model (the model table's key).
     The transport swaps in the platform's id when it sends (llm.anthropic_transport.AnthropicTransport._wire)."""
     return replace(config, model=target.api_model)

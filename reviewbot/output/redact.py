@@ -36,7 +36,8 @@ def _walk(value: Any, known: tuple[str, ...]) -> Any:
 
 def redact_result(result: ReviewResult) -> ReviewResult:
     """`result` with every string redacted (idempotent: a redacted result comes back equal)."""
-    return _walk(result, tuple(result.secrets))
+    redacted: ReviewResult = _walk(result, tuple(result.secrets))
+    return redacted
 
 
 def redact_json(value: Any, known: tuple[str, ...] | list[str]) -> Any:

@@ -3,8 +3,9 @@ file) or as SARIF 2.1.0 (reviewbot.output.sarif).
 
 Every output format goes through one interface, `render(result, fmt) -> str`, so the CLI never
 formats anything itself (rich rendering of the markdown on a terminal is reviewbot.output.terminal).
-Pure. Text that came from the model or the PR is stripped of control characters (no terminal
-escapes smuggled in through a finding). `render` is also the redaction gate of every format: it
+Pure. Text that came from the model or the PR is stripped of control characters
+(reviewbot.output.safety.clean: no terminal escapes smuggled in through a finding); a finding is
+written by Finding.to_json, its only serialiser. `render` is also the redaction gate of every format: it
 renders the result rebuilt by reviewbot.output.redact (every string masked of the change's secrets
 and of secret-shaped text), and passes the finished text (markdown) or document (JSON, SARIF)
 through the same redaction once more.
@@ -12,37 +13,30 @@ through the same redaction once more.
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Callable
+from typing import Any
 
-from reviewbot.domain.findings import Finding
+from reviewbot.domain.change import ChangeMeta
+from reviewbot.domain.findings import INLINE, Finding, Verdict
 from reviewbot.domain.result import ReviewResult
 from reviewbot.llm.usage import call_cost, interactive_cost, summarize, usage_json
+from reviewbot.output.redact import redact_json, redact_result
+from reviewbot.output.safety import clean
+from reviewbot.output.sarif import to_sarif
 from reviewbot.secrets import redact_output
 
 SCHEMA_VERSION = 1
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
-
-
-def clean(text: str | None) -> str:
-    return _CONTROL.sub("", text or "")
 
 
 def _where(f: Finding) -> str:
     if not f.path:
         return "(whole change)"
-    if f.placement == "inline":
+    if f.placement == INLINE:
         return f"{f.path}:{f.line}" + (f"-{f.end_line}" if f.end_line else "")
     return f.path
 
 
-def finding_json(f: Finding) -> dict:
-    return {"fingerprint": f.fingerprint, "specialist": f.specialist, "also_flagged_by": list(f.also_flagged_by),
-            "path": f.path, "line": f.line, "end_line": f.end_line, "placement": f.placement,
-            "severity": f.severity, "category": f.category, "title": f.title, "explanation": f.explanation,
-            "suggestion": f.suggestion, "confidence": f.confidence, "note": f.note or None}
-
-
-def to_json(result: ReviewResult) -> dict:
+def to_json(result: ReviewResult) -> dict[str, Any]:
     m = result.meta
     s = result.schedule
     return {
@@ -54,13 +48,13 @@ def to_json(result: ReviewResult) -> dict:
         "complete": result.complete,
         "verdict": result.verdict,
         "overview": result.overview,
-        "findings": [finding_json(f) for f in result.findings],
+        "findings": [f.to_json() for f in result.findings],
         "specialists": [{"name": a.name, "status": a.status, "findings": a.findings, "files": list(a.files),
                          "error": a.error, "notes": list(a.notes)} for a in result.agents],
         "summary": None if result.summary is None else {
             "status": result.summary.status, "error": result.summary.error, "notes": list(result.summary.notes)},
-        "rejected": [dict(finding_json(f), reason=r) for f, r in result.rejected],
-        "low_confidence": [finding_json(f) for f in result.low_confidence],
+        "rejected": [{**f.to_json(), "reason": r} for f, r in result.rejected],
+        "low_confidence": [f.to_json() for f in result.low_confidence],
         "duplicates_folded": result.duplicates_folded,
         "usage": usage_json(result.calls),
         "cache": None if s is None else {"prefix_sha256": s.prefix_sha256, "strategy": s.strategy,
@@ -167,13 +161,10 @@ def to_markdown(result: ReviewResult) -> str:
 
 
 def _json_text(result: ReviewResult) -> str:
-    from reviewbot.output.redact import redact_json
     return json.dumps(redact_json(to_json(result), result.secrets), indent=2, ensure_ascii=False) + "\n"
 
 
 def _sarif_text(result: ReviewResult) -> str:
-    from reviewbot.output.redact import redact_json
-    from reviewbot.output.sarif import to_sarif  # sarif imports `clean` from here
     return json.dumps(redact_json(to_sarif(result), result.secrets), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -181,21 +172,19 @@ def _markdown_text(result: ReviewResult) -> str:
     return redact_output(to_markdown(result), result.secrets)
 
 
-FORMATS = {"markdown": _markdown_text, "json": _json_text, "sarif": _sarif_text}
+FORMATS: dict[str, Callable[[ReviewResult], str]] = {
+    "markdown": _markdown_text, "json": _json_text, "sarif": _sarif_text}
 MACHINE_FORMATS = frozenset({"json", "sarif"})      # never mixed with progress; always a document
 
 
-def empty_result(meta, note: str) -> ReviewResult:
+def empty_result(meta: ChangeMeta, note: str) -> ReviewResult:
     """The result of a review that had nothing to review: no calls, no findings (machine formats
     still print a valid document, so `--format sarif > f.sarif` never leaves an empty file)."""
-    return ReviewResult(meta=meta, files_changed=0, additions=0, deletions=0, findings=(), verdict="no_issues",
+    return ReviewResult(meta=meta, files_changed=0, additions=0, deletions=0, findings=(), verdict=Verdict.NO_ISSUES,
                         overview=None, agents=(), summary=None, rejected=(), low_confidence=(),
                         duplicates_folded=0, calls=(), schedule=None, notes=(note,))
 
 
 def render(result: ReviewResult, fmt: str) -> str:
     """The review in `fmt`, redacted: no secret known in the change, and no secret-shaped text, in it."""
-    from reviewbot.output.redact import (
-        redact_result,  # redact imports ReviewResult; render is imported by review's users
-    )
     return FORMATS[fmt](redact_result(result))

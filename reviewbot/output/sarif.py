@@ -23,13 +23,14 @@ Text from the model or the PR is stripped of control characters (as in every rep
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import quote
 
 from reviewbot import __version__
 from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
 from reviewbot.domain.result import ReviewResult
 from reviewbot.domain.specialists import SPECIALISTS, SUMMARY
-from reviewbot.output.render import clean as _clean
+from reviewbot.output.safety import clean as _clean
 from reviewbot.secrets import SCANNER
 
 SARIF_VERSION = "2.1.0"
@@ -38,7 +39,7 @@ TOOL_NAME = "reviewbot"
 # Placeholder until the project has a public home: set to the repository's URL.
 INFORMATION_URI = "https://github.com/reviewbot/reviewbot"
 FINGERPRINT_KEY = "reviewbotFinding/v1"
-LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "nit": "note"}
+LEVELS: dict[str, str] = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "nit": "note"}
 GENERAL_ANCHOR_NOTE = "about the change as a whole; shown on the first reviewed file"
 
 
@@ -46,7 +47,7 @@ def rule_id(specialist: str) -> str:
     return f"{TOOL_NAME}/{specialist}"
 
 
-def _rule(name: str, short: str, full: str, extra_tags: tuple[str, ...] = ()) -> dict:
+def _rule(name: str, short: str, full: str, extra_tags: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
         "id": rule_id(name),
         "name": "".join(w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", name) if w) + "Review",
@@ -57,18 +58,18 @@ def _rule(name: str, short: str, full: str, extra_tags: tuple[str, ...] = ()) ->
     }
 
 
-def _rules(result: ReviewResult) -> list[dict]:
-    """The seven specialists, the summary agent and the secret scanner, always, in that order (stable
-    indices); then any other source a finding names, so every result's ruleId has its rule."""
-    rules = [_rule(s.name, f"{s.title} reviewer", s.focus) for s in SPECIALISTS]
-    secret = _rule(SCANNER, "Committed secret", "credentials found in added lines by a deterministic scan, "
-                   "not by the model", ("security",))
-    secret["properties"]["security-severity"] = "8.0"      # its findings are all 'high'
-    rules += [_rule(SUMMARY, "Summary reviewer", "problems the summary agent found itself while verifying "
-                    "the specialists' findings"), secret]
-    named = {s.name for s in SPECIALISTS} | {SUMMARY, SCANNER}
-    rules += [_rule(n, f"{n} findings", f"findings reported by {n}") for n in
-              sorted({f.specialist for f in result.findings} - named)]
+def _rules(result: ReviewResult) -> dict[str, dict[str, Any]]:
+    """The rule of each finding source, by source name, in rule order: the seven specialists, the
+    summary agent and the secret scanner, always (stable indices); then any other source a finding
+    names, so every result's ruleId has its rule."""
+    rules = {s.name: _rule(s.name, f"{s.title} reviewer", s.focus) for s in SPECIALISTS}
+    rules[SUMMARY] = _rule(SUMMARY, "Summary reviewer", "problems the summary agent found itself while "
+                           "verifying the specialists' findings")
+    rules[SCANNER] = _rule(SCANNER, "Committed secret", "credentials found in added lines by a deterministic "
+                           "scan, not by the model", ("security",))
+    rules[SCANNER]["properties"]["security-severity"] = "8.0"      # its findings are all 'high'
+    for n in sorted({f.specialist for f in result.findings} - set(rules)):
+        rules[n] = _rule(n, f"{n} findings", f"findings reported by {n}")
     return rules
 
 
@@ -85,7 +86,7 @@ def _anchor(result: ReviewResult) -> str | None:
     return next((f.path for f in result.findings if f.placement != GENERAL and f.path), None)
 
 
-def _location(f: Finding, anchor: str | None) -> dict | None:
+def _location(f: Finding, anchor: str | None) -> dict[str, Any] | None:
     if f.placement in (INLINE, FILE) and f.path:
         start = f.line if f.line and f.line > 0 else 1
         region = {"startLine": start, "endLine": max(start, f.end_line or start)}
@@ -107,8 +108,8 @@ def _message(f: Finding) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def _result(f: Finding, index: dict[str, int], anchor: str | None) -> dict:
-    out = {"ruleId": rule_id(f.specialist), "ruleIndex": index[f.specialist],
+def _result(f: Finding, index: dict[str, int], anchor: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"ruleId": rule_id(f.specialist), "ruleIndex": index[f.specialist],
            "level": LEVELS.get(f.severity, "warning"), "message": {"text": _message(f)}}
     loc = _location(f, anchor)
     if loc is not None:
@@ -122,30 +123,31 @@ def _result(f: Finding, index: dict[str, int], anchor: str | None) -> dict:
     return out
 
 
-def _notifications(result: ReviewResult, index: dict[str, int]) -> list[dict]:
+def _notifications(result: ReviewResult, index: dict[str, int]) -> list[dict[str, Any]]:
     out = []
     for a in list(result.agents) + ([result.summary] if result.summary is not None else []):
         if a.status != "failed":
             continue
-        n = {"level": "error", "message": {"text": f"{a.name} reviewer failed: {_clean(a.error) or 'no result'}"}}
+        text = f"{a.name} reviewer failed: {_clean(a.error) or 'no result'}"
+        n: dict[str, Any] = {"level": "error", "message": {"text": text}}
         if a.name in index:
             n["descriptor"] = {"id": rule_id(a.name), "index": index[a.name]}
         out.append(n)
     return out
 
 
-def to_sarif(result: ReviewResult) -> dict:
+def to_sarif(result: ReviewResult) -> dict[str, Any]:
     rules = _rules(result)
-    index = {r["id"].split("/", 1)[1]: i for i, r in enumerate(rules)}
+    index = {name: i for i, name in enumerate(rules)}
     anchor = _anchor(result)
     m = result.meta
-    invocation = {"executionSuccessful": result.complete}
+    invocation: dict[str, Any] = {"executionSuccessful": result.complete}
     notes = _notifications(result, index)
     if notes:
         invocation["toolExecutionNotifications"] = notes
     run = {
         "tool": {"driver": {"name": TOOL_NAME, "version": __version__, "semanticVersion": __version__,
-                            "informationUri": INFORMATION_URI, "rules": rules}},
+                            "informationUri": INFORMATION_URI, "rules": list(rules.values())}},
         "invocations": [invocation],
         "results": [_result(f, index, anchor) for f in result.findings],
         "properties": {"verdict": result.verdict, "overview": _clean(result.overview) or None,

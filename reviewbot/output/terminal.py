@@ -60,7 +60,7 @@ from reviewbot.domain.events import (
     TokensCounting,
 )
 from reviewbot.domain.usage import Usage
-from reviewbot.output.render import clean
+from reviewbot.output.safety import clean
 from reviewbot.secrets import redact_output
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2

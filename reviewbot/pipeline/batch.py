@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from reviewbot.config import Config
+from reviewbot.config import BaseTTL, Config, Effort, Warmup
 from reviewbot.domain.change import Change
 from reviewbot.domain.events import BatchEffortChosen, BatchReviewFailed, Event, OnEvent, ignore
 from reviewbot.domain.result import ReviewResult
@@ -71,7 +71,8 @@ def check_batch_target(target: providers.Target) -> None:
 def batch_config(config: Config, ttl: str = "1h") -> Config:
     """The configuration a review runs with in batch mode (module docstring)."""
     scale = ONE_HOUR_OVER_5M if ttl == "1h" else 1
-    return replace(config, warmup="none", base_ttl=ttl, cache_ttl_seconds=config.cache_ttl_seconds * scale,
+    return replace(config, warmup=Warmup.NONE, base_ttl=BaseTTL(ttl),
+                   cache_ttl_seconds=config.cache_ttl_seconds * scale,
                    deadline_seconds=max(config.deadline_seconds, BATCH_DEADLINE_SECONDS))
 
 
@@ -101,7 +102,7 @@ def uniform_effort(config: Config, efforts: Sequence[str | None]) -> Config:
     info = model_info(config.model)
     base = info.effort_or_default(config.effort)
     top = max((e or base for e in efforts), key=lambda e: EFFORT_LEVELS.index(e or "high"))
-    return replace(config, effort=None if top == info.default_effort else top, specialist_effort=(),
+    return replace(config, effort=None if top == info.default_effort else Effort(top or "high"), specialist_effort=(),
                    summary_effort=None, effort_policy=False)
 
 

@@ -19,6 +19,7 @@ pre-read into the prefix, agents usually submit on their first turn.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from reviewbot.agents.requests import Prefix, build_prewarm, build_request, effort_in_force
 from reviewbot.config import Config
@@ -35,11 +36,11 @@ from reviewbot.workspace.files import Workspace
 @dataclass(frozen=True)
 class PlannedCall:
     label: str
-    request: dict
+    request: dict[str, Any]
     effort: str | None = None
 
 
-def prefix_request(prefix: Prefix) -> dict:
+def prefix_request(prefix: Prefix) -> dict[str, Any]:
     """The shared prefix alone (the pre-warm request): its count is the prefix's tokens."""
     return build_prewarm(prefix).body
 
@@ -117,7 +118,7 @@ def make_dry_run(meta: ChangeMeta, ws: Workspace, prefix: Prefix, config: Config
         prefix_sha256=prefix.sha256(), prefix_tokens=prefix_tokens,
         preloaded=tuple(path for path, _ in prefix.reads),
         on_disk=tuple(pf.patch_file for pf in plan.files if pf.reviewers and not pf.preloaded),
-        calls=tuple(tokens(label, total, e) for (label, total), e in zip(call_tokens, efforts)),
+        calls=tuple(tokens(label, total, e) for (label, total), e in zip(call_tokens, efforts, strict=False)),
         idle=tuple(s.name for s in selected(config.specialists) if s not in plan.specialists),
         budget_dollars=config.budget_dollars, min_cacheable=min_cacheable or info.min_cacheable,
         tokenizer=info.tokenizer, estimated_on=counted)
@@ -179,12 +180,12 @@ def assumptions(d: DryRun) -> list[str]:
     return a
 
 
-def _usage_dict(u: Usage) -> dict:
+def _usage_dict(u: Usage) -> dict[str, int]:
     return {"input_tokens": u.input_tokens, "cache_write_5m": u.cache_write_5m, "cache_read": u.cache_read,
             "output_tokens": u.output_tokens, "thinking_tokens": u.thinking_tokens}
 
 
-def to_json(d: DryRun) -> dict:
+def to_json(d: DryRun) -> dict[str, Any]:
     e = estimate(d)
     p = price_of(d.model)
     return {
@@ -212,7 +213,7 @@ def to_json(d: DryRun) -> dict:
 
 
 def to_markdown(d: DryRun) -> str:
-    from reviewbot.output.render import clean
+    from reviewbot.output.safety import clean
     e = estimate(d)
     m = d.meta
     out = [f"# reviewbot dry run: {clean(m.title) or 'review'}", "",
@@ -240,10 +241,10 @@ def to_markdown(d: DryRun) -> str:
         out.append("Not running: " + ", ".join(d.idle) + ".")
     out += ["", f"## Estimated cost ({d.model})", "",
             "| | input | cache write | cache read | output | cost |", "|---|---:|---:|---:|---:|---:|"]
-    for name, u, c in (("with caching", e.with_cache, e.cost_with_cache),
-                       ("without caching", e.without_cache, e.cost_without_cache)):
+    for name, u, usd in (("with caching", e.with_cache, e.cost_with_cache),
+                         ("without caching", e.without_cache, e.cost_without_cache)):
         out.append(f"| {name} | {u.input_tokens:,} | {u.cache_write_5m:,} | {u.cache_read:,} | "
-                   f"{u.output_tokens:,} | ${c:.4f} |")
+                   f"{u.output_tokens:,} | ${usd:.4f} |")
     if e.saving is not None:
         out += ["", f"{e.calls} call(s); caching saves an estimated {e.saving:.0%}."]
     out += ["", "Assumptions:"] + [f"- {a}" for a in assumptions(d)]

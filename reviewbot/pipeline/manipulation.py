@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from reviewbot.domain.change import Change
-from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
+from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding, Placement, Severity
 
 SCANNER = "injection-scan"
 MAX_FINDINGS = 12
@@ -55,9 +55,9 @@ def _snippet(text: str, start: int, end: int) -> str:
     return s if len(s) <= 120 else s[:117] + "..."
 
 
-def _finding(where: str, snippet: str, path: str = "", line: int = 0, placement: str = GENERAL) -> Finding:
+def _finding(where: str, snippet: str, path: str = "", line: int = 0, placement: Placement = GENERAL) -> Finding:
     return Finding(
-        specialist=SCANNER, path=path, line=line, severity="high", category="prompt-injection",
+        specialist=SCANNER, path=path, line=line, severity=Severity.HIGH, category="prompt-injection",
         title=f"Prompt injection attempt in {where}",
         explanation=(f"The {where} holds text written to steer an AI reviewer: \"{snippet}\". reviewbot treated it "
                      "as data and did not follow it; a human should look at why it is there, and at anything "

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from reviewbot.domain.change import Change
 from reviewbot.domain.findings import SEVERITY_RANK, Finding, Submission, _norm, place
+from reviewbot.domain.findings import Verdict as VerdictName
 from reviewbot.domain.specialists import NAMES
 
 
@@ -23,7 +24,7 @@ class FirstPass:
     merged: int                            # how many exact repeats were folded
 
 
-def _rank(f: Finding):
+def _rank(f: Finding) -> tuple[int, float, int, str]:
     order = NAMES.index(f.specialist) if f.specialist in NAMES else len(NAMES)
     return (SEVERITY_RANK.get(f.severity, 9), -f.confidence, order, f.title)
 
@@ -33,7 +34,7 @@ def first_pass(submissions: dict[str, Submission], change: Change, min_confidenc
     low = tuple(sorted((f for f in placed if f.confidence < min_confidence), key=Finding.sort_key))
     keep = [f for f in placed if f.confidence >= min_confidence]
     clusters: list[list[Finding]] = []
-    index: dict[tuple, int] = {}
+    index: dict[tuple[str | None, int | None, str, str], int] = {}
     for f in keep:
         keys = ((f.path, f.line, "t", _norm(f.title)), (f.path, f.line, "c", _norm(f.category)))
         at = next((index[k] for k in keys if k in index), None)
@@ -56,11 +57,8 @@ def findings_for_summary(findings: tuple[Finding, ...]) -> str:
     """One JSON object per line, with ids F1..Fn: the summary agent's view of the findings."""
     lines = []
     for i, f in enumerate(findings, start=1):
-        lines.append(json.dumps({
-            "id": f"F{i}", "specialist": f.specialist, "path": f.path, "line": f.line, "end_line": f.end_line,
-            "placement": f.placement, "severity": f.severity, "category": f.category, "title": f.title,
-            "explanation": f.explanation, "confidence": f.confidence,
-            "suggestion": f.suggestion, "also_flagged_by": list(f.also_flagged_by)}, ensure_ascii=False))
+        view = {k: v for k, v in f.to_json().items() if k != "fingerprint"}      # Finding.to_json: one form
+        lines.append(json.dumps({"id": f"F{i}", **view}, ensure_ascii=False))
     return "\n".join(lines)
 
 
@@ -103,7 +101,7 @@ def apply_summary(numbered: tuple[Finding, ...], submission: Submission | None, 
             unknown.append(fid)
     if unknown:
         notes.append(f"summary referred to unknown or invalid finding ids, ignored: {', '.join(unknown[:10])}")
-    extra = {}
+    extra: dict[str, set[str]] = {}
     for fid, target in folded.items():
         while target in folded and folded[target] != fid:
             target = folded[target]
@@ -122,9 +120,9 @@ def apply_summary(numbered: tuple[Finding, ...], submission: Submission | None, 
     return Verdict(tuple(final), tuple((by_id[i], r) for i, r in rejected.items()), len(folded), tuple(notes))
 
 
-def derive_verdict(findings: tuple[Finding, ...]) -> str:
+def derive_verdict(findings: tuple[Finding, ...]) -> VerdictName:
     """The verdict the severities imply, for when the summary agent gave none."""
     worst = min((SEVERITY_RANK.get(f.severity, 9) for f in findings), default=None)
     if worst is None:
-        return "no_issues"
-    return {0: "blocking_issues", 1: "needs_changes"}.get(worst, "minor_issues")
+        return VerdictName.NO_ISSUES
+    return {0: VerdictName.BLOCKING_ISSUES, 1: VerdictName.NEEDS_CHANGES}.get(worst, VerdictName.MINOR_ISSUES)

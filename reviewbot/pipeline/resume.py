@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from reviewbot.agents.loop import AgentResult
 from reviewbot.domain.findings import Finding, Submission
@@ -21,29 +22,29 @@ from reviewbot.secrets import redact_json
 STATE = "state"
 
 
-def _submission_json(s: Submission | None) -> dict | None:
+def _submission_json(s: Submission | None) -> dict[str, Any] | None:
     if s is None:
         return None
-    return {"findings": [asdict(f) for f in s.findings], "verdict": s.verdict, "overview": s.overview,
+    return {"findings": [f.to_json() for f in s.findings], "verdict": s.verdict, "overview": s.overview,
             "rejected": [list(x) for x in s.rejected], "duplicates": [list(x) for x in s.duplicates]}
 
 
-def _submission(d: dict | None) -> Submission | None:
+def _submission(d: dict[str, Any] | None) -> Submission | None:
     if d is None:
         return None
-    findings = tuple(Finding(**{**f, "also_flagged_by": tuple(f.get("also_flagged_by") or ())})
-                     for f in d["findings"])
+    findings = tuple(Finding.from_json(f) for f in d["findings"])
     return Submission(findings, d.get("verdict"), d.get("overview"),
-                      tuple(tuple(x) for x in d.get("rejected") or ()), tuple(tuple(x) for x in d.get("duplicates") or ()))
+                      tuple(tuple(x) for x in d.get("rejected") or ()),
+                      tuple(tuple(x) for x in d.get("duplicates") or ()))
 
 
-def agent_json(r: AgentResult) -> dict:
+def agent_json(r: AgentResult) -> dict[str, Any]:
     return {"name": r.name, "submission": _submission_json(r.submission), "notes": list(r.notes), "error": r.error,
             "files_read": list(r.files_read),
             "calls": [{**asdict(c), "usage": asdict(c.usage)} for c in r.calls]}
 
 
-def agent_from_json(d: dict) -> AgentResult:
+def agent_from_json(d: dict[str, Any]) -> AgentResult:
     calls = [CallRecord(**{**c, "usage": Usage(**c["usage"])}) for c in d.get("calls") or ()]
     return AgentResult(d["name"], _submission(d.get("submission")), calls, list(d.get("notes") or ()),
                        d.get("error"), list(d.get("files_read") or ()))
@@ -57,7 +58,7 @@ def save_agent(root: Path, r: AgentResult) -> None:
     tmp.replace(state / f"{r.name}.json")               # atomic: a crash never leaves half a file
 
 
-def save_run(root: Path, info: dict) -> None:
+def save_run(root: Path, info: dict[str, Any]) -> None:
     (Path(root) / STATE).mkdir(exist_ok=True)
     (Path(root) / STATE / "run.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
 
@@ -77,7 +78,7 @@ def load(root: Path, prefix_sha256: str) -> dict[str, AgentResult]:
             continue
         try:
             r = agent_from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError) as e:         # ValueError: JSON, or a field
             raise InputError(f"cannot resume: {path} is damaged ({e})") from None
         if r.submission is not None and not r.error:
             done[r.name] = r

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from reviewbot.agents.loop import AgentResult, Limits, run_agent
 from reviewbot.agents.requests import Prefix, build_prewarm, effort_in_force
-from reviewbot.agents.tools import VERDICTS, ToolBox
+from reviewbot.agents.tools import ToolBox
 from reviewbot.config import Config, check_models
 from reviewbot.domain.change import Change
 from reviewbot.domain.events import (
@@ -49,14 +49,14 @@ from reviewbot.domain.events import (
     SummarySkipped,
     ignore,
 )
-from reviewbot.domain.fence import fence
-from reviewbot.domain.findings import Submission
+from reviewbot.domain.findings import VERDICTS, Submission
 from reviewbot.domain.result import AgentStatus, Related, ReviewResult, Schedule, Status
 from reviewbot.domain.specialists import SUMMARY, by_name, selected
 from reviewbot.errors import APIError, BudgetExceeded, CredentialsError
 from reviewbot.llm.models import model_info
 from reviewbot.llm.transport import Start, Transport
 from reviewbot.llm.usage import CallRecord, cost, fan_out_hit_rate
+from reviewbot.output.safety import fence
 from reviewbot.pipeline.manipulation import SCANNER as INJECTION_SCANNER
 from reviewbot.pipeline.manipulation import scan as scan_manipulation
 from reviewbot.pipeline.merge import apply_summary, derive_verdict, findings_for_summary, first_pass

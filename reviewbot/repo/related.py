@@ -1,10 +1,11 @@
 """The related-code section of the shared prefix: the code around the change, found once, for all.
 
 For the definitions (functions, methods, classes) the change touches: their full definition at
-head (unless the patch already shows all of it), and their callers elsewhere in the repository; for a definition the change removes, the
-callers that still use it; for the names the added lines start to use, their definitions; and
-the tests that refer to the changed code. Symbols come from tree-sitter (reviewbot.repo.symbols),
-occurrences from one `git grep -w` over the head tree.
+head (unless the patch already shows all of it), and their callers elsewhere in the repository;
+for a definition the change removes, the callers that still use it; for the names the added
+lines start to use, their definitions; and the tests that refer to the changed code. Symbols
+come from tree-sitter (reviewbot.repo.symbols), occurrences from one `git grep -w` over the
+head tree.
 
 Ranked (removed definitions' callers, touched definitions, callers, new names' definitions,
 tests; in each, the change's own order), then cut to a token budget that scales with the change.
@@ -16,14 +17,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from reviewbot.domain.change import Change, FileChange
-from reviewbot.domain.fence import fence, inline
 from reviewbot.domain.kinds import file_kind
 from reviewbot.domain.result import Related as Related  # the record moved to domain (ReviewResult carries it)
+from reviewbot.errors import RepoError
+from reviewbot.output.safety import fence, inline
 from reviewbot.repo.symbols import FileSymbols, Symbol, extract, supported
-from reviewbot.repo.tree import RepoError, Repository, RepoTree
+from reviewbot.repo.tree import Repository, RepoTree
 
 RELATED_FILE = "related-code.txt"
 MAX_DEFINITION_LINES = 60        # a longer definition is shown up to here, with a note
@@ -56,10 +58,14 @@ def budget_for(change: Change, ceiling: int) -> int:
     return min(ceiling, 600 + 25 * (change.additions + change.deletions))
 
 
+# name -> (path, line) of its whole-word occurrences at head
+_Hits = dict[str, list[tuple[str, int]]]
+
+
 @dataclass(frozen=True)
 class Item:
     rank: int
-    order: tuple              # position in the change, then path and line: deterministic
+    order: tuple[int | str, ...]   # position in the change, then path and line: deterministic
     path: str
     start: int
     end: int
@@ -70,7 +76,20 @@ class Item:
         return f"#### {inline(self.path)}:{self.start}-{self.end} {self.title}\n{fence('repository', self.body)}\n"
 
 
-def _numbered(lines: list[str], start: int, end: int, cap: int | None = None) -> str:
+class _Text:
+    """A file's text, split into lines only when a snippet of it is shown (most changed files never
+    are, and a list of lines costs several times the text)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+
+def _numbered(text: _Text, start: int, end: int, cap: int | None = None) -> str:
+    lines = text.lines
     last = end if cap is None else min(end, start + cap - 1)
     body = "\n".join(f"{n:>5}  {lines[n - 1]}" for n in range(start, last + 1) if 0 < n <= len(lines))
     if last < end:
@@ -89,10 +108,10 @@ class _Files:
 
     def __init__(self, tree: RepoTree):
         self.tree = tree
-        self._cache: dict[str, tuple[list[str], FileSymbols] | None] = {}
-        self._index: dict[str, tuple[set, set]] = {}
+        self._cache: dict[str, tuple[_Text, FileSymbols] | None] = {}
+        self._index: dict[str, tuple[set[tuple[str, int]], set[tuple[str, int]]]] = {}
 
-    def index(self, path: str) -> tuple[set, set]:
+    def index(self, path: str) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
         if path not in self._index:
             parsed = self.get(path)
             syms = parsed[1] if parsed else FileSymbols()
@@ -100,7 +119,7 @@ class _Files:
                                  {(r.name, r.line) for r in syms.references})
         return self._index[path]
 
-    def get(self, path: str) -> tuple[list[str], FileSymbols] | None:
+    def get(self, path: str) -> tuple[_Text, FileSymbols] | None:
         if path not in self._cache:
             try:
                 data = self.tree.read(path) if supported(path) else None
@@ -109,7 +128,7 @@ class _Files:
             if data is None or b"\0" in data[:8000]:
                 self._cache[path] = None
             else:
-                self._cache[path] = (data.decode("utf-8", "replace").splitlines(), extract(path, data))
+                self._cache[path] = (_Text(data.decode("utf-8", "replace")), extract(path, data))
         return self._cache[path]
 
 
@@ -160,7 +179,8 @@ def _build(change: Change, repo: Repository, budget: int) -> Related:
                 if not all(n in shown for n in range(s.start, s.end + 1)):
                     items.append(Item(DEFINITION, (fi, s.start), f.path, s.start, s.end, _title(s),
                                       _numbered(lines, s.start, s.end, MAX_DEFINITION_LINES)))
-            added = {ln.new_no for h in f.hunks for ln in h.lines if ln.kind == "+"}
+            referenced = {r.line for r in syms.references}       # the added lines that matter here
+            added = {ln.new_no for h in f.hunks for ln in h.lines if ln.kind == "+" and ln.new_no in referenced}
             known = {s.name for s in syms.definitions} | ({r.name for r in old[1].references} if old else set())
             for r in syms.references:
                 if r.line in added and r.name not in known and r.name not in new_names:
@@ -194,7 +214,7 @@ def _names(candidates: list[str]) -> list[str]:
     return out[:MAX_NAMES]
 
 
-def _grep(tree: RepoTree, names: list[str]) -> dict[str, list[tuple[str, int]]]:
+def _grep(tree: RepoTree, names: list[str]) -> _Hits:
     """(path, line) of each whole-word occurrence of each name at head, in path and line order."""
     if not names:
         return {}
@@ -210,7 +230,7 @@ def _grep(tree: RepoTree, names: list[str]) -> dict[str, list[tuple[str, int]]]:
     return found
 
 
-def _callers(files: _Files, hits, symbols: list[tuple[str, Symbol]], rank: int, changed: set[str]) -> list[Item]:
+def _callers(files: _Files, hits: _Hits, symbols: list[tuple[str, Symbol]], rank: int, changed: set[str]) -> list[Item]:
     items: list[Item] = []
     for si, (def_path, sym) in enumerate(symbols):
         shown = 0
@@ -227,7 +247,7 @@ def _callers(files: _Files, hits, symbols: list[tuple[str, Symbol]], rank: int, 
             if (sym.name, line) in defs or (sym.name, line) not in refs:
                 continue                              # another definition, or a mention (comment, string, import)
             holder = syms.enclosing(line)
-            start, end = max(1, line - CALLER_CONTEXT), min(len(lines), line + CALLER_CONTEXT)
+            start, end = max(1, line - CALLER_CONTEXT), min(len(lines.lines), line + CALLER_CONTEXT)
             where = f"in `{inline(holder.name)}`" if holder else "at module level"
             note = " (changed file)" if path in changed else ""
             items.append(Item(rank, (si, path, line), path, start, end,
@@ -236,7 +256,7 @@ def _callers(files: _Files, hits, symbols: list[tuple[str, Symbol]], rank: int, 
     return items
 
 
-def _definitions(files: _Files, hits, names: list[str], changed: set[str]) -> list[Item]:
+def _definitions(files: _Files, hits: _Hits, names: list[str], changed: set[str]) -> list[Item]:
     items: list[Item] = []
     for ni, name in enumerate(names):
         for path, line in hits.get(name, ()):
@@ -251,7 +271,7 @@ def _definitions(files: _Files, hits, names: list[str], changed: set[str]) -> li
     return items
 
 
-def _tests(files: _Files, hits, names: list[str], changed: set[str]) -> list[Item]:
+def _tests(files: _Files, hits: _Hits, names: list[str], changed: set[str]) -> list[Item]:
     items: list[Item] = []
     for ni, name in enumerate(names):
         shown = 0
@@ -266,7 +286,7 @@ def _tests(files: _Files, hits, names: list[str], changed: set[str]) -> list[Ite
             if holder is not None and holder.end - holder.start < 40:
                 start, end, title = holder.start, holder.end, _title(holder, f"refers to `{inline(name)}`")
             else:
-                start, end = max(1, line - CALLER_CONTEXT), min(len(lines), line + CALLER_CONTEXT)
+                start, end = max(1, line - CALLER_CONTEXT), min(len(lines.lines), line + CALLER_CONTEXT)
                 title = f"refers to `{inline(name)}`"
             note = " (changed file)" if path in changed else ""
             items.append(Item(TEST, (ni, path, start), path, start, end, title + note, _numbered(lines, start, end)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from functools import cached_property
@@ -60,7 +61,7 @@ class RepoTree(Protocol):
 
     def listing(self, folder: str) -> list[str]: ...
 
-    def prefetch(self, paths) -> None: ...
+    def prefetch(self, paths: Iterable[str]) -> None: ...
 
     def grep(self, pattern: str, *, regex: bool = False, glob: str = "", word: bool = False,
              ignore_case: bool = False, limit: int = 200) -> tuple[list[Match], bool]: ...
@@ -135,7 +136,7 @@ class GitTree:
                 names.add(first + sep)
         return sorted(names)
 
-    def prefetch(self, paths) -> None:
+    def prefetch(self, paths: Iterable[str]) -> None:
         """Read the blobs of these paths in one `git cat-file --batch` (reads after it are free)."""
         shas = sorted({e.sha for p in paths if (e := self._entries.get(p)) is not None and e.is_file
                        and e.sha not in self._blobs})

@@ -21,11 +21,12 @@ Pure (detect-secrets runs in memory).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from reviewbot.domain.change import Change, FileChange
-from reviewbot.domain.findings import FILE, INLINE, Finding
+from reviewbot.domain.findings import FILE, INLINE, Finding, Severity
 from reviewbot.secrets.detect import detect
 from reviewbot.secrets.rules import (
     ASSIGNMENT,
@@ -120,22 +121,27 @@ def scan(change: Change) -> tuple[Secret, ...]:
     return tuple(found)
 
 
-def known_secrets(change: Change, secrets: Iterable[Secret] = ()) -> tuple[str, ...]:
-    """Every secret value seen anywhere in the change, longest first: what redaction replaces."""
-    values = {s.value for s in secrets}
-    texts: list[tuple[str, list[tuple[int, str]]]] = []
+def _texts(change: Change) -> Iterator[tuple[str, list[tuple[int, str]]]]:
+    """(name, numbered lines) of every text of the change: each file's diff lines, the lines each
+    commit of a series added, the full files, and the metadata."""
     for f in change.files:
-        texts.append((f.path, [(i, ln.text) for i, ln in enumerate((ln for h in f.hunks for ln in h.lines), 1)]))
+        yield f.path, [(i, ln.text) for i, ln in enumerate((ln for h in f.hunks for ln in h.lines), 1)]
     for _, files in change.history:
-        texts += [(f.path, _added(f)) for f in files]
+        for f in files:
+            yield f.path, _added(f)
     for path, text in change.sources:
-        texts.append((path, list(enumerate(text.split("\n"), 1))))
+        yield path, list(enumerate(text.split("\n"), 1))
     m = change.meta
     for name, text in (("title.txt", m.title), ("description.md", m.description), ("author.txt", m.author),
                        *((f"commit-{i}.txt", c) for i, c in enumerate(m.commits)),
                        *change.review_rules, *((f"prior-{i}.txt", p) for i, p in enumerate(change.prior_findings))):
-        texts.append((name, list(enumerate((text or "").split("\n"), 1))))
-    for path, lines in texts:
+        yield name, list(enumerate((text or "").split("\n"), 1))
+
+
+def known_secrets(change: Change, secrets: Iterable[Secret] = ()) -> tuple[str, ...]:
+    """Every secret value seen anywhere in the change, longest first: what redaction replaces."""
+    values = {s.value for s in secrets}
+    for path, lines in _texts(change):          # one text at a time: a large change is never all in lines
         values |= {value for _, _, value in _lines_secrets(path, lines)}
     out: set[str] = set()
     for v in values:
@@ -153,7 +159,7 @@ def _variants(value: str) -> list[str]:
 
 
 def _mask_assignments(text: str) -> str:
-    def sub(m):
+    def sub(m: re.Match[str]) -> str:
         quoted = m.group("qvalue") is not None
         value = m.group("qvalue") if quoted else m.group("value")
         if not (secret_name(m.group("name")) and secret_value(value, quoted)):
@@ -181,15 +187,15 @@ def redact_output(text: str, known: Iterable[str] = ()) -> str:
     return _mask_assignments(text)
 
 
-def redact_json(value, known: Iterable[str]):
+def redact_json(value: object, known: Iterable[str]) -> object:
     """A JSON value (dicts, lists, strings, numbers) with every string, keys included, redacted."""
-    known = tuple(known)
+    values = tuple(known)
     if isinstance(value, str):
-        return redact_output(value, known)
+        return redact_output(value, values)
     if isinstance(value, list):
-        return [redact_json(v, known) for v in value]
+        return [redact_json(v, values) for v in value]
     if isinstance(value, dict):
-        return {redact_output(k, known): redact_json(v, known) for k, v in value.items()}
+        return {redact_output(str(k), values): redact_json(v, values) for k, v in value.items()}
     return value
 
 
@@ -235,7 +241,7 @@ def findings(secrets: tuple[Secret, ...]) -> tuple[Finding, ...]:
     for s in secrets:
         shown = "a private key block" if s.kind == "private key" else mask(s.value)
         out.append(Finding(
-            specialist=SCANNER, path=s.path, line=s.line, severity="high", category="committed-secret",
+            specialist=SCANNER, path=s.path, line=s.line, severity=Severity.HIGH, category="committed-secret",
             title=f"Possible {s.kind} committed",
             explanation=(f"This line adds what looks like a {s.kind} ({shown}). Anything pushed to the "
                          "repository should be treated as leaked: remove it, rotate the credential, and load it "

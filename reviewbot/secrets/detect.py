@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from detect_secrets.core.scan import get_filters, scan_diff
-from detect_secrets.settings import default_settings, get_settings
+from detect_secrets.core.potential_secret import PotentialSecret
+from detect_secrets.core.scan import scan_diff
+from detect_secrets.settings import default_settings, get_filters, get_settings
 
 from reviewbot.secrets.rules import high_entropy_assignment, placeholder, strong_value, url_password
 
@@ -33,6 +34,8 @@ _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-+/=.~]*")
 _SPLITTERS = re.compile(r"[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _UNSAFE_NAME = re.compile(r"[\s\"\\]")
 MAX_LINE = 20_000      # longer lines (minified code, data) are checked by reviewbot's own rules only
+CHUNK_LINES = 2_000    # lines per detect-secrets call
+CONTEXT_LINES = 5      # the context its filters see on each side of a line (get_code_snippet)
 
 
 def _widen(line: str, value: str) -> str:
@@ -43,25 +46,45 @@ def _widen(line: str, value: str) -> str:
     return line[i:i + len(value) + (len(tail.group(0)) if tail else 0)]
 
 
-def detect(path: str, lines: list[tuple[int, str]]) -> Iterator[tuple[int, str, str]]:
-    """(line number, kind, value) of what detect-secrets finds in `lines` ((number, text) pairs) of `path`."""
-    todo = [(n, _SPLITTERS.sub(" ", text)) for n, text in lines if text.strip() and len(text) <= MAX_LINE]
-    if not todo:
-        return
-    name = _UNSAFE_NAME.sub("_", path) or "file"
-    body = "".join("+" + text + "\n" for _, text in todo)
-    diff = f"--- a/{name}\n+++ b/{name}\n@@ -0,0 +1,{len(todo)} @@\n{body}"
+def _chunks(todo: list[tuple[int, str]]) -> Iterator[tuple[int, int, int, int]]:
+    """(first, last) lines to scan and (first, last) lines to give detect-secrets, CHUNK_LINES at a
+    time: each chunk carries CONTEXT_LINES lines of context each side, the snippet detect-secrets'
+    filters look at (e.g. an allowlist comment on the line before), so chunking changes no result."""
+    for first in range(0, len(todo), CHUNK_LINES):
+        last = min(first + CHUNK_LINES, len(todo))
+        yield first, last, max(0, first - CONTEXT_LINES), min(len(todo), last + CONTEXT_LINES)
+
+
+def _scan(name: str, lines: list[tuple[int, str]]) -> list[PotentialSecret]:
+    body = "".join("+" + text + "\n" for _, text in lines)
+    diff = f"--- a/{name}\n+++ b/{name}\n@@ -0,0 +1,{len(lines)} @@\n{body}"
     with default_settings():
         get_settings().disable_filters("detect_secrets.filters.common.is_invalid_file")
         get_filters.cache_clear()
         try:
-            found = list(scan_diff(diff))
+            return list(scan_diff(diff))
         finally:
             get_filters.cache_clear()
+
+
+def detect(path: str, lines: list[tuple[int, str]]) -> Iterator[tuple[int, str, str]]:
+    """(line number, kind, value) of what detect-secrets finds in `lines` ((number, text) pairs) of `path`.
+
+    The lines go to detect-secrets in chunks (a synthesized diff of each), so its memory stays that
+    of a few thousand lines whatever the size of the change."""
+    todo = [(n, _SPLITTERS.sub(" ", text)) for n, text in lines if text.strip() and len(text) <= MAX_LINE]
+    name = _UNSAFE_NAME.sub("_", path) or "file"
+    for first, last, lo, hi in _chunks(todo):
+        found = [s for s in _scan(name, todo[lo:hi]) if first <= lo + s.line_number - 1 < last]
+        yield from _normalised(todo, lo, found)
+
+
+def _normalised(todo: list[tuple[int, str]], offset: int,
+                found: list[PotentialSecret]) -> Iterator[tuple[int, str, str]]:
     for s in found:
         if s.type == "Private Key":          # the BEGIN line only: reviewbot takes the whole block (rules)
             continue
-        number, text = todo[s.line_number - 1]
+        number, text = todo[offset + s.line_number - 1]
         value = _widen(text, s.secret_value or "")
         if not value or placeholder(value):
             continue

@@ -35,9 +35,6 @@ class Workspace:
     related: Related | None = None          # the related-code section (reviewbot.repo.related)
     repo: Repository | None = None          # the repository read_file and search_code reach
 
-    def listing(self) -> list[str]:
-        return [CONTEXT_FILE] + [pf.patch_file for pf in self.plan.files]
-
 
 def write_workspace(root: Path, plan: Plan, context_text: str, resume: bool = False,
                     sources: tuple[tuple[str, str], ...] = (), extra: tuple[tuple[str, str], ...] = ()) -> Workspace:
@@ -152,6 +149,7 @@ def _from_line(text: str, start_line: int, limit: int) -> str:
     if len(text) > limit:
         cut = text.rfind("\n", 0, limit) + 1 or limit
         shown = text[:cut].count("\n")
-        text = text[:cut] + (f"[reviewbot] cut at {limit} characters (line {start_line + shown - 1 if start_line > 1 else shown}); "
+        at_line = start_line + shown - 1 if start_line > 1 else shown
+        text = text[:cut] + (f"[reviewbot] cut at {limit} characters (line {at_line}); "
                              "read further with start_line\n")
     return text

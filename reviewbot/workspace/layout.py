@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from reviewbot.domain.change import Change, FileChange
-from reviewbot.domain.fence import fence
 from reviewbot.domain.kinds import file_kind
 from reviewbot.domain.specialists import BINARY, GENERATED, LOCKFILE, Specialist
+from reviewbot.output.safety import fence
 from reviewbot.templates import render
 from reviewbot.workspace.routing import Tier, choose_tier, select
 
@@ -114,7 +114,7 @@ def build_plan(change: Change, specialists: tuple[Specialist, ...], max_patch_ch
     are the files the configuration excludes."""
     kinds = [file_kind(f.path, f.is_binary) for f in change.files]
     routed, count = [], 0
-    for f, k in zip(change.files, kinds):
+    for f, k in zip(change.files, kinds, strict=True):
         skip = k == BINARY or k in summarised or excluded(f.path)
         names = () if skip else tuple(s.name for s in specialists if k in s.file_kinds)
         count += bool(names)
@@ -125,10 +125,10 @@ def build_plan(change: Change, specialists: tuple[Specialist, ...], max_patch_ch
         running = select(applicable, tier, set(kinds), bool(change.review_rules))
     else:
         tier, running = Tier("full", None, "tiered routing is off"), applicable
-    names = {s.name for s in running}
+    running_names = {s.name for s in running}
     files, budget = [], preload_chars
-    for i, (f, kind, reviewers) in enumerate(zip(change.files, kinds, routed), start=1):
-        reviewers = tuple(r for r in reviewers if r in names)
+    for i, (f, kind, routed_to) in enumerate(zip(change.files, kinds, routed, strict=True), start=1):
+        reviewers = tuple(r for r in routed_to if r in running_names)
         pf = PlannedFile(f, patch_name(i, f.path), kind, reviewers, _patch_text(f, max_patch_chars),
                          excluded=excluded(f.path))
         size = len(preload_text(pf))
@@ -151,7 +151,8 @@ def render_context(change: Change, plan: Plan, all_specialists: tuple[Specialist
         description=fence("pr-description", meta.description) if meta.description.strip() else "",
         commits=fence("commit-subjects", "\n".join(meta.commits)) if meta.commits else "",
         files=plan.files[:MAX_TABLE_ROWS], unlisted=len(plan.files) - min(len(plan.files), MAX_TABLE_ROWS),
-        total_files=len(plan.files), over_limit=plan.over_limit, sources=sum(1 for path, _ in change.sources if source_path(path)),
+        total_files=len(plan.files), over_limit=plan.over_limit,
+        sources=sum(1 for path, _ in change.sources if source_path(path)),
         additions=change.additions, deletions=change.deletions,
         idle=idle, capped=capped, tier=plan.tier, related=related, repository=repository,
         rules=[(name, fence(name, text)) for name, text in change.review_rules],

@@ -14,7 +14,8 @@ GIT_ENV = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "GIT_AU
 def clone(name: str, into: Path) -> tuple[Path, dict]:
     """The bundle as a repo at into/name with local branches base and pr (pr checked out)."""
     repo = into / name
-    run = lambda *a, cwd=None: subprocess.run(a, cwd=cwd, check=True, capture_output=True, env=GIT_ENV)
+    def run(*a, cwd=None):
+        return subprocess.run(a, cwd=cwd, check=True, capture_output=True, env=GIT_ENV)
     run("git", "clone", "-q", str(DATA / f"{name}.bundle"), str(repo))
     run("git", "checkout", "-q", "-B", "pr", "origin/pr", cwd=repo)
     run("git", "branch", "-q", "-f", "base", "origin/base", cwd=repo)

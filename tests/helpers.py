@@ -12,7 +12,7 @@ def file_change(path: str = "src/app.py", added=(10, 11, 12), context=(8, 9, 13)
         lines.append(Line("+" if n in added else " ", None if n in added else n, n, f"line {n}"))
     start = min(n for n in (set(added) | set(context)))
     hunk = Hunk(start, len(context), start, len(lines), "", tuple(lines))
-    body = "".join(("+" if l.kind == "+" else " ") + l.text + "\n" for l in lines)
+    body = "".join(("+" if ln.kind == "+" else " ") + ln.text + "\n" for ln in lines)
     patch = (f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n"
              f"@@ -{start},{len(context)} +{start},{len(lines)} @@\n{body}")
     return FileChange(path=path, status=status, patch=patch, hunks=(hunk,), additions=len(added), **kw)

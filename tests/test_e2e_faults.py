@@ -36,7 +36,8 @@ def test_faults_are_retried_and_the_review_is_the_same(tmp_path, capsys, env):
     reset_cachesim()
     clean_code, clean = _findings(tmp_path, capsys, "test_e2e_review_express-6522.yaml", "clean")
     assert code == clean_code == 0 and faulty["complete"]
-    key = lambda f: (f["fingerprint"], f["line"], f["severity"])
+    def key(f):
+        return (f["fingerprint"], f["line"], f["severity"])
     assert sorted(map(key, faulty["findings"])) == sorted(map(key, clean["findings"]))
     assert faulty["usage"]["totals"]["calls"] == clean["usage"]["totals"]["calls"]   # failures are not billed
 

@@ -56,7 +56,7 @@ def run_eval(monkeypatch, capsys, *args: str, token: str | None = READ_TOKEN, ke
 def messages_calls(cass) -> list[tuple[dict, dict]]:
     """(request body, response body) of every /v1/messages call."""
     out = []
-    for req, resp in zip(cass.requests, cass.responses):
+    for req, resp in zip(cass.requests, cass.responses, strict=False):
         if urllib.parse.urlparse(req.uri).path == "/v1/messages":
             out.append((json.loads(req.body), _response_json(resp)))
     return out
@@ -135,7 +135,8 @@ def test_eval_end_to_end_then_resume(monkeypatch, capsys, tmp_path):
     assert judge[0][1]["usage"]["cache_creation_input_tokens"] > 0
     assert all(rs["usage"]["cache_read_input_tokens"] > 0 for _, rs in judge[1:])
     # dollars: reviewing and judging apart, each the sum of its own calls at the price table
-    billed = lambda pairs: sum(cost(usage_from_api(rs["usage"]), rq["model"]) for rq, rs in pairs)
+    def billed(pairs):
+        return sum(cost(usage_from_api(rs["usage"]), rq["model"]) for rq, rs in pairs)
     assert cell["cost"]["judge_usd"] == pytest.approx(billed(judge), abs=1e-5)
     assert cell["cost"]["review_usd"] == pytest.approx(billed(reviews), abs=1e-5)
     assert sum(p["cost"]["review_calls"] for p in cell["prs"]) == len(reviews)
@@ -157,7 +158,7 @@ def test_eval_end_to_end_then_resume(monkeypatch, capsys, tmp_path):
         assert len(empty.requests) == 0
     assert code == 0, err2
     again = json.loads(stdout2)
-    for a, b in zip(again["cells"][0]["prs"], cell["prs"]):
+    for a, b in zip(again["cells"][0]["prs"], cell["prs"], strict=False):
         assert a["reused"] == {"review": True, "judgment": True}
         assert {k: a[k] for k in ("tp", "fp", "found", "matches", "cost")} == \
                {k: b[k] for k in ("tp", "fp", "found", "matches", "cost")}

@@ -22,11 +22,11 @@ from reviewbot.github.bodies import (
     valid_on,
 )
 from reviewbot.github.markers import MAX_BODY, MAX_INLINE, marker, read_markers
-from reviewbot.output.safety import prose
 from reviewbot.github.plan import cleanup_steps, highest, open_findings, plan_run
 from reviewbot.github.post import Draft
 from reviewbot.github.prior import Prior, Scope, decide_scope, read_prior
 from reviewbot.llm.usage import CallRecord, Usage
+from reviewbot.output.safety import prose
 
 BOT, HEAD, OLD = "github-actions[bot]", "c" * 40, "b" * 40
 

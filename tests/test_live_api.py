@@ -94,7 +94,7 @@ def test_thinking_blocks_go_back_exactly_as_returned(tmp_path):
     assert all(status == 200 for _, status, _ in calls)                    # no 400: nothing was altered
     assert all(r["model"] == "claude-sonnet-5-5" and "thinking" not in r for r, _, _ in calls)
     replies = {}
-    for req, _, body in calls:
+    for _req, _, body in calls:
         msg = _sse_message(body)
         replies[msg["id"]] = msg
     echoed = 0

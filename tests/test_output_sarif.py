@@ -45,7 +45,7 @@ def test_vendored_schema_is_the_sarif_2_1_0_schema():
     jsonschema.Draft7Validator.check_schema(SARIF_SCHEMA)
 
 
-def test_real_reviews_validate(real_results):
+def test_real_reviews_validate(real_results):  # noqa: F811 (the fixture imported above)
     for result in real_results:
         doc = json.loads(render(result, "sarif"))
         assert _errors(doc) == []
@@ -85,7 +85,7 @@ def test_synthetic_review_validates_with_every_placement():
 def test_levels_follow_severity():
     assert LEVELS == {"critical": "error", "high": "error", "medium": "warning", "low": "note", "nit": "note"}
     doc = to_sarif(synthetic_result())
-    for r, f in zip(doc["runs"][0]["results"], synthetic_result().findings):
+    for r, f in zip(doc["runs"][0]["results"], synthetic_result().findings, strict=False):
         assert r["level"] == LEVELS[f.severity] and r["properties"]["severity"] == f.severity
 
 

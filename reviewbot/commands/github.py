@@ -15,11 +15,34 @@ import os
 from pathlib import Path
 from typing import Any
 
+from reviewbot.commands.options import add_common
 from reviewbot.config import WARMUP_STRATEGIES
 from reviewbot.domain.findings import SEVERITIES
-from reviewbot.errors import EXIT_FINDINGS, EXIT_PARTIAL, Outcome
+from reviewbot.errors import (
+    EXIT_API,
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    Outcome,
+    exit_code_help,
+)
 from reviewbot.llm import providers
-from reviewbot.output.render import FORMATS
+from reviewbot.output.formats import FORMAT_NAMES
+
+# What each exit code means for this command (errors.EXIT_CODES has the codes; README, "Exit codes of
+# `reviewbot github`").
+EXIT_MEANINGS = {
+    EXIT_OK: "review posted, or nothing to do (already reviewed, draft, closed, no review asked; a fork or "
+             "Dependabot PR without a key or with a read-only token); a --dry-run or --no-post run that finished",
+    EXIT_FINDINGS: "--fail-on reached: a finding of that severity or worse is open on the PR",
+    EXIT_USAGE: "configuration: key or token missing on the repository's own PR, bad flag or config",
+    EXIT_INPUT: "the event cannot be read (no file, not JSON, no pull_request in it)",
+    EXIT_API: "GitHub or Anthropic failed after retries or refused the credentials; the token is read-only on "
+              "the repository's own PR",
+    EXIT_PARTIAL: "partial review: a reviewer or the summary failed; what was found is posted",
+}
 
 
 def _throttle(text: str) -> tuple[float, float]:
@@ -38,11 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Review the pull request of a GitHub Actions pull_request event (or --repo/--pr) and post "
                     "one review with inline comments. The token comes from GITHUB_TOKEN, the Anthropic key from "
                     "ANTHROPIC_API_KEY.",
-        epilog=f"exit codes: 0 posted, or nothing to do (already reviewed, draft, closed, no review asked; a fork "
-               f"or Dependabot PR without a key or with a read-only token); {EXIT_FINDINGS} --fail-on reached by a "
-               "finding open on the PR; 2 configuration (key or token missing on the repository's own PR, bad flag or "
-               "config); 3 the event cannot be read; 4 GitHub or Anthropic failed or refused the credentials, or the "
-               f"token is read-only on the repository's own PR; {EXIT_PARTIAL} partial review (posted).")
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=exit_code_help(EXIT_MEANINGS))
     g.add_argument("--event", metavar="FILE", help="the event payload (default: $GITHUB_EVENT_PATH)")
     g.add_argument("--repo", metavar="OWNER/NAME", help="with --pr: review that PR as it is now, without an event "
                    "(default: $GITHUB_REPOSITORY)")
@@ -57,13 +76,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         f"({', '.join(SEVERITIES)})")
     g.add_argument("--review-drafts", action="store_true", help="review draft pull requests too (default: skip)")
     mode = g.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", action="store_true",
-                   help="send no model call: read the PR, build the workspace, print the token counts and the "
-                        "estimated cost; post nothing")
+    add_common(g, dry_run_in=mode)
     mode.add_argument("--no-post", action="store_true",
-                   help="run the review (paid) and print it with what would be posted; post nothing")
-    g.add_argument("--format", choices=sorted(FORMATS), default="markdown", help="stdout format (default: markdown)")
-    g.add_argument("--keep-workspace", type=Path, metavar="DIR", help="keep the workspace in DIR (must be empty)")
+                      help="run the review (paid) and print it with what would be posted; post nothing")
+    g.add_argument("--format", choices=sorted(FORMAT_NAMES), default="markdown",
+                   help="stdout format (default: markdown)")
     g.add_argument("--state-dir", type=Path, metavar="DIR",
                    help="save each finished reviewer under DIR as it finishes, and reuse what a run on the same "
                         "change saved there: a re-run after a failed post or a killed job pays nothing twice "
@@ -72,11 +89,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="pause between GitHub requests and between writes (default: 0.25,1, PyGithub's; 0 turns it "
                         "off)")
     providers.add_arguments(g)
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    g.add_argument("-v", "--verbose", action="store_true", help="more progress on stderr")
     g.set_defaults(run=run)
-
-
 
 
 def run(args: argparse.Namespace, environ: dict[str, str] | None = None, **passed: Any) -> Outcome:

@@ -15,10 +15,12 @@ QUIET_HELP = "nothing on stderr but errors"
 VERBOSE_HELP = "also the shared prefix's hash and one line per API call (tokens, cost)"
 
 
-def add_common(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
-    """Adds --dry-run, --keep-workspace DIR and -q/-v (exclusive). Returns the group --keep-workspace
-    is in, for a flag that excludes it (review's --resume)."""
-    parser.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+def add_common(parser: argparse.ArgumentParser,
+               dry_run_in: argparse._MutuallyExclusiveGroup | None = None) -> argparse._MutuallyExclusiveGroup:
+    """Adds --dry-run, --keep-workspace DIR and -q/-v (exclusive). `dry_run_in`: a group of flags that
+    exclude --dry-run (github's --no-post). Returns the group --keep-workspace is in, for a flag that
+    excludes it (review's --resume)."""
+    (parser if dry_run_in is None else dry_run_in).add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
     kept = parser.add_mutually_exclusive_group()
     kept.add_argument("--keep-workspace", type=Path, metavar="DIR", help=KEEP_WORKSPACE_HELP)
     noise = parser.add_mutually_exclusive_group()

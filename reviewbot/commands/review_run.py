@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 from reviewbot.change.diffsource import read_diff_file
 from reviewbot.change.gitsource import read_file_at, read_local_change
 from reviewbot.config import config_from_files, load_config, with_overrides
-from reviewbot.domain.events import TokensCounting
 from reviewbot.domain.findings import reaches
 from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import (
@@ -41,7 +40,7 @@ from reviewbot.errors import (
 from reviewbot.llm import providers
 from reviewbot.llm.batches import ConnectBatches, connect_anthropic_batches
 from reviewbot.llm.cassettes import RECORD, REPLAY, use_cassette
-from reviewbot.llm.transport import COUNTED_FIELDS, Connect, Connection, connect_anthropic
+from reviewbot.llm.transport import Connect, Connection, connect_anthropic
 from reviewbot.llm.usage import usage_json
 from reviewbot.output.formats import MACHINE_FORMATS
 from reviewbot.output.render import empty_result, render, usage_line
@@ -50,7 +49,7 @@ from reviewbot.pipeline import dryrun
 from reviewbot.pipeline.batch import BatchQueue, Job, check_batch_target, run_batch_reviews
 from reviewbot.pipeline.metered import Metered
 from reviewbot.pipeline.resume import redact_saved
-from reviewbot.pipeline.review import prepare, run_review
+from reviewbot.pipeline.review import run_review
 from reviewbot.repo.local import local_repository
 from reviewbot.secrets import known_secrets, redact_json, redact_output
 
@@ -133,27 +132,6 @@ async def _review(change: Change, config: Config, api_key: str | None, workspace
                                 repo=repo)
 
 
-async def _dry_run(change: Change, config: Config, api_key: str | None, workspace: Path,
-                   progress: ProgressPrinter, cassette: Path | None, target: providers.Target,
-                   connect: Connect, repo: Repository | None = None) -> dryrun.DryRun:
-    ws, prefix = prepare(change, config, workspace, repo=repo)
-    calls = dryrun.planned_calls(ws, prefix, config)
-    requests = [dryrun.prefix_request(prefix)] + [c.request for c in calls]
-    if target.platform.count_tokens:
-        progress(TokensCounting(len(calls)))
-        async with connect(_connection(config, api_key, cassette is not None, target)) as inner:
-            transport = Metered(inner, progress, cassette)
-            counts = await asyncio.gather(*(transport.count_tokens(r) for r in requests))
-    else:
-        progress(TokensCounting(len(calls), target.platform.title))
-        counts = [providers.estimate_tokens(r, COUNTED_FIELDS) for r in requests]
-    return dryrun.make_dry_run(change.meta, ws, prefix, config, counts[0],
-                               [(c.label, n) for c, n in zip(calls, counts[1:], strict=True)],
-                               len(change.files), change.additions, change.deletions, [c.effort for c in calls],
-                               counted=None if target.platform.count_tokens else target.platform.title,
-                               min_cacheable=providers.min_cacheable_tokens(target))
-
-
 @contextlib.contextmanager
 def _workspace(keep: Path | None) -> Iterator[Path]:
     if keep is not None:
@@ -220,8 +198,9 @@ def review(args: argparse.Namespace, connect: Connect = connect_anthropic,
         repo, change.meta.head_sha, change.meta.base_sha)
     with _workspace(kept) as workspace, recording:
         if args.dry_run:
-            plan = asyncio.run(_dry_run(change, config, api_key, workspace, progress, replayed, target, connect,
-                                        source))
+            connection = _connection(config, api_key, replayed is not None, target)
+            plan = asyncio.run(dryrun.count(change, config, workspace, connection, connect, target, progress,
+                                            source, replayed))
             text = (json.dumps(redact_json(dryrun.to_json(plan), known), indent=2, ensure_ascii=False) + "\n"
                     if args.format == "json" else redact_output(dryrun.to_markdown(plan), known))
             write_review(text, args.format, sys.stdout)

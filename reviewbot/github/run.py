@@ -40,7 +40,7 @@ from pathlib import Path
 
 from reviewbot.config import Config, with_overrides
 from reviewbot.domain.change import Change, ChangeMeta
-from reviewbot.domain.events import Event, OnEvent, TokensCounting
+from reviewbot.domain.events import Event, OnEvent
 from reviewbot.domain.findings import SEVERITY_RANK, Finding, reaches
 from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import (
@@ -97,7 +97,7 @@ from reviewbot.github.source import (
 )
 from reviewbot.github.thread_answer import answer_reply
 from reviewbot.llm import providers
-from reviewbot.llm.transport import COUNTED_FIELDS, Connect, Connection, connect_anthropic
+from reviewbot.llm.transport import Connect, Connection, connect_anthropic
 from reviewbot.llm.usage import CallRecord, usage_json
 from reviewbot.output.redact import redact_result
 from reviewbot.output.render import render, to_markdown, usage_line
@@ -105,7 +105,7 @@ from reviewbot.output.terminal import ProgressPrinter, progress_level
 from reviewbot.pipeline import dryrun
 from reviewbot.pipeline.metered import Metered
 from reviewbot.pipeline.resume import redact_saved
-from reviewbot.pipeline.review import prepare, run_review
+from reviewbot.pipeline.review import run_review
 from reviewbot.repo.tree import Repository
 from reviewbot.secrets import hunk_shows_secret, known_secrets, redact_json, redact_output
 
@@ -553,7 +553,8 @@ def _dry_run(args: argparse.Namespace, api: PullRequestApi, src: _Source, api_ke
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
         repo = _repository(api, change, config, Path(tmp) / "objects.git", out)
         workspace = args.keep_workspace or Path(tmp) / "ws"
-        plan = asyncio.run(_count(change, config, api_key, workspace, out, src.target, src.connect, repo))
+        plan = asyncio.run(dryrun.count(change, config, workspace, _connection(config, api_key, src.target),
+                                        src.connect, src.target, out.progress, repo))
     if args.format == "json":
         sys.stdout.write(json.dumps(redact_json(dryrun.to_json(plan), out.known), indent=2, ensure_ascii=False)
                          + "\n")
@@ -570,35 +571,19 @@ def _dry_run(args: argparse.Namespace, api: PullRequestApi, src: _Source, api_ke
     return Outcome(EXIT_OK)
 
 
-async def _count(change: Change, config: Config, api_key: str | None, workspace: Path, out: Out,
-                 target: providers.Target, connect: Connect, repo: Repository | None) -> dryrun.DryRun:
-    ws, prefix = prepare(change, config, workspace, repo=repo)
-    calls = dryrun.planned_calls(ws, prefix, config)
-    requests = [dryrun.prefix_request(prefix)] + [c.request for c in calls]
-    if target.platform.count_tokens:
-        out.progress(TokensCounting(len(calls)))
-        async with connect(Connection(api_key, config.max_retries, config.timeout_seconds,
-                                      stall_seconds=config.stall_seconds, target=target)) as transport:
-            counts = list(await asyncio.gather(*(transport.count_tokens(r) for r in requests)))
-    else:
-        out.progress(TokensCounting(len(calls), target.platform.title))
-        counts = [providers.estimate_tokens(r, COUNTED_FIELDS) for r in requests]
-    return dryrun.make_dry_run(change.meta, ws, prefix, config, counts[0],
-                               [(c.label, n) for c, n in zip(calls, counts[1:], strict=True)],
-                               len(change.files), change.additions, change.deletions, [c.effort for c in calls],
-                               counted=None if target.platform.count_tokens else target.platform.title,
-                               min_cacheable=providers.min_cacheable_tokens(target))
-
-
 # ------------------------------------------------------------------------------------ the review
+
+
+def _connection(config: Config, api_key: str | None, target: providers.Target | None) -> Connection:
+    return Connection(api_key, config.max_retries, config.timeout_seconds, stall_seconds=config.stall_seconds,
+                      target=target)
 
 
 async def _pipeline(change: Change, config: Config, api_key: str | None, workspace: Path,
                     on_event: OnEvent, connect: Connect, target: providers.Target | None = None,
                     known: tuple[str, ...] | None = None, repo: Repository | None = None,
                     keep_state: bool = False, resume: bool = False) -> ReviewResult:
-    async with connect(Connection(api_key, config.max_retries, config.timeout_seconds,
-                                  stall_seconds=config.stall_seconds, target=target)) as inner:
+    async with connect(_connection(config, api_key, target)) as inner:
         return await run_review(change, config, Metered(inner, on_event), workspace, on_event, known=known, repo=repo,
                                 keep_state=keep_state, resume=resume)
 

@@ -15,20 +15,29 @@ The prices, the minimum cacheable length and the tokenizer come from the model t
 is compared with `budget_dollars` when one is set.
 Later turns (an agent's own read_file calls) are not predictable and not counted: with the patches
 pre-read into the prefix, agents usually submit on their first turn.
+`count` is the one network step, shared by `reviewbot review --dry-run` and `reviewbot github --dry-run`:
+it prepares the workspace, counts every planned request and returns the DryRun.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from reviewbot.agents.requests import Prefix, build_prewarm, build_request, effort_in_force
 from reviewbot.config import Config
-from reviewbot.domain.change import ChangeMeta
+from reviewbot.domain.change import Change, ChangeMeta
+from reviewbot.domain.events import OnEvent, TokensCounting
 from reviewbot.domain.specialists import SUMMARY, selected
+from reviewbot.llm import providers
 from reviewbot.llm.models import SUBMISSION_ESTIMATE, model_info
 from reviewbot.llm.providers import CHARS_PER_TOKEN
+from reviewbot.llm.transport import COUNTED_FIELDS, Connect, Connection
 from reviewbot.llm.usage import Usage, cost, price_of
-from reviewbot.pipeline.review import specialist_delta
+from reviewbot.pipeline.metered import Metered
+from reviewbot.pipeline.review import prepare, specialist_delta
+from reviewbot.repo.tree import Repository
 from reviewbot.templates import render
 from reviewbot.workspace.files import Workspace
 
@@ -250,3 +259,29 @@ def to_markdown(d: DryRun) -> str:
     out += ["", "Assumptions:"] + [f"- {a}" for a in assumptions(d)]
     out += ["", "Nothing was sent to /v1/messages."]
     return "\n".join(out) + "\n"
+
+
+async def count(change: Change, config: Config, workspace: Path, connection: Connection, connect: Connect,
+                target: providers.Target, on_event: OnEvent, repo: Repository | None = None,
+                cassette: Path | None = None) -> DryRun:
+    """Writes the workspace for `change` into `workspace`, counts the tokens of the pre-warm request
+    and of every planned first request, and returns the DryRun. The counts come from count_tokens
+    (free, no model call) through `connect(connection)`; on a platform without that endpoint they are
+    local estimates and nothing is opened. `cassette`: the replayed cassette, named when a request is
+    not in it."""
+    ws, prefix = prepare(change, config, workspace, repo=repo)
+    calls = planned_calls(ws, prefix, config)
+    requests = [prefix_request(prefix)] + [c.request for c in calls]
+    if target.platform.count_tokens:
+        on_event(TokensCounting(len(calls)))
+        async with connect(connection) as inner:
+            transport = Metered(inner, on_event, cassette)
+            counts = list(await asyncio.gather(*(transport.count_tokens(r) for r in requests)))
+    else:
+        on_event(TokensCounting(len(calls), target.platform.title))
+        counts = [providers.estimate_tokens(r, COUNTED_FIELDS) for r in requests]
+    return make_dry_run(change.meta, ws, prefix, config, counts[0],
+                        [(c.label, n) for c, n in zip(calls, counts[1:], strict=True)],
+                        len(change.files), change.additions, change.deletions, [c.effort for c in calls],
+                        counted=None if target.platform.count_tokens else target.platform.title,
+                        min_cacheable=providers.min_cacheable_tokens(target))

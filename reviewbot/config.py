@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from collections.abc import Callable, Iterable
-from enum import StrEnum
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +20,19 @@ from pydantic import BeforeValidator, ConfigDict, ValidationError
 from pydantic.dataclasses import dataclass
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from reviewbot.domain.findings import Severity
+from reviewbot.domain.enums import (
+    EFFORTS,
+    MODES,
+    ROUTINGS,
+    TTLS,
+    WARMUP_STRATEGIES,
+    BaseTTL,
+    Effort,
+    Mode,
+    Routing,
+    Severity,
+    Warmup,
+)
 from reviewbot.domain.specialists import NAMES, SUMMARY
 from reviewbot.errors import ConfigError
 from reviewbot.llm.providers import PROVIDERS, SETTINGS
@@ -29,40 +40,6 @@ from reviewbot.llm.providers import PROVIDERS, SETTINGS
 DEFAULT_MODEL = "claude-sonnet-5-5"
 
 
-class Effort(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    XHIGH = "xhigh"
-    MAX = "max"
-
-
-class Warmup(StrEnum):                 # how the cached prefix is written before the fan-out
-    LEADER = "leader"
-    PREWARM = "prewarm"
-    NONE = "none"
-
-
-class Routing(StrEnum):
-    TIERED = "tiered"                  # fewer specialists for small changes
-    ALL = "all"
-
-
-class Mode(StrEnum):
-    CACHED = "cached"
-    NAIVE = "naive"                    # no breakpoints, no warm-up (the baseline to beat)
-
-
-class BaseTTL(StrEnum):
-    FIVE_MINUTES = "5m"
-    ONE_HOUR = "1h"
-
-
-EFFORTS: tuple[Effort, ...] = tuple(Effort)
-WARMUP_STRATEGIES: tuple[Warmup, ...] = tuple(Warmup)
-ROUTINGS: tuple[Routing, ...] = tuple(Routing)
-MODES: tuple[Mode, ...] = tuple(Mode)
-TTLS: tuple[BaseTTL, ...] = tuple(BaseTTL)
 SUMMARISABLE = ("lockfile", "generated")          # file kinds `summarise` may name (binary always is)
 
 _REFUSED, _WHOLE = "config", "config_whole"

@@ -17,7 +17,7 @@ from reviewbot.commands import COMMANDS
 PACKAGE = Path(__file__).resolve().parents[1] / "reviewbot"
 
 # Import names of the packages a command needs only when it runs (the SDKs, git, templates, scanners).
-HEAVY = ("anthropic", "github", "unidiff", "git", "jinja2", "detect_secrets", "tree_sitter")
+HEAVY = ("anthropic", "github", "unidiff", "git", "jinja2", "detect_secrets", "tree_sitter", "pydantic", "httpx")
 
 # Commands whose module still imports its run at module level, with the owner who makes it light.
 # Empty: every command module is flags only, its body imported by its `run`.

@@ -1,7 +1,8 @@
 """Validation of submitted findings, placement on the diff, and the merge passes."""
 from helpers import change, file_change
 
-from reviewbot.domain.findings import FILE, GENERAL, INLINE, Submission, parse_submission, place
+from reviewbot.domain.enums import FILE, GENERAL, INLINE
+from reviewbot.domain.findings import Submission, parse_submission, place
 from reviewbot.pipeline.merge import apply_summary, findings_for_summary, first_pass
 
 

@@ -16,7 +16,8 @@ from corpus import clone
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.config import load_config
 from reviewbot.domain.change import ChangeMeta
-from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
+from reviewbot.domain.enums import FILE, GENERAL, INLINE
+from reviewbot.domain.findings import Finding
 from reviewbot.domain.result import AgentStatus, ReviewResult, Schedule
 from reviewbot.llm.anthropic_transport import AnthropicTransport, make_client
 from reviewbot.llm.cassettes import make_vcr

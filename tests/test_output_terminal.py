@@ -11,6 +11,7 @@ from corpus import clone
 from test_output_json import finding, synthetic_result
 
 from reviewbot.cli import main
+from reviewbot.domain.enums import GENERAL
 from reviewbot.domain.events import (
     AgentFailed,
     AgentFinished,
@@ -43,7 +44,6 @@ from reviewbot.domain.events import (
     SummarySkipped,
     TokensCounting,
 )
-from reviewbot.domain.findings import GENERAL
 from reviewbot.domain.result import AgentStatus
 from reviewbot.llm.usage import Usage
 from reviewbot.output.render import render, to_markdown

@@ -156,7 +156,8 @@ def test_the_effort_policy_is_the_default_where_nothing_else_is_set(tmp_path):
 def test_the_config_model_is_the_validation_wherever_a_value_comes_from():
     import dataclasses
 
-    from reviewbot.config import Mode, with_overrides
+    from reviewbot.config import with_overrides
+    from reviewbot.domain.enums import Mode
     with pytest.raises(ConfigError, match=r"^--model must be a non-empty string, got ''$"):
         with_overrides(Config(), model="")
     with pytest.raises(ConfigError, match=r"^f\.toml: 'aws_region' must be a non-empty string without spaces, got ''$"):

@@ -51,8 +51,9 @@ from reviewbot.bench.prefix import prefix_waste
 from reviewbot.bench.report import render_markdown, to_json
 from reviewbot.change.gitsource import read_local_change
 from reviewbot.change.ranges import read_ranges
-from reviewbot.config import Config, Mode
+from reviewbot.config import Config
 from reviewbot.domain.change import Change
+from reviewbot.domain.enums import Mode
 from reviewbot.domain.events import Event, OfReview, OnEvent, ignore
 from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import InputError, ReviewbotError

@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reviewbot.config import ROUTINGS, TTLS, WARMUP_STRATEGIES, Config, with_overrides
+from reviewbot.domain.enums import ROUTINGS, TTLS, WARMUP_STRATEGIES
 from reviewbot.errors import (
     EXIT_API,
     EXIT_INPUT,
@@ -66,13 +66,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b.add_argument("--reset-between", action="store_true",
                    help="reset cachesim before each review (default: one cache for the whole run)")
     b.add_argument("--no-naive", action="store_true", help="skip the second pass in the bot's naive mode")
-    b.add_argument("--model", help=f"model id (default: {Config.model})")
-    b.add_argument("--warmup", choices=WARMUP_STRATEGIES, help=f"warm-up strategy (default: {Config.warmup})")
-    b.add_argument("--routing", choices=ROUTINGS, help=f"which specialists run (default: {Config.routing})")
+    b.add_argument("--model", help="model id (default: the configuration's, claude-sonnet-5-5 unless set)")
+    b.add_argument("--warmup", choices=WARMUP_STRATEGIES, help="warm-up strategy (default: the configuration's)")
+    b.add_argument("--routing", choices=ROUTINGS, help="which specialists run (default: the configuration's)")
     b.add_argument("--base-ttl", choices=TTLS,
-                   help=f"TTL of the tools + system breakpoint (default: {Config.base_ttl})")
+                   help="TTL of the tools + system breakpoint (default: the configuration's)")
     b.add_argument("--related-code-tokens", type=int, metavar="N",
-                   help=f"ceiling of the related-code section (default: {Config.related_code_tokens}; 0: off)")
+                   help="ceiling of the related-code section (default: the configuration's; 0: off)")
     b.add_argument("--no-repository", action="store_true",
                    help="reviewers see the patches alone: no repository reads, searches or related code")
     b.add_argument("--no-effort-policy", action="store_true",
@@ -86,6 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def options(args: argparse.Namespace) -> BenchOptions:
     from reviewbot.bench.runner import BenchOptions
+    from reviewbot.config import Config, with_overrides
 
     if args.repo is not None and (args.corpus or args.cachesim or args.api_url or args.time_scale is not None):
         raise ConfigError("--repo runs against the real API: it does not take --corpus, --cachesim, --api-url or "

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewbot.commands.options import QUIET_HELP, VERBOSE_HELP
-from reviewbot.domain.findings import SEVERITIES
+from reviewbot.domain.enums import SEVERITIES
 from reviewbot.errors import (
     EXIT_API,
     EXIT_FINDINGS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reviewbot.config import EFFORTS
+from reviewbot.domain.enums import EFFORTS
 from reviewbot.errors import EXIT_API, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, Outcome, exit_code_help
 
 DEFAULT_JUDGE_MODEL = "claude-opus-5-5"

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewbot.commands.options import add_common
-from reviewbot.config import WARMUP_STRATEGIES
-from reviewbot.domain.findings import SEVERITIES
+from reviewbot.domain.enums import SEVERITIES, WARMUP_STRATEGIES
 from reviewbot.errors import (
     EXIT_API,
     EXIT_FINDINGS,

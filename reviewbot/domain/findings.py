@@ -25,34 +25,8 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from reviewbot.domain.change import Change
+from reviewbot.domain.enums import FILE, GENERAL, INLINE, SEVERITY_RANK, Placement, Severity, Verdict
 from reviewbot.domain.schema import field_errors, refuse, tool_schema
-
-
-class Severity(StrEnum):            # most severe first (SEVERITY_RANK: critical = 0)
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    NIT = "nit"
-
-
-class Verdict(StrEnum):             # the summary agent's judgment of the change, mildest first
-    NO_ISSUES = "no_issues"
-    MINOR_ISSUES = "minor_issues"
-    NEEDS_CHANGES = "needs_changes"
-    BLOCKING_ISSUES = "blocking_issues"
-
-
-class Placement(StrEnum):
-    INLINE = "inline"          # on a commentable new-file line of the diff
-    FILE = "file"              # on a file of the change
-    GENERAL = "general"        # on the change as a whole (no path, or a path outside the change)
-
-
-SEVERITIES: tuple[Severity, ...] = tuple(Severity)
-VERDICTS: tuple[Verdict, ...] = tuple(Verdict)
-INLINE, FILE, GENERAL = Placement.INLINE, Placement.FILE, Placement.GENERAL
-SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}       # critical = 0
 
 # The limits of a submission: the schema's maxLength/maxItems and the validation's, one set.
 MAX_FINDINGS = 50

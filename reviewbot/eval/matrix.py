@@ -12,7 +12,8 @@ import itertools
 from dataclasses import dataclass, replace
 from typing import Any
 
-from reviewbot.config import EFFORTS, Config, Effort
+from reviewbot.config import Config
+from reviewbot.domain.enums import EFFORTS, Effort
 from reviewbot.domain.specialists import NAMES
 from reviewbot.errors import ConfigError
 

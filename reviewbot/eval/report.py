@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reviewbot.domain.findings import SEVERITIES as REVIEW_SEVERITIES
+from reviewbot.domain.enums import SEVERITIES as REVIEW_SEVERITIES
 from reviewbot.eval.golden import SEVERITIES
 from reviewbot.eval.run import CellResult, PRResult
 from reviewbot.eval.score import Counts, SpecialistCounts

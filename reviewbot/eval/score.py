@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, fields
 
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from reviewbot.domain.findings import SEVERITIES as REVIEW_SEVERITIES
+from reviewbot.domain.enums import SEVERITIES as REVIEW_SEVERITIES
 from reviewbot.eval.golden import SEVERITIES
 
 MATCH, PARTIAL = "match", "partial"

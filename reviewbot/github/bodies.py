@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reviewbot.domain.change import FileChange
-from reviewbot.domain.findings import SEVERITY_RANK, Finding
+from reviewbot.domain.enums import SEVERITY_RANK
+from reviewbot.domain.findings import Finding
 from reviewbot.github.api import PostedReview
 from reviewbot.github.markers import (
     _BLOCK,

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reviewbot.domain.change import Change
-from reviewbot.domain.findings import GENERAL, INLINE, SEVERITY_RANK, Finding, place
+from reviewbot.domain.enums import GENERAL, INLINE, SEVERITY_RANK
+from reviewbot.domain.findings import Finding, place
 from reviewbot.github.bodies import BodyFinding, InlineComment, body_block, inline_comment
 from reviewbot.github.markers import FIXED, MAX_INLINE, REOPENED, marker
 from reviewbot.github.prior import Prior, Thread

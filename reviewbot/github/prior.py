@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reviewbot.domain.findings import SEVERITY_RANK
+from reviewbot.domain.enums import SEVERITY_RANK
 from reviewbot.github.api import PostedComment, PostedReview, ReviewThread
 from reviewbot.github.bodies import _VERDICT, BodyFinding, CostState, _body_findings
 from reviewbot.github.markers import (

@@ -40,8 +40,9 @@ from pathlib import Path
 
 from reviewbot.config import Config, with_overrides
 from reviewbot.domain.change import Change, ChangeMeta
+from reviewbot.domain.enums import SEVERITY_RANK
 from reviewbot.domain.events import Event, OnEvent
-from reviewbot.domain.findings import SEVERITY_RANK, Finding, reaches
+from reviewbot.domain.findings import Finding, reaches
 from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import (
     EXIT_API,

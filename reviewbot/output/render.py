@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from reviewbot.domain.change import ChangeMeta
-from reviewbot.domain.findings import INLINE, Finding, Verdict
+from reviewbot.domain.enums import INLINE, Verdict
+from reviewbot.domain.findings import Finding
 from reviewbot.domain.result import ReviewResult
 from reviewbot.llm.usage import call_cost, interactive_cost, summarize, usage_json
 from reviewbot.output.redact import redact_json, redact_result

@@ -27,7 +27,8 @@ from typing import Any
 from urllib.parse import quote
 
 from reviewbot import __version__
-from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding
+from reviewbot.domain.enums import FILE, GENERAL, INLINE
+from reviewbot.domain.findings import Finding
 from reviewbot.domain.result import ReviewResult
 from reviewbot.domain.specialists import SPECIALISTS, SUMMARY
 from reviewbot.output.safety import clean as _clean

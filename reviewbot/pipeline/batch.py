@@ -37,8 +37,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from reviewbot.config import BaseTTL, Config, Effort, Warmup
+from reviewbot.config import Config
 from reviewbot.domain.change import Change
+from reviewbot.domain.enums import BaseTTL, Effort, Warmup
 from reviewbot.domain.events import BatchEffortChosen, BatchReviewFailed, Event, OnEvent, ignore
 from reviewbot.domain.result import ReviewResult
 from reviewbot.domain.specialists import SUMMARY

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 
 from reviewbot.domain.change import Change
-from reviewbot.domain.findings import FILE, GENERAL, INLINE, Finding, Placement, Severity
+from reviewbot.domain.enums import FILE, GENERAL, INLINE, Placement, Severity
+from reviewbot.domain.findings import Finding
 
 SCANNER = "injection-scan"
 MAX_FINDINGS = 12

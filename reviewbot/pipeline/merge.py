@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass, replace
 
 from reviewbot.domain.change import Change
-from reviewbot.domain.findings import SEVERITY_RANK, Finding, Submission, _norm, place
-from reviewbot.domain.findings import Verdict as VerdictName
+from reviewbot.domain.enums import SEVERITY_RANK
+from reviewbot.domain.enums import Verdict as VerdictName
+from reviewbot.domain.findings import Finding, Submission, _norm, place
 from reviewbot.domain.specialists import NAMES
 
 

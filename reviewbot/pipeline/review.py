@@ -32,6 +32,7 @@ from reviewbot.agents.requests import Prefix, build_prewarm, effort_in_force
 from reviewbot.agents.tools import ToolBox
 from reviewbot.config import Config, check_models
 from reviewbot.domain.change import Change
+from reviewbot.domain.enums import VERDICTS
 from reviewbot.domain.events import (
     AgentFailed,
     AgentFinished,
@@ -49,7 +50,7 @@ from reviewbot.domain.events import (
     SummarySkipped,
     ignore,
 )
-from reviewbot.domain.findings import VERDICTS, Submission
+from reviewbot.domain.findings import Submission
 from reviewbot.domain.result import AgentStatus, Related, ReviewResult, Schedule, Status
 from reviewbot.domain.specialists import SUMMARY, by_name, selected
 from reviewbot.errors import APIError, BudgetExceeded, CredentialsError

@@ -26,7 +26,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from reviewbot.domain.change import Change, FileChange
-from reviewbot.domain.findings import FILE, INLINE, Finding, Severity
+from reviewbot.domain.enums import FILE, INLINE, Severity
+from reviewbot.domain.findings import Finding
 from reviewbot.secrets.detect import detect
 from reviewbot.secrets.rules import (
     ASSIGNMENT,

@@ -41,12 +41,12 @@ from reviewbot.llm import providers
 from reviewbot.llm.batches import ConnectBatches, connect_anthropic_batches
 from reviewbot.llm.cassettes import RECORD, REPLAY, use_cassette
 from reviewbot.llm.transport import Connect, Connection, connect_anthropic
-from reviewbot.llm.usage import usage_json
 from reviewbot.output.formats import MACHINE_FORMATS
 from reviewbot.output.render import empty_result, render, usage_line
 from reviewbot.output.terminal import QUIET, ProgressPrinter, progress_level, write_review
 from reviewbot.pipeline import dryrun
 from reviewbot.pipeline.batch import BatchQueue, Job, check_batch_target, run_batch_reviews
+from reviewbot.pipeline.keep import write_kept
 from reviewbot.pipeline.metered import Metered
 from reviewbot.pipeline.resume import redact_saved
 from reviewbot.pipeline.review import run_review
@@ -59,21 +59,6 @@ if TYPE_CHECKING:
     from reviewbot.config import Config
     from reviewbot.domain.change import Change
     from reviewbot.repo.tree import Repository
-
-
-def _keep(dir_: Path, result: ReviewResult) -> None:
-    """usage.json, review.json and findings/<specialist>.json beside the workspace, redacted."""
-    try:
-        (dir_ / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
-        raw = dir_ / "findings"
-        raw.mkdir(exist_ok=True)
-        for name, sub in sorted(result.raw.items()):
-            items = [] if sub is None else [f.to_json() for f in sub.findings]
-            (raw / f"{name}.json").write_text(json.dumps(redact_json(items, result.secrets), indent=2,
-                                                         ensure_ascii=False) + "\n")
-        (dir_ / "review.json").write_text(render(result, "json"))
-    except OSError as e:
-        raise InputError(f"cannot write to the kept workspace {dir_}: {e.strerror}") from None
 
 
 def check_paths(args: argparse.Namespace) -> None:
@@ -213,7 +198,7 @@ def review(args: argparse.Namespace, connect: Connect = connect_anthropic,
             if kept:
                 redact_saved(workspace, known)
         if kept:
-            _keep(workspace, result)
+            write_kept(workspace, result)
     write_review(render(result, args.format), args.format, sys.stdout)
     if level > QUIET:
         print(f"reviewbot: {usage_line(result)}", file=sys.stderr)

@@ -242,6 +242,33 @@ def test_opened_posts_one_review_and_the_same_event_again_posts_nothing(tmp_path
     assert_no_token(*texts)
 
 
+@pytest.mark.skipif(RECORDING, reason="replays the opened run's cassette; recording would append to it")
+def test_keep_workspace_keeps_what_reviewbot_review_keeps(tmp_path, capsys, monkeypatch):
+    """`--keep-workspace DIR` means what it means for `reviewbot review` (reviewbot.pipeline.keep):
+    the workspace, usage.json, review.json, each reviewer's raw findings and its saved result in
+    DIR/state. A --no-post run of the opened event, replayed from that run's cassette: its reads
+    and model calls are the same requests, and it writes nothing on GitHub."""
+    ws = tmp_path / "kept"
+    with recorder().use_cassette("test_github_opened.yaml", before_record_request=_no_control,
+                                 before_record_response=_canonical_host) as cass:
+        run = run_bot(monkeypatch, capsys, tmp_path, event_file(tmp_path, "widgets-7-opened"), "--no-post",
+                      "--format", "json", "--keep-workspace", str(ws))
+    assert run.code == 0, run.err
+    assert run.outputs["skipped"] == "no-post"
+    played = [c for i, c in enumerate(calls(cass)) if cass.play_counts[i]]
+    assert played and not [c for c in played if is_write(c)]
+    assert (ws / "shared-mr-context.txt").is_file()                             # the workspace
+    review = json.loads((ws / "review.json").read_text())
+    assert review == json.loads(run.out)                                        # what was printed
+    assert json.loads((ws / "usage.json").read_text())
+    saved = {p.stem: json.loads(p.read_text()) for p in (ws / "state").glob("*.json") if p.stem != "run"}
+    raw = {p.stem: json.loads(p.read_text()) for p in (ws / "findings").glob("*.json")}
+    assert raw and set(raw) <= set(saved)
+    for name, items in raw.items():                                             # each reviewer's own findings
+        assert items == saved[name]["submission"]["findings"]
+    assert (ws / "state" / "run.json").is_file()
+
+
 # ------------------------------------------------------------------------------------ a push
 
 

@@ -99,11 +99,12 @@ from reviewbot.github.source import (
 from reviewbot.github.thread_answer import answer_reply
 from reviewbot.llm import providers
 from reviewbot.llm.transport import Connect, Connection, connect_anthropic
-from reviewbot.llm.usage import CallRecord, usage_json
+from reviewbot.llm.usage import CallRecord
 from reviewbot.output.redact import redact_result
 from reviewbot.output.render import render, to_markdown, usage_line
 from reviewbot.output.terminal import ProgressPrinter, progress_level
 from reviewbot.pipeline import dryrun
+from reviewbot.pipeline.keep import write_kept
 from reviewbot.pipeline.metered import Metered
 from reviewbot.pipeline.resume import redact_saved
 from reviewbot.pipeline.review import run_review
@@ -595,11 +596,13 @@ def _run_pipeline(args: argparse.Namespace, change: Change, config: Config, api_
         repo = _repository(api, change, config, Path(tmp) / "objects.git", out) if api is not None else None
         if args.state_dir:
             return _review_with_state(args.state_dir, change, config, api_key, out, target, connect, repo)
-        if args.keep_workspace:
-            result = asyncio.run(_pipeline(change, config, api_key, args.keep_workspace, out.progress, connect, target,
-                                           out.known, repo))
-            (args.keep_workspace / "usage.json").write_text(json.dumps(usage_json(result.calls), indent=2) + "\n")
-            (args.keep_workspace / "review.json").write_text(render(result, "json"))
+        if args.keep_workspace:                    # as `reviewbot review --keep-workspace` keeps it
+            try:
+                result = asyncio.run(_pipeline(change, config, api_key, args.keep_workspace, out.progress, connect,
+                                               target, out.known, repo, keep_state=True))
+            finally:
+                redact_saved(args.keep_workspace, out.known)
+            write_kept(args.keep_workspace, result)
             return result
         return asyncio.run(_pipeline(change, config, api_key, Path(tmp) / "ws", out.progress, connect, target,
                                      out.known, repo))

@@ -66,7 +66,7 @@ from reviewbot.pipeline.resume import save_agent, save_run
 from reviewbot.pipeline.schedule import Budget, Runner, followers_cost, output_estimate
 from reviewbot.repo.related import RELATED_FILE, budget_for, build_related
 from reviewbot.repo.tree import Repository
-from reviewbot.secrets import SCANNER, known_secrets, redact_finding, redact_output
+from reviewbot.secrets import SCANNER, Secret, known_secrets, redact_finding, redact_output
 from reviewbot.secrets import findings as secret_findings
 from reviewbot.secrets import scan as scan_secrets
 from reviewbot.templates import render
@@ -284,15 +284,25 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     state = _FanOut()
     partial_reason = None
     fan = asyncio.create_task(_fan_out(runner, ws, prefix, config, limits, finished, keep_state, state))
-    done, _ = await asyncio.wait({fan}, timeout=max(0.0, deadline - runner.clock()))
-    if not done:
-        fan.cancel()
-        await asyncio.gather(fan, return_exceptions=True)
-        stopped = DeadlineReached(config.deadline_seconds)
-        partial_reason = stopped.reason
-        on_event(stopped)
-    else:
-        fan.result()                          # a fatal error (refused key, API down) ends the run here
+    # The secret scans read nothing but the change, and on a large one they take seconds (detect-secrets
+    # over every line of the diff and of the full files): they run in a worker thread while the
+    # reviewers' calls are in flight (created after the fan-out, so the leader is dispatched first), and
+    # are awaited where their result is first needed, after the fan-out and before the summary.
+    scans = asyncio.create_task(asyncio.to_thread(_secret_scans, change, known))
+    try:
+        done, _ = await asyncio.wait({fan}, timeout=max(0.0, deadline - runner.clock()))
+        if not done:
+            fan.cancel()
+            await asyncio.gather(fan, return_exceptions=True)
+            stopped = DeadlineReached(config.deadline_seconds)
+            partial_reason = stopped.reason
+            on_event(stopped)
+        else:
+            fan.result()                      # a fatal error (refused key, API down) ends the run here
+    except BaseException:
+        scans.cancel()                        # the thread runs to its end; nothing waits for its result
+        await asyncio.gather(scans, return_exceptions=True)
+        raise
     results = []
     for s in ws.plan.specialists:
         r = finished.get(s.name) or state.results.get(s.name)
@@ -304,11 +314,12 @@ async def run_review(change: Change, config: Config, transport: Transport, works
     statuses = [_status(r, tuple(pf.file.path for pf in ws.plan.assigned(r.name))) for r in results]
     api_failures = [r.failure for r in results if r.error and isinstance(r.failure, APIError)]
     if results and len(api_failures) == len(results):         # every reviewer met the API's failure
+        scans.cancel()
+        await asyncio.gather(scans, return_exceptions=True)
         raise api_failures[0]
     # Secrets found in the change are findings of their own, and no text that came from a model
     # carries one further (not to the summary agent, not to the output).
-    secrets = scan_secrets(change)
-    known = tuple(dict.fromkeys((*(known_secrets(change) if known is None else known), *(s.value for s in secrets))))
+    secrets, known = await scans
     if secrets:
         on_event(SecretsFound(len(secrets)))
     raw = {r.name: _redact_submission(r.submission, known) for r in results}
@@ -390,6 +401,14 @@ async def run_review(change: Change, config: Config, transport: Transport, works
         calls=tuple(sorted(runner.records, key=lambda c: c.started)), schedule=schedule, notes=tuple(notes),
         raw=raw, partial_reason=partial_reason, secrets=known,
         related=ws.related, tool_calls=tuple(state.tool_log))
+
+
+def _secret_scans(change: Change, known: tuple[str, ...] | None) -> tuple[tuple[Secret, ...], tuple[str, ...]]:
+    """The secrets the change commits, and every secret value redaction replaces (`known`, when the
+    caller has them, and those found). Pure: run in a worker thread beside the fan-out."""
+    secrets = scan_secrets(change)
+    return secrets, tuple(dict.fromkeys((*(known_secrets(change) if known is None else known),
+                                         *(s.value for s in secrets))))
 
 
 def _model_notes(config: Config, prefix: Prefix) -> list[str]:

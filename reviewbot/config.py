@@ -163,7 +163,7 @@ class Config:
     max_turns: PositiveInt = 8                 # per agent, tool round-trips included
     max_output_tokens: PositiveInt = 32_000    # per call, thinking included (thinking is billed as output)
     warmup: Annotated[Warmup, _one_of(WARMUP_STRATEGIES)] = Warmup.LEADER
-    # TTL of the tools + system breakpoint ("1h" pays across PRs)
+    # TTL of the tools + system breakpoint and of the one on the last pre-read call ("1h" pays across PRs)
     base_ttl: Annotated[BaseTTL, _one_of(TTLS)] = BaseTTL.FIVE_MINUTES
     max_retries: Count = 4                     # SDK retries (backoff with jitter) for 408/409/429/5xx
     timeout_seconds: Amount = 600.0

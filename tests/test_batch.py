@@ -59,8 +59,8 @@ def test_batch_params_put_every_breakpoint_at_one_hour_and_keep_the_rest_byte_id
                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "x"}]}]
     request = build_request(_prefix(), "you are security", history, 4000).body
     params = batch_params(request)
-    assert len(_ccs(request)) == 3 and any(cc.get("ttl") != "1h" for cc in _ccs(request))
-    assert _ccs(params) == [{"type": "ephemeral", "ttl": "1h"}] * 3
+    assert len(_ccs(request)) == 4 and any(cc.get("ttl") != "1h" for cc in _ccs(request))
+    assert _ccs(params) == [{"type": "ephemeral", "ttl": "1h"}] * 4
     assert _strip(params) == _strip(request)                 # nothing else changed
     assert _ccs(request)[1] == {"type": "ephemeral"}         # the interactive request is not touched
 

@@ -53,10 +53,11 @@ def test_breakpoints_system_preloaded_reads_and_newest_block(tmp_path):
                                                   "input": {"path": "diff/001-src__app.py.patch"}}]},
                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "x"}]}]
     req = build_request(prefix, "delta", history, 1000).body
-    assert _breakpoints(req) == [("system", 0), (2, 1), (5, 0)]
+    # system, the last read call (the same in every PR's reviews), the last read, the newest block: 4 of 4
+    assert _breakpoints(req) == [("system", 0), (1, 1), (2, 1), (5, 0)]
     assert "cache_control" not in history[1]["content"][0]          # the caller's history is not mutated
     first = build_request(prefix, "delta", [], 1000).body
-    assert _breakpoints(first) == [("system", 0), (2, 1)]          # no write for a lone delta
+    assert _breakpoints(first) == [("system", 0), (1, 1), (2, 1)]          # no write for a lone delta
     uses = req["messages"][1]["content"]
     # one read carries every pre-read patch: two blocks, not one per file
     assert [u["input"]["path"] for u in uses] == [CONTEXT_FILE, PRELOADED_FILE]
@@ -67,7 +68,7 @@ def test_breakpoints_system_preloaded_reads_and_newest_block(tmp_path):
     assert bundle == (ws.root / PRELOADED_FILE).read_text()                    # the read is a real file
     assert bundle.index("===== diff/001-src__app.py.patch (src/app.py) =====") < bundle.index("+++ b/src/b.py")
     assert "tool_choice" not in req and "thinking" not in req
-    assert _breakpoints(build_prewarm(prefix).body) == [("system", 0), (2, 1)]
+    assert _breakpoints(build_prewarm(prefix).body) == [("system", 0), (1, 1), (2, 1)]
 
 
 def test_preload_budget_leaves_the_rest_to_read_file(tmp_path):
@@ -86,6 +87,7 @@ def test_one_hour_ttl_only_on_the_stable_part(tmp_path):
     _, prefix = prepare(change(), Config(base_ttl="1h"), tmp_path / "ws")
     req = build_request(prefix, "d", [], 100).body
     assert req["system"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+    assert req["messages"][1]["content"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
     assert req["messages"][2]["content"][-1]["cache_control"] == {"type": "ephemeral"}
 
 
@@ -117,3 +119,13 @@ def test_naive_mode_inlines_everything_and_sets_no_breakpoint(tmp_path):
         first = req["messages"][0]["content"]
         assert ws.context_text in first[0]["text"] and "+++ b/src/app.py" in first[0]["text"]
         assert req["messages"][1]["content"] == [{"type": "text", "text": "delta"}]
+
+
+def test_the_prefix_up_to_the_read_calls_is_the_same_across_prs(tmp_path):
+    """Breakpoint 1b: the opening and the read calls name no file of the change, so a review of another
+    PR reads them from the cache instead of writing them again."""
+    _, p1 = prepare(change(file_change("src/app.py")), Config(), tmp_path / "a")
+    _, p2 = prepare(change(file_change("lib/other.js"), title="Other"), Config(), tmp_path / "b")
+    a, b = (build_request(p, "d", [], 100).body for p in (p1, p2))
+    assert a["messages"][:2] == b["messages"][:2] and a["messages"][2] != b["messages"][2]
+    assert "cache_control" in a["messages"][1]["content"][-1]

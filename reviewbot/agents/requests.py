@@ -6,12 +6,18 @@ Layout of every request of a review (the seven specialists, the summary, the pre
     system     base prompt                       <- breakpoint 1  |  byte-identical in every call:
     user       opening line                                       |  written to the cache once,
     assistant  tool_use read_file(shared-mr-context.txt),         |  read by all the others
-               tool_use read_file(diff/001-...patch), ...         |
+               tool_use read_file(preloaded-patches.txt), ...     |
+                                                 <- bp 1b        |  (up to 1b: the same in every PR)
     user       tool_results: the context, the patches <- bp 2    /
     system     (empty; output_config.effort: this agent's effort, where it differs from the review's
                and the model takes per-message effort)
     user       the agent's role and files        (varies per agent)
     ...        the agent's own turns             <- breakpoint 3 on the newest block, from turn 2
+
+Breakpoint 1 (tools + system) is what calls of other top-level efforts still share (batch items of
+different efforts); 1b, on the last pre-read call, ends the part that names nothing of the change
+(the opening and the fixed file names), so the reviews of the next PR read it instead of writing it
+again; 2 ends this review's shared prefix.
 
 The orchestrator pre-fills the reads every reviewer would make (the shared context and the
 reviewed patches, within a budget), so they are paid for once and read by everyone at the cache
@@ -22,7 +28,8 @@ models), and the top-level `output_config.effort` is the review's one effort, so
 same in every call (changing one would invalidate the cached messages). A specialist's own effort is
 a role:"system" message with empty content (`[]`) after the shared prefix (per-message effort), so all
 eight calls still read one cached prefix; on a model without per-message effort the review's one
-effort applies to every call. At most three breakpoints are used. With cache diagnostics each call
+effort applies to every call. Four breakpoints, the API's maximum; 1, 1b and 2 are a few
+lookback positions apart, and 3 finds the previous turn's entry a few positions back. With cache diagnostics each call
 names the message whose prefix it expects to reuse (`diagnostics.previous_message_id`).
 
 Each request comes out as a `Request`: the body as sent, how many of its messages are the shared
@@ -78,14 +85,18 @@ class Prefix:
     naive: bool = False     # the baseline: everything inlined in the user prompt, no cache_control at all
     effort: str | None = None       # the review's top-level effort (None: the model's default)
 
+    def _base_cc(self) -> dict[str, str]:
+        return {"type": "ephemeral", "ttl": "1h"} if self.base_ttl == "1h" else dict(EPHEMERAL)
+
     def system(self) -> list[dict[str, Any]]:
         if self.naive:
             return [{"type": "text", "text": self.system_text}]
-        cc = {"type": "ephemeral", "ttl": "1h"} if self.base_ttl == "1h" else dict(EPHEMERAL)
-        return [{"type": "text", "text": self.system_text, "cache_control": cc}]
+        return [{"type": "text", "text": self.system_text, "cache_control": self._base_cc()}]
 
     def messages(self) -> list[Message]:
-        """The three prefix messages: the opening, the pre-filled reads, their results (breakpoint 2).
+        """The three prefix messages: the opening, the pre-filled reads (breakpoint 1b on the last read
+        call: the opening and the calls name no file of the change, so the prefix up to there is the
+        same in every review of the same model and settings, across PRs), their results (breakpoint 2).
 
         Naive mode: one user message with the files' texts embedded (what a bot without caching sends)."""
         if self.naive:
@@ -96,6 +107,7 @@ class Prefix:
                                       for i, (path, _) in zip(ids, self.reads, strict=True)]
         results: list[dict[str, Any]] = [{"type": "tool_result", "tool_use_id": i, "content": text}
                                          for i, (_, text) in zip(ids, self.reads, strict=True)]
+        uses[-1]["cache_control"] = self._base_cc()
         results[-1]["cache_control"] = dict(EPHEMERAL)
         return [{"role": "user", "content": [{"type": "text", "text": self.opening}]},
                 {"role": "assistant", "content": uses},

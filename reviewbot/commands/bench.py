@@ -70,7 +70,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b.add_argument("--warmup", choices=WARMUP_STRATEGIES, help="warm-up strategy (default: the configuration's)")
     b.add_argument("--routing", choices=ROUTINGS, help="which specialists run (default: the configuration's)")
     b.add_argument("--base-ttl", choices=TTLS,
-                   help="TTL of the tools + system breakpoint (default: the configuration's)")
+                   help="TTL of the tools + system and pre-read-calls breakpoints (default: the configuration's)")
     b.add_argument("--related-code-tokens", type=int, metavar="N",
                    help="ceiling of the related-code section (default: the configuration's; 0: off)")
     b.add_argument("--no-repository", action="store_true",

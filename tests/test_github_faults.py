@@ -69,12 +69,12 @@ def no_retries(monkeypatch):
 @pytest.fixture
 def delete_fixed(monkeypatch):
     """As if the base branch's .reviewbot.toml said `delete_fixed_comments = true`."""
-    real = github_run.fetch_base
+    real = github_run.read_pull
 
-    def fetch(*a, **kw):
-        config, rules = real(*a, **kw)
-        return replace(config, delete_fixed_comments=True), rules
-    monkeypatch.setattr(github_run, "fetch_base", fetch)
+    def read(*a, **kw):
+        pr = real(*a, **kw)
+        return replace(pr, config=replace(pr.config, delete_fixed_comments=True))
+    monkeypatch.setattr(github_run, "read_pull", read)
 
 
 def ledger() -> list[dict]:

@@ -91,10 +91,8 @@ from reviewbot.github.source import (
     BINARY_NOTE,
     OMITTED_NOTE,
     PullInfo,
-    fetch_base,
-    fetch_omitted,
     incremental_change,
-    pull_change,
+    read_pull,
 )
 from reviewbot.github.thread_answer import answer_reply
 from reviewbot.llm import providers
@@ -313,17 +311,15 @@ class _Source:
 def _read_source(args: argparse.Namespace, api: PullRequestApi, event: PullRequestEvent, r: _Reading,
                  out: Out, title: str, connect: Connect) -> _Source:
     pull = r.pull
-    files, commits = api.files(), api.commits()
-    files, rebuilt = fetch_omitted(api, files, pull.base_sha, pull.head_sha)
-    base_config, rules = fetch_base(api, pull.base_sha, args.config)
+    read = read_pull(api, pull, args.config)
     ignore = fetch_ignore(api, pull.base_sha)
-    config = with_overrides(base_config, model=args.model, warmup=args.warmup, **providers.overrides(args))
+    config = with_overrides(read.config, model=args.model, warmup=args.warmup, **providers.overrides(args))
     target = providers.resolve(config, os.environ)     # a model the platform lacks: one line, before any call
     config = providers.apply(config, target)
     cloud = args.provider not in (None, "anthropic")
     if target.platform.name != "anthropic" and not cloud:   # named by the base branch's config only
         providers.check_credentials(target, os.environ)
-    pr_change = pull_change(pull, event.repository, files, commits, rules, prior_lines(r.prior), rebuilt)
+    pr_change = read.change(pull, event.repository, prior_lines(r.prior))
     out.known = known_secrets(pr_change)
     api.redact_with(out.known)               # every text posted from here on passes the redaction gate
     not_reviewed = tuple((f.path, "binary" if f.note == BINARY_NOTE else "patch omitted by GitHub")
@@ -332,13 +328,13 @@ def _read_source(args: argparse.Namespace, api: PullRequestApi, event: PullReque
     if r.scope.kind == "incremental" and r.scope.since is not None and pr_change.files:
         comparison = api.compare(r.scope.since, pull.head_sha)
         if comparison is not None and comparison.is_fast_forward:
-            change = incremental_change(pull, event.repository, comparison, files, r.scope.since, rules,
-                                        prior_lines(r.prior))
+            change = incremental_change(pull, event.repository, comparison, read.files, r.scope.since,
+                                        read.rules, prior_lines(r.prior))
             since = r.scope.since
             out.say(f"{title}: reviewing {len(comparison.commits)} commit(s) pushed since {since[:12]}")
         else:
             out.say(f"{title}: the history since {r.scope.since[:12]} was rewritten or merged; reviewing the whole PR")
-    return _Source(pr_change, change, since, config, target, connect, ignore, frozenset(rebuilt), not_reviewed)
+    return _Source(pr_change, change, since, config, target, connect, ignore, read.rebuilt, not_reviewed)
 
 
 def review_pull(args: argparse.Namespace, env: ActionsEnv, out: Out, event: PullRequestEvent, title: str,

@@ -243,3 +243,28 @@ def fetch_base(api: PullRequestApi, base_sha: str,
         if text is not None:
             rules.append((path, capped(text)))
     return config, tuple(rules)
+
+
+@dataclass(frozen=True)
+class PullRead:
+    """What a run reads of a pull request before it builds its Change: the files (omitted patches
+    rebuilt where cheap), the commits, and the base branch's config and review rules."""
+
+    files: tuple[ApiFile, ...]
+    commits: tuple[CommitInfo, ...]
+    rebuilt: frozenset[str]             # files whose patch GitHub omitted, rebuilt from their contents
+    config: Config
+    rules: tuple[tuple[str, str], ...]
+
+    def change(self, pull: PullInfo, repository: str, prior: tuple[str, ...]) -> Change:
+        """The whole PR as a Change (pull_change)."""
+        return pull_change(pull, repository, self.files, self.commits, self.rules, prior, self.rebuilt)
+
+
+def read_pull(api: PullRequestApi, pull: PullInfo, explicit_config: str | None) -> PullRead:
+    """One read of the pull request's files and commits, and of its base's config and rules; the
+    review run and the answer in a thread both start here."""
+    files, commits = api.files(), api.commits()
+    files, rebuilt = fetch_omitted(api, files, pull.base_sha, pull.head_sha)
+    config, rules = fetch_base(api, pull.base_sha, explicit_config)
+    return PullRead(files, commits, rebuilt, config, rules)

@@ -31,7 +31,7 @@ from reviewbot.github.api import PostedComment, PullRequestApi
 from reviewbot.github.event import TRUSTED_ASSOCIATIONS, ConversationEvent
 from reviewbot.github.outgoing import outgoing
 from reviewbot.github.prior import Prior, Thread, prior_lines
-from reviewbot.github.source import fetch_base, fetch_omitted, pull_change
+from reviewbot.github.source import read_pull
 from reviewbot.llm import providers
 from reviewbot.llm.transport import Connect, Connection
 from reviewbot.llm.usage import CallRecord
@@ -72,14 +72,13 @@ def answer_reply(api: PullRequestApi, args: argparse.Namespace, event: Conversat
     if not api_key and not cloud:
         return skip("no ANTHROPIC_API_KEY: the question in the thread is not answered", "no-api-key")
     pull = api.pull()
-    files, rebuilt = fetch_omitted(api, api.files(), pull.base_sha, pull.head_sha)
-    base_config, rules = fetch_base(api, pull.base_sha, args.config)
-    config = with_overrides(base_config, model=args.model, warmup=args.warmup, **providers.overrides(args))
+    read = read_pull(api, pull, args.config)
+    config = with_overrides(read.config, model=args.model, warmup=args.warmup, **providers.overrides(args))
     target = providers.resolve(config, os.environ)
     config = providers.apply(config, target)
     if cloud or target.platform.name != "anthropic":
         providers.check_credentials(target, os.environ, getattr(args, "aws_profile", None))
-    change = pull_change(pull, event.repository, files, api.commits(), rules, prior_lines(prior), rebuilt)
+    change = read.change(pull, event.repository, prior_lines(prior))
     out.known = known_secrets(change)
     api.redact_with(out.known)             # the answer passes the redaction gate like every post
     # the thread as the model reads it: the bot's comments and those of people with write access only

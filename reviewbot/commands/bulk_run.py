@@ -107,8 +107,7 @@ def bulk(args: argparse.Namespace, connect: Connect = connect_anthropic,
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(f"cannot create the output directory {args.out}: {e.strerror or e}") from None
-    connection = Connection(api_key, config.max_retries, config.timeout_seconds, stall_seconds=config.stall_seconds,
-                            target=target)
+    connection = Connection.of(config, api_key, target)
     with tempfile.TemporaryDirectory(prefix="reviewbot-bulk-") as tmp:
         results = asyncio.run(_review_all(todo, config, repo, connection, progress, args.poll_seconds, Path(tmp),
                                           connect, connect_batches, args.batch_ttl)) if todo else []

@@ -93,8 +93,7 @@ def check_paths(args: argparse.Namespace) -> None:
 def _connection(config: Config, api_key: str | None, replaying: bool, target: providers.Target) -> Connection:
     # Replaying, a miss is final: no SDK retries (they would only wait). Recordings keep no retried
     # error answers (reviewbot.llm.cassettes), so nothing in a cassette needs a retry.
-    return Connection(api_key, 0 if replaying else config.max_retries, config.timeout_seconds,
-                      stall_seconds=config.stall_seconds, target=target)
+    return Connection.of(config, api_key, target, retries=0 if replaying else None)
 
 
 async def _review(change: Change, config: Config, api_key: str | None, workspace: Path, progress: ProgressPrinter,

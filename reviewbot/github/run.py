@@ -573,8 +573,7 @@ def _dry_run(args: argparse.Namespace, api: PullRequestApi, src: _Source, api_ke
 
 
 def _connection(config: Config, api_key: str | None, target: providers.Target | None) -> Connection:
-    return Connection(api_key, config.max_retries, config.timeout_seconds, stall_seconds=config.stall_seconds,
-                      target=target)
+    return Connection.of(config, api_key, target)
 
 
 async def _pipeline(change: Change, config: Config, api_key: str | None, workspace: Path,

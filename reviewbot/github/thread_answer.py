@@ -130,8 +130,7 @@ def answer_reply(api: PullRequestApi, args: argparse.Namespace, event: Conversat
 
 async def _call(request: Request, config: Config, api_key: str | None, target: providers.Target,
                 out: Report, connect: Connect) -> tuple[CallRecord, list[dict[str, Any]]]:
-    async with connect(Connection(api_key, config.max_retries, config.timeout_seconds,
-                                  stall_seconds=config.stall_seconds, target=target)) as transport:
+    async with connect(Connection.of(config, api_key, target)) as transport:
         runner = Runner(Metered(transport, out.progress), out.progress,
                         Budget(config.budget_calls, config.budget_tokens, config.budget_dollars),
                         max_retries=config.max_retries)

@@ -93,6 +93,24 @@ class Connection:
     target: Target | None = None           # a cloud platform (reviewbot.llm.providers); None: the Claude API
     base_url: str | None = None            # the Claude API's endpoint (None: ANTHROPIC_BASE_URL, else the SDK's)
 
+    @classmethod
+    def of(cls, config: Timeouts, api_key: str | None, target: Target | None,
+           retries: int | None = None) -> Connection:
+        """The connection a review opens: the config's retries (or `retries`), timeout and stall limit."""
+        return cls(api_key, config.max_retries if retries is None else retries, config.timeout_seconds,
+                   stall_seconds=config.stall_seconds, target=target)
+
+
+class Timeouts(Protocol):
+    """What a Connection takes from the config (reviewbot.config.Config)."""
+
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def timeout_seconds(self) -> float: ...
+    @property
+    def stall_seconds(self) -> float | None: ...
+
 
 # Opens a Transport for the length of a run (the HTTP client closes with it). Commands take one.
 Connect = Callable[[Connection], AbstractAsyncContextManager[Transport]]

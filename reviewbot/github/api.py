@@ -261,6 +261,13 @@ class PullRequestApi:
                         head_ref=head.get("ref", ""), head_sha=head.get("sha", ""),
                         head_repository=(head.get("repo") or {}).get("full_name"), html_url=pr.get("html_url", ""))
 
+    def head_now(self) -> str:
+        """The PR's head sha as GitHub has it now: a fresh read (`pull` is the PR as the run first read it)."""
+        def get() -> str:
+            head = _fields(self._repo_obj().get_pull(self.number)).get("head") or {}
+            return str(head.get("sha") or "")
+        return self._call(f"reading pull request {self.repository}#{self.number} again", get)
+
     @staticmethod
     def _file(d: Json) -> ApiFile:
         return ApiFile(d["filename"], d.get("status", "modified"), d.get("patch"), d.get("previous_filename"),

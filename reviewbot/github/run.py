@@ -340,54 +340,100 @@ def _read_source(args: argparse.Namespace, api: PullRequestApi, event: PullReque
 def review_pull(args: argparse.Namespace, env: ActionsEnv, out: Out, event: PullRequestEvent, title: str,
                 connect: Connect, command: str = "", api: PullRequestApi | None = None) -> Ran:
     """A review run. `command`: "review" or "full-review" when a person asked for it in a comment
-    (pause does not apply; a full review ignores what was reviewed already)."""
+    (pause does not apply; a full review ignores what was reviewed already). The read (`prepare`) and
+    the post (`publish_review`) are the steps `reviewbot bulk --github` runs for each of its PRs."""
     with _failures(out, title):
-        if (why := _event_skip(args, event)) is not None:
-            return _skip(out, title, *why)
-        if args.dry_run and args.format == "sarif":
-            raise ConfigError("--dry-run prints markdown or json, not sarif")
-        api_key, no_key = _credentials(args, event)
-        if no_key:
-            return _skip(out, title, no_key, "no-api-key")
-        api = api or _api(args, env, event.repository, event.number)
-        pull = api.pull()
-        if (why := _pull_skip(args, pull.state, pull.draft)) is not None:
-            return _skip(out, title, *why)
-        r = _read_pr(api, pull, out, title, command)
-        out.extra["feedback"] = r.feedback.output()
-        if r.paused and not command and event.name != MANUAL:
-            return _skip(out, title, "automatic reviews are paused on this pull request (comment `/reviewbot "
-                         "resume`)", "paused")
-        if r.scope.kind == "skip":
-            if args.dry_run or args.no_post:
-                return _already_reviewed(args, out, title, r)
-            return Ran(_complete(api, r.prior, r.pull, r.login, out, title, args))
-        src = _read_source(args, api, event, r, out, title, connect)
-        if not src.pr_change.files:
-            return _skip(out, title, "no changed files", "no-files")
-        if args.dry_run:
-            return Ran(_dry_run(args, api, src, api_key, out, title, r))
-        result = _review(args, api, src, api_key, out)
+        ready = prepare(args, env, out, event, title, connect, command, api)
+        if isinstance(ready, Ran):
+            return ready
+        result = _review(args, ready, out)
+        if result is not None:
+            sys.stdout.write(render(result, args.format))
+            out.say(usage_line(result))
+    return publish_review(args, ready, result, out, title)
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A pull request read and ready for its paid review: what the post step needs afterwards."""
+
+    api: PullRequestApi
+    event: PullRequestEvent
+    reading: _Reading
+    source: _Source
+    api_key: str | None
+
+
+def prepare(args: argparse.Namespace, env: ActionsEnv, out: Out, event: PullRequestEvent, title: str,
+            connect: Connect, command: str = "", api: PullRequestApi | None = None) -> Ran | Ready:
+    """Everything before the paid review: the skip decisions, the PR and what the bot posted on it,
+    the base branch's config and rules, the ignore file, the Change. A run with nothing to review
+    ends here (a skip, an already reviewed head completed, a dry run) as a `Ran`. Failures are raised
+    (the caller reports them: `_failures`)."""
+    if (why := _event_skip(args, event)) is not None:
+        return _skip(out, title, *why)
+    if args.dry_run and args.format == "sarif":
+        raise ConfigError("--dry-run prints markdown or json, not sarif")
+    api_key, no_key = _credentials(args, event)
+    if no_key:
+        return _skip(out, title, no_key, "no-api-key")
+    api = api or _api(args, env, event.repository, event.number)
+    pull = api.pull()
+    if (why := _pull_skip(args, pull.state, pull.draft)) is not None:
+        return _skip(out, title, *why)
+    r = _read_pr(api, pull, out, title, command)
+    out.extra["feedback"] = r.feedback.output()
+    if r.paused and not command and event.name != MANUAL:
+        return _skip(out, title, "automatic reviews are paused on this pull request (comment `/reviewbot "
+                     "resume`)", "paused")
+    if r.scope.kind == "skip":
+        if args.dry_run or args.no_post:
+            return _already_reviewed(args, out, title, r)
+        return Ran(_complete(api, r.prior, r.pull, r.login, out, title, args))
+    src = _read_source(args, api, event, r, out, title, connect)
+    if not src.pr_change.files:
+        return _skip(out, title, "no changed files", "no-files")
+    if args.dry_run:
+        return Ran(_dry_run(args, api, src, api_key, out, title, r))
+    return Ready(api, event, r, src, api_key)
+
+
+def publish_review(args: argparse.Namespace, ready: Ready, result: ReviewResult | None, out: Out, title: str,
+                   recheck_head: bool = False) -> Ran:
+    """After the paid review (`result`, redacted; None when the reviewed commits change no file):
+    plan, post (unless --no-post) and report. `recheck_head`: read the PR again first, so a head
+    that moved while the review ran is said (the review is posted as the review of the head it read,
+    never of the new one: the next run reviews the commits pushed since)."""
     with _failures(out, title, result):
-        return Ran(_plan_and_post(args, api, event, r, src, result, out, title), result)
+        moved = None
+        if recheck_head and not args.no_post:
+            now = ready.api.head_now()
+            moved = now if now != ready.reading.pull.head_sha else None
+        return Ran(_plan_and_post(args, ready.api, ready.event, ready.reading, ready.source, result, out, title,
+                                  moved), result)
 
 
-def _review(args: argparse.Namespace, api: PullRequestApi, src: _Source, api_key: str | None,
-            out: Out) -> ReviewResult | None:
+def _review(args: argparse.Namespace, ready: Ready, out: Out) -> ReviewResult | None:
     """The paid review (None when the reviewed commits change no file of the PR), redacted before
-    anything is planned or posted, and printed on stdout."""
+    anything is planned or posted."""
+    src = ready.source
     if not src.change.files:
         return None
-    result = _run_pipeline(args, src.change, src.config, api_key, out, src.target, src.connect, api)
-    result = redact_result(replace(result, secrets=tuple(dict.fromkeys(result.secrets + out.known))))
-    sys.stdout.write(render(result, args.format))
-    out.say(usage_line(result))
-    return result
+    result = _run_pipeline(args, src.change, src.config, ready.api_key, out, src.target, src.connect, ready.api)
+    return redacted(result, out)
+
+
+def redacted(result: ReviewResult, out: Out) -> ReviewResult:
+    """The review with every secret of the change (and those it found) redacted: what is planned,
+    printed and posted."""
+    return redact_result(replace(result, secrets=tuple(dict.fromkeys(result.secrets + out.known))))
 
 
 def _plan_and_post(args: argparse.Namespace, api: PullRequestApi, event: PullRequestEvent, r: _Reading,
-                   src: _Source, result: ReviewResult | None, out: Out, title: str) -> Outcome:
-    """Plan what to post from the review, post it (unless --no-post) and report."""
+                   src: _Source, result: ReviewResult | None, out: Out, title: str, moved: str | None = None
+                   ) -> Outcome:
+    """Plan what to post from the review, post it (unless --no-post) and report. `moved`: the PR's
+    head now, when it is no longer the head that was reviewed (publish_review)."""
     config, prior, pull = src.config, r.prior, r.pull
     calls: tuple[CallRecord, ...] = result.calls if result else ()
     complete = result.complete if result else True
@@ -423,8 +469,12 @@ def _plan_and_post(args: argparse.Namespace, api: PullRequestApi, event: PullReq
 
     if o.raced is not None:
         sev = open_findings(o.raced, None, o.raced.all_body_findings, o.raced.omitted)
-        status = (f"Another run reviewed {pull.head_sha[:12]} at the same time and posted first"
-                  + ("; this run's duplicate review was withdrawn." if o.withdrawn else "; nothing posted."))
+        if o.superseded:
+            status = (f"Another run reviewed {o.superseded[:12]} after this run read the pull request; this "
+                      f"review of {pull.head_sha[:12]} is older and was not posted.")
+        else:
+            status = (f"Another run reviewed {pull.head_sha[:12]} at the same time and posted first"
+                      + ("; this run's duplicate review was withdrawn." if o.withdrawn else "; nothing posted."))
         out.say(f"{title}: {status}", always=True)
         out.finish(title, status, outputs(findings=len(sev), new=0, highest_severity=highest(sev),
                                           calls=calls, review_url=o.url, skipped="already-reviewed"), details)
@@ -434,6 +484,9 @@ def _plan_and_post(args: argparse.Namespace, api: PullRequestApi, event: PullReq
     status = (f"Posted {o.url or 'the review'}: {plan.new_count} new finding(s) ({len(o.inline)} inline), "
               f"{plan.repeated} already posted, {plan.folded} repeat(s) folded, "
               + _cleanup_status(o.cleanup))
+    if moved:
+        status = (f"The head moved to {moved[:12]} while the review ran: this is the review of {pull.head_sha[:12]}, "
+                  f"posted on that commit (the next run reviews the commits pushed since). " + status)
     if o.error:
         status += f" The summary was not updated ({o.error.rstrip('.')}); the next run completes it."
     out.say(status, always=True)
@@ -656,8 +709,9 @@ class Published:
     inline: tuple[InlineComment, ...] = ()     # the inline comments posted
     cleanup: Done = field(default_factory=Done)
     error: str = ""                            # the summary edit failed (the review is posted)
-    raced: Prior | None = None                 # another run posted this head's review first
+    raced: Prior | None = None                 # another run posted this head's review first (or a newer one)
     withdrawn: bool = False
+    superseded: str | None = None              # the head another run reviewed meanwhile, when not this one
 
 
 def _superseded(prior: Prior, new: PostedReview | None) -> tuple[Step, ...]:
@@ -687,10 +741,12 @@ def _summary(prior: Prior, pull: PullInfo, findings: tuple[BodyFinding, ...], ca
                         not_reviewed=not_reviewed, run_line=run_line, feedback=feedback)
 
 
-def _raced(api: PullRequestApi, login: str, head: str) -> Prior | None:
-    """What is on the PR when another run committed this head meanwhile, else None."""
+def _raced(api: PullRequestApi, login: str, head: str, before: str | None) -> Prior | None:
+    """What is on the PR when another run committed meanwhile (since `before` was the reviewed head):
+    this head, or another one (a review of this head posted now would then be out of order: the
+    newest committed run is what the next run starts from), else None."""
     now = read_prior(api.reviews(), (), login)
-    return now if now.reviewed == head else None
+    return now if now.reviewed == head or now.reviewed != before else None
 
 
 def _publish(api: PullRequestApi, plan: Plan, prior: Prior, pull: PullInfo, result: ReviewResult | None,
@@ -712,8 +768,9 @@ def _publish(api: PullRequestApi, plan: Plan, prior: Prior, pull: PullInfo, resu
     cost = prior.cost.plus(calls)
 
     api.wait_for_rate(3 + len(plan.steps))
-    if (other := _raced(api, login, head)) is not None:
-        return Published(other.summary.html_url if other.summary else "", raced=other)
+    if (other := _raced(api, login, head, prior.reviewed)) is not None:
+        return Published(other.summary.html_url if other.summary else "", raced=other,
+                         superseded=other.reviewed if other.reviewed != head else None)
 
     if prior.summary is None:                 # the first review: its body is the summary
         first = SummaryText(overview=result.overview if result else None, verdict=verdict, complete=complete,

@@ -33,9 +33,9 @@ def test_domain_imports_nothing_else_from_reviewbot(path):
     assert outside == PENDING.get(name, set())
 
 
-# github/run.py (the GitHub run) and github/thread_answer.py (the one answer call in a thread) are
-# orchestrators: they run the pipeline and an agent, as the commands do.
-ORCHESTRATORS = {"run.py", "thread_answer.py"}
+# github/run.py (the GitHub run), github/bulk.py (many PRs in one batch run) and github/thread_answer.py
+# (the one answer call in a thread) are orchestrators: they run the pipeline and an agent, as the commands do.
+ORCHESTRATORS = {"run.py", "bulk.py", "thread_answer.py"}
 CONSUMERS = modules("output") + [p for p in modules("github") if p.name not in ORCHESTRATORS]
 
 

@@ -10,6 +10,9 @@ the progress and the usage line of the whole run.
 
 A RANGE is `BASE..HEAD` (the change HEAD brings into BASE, from their merge-base, as `reviewbot
 review --base BASE --head HEAD`), or a single commit `REV` (the change of that commit: `REV^..REV`).
+With `--github OWNER/NAME` the arguments are pull request numbers of that repository instead: each
+is read through the GitHub API as `reviewbot github` reads it, all are reviewed in one batch run,
+and each review is posted as `reviewbot github` posts it (or, with --no-post, only written to --out).
 This module is the command's flags and help, light to import; the run is reviewbot.commands.bulk_run.
 """
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from reviewbot.commands.github import throttle
 from reviewbot.commands.options import QUIET_HELP, VERBOSE_HELP
 from reviewbot.domain.enums import SEVERITIES
 from reviewbot.errors import (
@@ -35,19 +39,24 @@ from reviewbot.output.formats import FORMAT_NAMES
 
 # What each exit code means for this command (errors.EXIT_CODES has the codes; README, "Exit codes").
 EXIT_MEANINGS = {
-    EXIT_OK: "every range reviewed, or nothing to review",
+    EXIT_OK: "every range reviewed, or nothing to review; with --github every PR posted (or written, "
+             "--no-post) or with nothing to do",
     EXIT_FINDINGS: "--fail-on threshold reached in some review (wins over 5)",
-    EXIT_USAGE: "usage or configuration error (bad flag or range, ANTHROPIC_API_KEY missing)",
+    EXIT_USAGE: "usage or configuration error (bad flag, range or PR number, ANTHROPIC_API_KEY or GITHUB_TOKEN "
+                "missing); with --github, a PR whose base branch has a bad config (the others go on)",
     EXIT_INPUT: "a range cannot be read (nothing was sent), or a review cannot be written",
-    EXIT_API: "the batch failed: the API refused the key, or failed after retries",
+    EXIT_API: "the batch failed: the API refused the key, or failed after retries; with --github, a PR GitHub "
+              "would not give or take (not found, no access, a failed post: the others go on; wins over 1 and 5)",
     EXIT_PARTIAL: "some review is partial (a batch item errored, expired or was canceled, or a reviewer "
-                  "failed); every review is written",
+                  "failed); every review is written (and posted, with --github)",
 }
 
 EPILOG = """
 examples:
   reviewbot bulk main..feature-a main..feature-b --out reviews/
-  reviewbot bulk $(git rev-list --since=yesterday main) --format json --out nightly/"""
+  reviewbot bulk $(git rev-list --since=yesterday main) --format json --out nightly/
+  reviewbot bulk --github OWNER/NAME 12 15 31               # three PRs: one batch run, three reviews posted
+  reviewbot bulk --github OWNER/NAME 12 15 31 --no-post     # reviewed and written to --out; nothing posted"""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,7 +66,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "all specialists in one Message Batch, then their tool rounds, then the summaries.\n"
                     "Each review goes to --out; stdout gets one line per review.",
         epilog=exit_code_help(EXIT_MEANINGS) + "\n" + EPILOG)
-    b.add_argument("ranges", nargs="+", metavar="RANGE", help="BASE..HEAD, or a commit REV (its own change)")
+    b.add_argument("ranges", nargs="+", metavar="RANGE",
+                   help="BASE..HEAD, or a commit REV (its own change); with --github, a pull request number N")
     b.add_argument("--repo", type=Path, default=Path("."), metavar="DIR",
                    help="the git repository (default: current directory)")
     b.add_argument("--out", type=Path, default=Path("reviewbot-bulk"), metavar="DIR",
@@ -66,7 +76,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="format of each review file (default: markdown)")
     b.add_argument("--config", type=Path, metavar="FILE",
                    help="config file (default: .reviewbot.toml, else [tool.reviewbot] in pyproject.toml, of the "
-                        "working tree)")
+                        "working tree); with --github, a path in the repository, read at each PR's base")
     b.add_argument("--model", metavar="ID", help="model id from reviewbot's model table")
     b.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
                    help=f"exit {EXIT_FINDINGS} when some review reports a finding of this severity or worse")
@@ -75,6 +85,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b.add_argument("--batch-ttl", choices=("1h", "5m"), default="1h",
                    help="TTL of the cache breakpoints in the batch items (default: 1h, as the batch docs advise; "
                         "5m writes at 1.25x instead of 2x, and pays when the rounds follow within 5 minutes)")
+    gh = b.add_argument_group("pull requests (--github)")
+    gh.add_argument("--github", metavar="OWNER/NAME",
+                    help="review these pull requests of the GitHub repository (GITHUB_TOKEN) and post each review "
+                         "as `reviewbot github` does; --config is then a path in the repository, read at each PR's "
+                         "base")
+    gh.add_argument("--no-post", action="store_true",
+                    help="with --github: review (paid) and write each review to --out; post nothing")
+    gh.add_argument("--review-drafts", action="store_true", help="with --github: review draft pull requests too")
+    gh.add_argument("--api-url", help="with --github: GitHub API URL (default: $GITHUB_API_URL, else "
+                                      "https://api.github.com)")
+    gh.add_argument("--github-throttle", type=throttle, default=(0.25, 1.0), metavar="SECONDS[,WRITE_SECONDS]",
+                    help="with --github: pause between GitHub requests and between writes (default: 0.25,1)")
     providers.add_arguments(b)
     noise = b.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)

@@ -1,5 +1,7 @@
 """The run of `reviewbot bulk` (its flags: reviewbot.commands.bulk): read every range, review them all
-together in batch mode (reviewbot.pipeline.batch), write each review to --out.
+together in batch mode (reviewbot.pipeline.batch), write each review to --out. With `--github
+OWNER/NAME` the arguments are pull requests, and the run is reviewbot.github.bulk (read each PR as
+`reviewbot github` does, one batch run, post each review as it does).
 
 Config is read once, from --config or the working tree. Every range is read before any call (a range
 that cannot be read is exit 3, nothing sent). The transports are opened from one Connection and
@@ -83,9 +85,14 @@ async def _review_all(items: list[RangeChange], config: Config, repo: Path, conn
 def bulk(args: argparse.Namespace, connect: Connect = connect_anthropic,
          connect_batches: ConnectBatches = connect_anthropic_batches) -> Outcome:
     """`connect` / `connect_batches` open the model transport and the batches client (a test passes its own)."""
-    progress = ProgressPrinter(sys.stderr, progress_level(args.quiet, args.verbose))
     if args.poll_seconds <= 0:
         raise ConfigError(f"--poll-seconds must be positive, got {args.poll_seconds}")
+    if args.github:
+        from reviewbot.github.bulk import bulk_github
+        return bulk_github(args, connect, connect_batches, run_usage)
+    if args.no_post:
+        raise ConfigError("--no-post is for pull requests (--github OWNER/NAME); a local bulk run posts nothing")
+    progress = ProgressPrinter(sys.stderr, progress_level(args.quiet, args.verbose))
     repo = args.repo.resolve()
     if not repo.is_dir():
         raise InputError(f"--repo {args.repo}: no such directory")

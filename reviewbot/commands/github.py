@@ -44,7 +44,7 @@ EXIT_MEANINGS = {
 }
 
 
-def _throttle(text: str) -> tuple[float, float]:
+def throttle(text: str) -> tuple[float, float]:
     try:
         values = [float(x) for x in text.split(",")]
     except ValueError:
@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="save each finished reviewer under DIR as it finishes, and reuse what a run on the same "
                         "change saved there: a re-run after a failed post or a killed job pays nothing twice "
                         "(the Action keeps DIR in the Actions cache)")
-    g.add_argument("--github-throttle", type=_throttle, default=(0.25, 1.0), metavar="SECONDS[,WRITE_SECONDS]",
+    g.add_argument("--github-throttle", type=throttle, default=(0.25, 1.0), metavar="SECONDS[,WRITE_SECONDS]",
                    help="pause between GitHub requests and between writes (default: 0.25,1, PyGithub's; 0 turns it "
                         "off)")
     providers.add_arguments(g)

@@ -8,6 +8,7 @@ recording and are never part of a cassette.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import urllib.parse
@@ -310,3 +311,40 @@ def test_the_run_exit_code_a_failure_over_findings_over_partial():
 def test_the_bulk_exit_codes_are_the_documented_ones():
     assert set(bulk_command.EXIT_MEANINGS) == {EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_API, EXIT_PARTIAL}
     assert "--github" in bulk_command.EXIT_MEANINGS[EXIT_API]
+
+
+class _ReviewedElsewhere(_PushDuringBatch):
+    """As _PushDuringBatch, then another run (`reviewbot github --repo --pr 8`, in a thread: its own
+    event loop) reviews and posts PR #8's new head while the bulk run is still in its batches."""
+
+    async def run(self, items, betas=(), on_event=ignore):
+        first = not self.pushed
+        got = await super().run(items, betas, on_event)
+        if first:
+            self.other = await asyncio.to_thread(main, ["github", "--repo", REPO, "--pr", "8", "--github-throttle",
+                                                        "0", "--format", "json"])
+        return got
+
+
+def test_bulk_posts_nothing_older_than_what_another_run_posted_meanwhile(tmp_path, capsys, env):
+    reset()
+    seen: list[_ReviewedElsewhere] = []
+
+    @asynccontextmanager
+    async def racing(connection, poll_seconds):
+        async with connect_anthropic_batches(connection, poll_seconds) as client:
+            seen.append(_ReviewedElsewhere(client))
+            yield seen[-1]
+
+    with cassette("test_github_bulk_superseded.yaml") as cass:
+        code, out, err = bulk(capsys, tmp_path / "out", "7", "8", connect_batches=racing)
+    assert_replayed(cass)
+    assert seen[0].other == EXIT_OK
+    assert code == EXIT_OK, err
+    posted = [(p, r["commit_id"]) for p, _, r in reviews_posted(cass)]
+    # the other run's review of the new head, then the bulk run's of #7; none of #8's old head after it
+    assert posted == [(f"/repos/{REPO}/pulls/8/reviews", PUSHED_HEAD), (f"/repos/{REPO}/pulls/7/reviews", OPENED_HEAD)]
+    [line8] = [ln for ln in out.splitlines() if ln.startswith(f"{REPO}#8: ")]
+    assert (f"Another run reviewed {PUSHED_HEAD[:12]} after this run read the pull request; this review of "
+            f"{OPENED_HEAD[:12]} is older and was not posted.") in line8
+    assert (tmp_path / "out" / "002-pr8.md").is_file()                 # the review is kept, not posted

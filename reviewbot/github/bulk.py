@@ -47,7 +47,7 @@ from reviewbot.errors import (
 )
 from reviewbot.github.api import PullRequestApi
 from reviewbot.github.event import ActionsEnv, manual_event
-from reviewbot.github.run import Out, Ran, Ready, _api, _failures, _repository, prepare, publish_review, redacted
+from reviewbot.github.run import Out, Ran, Ready, prepare, publish_review, pull_api, pull_repository, redacted
 from reviewbot.llm import providers
 from reviewbot.llm.batches import ConnectBatches
 from reviewbot.llm.transport import Connect, Connection
@@ -134,13 +134,12 @@ def _read(gargs: argparse.Namespace, env: ActionsEnv, pr: PullRun, first: PullRe
     """The read step of one PR (run.prepare); a failure is this PR's only."""
     event = manual_event(gargs.repo, pr.number)
     try:
-        with _failures(pr.out, pr.title):
-            got = prepare(gargs, env, pr.out, event, pr.title, connect, api=first.sibling(pr.number))
-            if isinstance(got, Ran):
-                pr.ran = got
-            else:
-                check_batch_target(got.source.target)          # the base branch's config may name a cloud platform
-                pr.ready = got
+        got = prepare(gargs, env, pr.out, event, pr.title, connect, api=first.sibling(pr.number))
+        if isinstance(got, Ran):
+            pr.ran = got
+        else:
+            check_batch_target(got.source.target)          # the base branch's config may name a cloud platform
+            pr.ready = got
     except ReviewbotError as e:
         _fail(pr, e)
 
@@ -158,7 +157,7 @@ def bulk_github(args: argparse.Namespace, connect: Connect, connect_batches: Con
         raise MissingCredentials("ANTHROPIC_API_KEY is not set")
     # the step outputs and job summary are one PR's (reviewbot github); the bulk run's report is its lines
     env = replace(ActionsEnv.from_environ(os.environ), output="", step_summary="")
-    first = _api(gargs, env, gargs.repo, numbers[0])          # one client for every PR (api.sibling)
+    first = pull_api(gargs, env, gargs.repo, numbers[0])          # one client for every PR (api.sibling)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -213,7 +212,7 @@ async def _review_all(prs: list[PullRun], gargs: argparse.Namespace, tmp: Path, 
     for pr in prs:
         assert pr.ready is not None
         src = pr.ready.source
-        repo = _repository(pr.ready.api, src.change, src.config, tmp / f"{pr.key}.git", pr.out)
+        repo = pull_repository(pr.ready.api, src.change, src.config, tmp / f"{pr.key}.git", pr.out)
         job = Job(pr.key, src.change, tmp / pr.key, repo, pr.out.known)
         group = next((g for c, g in groups if c == src.config), None)
         if group is None:

@@ -4,7 +4,9 @@ cleanup on old threads, the summary edit, and what the run leaves for GitHub Act
 
 `run` is the owner of that sequence; every step is a function that takes values and returns one
 (`_Reading`, `_Source`, `Published`, the review's `ReviewResult`), and the run ends with one
-`errors.Outcome`. What it reports goes through `Out`: one line per event on stderr, the step
+`errors.Outcome`. The steps before the paid review are `prepare` (it returns a `Ready` PR, or the
+`Ran` of a run with nothing to review), the steps after it `publish_review`; `reviewbot bulk
+--github` (github/bulk.py) runs the same two for each of its PRs, with one batch run between. What it reports goes through `Out`: one line per event on stderr, the step
 outputs and the job summary (github/actions.py). A failure is reported where it happens, with the
 review when there is one (`_failures`), and then raised to the CLI, which prints the one line.
 
@@ -218,7 +220,7 @@ def _event(args: argparse.Namespace, env: ActionsEnv) -> PullRequestEvent | Conv
     return read_any_event(args.event or env.event_path, env.event_name)
 
 
-def _api(args: argparse.Namespace, env: ActionsEnv, repository: str, number: int) -> PullRequestApi:
+def pull_api(args: argparse.Namespace, env: ActionsEnv, repository: str, number: int) -> PullRequestApi:
     if not env.token:
         raise ConfigError("GITHUB_TOKEN is not set (the action passes github.token by default)")
     read_s, write_s = args.github_throttle
@@ -377,7 +379,7 @@ def prepare(args: argparse.Namespace, env: ActionsEnv, out: Out, event: PullRequ
     api_key, no_key = _credentials(args, event)
     if no_key:
         return _skip(out, title, no_key, "no-api-key")
-    api = api or _api(args, env, event.repository, event.number)
+    api = api or pull_api(args, env, event.repository, event.number)
     pull = api.pull()
     if (why := _pull_skip(args, pull.state, pull.draft)) is not None:
         return _skip(out, title, *why)
@@ -602,7 +604,7 @@ def _dry_run(args: argparse.Namespace, api: PullRequestApi, src: _Source, api_ke
     a local estimate on a platform without it) and the estimated cost, on stdout; nothing posted."""
     change, config = src.change, src.config
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
-        repo = _repository(api, change, config, Path(tmp) / "objects.git", out)
+        repo = pull_repository(api, change, config, Path(tmp) / "objects.git", out)
         workspace = args.keep_workspace or Path(tmp) / "ws"
         plan = asyncio.run(dryrun.count(change, config, workspace, _connection(config, api_key, src.target),
                                         src.connect, src.target, out.progress, repo))
@@ -641,7 +643,7 @@ async def _pipeline(change: Change, config: Config, api_key: str | None, workspa
 def _run_pipeline(args: argparse.Namespace, change: Change, config: Config, api_key: str | None, out: Out,
                   target: providers.Target, connect: Connect, api: PullRequestApi | None = None) -> ReviewResult:
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
-        repo = _repository(api, change, config, Path(tmp) / "objects.git", out) if api is not None else None
+        repo = pull_repository(api, change, config, Path(tmp) / "objects.git", out) if api is not None else None
         if args.state_dir:
             return _review_with_state(args.state_dir, change, config, api_key, out, target, connect, repo)
         if args.keep_workspace:                    # as `reviewbot review --keep-workspace` keeps it
@@ -685,7 +687,7 @@ def _review_with_state(state_dir: Path, change: Change, config: Config, api_key:
         redact_saved(ws, out.known)
 
 
-def _repository(api: PullRequestApi, change: Change, config: Config, git_dir: Path, out: Out) -> Repository | None:
+def pull_repository(api: PullRequestApi, change: Change, config: Config, git_dir: Path, out: Out) -> Repository | None:
     """The PR's head and base from their tarballs (no checkout); without them the review goes on
     with the patches alone, and says so."""
     if not config.repository:
@@ -853,7 +855,7 @@ def _converse(args: argparse.Namespace, env: ActionsEnv, out: Out, event: Conver
         if not event.trusted:
             return _skip(out, title, f"{event.login or 'the author'} ({event.association}) has no write access to "
                          "the repository; ignored", "not-collaborator").outcome
-        api = _api(args, env, event.repository, event.number)
+        api = pull_api(args, env, event.repository, event.number)
         try:
             return _converse_with(args, env, out, event, title, api, connect)
         except ReadOnlyToken as e:

@@ -64,7 +64,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "bulk", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Review every RANGE (BASE..HEAD, or one commit REV) of --repo together in batch mode:\n"
                     "all specialists in one Message Batch, then their tool rounds, then the summaries.\n"
-                    "Each review goes to --out; stdout gets one line per review.",
+                    "Each review goes to --out; stdout gets one line per review. With --github OWNER/NAME the\n"
+                    "arguments are pull request numbers: each is read and its review posted as `reviewbot github`\n"
+                    "does (--no-post: written to --out only).",
         epilog=exit_code_help(EXIT_MEANINGS) + "\n" + EPILOG)
     b.add_argument("ranges", nargs="+", metavar="RANGE",
                    help="BASE..HEAD, or a commit REV (its own change); with --github, a pull request number N")

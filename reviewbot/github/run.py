@@ -6,8 +6,9 @@ cleanup on old threads, the summary edit, and what the run leaves for GitHub Act
 (`_Reading`, `_Source`, `Published`, the review's `ReviewResult`), and the run ends with one
 `errors.Outcome`. The steps before the paid review are `prepare` (it returns a `Ready` PR, or the
 `Ran` of a run with nothing to review), the steps after it `publish_review`; `reviewbot bulk
---github` (github/bulk.py) runs the same two for each of its PRs, with one batch run between. What it reports goes through `Out`: one line per event on stderr, the step
-outputs and the job summary (github/actions.py). A failure is reported where it happens, with the
+--github` (github/bulk.py) runs the same two for each of its PRs, with one batch run between.
+What it reports goes through `Out`: one line per event on stderr, the step outputs and the job
+summary (github/actions.py). A failure is reported where it happens, with the
 review when there is one (`_failures`), and then raised to the CLI, which prints the one line.
 
 Posting (`_publish`) is ordered so that a failure or a kill at any point leaves a state the next

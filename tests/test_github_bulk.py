@@ -348,3 +348,18 @@ def test_bulk_posts_nothing_older_than_what_another_run_posted_meanwhile(tmp_pat
     assert (f"Another run reviewed {PUSHED_HEAD[:12]} after this run read the pull request; this review of "
             f"{OPENED_HEAD[:12]} is older and was not posted.") in line8
     assert (tmp_path / "out" / "002-pr8.md").is_file()                 # the review is kept, not posted
+
+
+def test_bulk_posts_a_partial_review_and_exits_5(tmp_path, capsys, env):
+    # one batch item of the first batch errors (cachesim's fault plan): that PR's review is partial, and posted
+    control("/_reset", {"fault_plan": []})
+    reset_cachesim({**FAST, "fault_plan": [{"match": {"nth": 1}, "status": 529, "message": "Overloaded"}]})
+    with cassette("test_github_bulk_partial.yaml") as cass:
+        code, out, err = bulk(capsys, tmp_path / "out", "7", "8")
+    assert_replayed(cass)
+    assert code == EXIT_PARTIAL, err
+    assert [p for p, _, _ in reviews_posted(cass)] == [f"/repos/{REPO}/pulls/7/reviews", f"/repos/{REPO}/pulls/8/reviews"]
+    lines = out.splitlines()
+    assert sum("PARTIAL" in line for line in lines) == 1 and all("Posted " in line for line in lines)
+    partial = next(r for _, _, r in reviews_posted(cass) if "**Partial review:**" in r["body"])
+    assert read_markers(partial["body"], "summary")[0]["head"] == OPENED_HEAD

@@ -75,8 +75,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b.add_argument("--batch-ttl", choices=("5m", "1h"), default="5m",
                    help="TTL of each review's own cached part (its pre-read files; the tools and base prompt are "
                         "always at 1h). Default 5m: it writes at 1.25x instead of 2x, a review's items are adjacent "
-                        "in a batch, and a round that comes after it expired writes it once more for less than one "
-                        "1h write; 1h when most reviews have several tool rounds in slow batches")
+                        "in a batch, and keep-warm refreshes it while a batch runs, so it is the cheaper choice "
+                        "while a review's rounds come within about 30 minutes; 1h for slower batches")
     providers.add_arguments(b)
     noise = b.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)

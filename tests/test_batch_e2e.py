@@ -99,3 +99,26 @@ def test_bulk_keeps_a_review_whose_items_errored_as_partial(tmp_path, capsys, en
     text = json.dumps(failed)
     assert "overloaded_error" in text or "errored" in text
     assert "PARTIAL" in out.out
+
+
+def test_review_batch_tool_rounds_send_thinking_back_over_the_same_prefix(tmp_path, capsys, env):
+    # Nothing but the context pre-read: the reviewers read the patches themselves, so their next turns
+    # (thinking blocks sent back, which cachesim checks against the prefix they followed) go in later batches.
+    reset_cachesim(FAST)
+    repo, _ = clone("unidiff-126", tmp_path)
+    config = tmp_path / "rb.toml"
+    config.write_text("preload_chars = 0\nrelated_code_tokens = 0\n")
+    with cassette("test_batch_review_rounds_unidiff-126.yaml"):
+        code = main(["review", "--repo", str(repo), "--base", "base", "--head", "pr", "--format", "json",
+                     "--batch", "--config", str(config), "-v"])
+    out = capsys.readouterr()
+    review = json.loads(out.out)
+    assert code == 0 and review["complete"] is True, out.err
+    assert all(s["status"] == "ok" for s in review["specialists"] if s["status"] != "idle")
+    assert out.err.count("request(s) submitted") >= 3              # round 1, a tool round, the summaries
+    calls = review["usage"]["calls"]
+    later = [c for c in calls if not c["label"].endswith("#1")]
+    assert later and all(c["batch"] for c in calls)
+    first = next(c for c in calls if c["cache_write_1h"])
+    system_part = first["cache_write_1h"] + first["cache_write_5m"]
+    assert all(c["cache_read"] >= system_part for c in later)     # the review's part, read in every round

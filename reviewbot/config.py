@@ -165,6 +165,9 @@ class Config:
     warmup: Annotated[Warmup, _one_of(WARMUP_STRATEGIES)] = Warmup.LEADER
     # TTL of the tools + system breakpoint and of the one on the last pre-read call ("1h" pays across PRs)
     base_ttl: Annotated[BaseTTL, _one_of(TTLS)] = BaseTTL.FIVE_MINUTES
+    # batch mode's request layout (set by pipeline.batch.batch_config): the review's pre-read files in the
+    # system prompt, cached at this TTL (agents.requests.build_batch_request); None: the interactive layout
+    batch_ttl: Annotated[BaseTTL | None, _optional(TTLS)] = None
     max_retries: Count = 4                     # SDK retries (backoff with jitter) for 408/409/429/5xx
     timeout_seconds: Amount = 600.0
     min_confidence: Fraction = 0.5             # findings below are dropped before the summary
@@ -247,6 +250,8 @@ def config_from_mapping(data: Any, where: str = "config") -> Config:
     """A Config from a parsed TOML table; unknown keys and wrong types are errors naming the key."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a table")
+    if "batch_ttl" in data:                  # the layout of batch mode's requests: its flag's, never a file's
+        raise ConfigError(f"{where}: 'batch_ttl' is not a config key: batch mode takes it from --batch-ttl")
     try:
         return Config(**data)
     except ValidationError as e:

@@ -33,9 +33,13 @@ def test_review_batch_is_the_same_review_at_half_the_price(tmp_path, capsys, env
     assert review["summary"]["status"] == "ok" and review["verdict"]
     calls = review["usage"]["calls"]
     assert calls and all(c["batch"] for c in calls)
-    # every breakpoint at 1h: the prefix is written once at the 1h price, and read by the others
-    assert sum(c["cache_write_5m"] for c in calls) == 0
-    assert sum(1 for c in calls if c["cache_read"] >= 1024) >= len(calls) - 1
+    # the batch layout: the tools + base prompt written once at 1h, the review's files once at 5m (the
+    # default --batch-ttl), by the first item processed; every other item reads both
+    assert [c["cache_write_1h"] > 0 for c in calls].count(True) == 1
+    first = next(c for c in calls if c["cache_write_1h"])
+    assert first["cache_write_5m"] > 0
+    prefix = first["cache_write_1h"] + first["cache_write_5m"] + first["cache_read"]
+    assert all(c["cache_read"] >= prefix for c in calls if c is not first)
     totals = review["usage"]["totals"]
     assert totals["batch_calls"] == len(calls)
     assert totals["batch_discount_usd"] == pytest.approx(totals["cost_usd"], rel=1e-3)   # 50%: as much again
@@ -95,3 +99,26 @@ def test_bulk_keeps_a_review_whose_items_errored_as_partial(tmp_path, capsys, en
     text = json.dumps(failed)
     assert "overloaded_error" in text or "errored" in text
     assert "PARTIAL" in out.out
+
+
+def test_review_batch_tool_rounds_send_thinking_back_over_the_same_prefix(tmp_path, capsys, env):
+    # Nothing but the context pre-read: the reviewers read the patches themselves, so their next turns
+    # (thinking blocks sent back, which cachesim checks against the prefix they followed) go in later batches.
+    reset_cachesim(FAST)
+    repo, _ = clone("unidiff-126", tmp_path)
+    config = tmp_path / "rb.toml"
+    config.write_text("preload_chars = 0\nrelated_code_tokens = 0\n")
+    with cassette("test_batch_review_rounds_unidiff-126.yaml"):
+        code = main(["review", "--repo", str(repo), "--base", "base", "--head", "pr", "--format", "json",
+                     "--batch", "--config", str(config), "-v"])
+    out = capsys.readouterr()
+    review = json.loads(out.out)
+    assert code == 0 and review["complete"] is True, out.err
+    assert all(s["status"] == "ok" for s in review["specialists"] if s["status"] != "idle")
+    assert out.err.count("request(s) submitted") >= 3              # round 1, a tool round, the summaries
+    calls = review["usage"]["calls"]
+    later = [c for c in calls if not c["label"].endswith("#1")]
+    assert later and all(c["batch"] for c in calls)
+    first = next(c for c in calls if c["cache_write_1h"])
+    system_part = first["cache_write_1h"] + first["cache_write_5m"]
+    assert all(c["cache_read"] >= system_part for c in later)     # the review's part, read in every round

@@ -111,7 +111,7 @@ def test_bench_one_entry_against_cachesim(capsys, tmp_path):
     assert "| express-6522 " in stdout and "Routing" in stdout
     assert "[1/1] express-6522" in err and "[naive 1/1] express-6522" in err
     # the batch pass: the same PR in batch mode, after a cache reset, found in the ledger by custom_id
-    assert doc["settings"]["batch_mode_compared"] is True and doc["settings"]["batch_ttl"] == "1h"
+    assert doc["settings"]["batch_mode_compared"] is True and doc["settings"]["batch_ttl"] == "5m"
     assert r["batch_calls"] >= 2 and 0 < r["batch_usd"] < r["cost_usd"] and r["batch_over_interactive"] < 1
     assert "[batch] 1 PR(s)" in err and "batch/int" in stdout
 

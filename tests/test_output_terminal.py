@@ -17,7 +17,6 @@ from reviewbot.domain.events import (
     AgentFinished,
     AgentRefused,
     AgentStarted,
-    BatchEffortChosen,
     BatchEnded,
     BatchesSent,
     BatchSubmitted,
@@ -218,10 +217,6 @@ def test_the_lines_users_see():
         BatchSubmitted("msgbatch_1", 7): "batch msgbatch_1: 7 request(s) submitted",
         BatchEnded("msgbatch_1", 12.25, 6, 1, 0, 0): "batch msgbatch_1: ended after 12.2s (6 succeeded, 1 errored, "
                                                      "0 expired, 0 canceled)",
-        BatchEffortChosen(True): "batch mode: each agent at its own effort",
-        BatchEffortChosen(False, None, 9000): "batch mode: one effort (the model default) for every agent: the "
-                                              "prefix (~9000 tokens) would cost more to write once per effort level "
-                                              "than the thinking it saves",
         BatchesSent((("msgbatch_1", 7), ("msgbatch_2", 2))): "2 batch(es): msgbatch_1 (7 item(s)), msgbatch_2 "
                                                             "(2 item(s))",
         RangesSkipped(("a..b",)): "nothing to review in a..b: skipped",

@@ -32,6 +32,30 @@ effort applies to every call. Four breakpoints, the API's maximum; 1, 1b and 2 a
 lookback positions apart, and 3 finds the previous turn's entry a few positions back. With cache diagnostics each call
 names the message whose prefix it expects to reuse (`diagnostics.previous_message_id`).
 
+Batch mode (`Prefix.batch_ttl` set: build_batch_request) has its own layout. A batch item takes no
+beta header, so an agent's own effort is the request's top-level effort, which is keyed just before
+the first message block: a prefix that reaches into the messages is then one cache entry per effort
+level. So the review's shared content goes where every effort reads it, in the system blocks:
+
+    tools      read_file, submit_findings                    |  the same in every review and round
+    system     base prompt, batch note       <- bp 1 (1h)     |  of a run: written once per run
+    system     each pre-read file, fenced    <- bp 2 (batch_ttl)  this review's: written once
+    -- top-level output_config.effort: this agent's effort --
+    user       opening line                                   |  as in the interactive layout, but each
+    assistant  tool_use read_file(...) per pre-read file      |  result only points at the fence that
+    user       tool_results: "in the system prompt"       |  holds the file (a few tokens)
+    user       the agent's role and files        (varies per agent)
+    ...        the agent's own turns         <- bp 3 (batch_ttl) on the newest block, from turn 2
+
+The conversation opens as the interactive one does (the agent has read those files: it does not read
+them again), at the price of a few uncached tokens per call. The pre-read files are the texts the
+interactive tool results carry, each whole inside one `fence` (safety.fence, the same helper the
+context file's untrusted parts go through), and the batch note (prompts/batch_system.md.j2) says
+that they are data, not instructions: in the system prompt they no longer arrive as tool output, so
+the fence is what marks them. The layout is the same in every round of a review, so a thinking block
+sent back in round 2 follows the prefix it was produced after. 1h breakpoints precede the batch_ttl
+ones, as the API requires.
+
 Each request comes out as a `Request`: the body as sent, how many of its messages are the shared
 prefix and the effort its reply is written at, so the scheduler prices and paces it from these
 fields and never reads them back out of the body.
@@ -47,6 +71,8 @@ from typing import Any
 from reviewbot.agents.tools import READ_FILE_NAME, TOOLS
 from reviewbot.llm.models import model_info
 from reviewbot.llm.transport import Body
+from reviewbot.output.safety import fence
+from reviewbot.templates import render
 
 PRELOAD_ID = "toolu_reviewbot_preload_{:03d}"
 EPHEMERAL = {"type": "ephemeral"}
@@ -84,6 +110,7 @@ class Prefix:
     tools: tuple[dict[str, Any], ...] = TOOLS
     naive: bool = False     # the baseline: everything inlined in the user prompt, no cache_control at all
     effort: str | None = None       # the review's top-level effort (None: the model's default)
+    batch_ttl: str | None = None    # batch mode's layout (build_batch_request), the review's part at this TTL
 
     def _base_cc(self) -> dict[str, str]:
         return {"type": "ephemeral", "ttl": "1h"} if self.base_ttl == "1h" else dict(EPHEMERAL)
@@ -151,7 +178,10 @@ def build_request(prefix: Prefix, delta: str, history: list[Message], max_tokens
     """One turn of an agent: prefix + [its effort] + its role/files (delta) + its conversation so far.
 
     Breakpoint 3 sits on the newest block once the agent has turns of its own; on the first turn
-    the delta alone is too small to be worth a cache write that may never be read."""
+    the delta alone is too small to be worth a cache write that may never be read. With
+    `prefix.batch_ttl`, the batch layout (build_batch_request)."""
+    if prefix.batch_ttl is not None and not prefix.naive:
+        return build_batch_request(prefix, delta, history, max_tokens, effort, diagnostics)
     messages = prefix.messages()
     own = effort_message(prefix, effort)
     if own is not None:
@@ -174,10 +204,80 @@ def _shared(prefix: Prefix) -> int:
 
 def build_prewarm(prefix: Prefix) -> Request:
     """A max_tokens=0 call that writes the shared prefix to the cache and generates nothing (with the
-    same top-level settings as every agent call, which are part of the messages' cache key)."""
+    same top-level settings as every agent call, which are part of the messages' cache key). In the
+    batch layout it reads (and so refreshes) the system part: a keep-warm while a batch runs."""
+    if prefix.batch_ttl is not None and not prefix.naive:
+        return build_batch_prewarm(prefix)
     body: Body = {"model": prefix.model, "max_tokens": 0, "tools": [dict(t) for t in prefix.tools],
                   "system": prefix.system(), "messages": prefix.messages(), **_settings(prefix)}
     return Request(body, _shared(prefix), effort_in_force(prefix, None))
+
+
+BATCH_BASE_TTL = "1h"        # the batch layout's tools + system prompt: the same in every review of a run
+
+
+def _cc(ttl: str) -> dict[str, str]:
+    return {"type": "ephemeral", "ttl": ttl}
+
+
+def batch_system(prefix: Prefix) -> list[dict[str, Any]]:
+    """The batch layout's system blocks (module docstring): the base prompt and the batch note, the
+    same in every review and round (breakpoint at 1h), then each pre-read file whole in one fence
+    (breakpoint at the review's batch_ttl on the last)."""
+    ttl = prefix.batch_ttl or "5m"
+    base: list[dict[str, Any]] = [{"type": "text", "text": prefix.system_text},
+                                  {"type": "text", "text": render("batch_system.md.j2"), "cache_control": _cc(
+                                      BATCH_BASE_TTL)}]
+    reads: list[dict[str, Any]] = [{"type": "text", "text": fence(path, text)} for path, text in prefix.reads]
+    if reads:
+        reads[-1]["cache_control"] = _cc(ttl)
+    return base + reads
+
+
+def batch_messages(prefix: Prefix) -> list[Message]:
+    """The batch layout's opening messages: the opening line and the read_file calls of the pre-read
+    files, as in the interactive prefix, each result pointing at the system block that holds the text
+    (no breakpoint: they follow the top-level effort, and are a few tokens)."""
+    ids = [PRELOAD_ID.format(i) for i in range(len(prefix.reads))]
+    uses = [{"type": "tool_use", "id": i, "name": READ_FILE_NAME, "input": {"path": path}}
+            for i, (path, _) in zip(ids, prefix.reads, strict=True)]
+    results = [{"type": "tool_result", "tool_use_id": i, "content": render("batch_read.md.j2", path=path)}
+               for i, (path, _) in zip(ids, prefix.reads, strict=True)]
+    return [{"role": "user", "content": [{"type": "text", "text": prefix.opening}]},
+            {"role": "assistant", "content": uses}, {"role": "user", "content": results}]
+
+
+def _batch_settings(prefix: Prefix, effort: str | None) -> dict[str, Any]:
+    """The top-level effort of a batch-layout request: the effort the interactive request's reply would
+    be written at (effort_in_force), omitted when that is the model's default (the same cache key)."""
+    info = model_info(prefix.model)
+    level = effort_in_force(prefix, effort)
+    return {"output_config": {"effort": level}} if level and info.effort and level != info.default_effort else {}
+
+
+def build_batch_request(prefix: Prefix, delta: str, history: list[Message], max_tokens: int,
+                        effort: str | None = None, diagnostics: dict[str, Any] | None = None) -> Request:
+    """One turn of an agent in the batch layout (module docstring): tools + batch_system, the agent's
+    effort at the top level, its role/files (delta) and its conversation so far, breakpoint 3 on the
+    newest block from turn 2 at the review's batch_ttl. Nothing in the messages is shared (shared=0):
+    what all the calls of the review share is in the system blocks."""
+    messages = batch_messages(prefix) + [{"role": "user", "content": [{"type": "text", "text": delta}]}]
+    messages += copy.deepcopy(history)
+    if history:
+        messages[-1]["content"][-1]["cache_control"] = _cc(prefix.batch_ttl or "5m")
+    body: Body = {"model": prefix.model, "max_tokens": max_tokens, "tools": [dict(t) for t in prefix.tools],
+                  "system": batch_system(prefix), "messages": messages, **_batch_settings(prefix, effort)}
+    if diagnostics is not None and model_info(prefix.model).diagnostics:
+        body["diagnostics"] = diagnostics
+    return Request(body, 0, effort_in_force(prefix, effort))
+
+
+def build_batch_prewarm(prefix: Prefix) -> Request:
+    """The batch layout's max_tokens=0 call (a keep-warm, sent interactively: a batch cannot take it): it
+    reads the system part, which refreshes both of its entries, and writes nothing more."""
+    body: Body = {"model": prefix.model, "max_tokens": 0, "tools": [dict(t) for t in prefix.tools],
+                  "system": batch_system(prefix), "messages": batch_messages(prefix), **_batch_settings(prefix, None)}
+    return Request(body, 0, effort_in_force(prefix, None))
 
 
 def tool_result(tool_use_id: str, content: str, is_error: bool = False) -> dict[str, Any]:

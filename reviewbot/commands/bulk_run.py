@@ -68,7 +68,7 @@ def run_usage(calls: list[CallRecord]) -> str:
 
 async def _review_all(items: list[RangeChange], config: Config, repo: Path, connection: Connection,
                       progress: ProgressPrinter, poll_seconds: float, workspaces: Path, connect: Connect,
-                      connect_batches: ConnectBatches, ttl: str = "1h") -> list[ReviewResult]:
+                      connect_batches: ConnectBatches, ttl: str) -> list[ReviewResult]:
     async with connect(connection) as transport, connect_batches(connection, poll_seconds) as client:
         queue = BatchQueue(client, progress)
         jobs = [Job(it.key, it.change, workspaces / it.key,

@@ -194,26 +194,6 @@ class BatchEnded:
 
 
 @dataclass(frozen=True)
-class BatchEffortChosen:
-    """How a review in batch mode runs its agents' efforts (reviewbot.pipeline.batch.review_config):
-    each at its own, or all at one (`effort`; None: the model's default) because the prefix would cost
-    more to write once per effort level than the thinking it saves."""
-
-    own_efforts: bool
-    effort: str | None = None
-    prefix_tokens: int = 0
-
-    @property
-    def note(self) -> str:
-        """The choice as the review's notes say it."""
-        if self.own_efforts:
-            return "batch mode: each agent at its own effort"
-        return (f"batch mode: one effort ({self.effort or 'the model default'}) for every agent: the prefix "
-                f"(~{self.prefix_tokens} tokens) would cost more to write once per effort level than the "
-                "thinking it saves")
-
-
-@dataclass(frozen=True)
 class BatchReviewFailed:
     """No batch item of a review succeeded: it is kept as a partial review with the reason."""
 
@@ -329,7 +309,7 @@ Event = (
     | LeaderFailed | DeadlineReached | SecretsFound | ManipulationFound | SummarySkipped | AgentRefused | FileRead
     | CodeSearched | Pacing | StreamRetried | KeepWarm | CallFinished | TokensCounting | EvalStarted | EvalCell
     | EvalReviewReused | EvalReviewing | EvalReviewed | EvalJudging | EvalScored | EvalFailed | EvalCellScored
-    | BatchSubmitted | BatchEnded | BatchEffortChosen | BatchReviewFailed | BatchesSent | RangesSkipped | OfReview
+    | BatchSubmitted | BatchEnded | BatchReviewFailed | BatchesSent | RangesSkipped | OfReview
 )
 """Every kind of event (`typing.get_args(Event)` lists them)."""
 

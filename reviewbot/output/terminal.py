@@ -25,7 +25,6 @@ from reviewbot.domain.events import (
     AgentFinished,
     AgentRefused,
     AgentStarted,
-    BatchEffortChosen,
     BatchEnded,
     BatchesSent,
     BatchReviewFailed,
@@ -185,8 +184,6 @@ def describe(event: Event) -> str:
         case BatchEnded(batch_id, seconds, succeeded, errored, expired, canceled):
             return (f"batch {batch_id}: ended after {seconds:.1f}s ({succeeded} succeeded, {errored} errored, "
                     f"{expired} expired, {canceled} canceled)")
-        case BatchEffortChosen():
-            return event.note
         case BatchReviewFailed(error):
             return f"every batch item failed: {error}"
         case BatchesSent(batches):

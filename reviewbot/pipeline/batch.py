@@ -15,23 +15,34 @@ it. So:
 Every call is therefore still one agent turn with its own CallRecord, priced at the batch factor
 (`CallRecord.batch`), and the result is the same ReviewResult, rendered by the same outputs.
 
-What changes against the interactive review (`batch_config`): every breakpoint gets the 1-hour TTL
-(a batch may take longer than 5 minutes, as the batch-processing docs warn, and the 1h entry lives
-across the rounds), so the prefix stays byte-identical across all the calls of a review; there is
-no leader (a batch has no first event to wait for: the warm-up is "none" and the first item that
-the API processes writes the prefix, best-effort as the docs say); the deadline becomes the batch's
-own 24 hours. A max_tokens=0 call (a keep-warm) cannot be a batch item and goes to the interactive
-transport. An item that ends errored, expired or canceled is that agent's failure (the review is
-partial, exit 5); a review all of whose items failed is kept as a partial review with the reason,
-never lost. Only a batch that cannot be created or read (a refused key, the API down) fails them all.
+What changes against the interactive review (`batch_config`): the requests take the batch layout
+(agents.requests.build_batch_request): a batch item takes no beta header, so an agent's own effort
+is the item's top-level effort, keyed before the messages, and the review's pre-read files go in the
+system blocks, which every effort level reads: each review writes its prefix once, whatever the
+efforts of its agents. The tools and base prompt (the same in every review of the run and every
+round) have the 1-hour TTL; the review's own part has `ttl`, by default the 5-minute one
+(DEFAULT_BATCH_TTL): a 1h write costs 2x the input price against 1.25x, which on a large prefix
+eats most of the batch discount (README "Batch mode" has the figures), and a review's items are
+adjacent in a batch (sorted by custom_id), so its first item writes the part and the next read it
+within seconds. A later round (a tool round, the summary) comes one batch later: while a review
+waits on a batch, its keep-warm (a max_tokens=0 call, which a batch cannot take) goes to the
+interactive transport and reads the part at the read price, at most `keep_warm_limit` times per
+batch round (as many refreshes as cost less than writing the part again). So the 5m part is the
+cheaper one while a review's rounds come within about 30 minutes of each other; the worst case, a
+round after the refreshes ran out, writes the part again (1.85x the cost of one 1h write of it in
+all, with the refreshes); `--batch-ttl 1h` is for slow batches. There is no leader (a batch has no first
+event to wait for: the warm-up is "none" and the first item that the API processes writes the
+prefix, best-effort as the docs say); the deadline becomes the batch's own 24 hours. An item that
+ends errored, expired or canceled is that agent's failure (the review is partial, exit 5); a review
+all of whose items failed is kept as a partial review with the reason, never lost. Only a batch that
+cannot be created or read (a refused key, the API down) fails them all.
 """
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
 import json
-import tempfile
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,22 +50,22 @@ from typing import Any
 
 from reviewbot.config import Config
 from reviewbot.domain.change import Change
-from reviewbot.domain.enums import BaseTTL, Effort, Warmup
-from reviewbot.domain.events import BatchEffortChosen, BatchReviewFailed, Event, OnEvent, ignore
+from reviewbot.domain.enums import BaseTTL, Warmup
+from reviewbot.domain.events import BatchReviewFailed, Event, OnEvent, ignore
 from reviewbot.domain.result import ReviewResult
-from reviewbot.domain.specialists import SUMMARY
-from reviewbot.errors import APIError, ConfigError, CredentialsError
+from reviewbot.errors import APIError, BudgetExceeded, ConfigError, CredentialsError
 from reviewbot.llm import providers
 from reviewbot.llm.batches import Batches, BatchInfo, ItemResult
-from reviewbot.llm.models import EFFORT_LEVELS, model_info
+from reviewbot.llm.models import BATCH_FACTOR
 from reviewbot.llm.transport import Body, OnStart, Reply, Start, Transport, betas_for
 from reviewbot.llm.usage import price_of
-from reviewbot.pipeline.review import prepare, run_review
-from reviewbot.pipeline.schedule import estimate_tokens
+from reviewbot.pipeline.review import run_review
 from reviewbot.repo.tree import Repository
 
 BATCH_DEADLINE_SECONDS = 25 * 3600.0       # a batch expires after 24 h; the review waits that long
 ONE_HOUR_OVER_5M = 12                      # the 1h TTL in units of the 5-minute one (cache_ttl_seconds)
+DEFAULT_BATCH_TTL = "5m"                   # the review's own part (module docstring; README "Batch mode")
+BATCH_TTLS = ("5m", "1h")
 SETTLE_TICKS = 50                          # event-loop turns with no new request before a batch is sent
 SETTLE_SECONDS = 0.05
 ITEM_FAILURE = "batch-item"                # APIError.kind of an item that ended errored, expired or canceled
@@ -69,69 +80,22 @@ def check_batch_target(target: providers.Target) -> None:
                           f"{target.platform.title} review without --batch (provider 'anthropic' has it)")
 
 
-def batch_config(config: Config, ttl: str = "1h") -> Config:
-    """The configuration a review runs with in batch mode (module docstring)."""
+def batch_config(config: Config, ttl: str = DEFAULT_BATCH_TTL) -> Config:
+    """The configuration a review runs with in batch mode (module docstring): the batch layout with the
+    review's part at `ttl`, whose lifetime times the keep-warm; no leader; the batch's deadline."""
     scale = ONE_HOUR_OVER_5M if ttl == "1h" else 1
-    return replace(config, warmup=Warmup.NONE, base_ttl=BaseTTL(ttl),
+    return replace(config, warmup=Warmup.NONE, batch_ttl=BaseTTL(ttl),
                    cache_ttl_seconds=config.cache_ttl_seconds * scale,
                    deadline_seconds=max(config.deadline_seconds, BATCH_DEADLINE_SECONDS))
 
 
-def keeps_own_efforts(model: str, prefix_tokens: int, efforts: Sequence[str | None], review_effort: str | None,
-                      ttl: str) -> bool:
-    """Whether a review in batch mode should keep its agents' own efforts. A batch item takes its effort
-    at the top level (batch_params), which is keyed before the messages: every effort level then writes
-    the prefix messages once more. Keep them when the thinking they save (the model table's estimate
-    per turn) is worth more than those extra writes; else every agent runs at the highest of the
-    efforts (no agent thinks less than it would have), with one prefix. Pure."""
-    info = model_info(model)
-    if not info.effort:
-        return True
-    base = info.effort_or_default(review_effort)
-    levels = {e or base for e in efforts}
-    if len(levels) <= 1:
-        return True
-    price = price_of(model, prefix_tokens)
-    write = price.write_1h if ttl == "1h" else price.write_5m
-    top = max(levels, key=lambda e: EFFORT_LEVELS.index(e or "high"))
-    saving = sum(info.thinking_tokens(top) - info.thinking_tokens(e or base) for e in efforts) * price.output
-    return saving > (len(levels) - 1) * prefix_tokens * write
-
-
-def uniform_effort(config: Config, efforts: Sequence[str | None]) -> Config:
-    """`config` with one effort for every agent: the highest of `efforts` (None: the model's default)."""
-    info = model_info(config.model)
-    base = info.effort_or_default(config.effort)
-    top = max((e or base for e in efforts), key=lambda e: EFFORT_LEVELS.index(e or "high"))
-    return replace(config, effort=None if top == info.default_effort else Effort(top or "high"), specialist_effort=(),
-                   summary_effort=None, effort_policy=False)
-
-
-def batch_params(request: dict[str, Any], ttl: str = "1h") -> dict[str, Any]:
-    """A Messages request as a batch item's params: the same request, every breakpoint at the 1h TTL
-    (the cache key ignores cache_control, so the prefix is the interactive one, byte for byte), and an
-    agent's own effort, which the interactive request gives as an effort-only system message (a beta),
-    as the item's top-level effort: batch items take no beta header (cachesim's do not, and the docs
-    do not say the batch's header reaches them). Agents of one effort still share the whole prefix;
-    the tools + system part is shared by all (the effort is keyed just before the messages)."""
-    params = copy.deepcopy(request)
-    own = [m for m in params.get("messages") or () if m.get("role") == "system" and "output_config" in m
-           and not m.get("content")]
-    if own:
-        params["messages"] = [m for m in params["messages"] if not any(m is o for o in own)]
-        params["output_config"] = {**(params.get("output_config") or {}), **own[-1]["output_config"]}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "cache_control" in node:
-                node["cache_control"] = {"type": "ephemeral", "ttl": ttl}
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-    walk(params)
-    return params
+def keep_warm_limit(model: str, ttl: str) -> int:
+    """How many keep-warm refreshes of a review's part (interactive reads, full price) one batch round may
+    take: as many as cost less than writing the part again in the next round (a batch write at `ttl`).
+    Pure: on Sonnet 5.5 (write 2.5 / 4 $/MTok at 5m / 1h, read 0.1) 12 at 5m and 20 at 1h."""
+    p = price_of(model)
+    write = p.write_1h if ttl == "1h" else p.write_5m
+    return math.floor(write * BATCH_FACTOR / p.read + 1e-9)
 
 
 def custom_id(key: str, params: dict[str, Any]) -> str:
@@ -143,7 +107,8 @@ def custom_id(key: str, params: dict[str, Any]) -> str:
 
 def assemble(pending: Sequence[tuple[str, dict[str, Any]]]) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
     """The items of one batch from the waiting (custom_id, params): sorted by custom_id, identical
-    requests once; and the beta headers any item needs (one header for the whole batch)."""
+    requests once; and the beta headers any item needs (one header for the whole batch; none in the
+    batch layout, which carries every effort at the top level)."""
     items = dict(sorted(pending, key=lambda p: p[0]))
     betas = sorted({b for params in items.values() for b in betas_for(params)})
     return list(items.items()), betas
@@ -166,11 +131,10 @@ class BatchQueue:
         self._round = _Round()
         self._generation = 0
         self._settling: asyncio.Task[None] | None = None
-        self.ttl = "1h"                                      # the breakpoints' TTL in every item
         self.batches: list[tuple[BatchInfo, int]] = []       # (batch, items)
 
-    def submit(self, key: str, request: dict[str, Any]) -> Awaitable[ItemResult]:
-        params = batch_params(request, self.ttl)
+    def submit(self, key: str, params: dict[str, Any]) -> Awaitable[ItemResult]:
+        """Queue one request (in the batch layout, as built) under review `key`; its item's result."""
         cid = custom_id(key, params)
         future: asyncio.Future[ItemResult] = asyncio.get_running_loop().create_future()
         if cid not in self._round.waiting:
@@ -210,14 +174,21 @@ class BatchQueue:
 
 class BatchTransport:
     """The Transport one review is given in batch mode: `send` goes through the shared queue under this
-    review's `key`; a max_tokens=0 call and token counting go to `interactive`."""
+    review's `key`; a max_tokens=0 call (a keep-warm) and token counting go to `interactive`, at most
+    `keep_warm_limit` keep-warms per batch round (then BudgetExceeded: the review's keep-warm stops)."""
 
-    def __init__(self, queue: BatchQueue, key: str, interactive: Transport):
+    def __init__(self, queue: BatchQueue, key: str, interactive: Transport, keep_warm_limit: int | None = None):
         self.queue, self.key, self.interactive = queue, key, interactive
+        self.keep_warm_limit, self._warmed = keep_warm_limit, 0
 
     async def send(self, request: Body, on_start: OnStart | None = None) -> Reply:
         if request.get("max_tokens") == 0:
+            if self.keep_warm_limit is not None and self._warmed >= self.keep_warm_limit:
+                raise BudgetExceeded(f"batch mode: {self.keep_warm_limit} keep-warm refreshes while one batch ran "
+                                     "cost as much as writing the prefix again")
+            self._warmed += 1
             return await self.interactive.send(request, on_start)
+        self._warmed = 0                      # a new round: its wait has its own refreshes
         result = await self.queue.submit(self.key, request)
         if result.reply is None:
             raise APIError(result.error or f"batch item {result.kind}", result.status, ITEM_FAILURE)
@@ -250,42 +221,24 @@ def failed_review(change: Change, reason: str) -> ReviewResult:
                         partial_reason=f"no reviewer's batch item succeeded: {reason}")
 
 
-def review_config(job: Job, config: Config, scratch: Path, ttl: str) -> tuple[Config, BatchEffortChosen]:
-    """The batch-mode configuration of one review, and the effort choice made for it (keeps_own_efforts,
-    on the shared prefix as the review will build it, in a scratch workspace)."""
-    bconfig = batch_config(config, ttl)
-    ws, prefix = prepare(job.change, bconfig, scratch, repo=job.repo)
-    efforts = [bconfig.effort_for(s.name) for s in ws.plan.specialists] + [bconfig.effort_for(SUMMARY)]
-    body = json.dumps({"tools": list(prefix.tools), "system": prefix.system(), "messages": prefix.messages()})
-    tokens = estimate_tokens(len(body), model_info(config.model).tokenizer)
-    if keeps_own_efforts(config.model, tokens, efforts, config.effort, ttl):
-        return bconfig, BatchEffortChosen(True)
-    one = uniform_effort(bconfig, efforts)
-    return one, BatchEffortChosen(False, one.effort, tokens)
-
-
 async def run_batch_reviews(jobs: Sequence[Job], config: Config, queue: BatchQueue,
                             interactive: Callable[[str], Transport],
                             on_event: Callable[[str, Event], None] = lambda key, event: None,
                             wrap: Callable[[BatchTransport], Transport] = lambda t: t,
-                            ttl: str = "1h") -> list[ReviewResult]:
+                            ttl: str = DEFAULT_BATCH_TTL) -> list[ReviewResult]:
     """Review every job, all at once, through `queue`; one ReviewResult per job, in order.
     `interactive(key)` gives the review's interactive sender (keep-warm, token counts); `wrap` lets the
-    caller meter a review's transport; `ttl` is the breakpoints' TTL (1h, as the batch docs advise; 5m
-    writes at 1.25x instead of 2x when the rounds follow each other within 5 minutes). A refused key
-    ends the run (CredentialsError)."""
-    queue.ttl = ttl
+    caller meter a review's transport; `ttl` is the TTL of each review's own part (the tools and base
+    prompt are at 1h; module docstring). A refused key ends the run (CredentialsError)."""
+    bconfig = batch_config(config, ttl)
+    limit = keep_warm_limit(config.model, ttl)
 
     async def one(job: Job) -> ReviewResult:
-        transport = wrap(BatchTransport(queue, job.key, interactive(job.key)))
-        with tempfile.TemporaryDirectory(prefix="reviewbot-batch-plan-") as tmp:
-            bconfig, choice = review_config(job, config, Path(tmp) / "ws", ttl)
-        on_event(job.key, choice)
+        transport = wrap(BatchTransport(queue, job.key, interactive(job.key), limit))
         try:
-            result = await run_review(job.change, bconfig, transport, job.workspace,
-                                      lambda event: on_event(job.key, event), keep_state=job.keep_state,
-                                      known=job.known, repo=job.repo)
-            return replace(result, notes=(*result.notes, choice.note))
+            return await run_review(job.change, bconfig, transport, job.workspace,
+                                    lambda event: on_event(job.key, event), keep_state=job.keep_state,
+                                    known=job.known, repo=job.repo)
         except APIError as e:
             if e.kind != ITEM_FAILURE or isinstance(e, CredentialsError):
                 raise                     # the batch itself failed (a refused key, the API down)

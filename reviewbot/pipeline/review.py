@@ -105,7 +105,8 @@ def prepare(change: Change, config: Config, workspace_dir: Path, resume: bool = 
     ws = write_workspace(workspace_dir, plan, context, resume=resume, sources=change.sources, extra=extra)
     reads = ((CONTEXT_FILE, context),) + extra
     prefix = Prefix(model=config.model, system_text=render("system.md.j2"), opening=render("opening.md.j2"),
-                    reads=reads, base_ttl=config.base_ttl, naive=config.mode == "naive", effort=config.effort)
+                    reads=reads, base_ttl=config.base_ttl, naive=config.mode == "naive", effort=config.effort,
+                    batch_ttl=config.batch_ttl)
     return replace(ws, related=related, repo=repo), prefix
 
 

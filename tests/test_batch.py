@@ -71,9 +71,9 @@ def test_the_batch_layout_puts_the_reviews_files_in_the_system_blocks_fenced_and
     assert all("CTX BODY" not in r["content"] and "x = 1" not in r["content"] for r in results["content"])
     assert body["messages"][4:6] == HISTORY[:1] + [{**HISTORY[1], "content": [
         {**HISTORY[1]["content"][0], "cache_control": {"type": "ephemeral", "ttl": "5m"}}]}]
-    # breakpoints: the base at 1h, then the review's part and the newest block at its TTL (1h before 5m)
-    assert _ccs(body) == [{"type": "ephemeral", "ttl": "1h"}] + [{"type": "ephemeral", "ttl": "5m"}] * 2
-    assert system[1]["cache_control"]["ttl"] == "1h" and system[-1]["cache_control"]["ttl"] == "5m"
+    # breakpoints: the base, the review's part and the newest block, all at the review's TTL
+    assert _ccs(body) == [{"type": "ephemeral", "ttl": "5m"}] * 3
+    assert system[1]["cache_control"]["ttl"] == "5m" and system[-1]["cache_control"]["ttl"] == "5m"
     one_hour = build_request(_prefix(batch_ttl="1h"), "you are release", HISTORY, 4000).body
     assert _ccs(one_hour) == [{"type": "ephemeral", "ttl": "1h"}] * 3
     first_turn = build_request(p, "you are release", [], 4000).body
@@ -93,7 +93,7 @@ def test_every_effort_and_every_round_of_a_review_reads_one_system_prefix():
     assert build_request(p, "security", [], 4000).effort == "high"
     assert build_request(p, "security", [], 4000).shared == 0           # nothing cached in the messages
     other_review = build_request(_prefix(reads=(("shared-mr-context.txt", "another change"),)), "s", [], 10).body
-    assert other_review["system"][:2] == bodies[0]["system"][:2]          # the 1h part: the same in every review
+    assert other_review["system"][:2] == bodies[0]["system"][:2]          # the base part: the same in every review
 
 
 def test_untrusted_text_in_the_system_blocks_cannot_close_its_fence_or_pose_as_instructions():

@@ -33,12 +33,12 @@ def test_review_batch_is_the_same_review_at_half_the_price(tmp_path, capsys, env
     assert review["summary"]["status"] == "ok" and review["verdict"]
     calls = review["usage"]["calls"]
     assert calls and all(c["batch"] for c in calls)
-    # the batch layout: the tools + base prompt written once at 1h, the review's files once at 5m (the
-    # default --batch-ttl), by the first item processed; every other item reads both
-    assert [c["cache_write_1h"] > 0 for c in calls].count(True) == 1
-    first = next(c for c in calls if c["cache_write_1h"])
-    assert first["cache_write_5m"] > 0
-    prefix = first["cache_write_1h"] + first["cache_write_5m"] + first["cache_read"]
+    # the batch layout: the tools + base prompt and the review's files written once at 5m (the default
+    # --batch-ttl), by the first item processed; every other item reads them
+    assert all(c["cache_write_1h"] == 0 for c in calls)
+    assert [c["cache_write_5m"] > 0 for c in calls].count(True) == 1
+    first = next(c for c in calls if c["cache_write_5m"])
+    prefix = first["cache_write_5m"] + first["cache_read"]
     assert all(c["cache_read"] >= prefix for c in calls if c is not first)
     totals = review["usage"]["totals"]
     assert totals["batch_calls"] == len(calls)
@@ -119,6 +119,6 @@ def test_review_batch_tool_rounds_send_thinking_back_over_the_same_prefix(tmp_pa
     calls = review["usage"]["calls"]
     later = [c for c in calls if not c["label"].endswith("#1")]
     assert later and all(c["batch"] for c in calls)
-    first = next(c for c in calls if c["cache_write_1h"])
-    system_part = first["cache_write_1h"] + first["cache_write_5m"]
+    first = next(c for c in calls if c["cache_write_5m"])
+    system_part = first["cache_write_5m"]
     assert all(c["cache_read"] >= system_part for c in later)     # the review's part, read in every round

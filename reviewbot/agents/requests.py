@@ -38,7 +38,7 @@ the first message block: a prefix that reaches into the messages is then one cac
 level. So the review's shared content goes where every effort reads it, in the system blocks:
 
     tools      read_file, submit_findings                    |  the same in every review and round
-    system     base prompt, batch note       <- bp 1 (1h)     |  of a run: written once per run
+    system     base prompt, batch note       <- bp 1 (batch_ttl) |  of a run: written once per run
     system     each pre-read file, fenced    <- bp 2 (batch_ttl)  this review's: written once
     -- top-level output_config.effort: this agent's effort --
     user       opening line                                   |  as in the interactive layout, but each
@@ -213,21 +213,17 @@ def build_prewarm(prefix: Prefix) -> Request:
     return Request(body, _shared(prefix), effort_in_force(prefix, None))
 
 
-BATCH_BASE_TTL = "1h"        # the batch layout's tools + system prompt: the same in every review of a run
-
-
 def _cc(ttl: str) -> dict[str, str]:
     return {"type": "ephemeral", "ttl": ttl}
 
 
 def batch_system(prefix: Prefix) -> list[dict[str, Any]]:
     """The batch layout's system blocks (module docstring): the base prompt and the batch note, the
-    same in every review and round (breakpoint at 1h), then each pre-read file whole in one fence
-    (breakpoint at the review's batch_ttl on the last)."""
+    same in every review and round (the first breakpoint), then each pre-read file whole in one fence
+    (the second, on the last). Both at the review's batch_ttl: one TTL for every breakpoint of an item."""
     ttl = prefix.batch_ttl or "5m"
     base: list[dict[str, Any]] = [{"type": "text", "text": prefix.system_text},
-                                  {"type": "text", "text": render("batch_system.md.j2"), "cache_control": _cc(
-                                      BATCH_BASE_TTL)}]
+                                  {"type": "text", "text": render("batch_system.md.j2"), "cache_control": _cc(ttl)}]
     reads: list[dict[str, Any]] = [{"type": "text", "text": fence(path, text)} for path, text in prefix.reads]
     if reads:
         reads[-1]["cache_control"] = _cc(ttl)

@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b.add_argument("--batch", action="store_true", help="with --repo: also review the ranges in batch mode")
     b.add_argument("--no-batch", action="store_true", help="skip the batch-mode pass (cachesim)")
     b.add_argument("--batch-ttl", choices=("5m", "1h"), default="5m",
-                   help="TTL of each review's own part in the batch pass (tools and base prompt at 1h; default: 5m)")
+                   help="TTL of the cache breakpoints in the batch pass (default: 5m)")
     b.add_argument("--api-url", help="use a cachesim already running at this URL instead of starting one")
     b.add_argument("--time-scale", type=float, help="cachesim latency multiplier (default: cachesim's, 1.0)")
     b.add_argument("--reset-between", action="store_true",

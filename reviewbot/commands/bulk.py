@@ -85,8 +85,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b.add_argument("--poll-seconds", type=float, default=1.0, metavar="S",
                    help="first wait before polling a batch; each wait is 1.5x the last, at most 60s (default: 1)")
     b.add_argument("--batch-ttl", choices=("5m", "1h"), default="5m",
-                   help="TTL of each review's own cached part (its pre-read files; the tools and base prompt are "
-                        "always at 1h). Default 5m: it writes at 1.25x instead of 2x, a review's items are adjacent "
+                   help="TTL of the cache breakpoints of the batch items (the tools and base prompt, each review's "
+                        "pre-read files). Default 5m: it writes at 1.25x instead of 2x, a review's items are adjacent "
                         "in a batch, and keep-warm refreshes it while a batch runs, so it is the cheaper choice "
                         "while a review's rounds come within about 30 minutes; 1h for slower batches")
     gh = b.add_argument_group("pull requests (--github)")

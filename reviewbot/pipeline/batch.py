@@ -19,8 +19,8 @@ What changes against the interactive review (`batch_config`): the requests take 
 (agents.requests.build_batch_request): a batch item takes no beta header, so an agent's own effort
 is the item's top-level effort, keyed before the messages, and the review's pre-read files go in the
 system blocks, which every effort level reads: each review writes its prefix once, whatever the
-efforts of its agents. The tools and base prompt (the same in every review of the run and every
-round) have the 1-hour TTL; the review's own part has `ttl`, by default the 5-minute one
+efforts of its agents. Every breakpoint of an item (the tools and base prompt, the same in every
+review of the run; the review's own part; the newest turn) has `ttl`, by default the 5-minute one
 (DEFAULT_BATCH_TTL): a 1h write costs 2x the input price against 1.25x, which on a large prefix
 eats most of the batch discount (README "Batch mode" has the figures), and a review's items are
 adjacent in a batch (sorted by custom_id), so its first item writes the part and the next read it

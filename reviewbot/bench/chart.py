@@ -50,7 +50,11 @@ def write_chart(rows: Sequence[Row], path: Path, title: str = "") -> None:
                               else 40, color=colour, zorder=3, label=label)
         money.set_ylabel("dollars per review")
         money.set_title(title or "reviewbot bench: where the money and the time go")
-        money.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        handles, labels = money.get_legend_handles_labels()
+        order = [labels.index(label) for _, label, _ in reversed(SEGMENTS)] + [
+            i for i, label in enumerate(labels) if label not in {s[1] for s in SEGMENTS}]
+        money.legend([handles[i] for i in order], [labels[i] for i in order], fontsize="small",
+                     loc="upper left", bbox_to_anchor=(1.01, 1.0))       # the stack's order, top first
         money.grid(axis="y", alpha=0.3)
 
         summary = [r.summary_seconds for r in rows]
@@ -60,7 +64,8 @@ def write_chart(rows: Sequence[Row], path: Path, title: str = "") -> None:
         time.scatter(xs, [r.critical for r in rows], marker="_", s=300, color="black", zorder=3,
                      label="critical path")
         time.set_ylabel("wall time per review (s)")
-        time.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        handles, labels = time.get_legend_handles_labels()
+        time.legend(handles[::-1], labels[::-1], fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
         time.grid(axis="y", alpha=0.3)
         time.set_xticks(xs, [r.entry for r in rows], rotation=35, ha="right")
         fig.tight_layout()

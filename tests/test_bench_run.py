@@ -171,3 +171,23 @@ def test_bench_on_your_own_ranges_against_the_api(capsys, tmp_path, monkeypatch)
     assert "cost/oracle" not in (r["targets"] or {}).get("missed", [])
     assert err.index("[batch] 1 range(s)") < err.index("[1/1] base..pr") < err.index("[uniform 1/1] base..pr")
     assert doc["settings"]["uniform_effort_compared"] is True and r["uniform_usd"] > r["cost_usd"]
+
+
+@pytest.mark.skipif(not SERVER.is_file(), reason=f"cachesim is not at {SERVER}")
+def test_bench_with_api_url_runs_every_pass_on_that_cachesim_reset_before_each(capsys, tmp_path):
+    out = tmp_path / "out"
+    with cachesim.started(SERVER) as url:
+        code, stdout, err = _run(capsys, "bench", "express-6522", "--corpus", str(DATA), "--cachesim", str(SERVER),
+                                 "--api-url", url, "--no-batch", "--out", str(out))
+        ledger = cachesim.Cachesim(url).ledger()
+    assert code == 0, err
+    doc = json.loads((out / "bench.json").read_text())
+    assert doc["settings"]["cachesim"] == "external" and doc["settings"]["latency"] is None
+    assert doc["settings"]["uniform_effort_compared"] is True and doc["settings"]["batch_mode_compared"] is False
+    [r] = doc["rows"]
+    assert r["cost_over_oracle"] == pytest.approx(1.0, abs=0.01) and r["races"] == 0
+    assert r["uniform_usd"] > r["cost_usd"] and r["targets"]["checked"]["effort"]["value"] == r["effort_ratio"]
+    assert "batch/int" not in r["targets"]["checked"]
+    # the reset before the uniform pass: the ledger holds that pass alone (as many calls: effort adds none)
+    assert len(ledger) == r["calls"] + r["errors"]
+    assert "comparison passes on cachesim at " + url + " (reset before each pass)" in err

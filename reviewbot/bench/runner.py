@@ -239,7 +239,7 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
         server = sim_io.started(opts.cachesim, opts.time_scale, latency=opts.latency)
         fast = sim_io.started(opts.cachesim) if compare else nullcontext(None)
     else:
-        server, fast = nullcontext(opts.api_url), nullcontext(opts.api_url)
+        server, fast = nullcontext(opts.api_url), nullcontext(opts.api_url if compare else None)
     rows: list[Row] = []
     with server as url, fast as fast_url, tempfile.TemporaryDirectory(prefix="reviewbot-bench-") as tmp:
         speed = ("external" if opts.api_url else
@@ -272,7 +272,8 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
                 f"{wall:.1f}s, wall/crit {row.wall_over_critical or 0:.3f}, summary {row.summary_share or 0:.0%}")
         log(f"interactive pass: {time.monotonic() - t0:.0f}s")
         if fast_url is not None:
-            log(f"comparison passes on cachesim at {fast_url} (cachesim's own latency)")
+            how = "reset before each pass" if opts.api_url else "cachesim's own latency"
+            log(f"comparison passes on cachesim at {fast_url} ({how})")
             rows = _compare(opts, sim_io.Cachesim(fast_url), analyze, entries, changes, repos, rows, fast_url,
                             Path(tmp), uniform, naive, on_event, log)
     log(f"the bench took {time.monotonic() - began:.0f}s")

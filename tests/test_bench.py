@@ -8,6 +8,7 @@ import pytest
 from reviewbot.bench.metrics import (
     Row,
     Targets,
+    checks,
     cost_split,
     critical_path,
     entries_after,
@@ -113,17 +114,72 @@ def test_row_ratios_from_the_summary_and_the_clock():
     assert n.vs_naive_bot == pytest.approx(0.1) and n.naive_bot_usd == pytest.approx((60_000 + 1500) / 1e6)
 
 
-def test_targets_apply_from_three_files_and_name_what_is_missed():
-    good = row(read=9000, write=500, inp=100, actual=1000.0, oracle=1000.0, naive=5000.0, wall=1.1)
+def test_targets_every_pr_ones_and_sized_ones_name_what_is_missed():
+    good = row(actual=1000.0, oracle=1000.0, wall=1.02, prefix_chars=1000, avoidable_chars=10)
     assert failures(good) == ()
-    assert failures(row(files=2, read=0)) is None                     # too small to be checked
-    bad = row(read=800, write=100, inp=100, actual=1100.0, oracle=1000.0, naive=3000.0, races=1, wall=1.3)
-    assert failures(bad) == ("hit rate", "cost/oracle", "races", "wall/critical", "cost/naive")
-    assert failures(row(read=0, write=0, inp=0, oracle=0.0, naive=0.0)) == (
-        "hit rate", "cost/oracle", "cost/naive")                       # no denominator: a miss, never a pass
-    strict = Targets(min_files=1, max_wall_over_critical=1.05)
-    assert "wall/critical" in failures(good, strict)
-    assert verdict(good, Targets()) == "PASS" and verdict(bad, Targets()).startswith("FAIL: hit rate")
+    assert [c.name for c in checks(good)] == ["cost/oracle", "races", "avoidable", "summary", "wall/crit"]
+    small = row(files=2, actual=1100.0, oracle=1000.0, wall=3.0, prefix_chars=1000, avoidable_chars=10)
+    assert failures(small) == ("cost/oracle",)          # on every PR; wall/crit only from three files
+    assert [c.name for c in checks(small)] == ["cost/oracle", "races", "avoidable"]
+    assert failures(small, whole_run=True) == ("cost/oracle", "wall/crit")    # the totals: every target
+    bad = row(actual=1011.0, oracle=1000.0, races=1, wall=1.06, prefix_chars=1000, avoidable_chars=51)
+    assert failures(bad) == ("cost/oracle", "races", "avoidable", "wall/crit")
+    assert failures(row(actual=0.0, oracle=0.0, wall=1.0)) == ("cost/oracle", "avoidable")   # no denominator: a miss
+    loose = Targets(min_files=1, max_wall_over_critical=1.2, max_cost_over_oracle=1.02)
+    assert failures(bad, loose) == ("races", "avoidable")
+    assert verdict(good, Targets()) == "PASS" and verdict(bad, Targets()).startswith("FAIL: cost/oracle, races")
+
+
+def test_the_limits_are_the_issues():
+    t = Targets()
+    assert (t.max_cost_over_oracle, t.max_races, t.max_avoidable_share, t.max_effort_ratio, t.max_summary_share,
+            t.max_wall_over_critical, t.max_batch_over_interactive, t.min_files) == (
+        1.01, 0, 0.05, 0.60, 0.25, 1.05, 0.55, 3)
+
+
+def test_effort_summary_and_batch_targets_are_checked_when_measured():
+    from reviewbot.bench.metrics import CostSplit
+    base = replace(row(actual=1000.0, oracle=1000.0, wall=1.0, prefix_chars=100), split=CostSplit(output=0.6),
+                   summary_seconds=0.25)
+    assert "effort" not in [c.name for c in checks(base)] and "batch/int" not in [c.name for c in checks(base)]
+    at = replace(base, uniform_usd=1.0, batch_usd=0.33)
+    assert at.effort_ratio == pytest.approx(0.6) and at.batch_over_interactive == pytest.approx(0.55)
+    assert at.summary_share == pytest.approx(0.25) and failures(at) == ()          # at the limit: a pass
+    over = replace(at, uniform_usd=0.99, batch_usd=0.34, summary_seconds=0.26)
+    assert failures(over) == ("effort", "summary", "batch/int")
+    got = {c.name: c for c in checks(over)}
+    assert got["effort"].value == pytest.approx(0.6 / 0.99) and got["effort"].limit == 0.6 and not got["effort"].ok
+    api = replace(at, oracle=None, races=3)                                      # the real API: no oracle
+    assert "cost/oracle" not in [c.name for c in checks(api)] and failures(api) == ()
+
+
+def test_uniform_effort_row_from_its_ledger_and_from_call_records():
+    from reviewbot.bench.metrics import with_uniform, with_uniform_calls
+    from reviewbot.llm.usage import Usage
+    r = row(actual=1000.0, oracle=1000.0)
+    e = dict(entry(9, inp=1000, out=3000), thinking={"mode": "adaptive", "tokens": 2500})
+    u = with_uniform(r, [e, dict(entry(10, inp=50, status=429), thinking={"tokens": 99})])
+    assert u.uniform_usd == pytest.approx((1000 * 3 + 3000 * 15) / 1e6) and u.uniform_thinking_tokens == 2500
+    assert u.uniform_output_usd == pytest.approx(3000 * 15 / 1e6)
+    assert u.effort_ratio == pytest.approx(r.split.total / u.uniform_usd)
+    c = with_uniform_calls(r, [replace(call("security#1", 0, 0, 1), usage=Usage(1000, 0, 0, 0, 3000, 2500))])
+    assert c.uniform_usd == pytest.approx(u.uniform_usd) and c.uniform_thinking_tokens == 2500
+    assert totals([u, u]).effort_ratio == pytest.approx(u.effort_ratio)
+    assert totals([u, r]).uniform_usd is None and totals([u, r]).effort_ratio is None   # not every row has it
+
+
+def test_avoidable_tokens_scale_the_character_share_to_the_prefix_tokens():
+    r = replace(row(), prefix_chars=4000, avoidable_chars=200, prefix_tokens=1000)
+    assert r.avoidable_share == pytest.approx(0.05) and r.avoidable_tokens == 50
+
+
+def test_uniform_config_drops_every_effort_setting():
+    from reviewbot.bench.runner import uniform_config
+    c = Config(effort="low", specialist_effort=(("rules", "low"),), summary_effort="low")
+    u = uniform_config(c)
+    assert (u.effort, u.specialist_effort, u.summary_effort, u.effort_policy) == (None, (), None, False)
+    assert u.effort_for("rules") is None and u.effort_for("summary") is None
+    assert uniform_config(u) == u
 
 
 def test_totals_are_ratios_of_sums():
@@ -145,41 +201,62 @@ def replace_naive(r: Row, cost: float) -> Row:
 
 # ---------------------------------------------------------------------------------- outputs
 
-def test_markdown_table_has_a_row_per_pr_totals_and_routing():
-    a = row("big-pr", files=12, read=9000, write=500, inp=100, actual=1000.0, oracle=1000.0, naive=5000.0,
-            agents=[("security", "ok"), ("performance", "idle")])
-    b = row("tiny-pr", files=1, agents=[("security", "ok")])
-    c = row("slow-pr", files=3, read=9000, write=500, inp=100, actual=1000.0, oracle=1000.0, naive=5000.0,
-            wall=2.0)
+def _table_rows(md: str, heading: str) -> tuple[list[str], dict[str, list[str]]]:
+    block = md.split(f"### {heading}\n")[1].lstrip("\n").split("\n\n")[0]
+    lines = block.splitlines()
+    cells = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines if line.startswith("| ")]
+    assert len({len(line) for line in lines}) == 1                                  # aligned columns
+    return cells[0], {r[0]: r for r in cells[1:]}
+
+
+def test_markdown_has_cost_time_and_targets_tables_with_totals_and_routing():
+    from reviewbot.bench.metrics import CostSplit
+    a = replace(row("big-pr", files=12, read=9000, write=500, inp=100, actual=1000.0, oracle=1000.0,
+                    agents=[("security", "ok"), ("performance", "idle")], prefix_chars=100),
+                split=CostSplit(uncached=0.1, output=0.2), uniform_usd=0.6, batch_usd=0.15, summary_seconds=0.1)
+    b = replace(row("tiny-pr", files=1, actual=1000.0, oracle=1000.0, agents=[("security", "ok")], wall=5.0,
+                    prefix_chars=100), uniform_usd=1.0, batch_usd=0.5)
+    c = replace(row("slow-pr", files=3, actual=1000.0, oracle=1000.0, wall=2.0, prefix_chars=100),
+                split=CostSplit(output=0.1), uniform_usd=1.0, batch_usd=0.05)
     md = render_markdown([a, b, c], title="run")
-    lines = md.splitlines()
-    assert lines[0] == "## run"
-    header = next(line for line in lines if line.startswith("| PR "))
-    assert [h.strip() for h in header.strip("|").split("|")] == [
-        "PR", "files", "+/-", "calls", "hit rate", "cost/oracle", "cost/naive", "races", "wall/crit", "wall s",
-        "summary", "cost $", "in $", "out $", "thinking", "batch $", "batch/int", "vs naive bot", "prefix tok",
-        "avoidable", "related", "reads", "searches", "ran", "targets"]
-    table = md.split("Routing")[0]
-    body = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
-    assert body["big-pr"].rstrip(" |").endswith("PASS") and "93.8%" in body["big-pr"] and "1/2" in body["big-pr"]
-    assert body["tiny-pr"].rstrip(" |").endswith("-")
-    assert "FAIL: wall/critical" in body["slow-pr"]
-    assert "1/2 PASS" in body["total"]
+    assert md.splitlines()[0] == "## run"
+    header, body = _table_rows(md, "Cost per review")
+    assert header == ["PR", "files", "+/-", "calls", "in $", "out $", "cost $", "thinking", "uniform $", "effort",
+                      "batch $", "batch/int", "cost/oracle", "races", "hit rate"]
+    assert body["big-pr"][4:12] == ["0.1000", "0.2000", "0.3000", "0", "0.6000", "0.500", "0.1500", "0.500"]
+    assert set(body) == {"big-pr", "tiny-pr", "slow-pr", "total"}
+    header, body = _table_rows(md, "Time and the shared prefix")
+    assert header == ["PR", "wall s", "crit s", "wall/crit", "summary s", "summary", "prefix tok", "avoidable tok",
+                      "avoidable", "related", "reads", "searches", "ran"]
+    assert body["slow-pr"][1:4] == ["2.0", "1.0", "2.000"] and body["big-pr"][5] == "10.0%"
+    header, body = _table_rows(md, "Targets")
+    assert header == ["PR", "cost/oracle <= 1.01", "races <= 0", "avoidable <= 5%", "effort <= 0.60",
+                      "summary <= 25%", "wall/crit <= 1.05", "batch/int <= 0.55", "verdict"]
+    assert body["big-pr"][1:] == ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "PASS"]
+    assert body["tiny-pr"][1:] == ["ok", "ok", "ok", "-", "-", "-", "-", "PASS"]     # under three files
+    assert body["slow-pr"][-1] == "FAIL: wall/crit" and body["slow-pr"][6] == "MISS"
+    assert body["total"][-1].startswith("FAIL: ")                        # the sums: every target, tiny-pr's too
+    assert "2 of 3 PRs meet every target" in md
+    assert "vs naive bot" not in md                                      # the naive pass did not run
+    naive = render_markdown([replace_naive(a, 4000.0)])
+    assert _table_rows(naive, "Cost per review")[0][-1] == "vs naive bot"
     assert "| big-pr " in md.split("Routing")[1] and "performance (idle)" in md
-    assert len({len(line) for line in table.splitlines() if line.startswith("|")}) == 1             # aligned columns
 
 
 def test_json_has_settings_targets_rows_and_totals():
-    a = row("a", files=4, agents=[("security", "ok")])
+    a = replace(row("a", files=4, agents=[("security", "ok")], actual=1000.0, oracle=1000.0, prefix_chars=100),
+                uniform_usd=1.0)
     doc = to_json([a, row("b", files=1)], Targets(), {"warmup": "leader"})
-    assert doc["schema_version"] == 1 and doc["settings"] == {"warmup": "leader"}
-    assert doc["targets"]["min_hit_rate"] == 0.9
+    assert doc["schema_version"] == 2 and doc["settings"] == {"warmup": "leader"}
+    assert doc["targets"]["max_effort_ratio"] == 0.6 and "min_hit_rate" not in doc["targets"]
     first = doc["rows"][0]
     assert first["entry"] == "a" and first["agents"] == [{"name": "security", "status": "ok"}]
-    assert first["hit_rate"] == round(2400 / 3750, 4) and first["targets"]["pass"] is False
-    assert "hit rate" in first["targets"]["missed"] and doc["rows"][1]["targets"] is None
+    assert first["hit_rate"] == round(2400 / 3750, 4) and first["targets"]["pass"] is True
+    assert first["targets"]["checked"]["effort"] == {"value": round(a.effort_ratio, 4), "limit": 0.6, "ok": True}
+    assert first["uniform_usd"] == 1.0 and first["effort_ratio"] == round(a.effort_ratio, 4)
+    assert doc["rows"][1]["targets"]["missed"] == ["avoidable"]                 # no prefix measured: a miss
     assert set(first["split"]) == {"uncached", "write", "read", "output"}
-    assert doc["totals"]["entry"] == "total" and "targets" not in doc["totals"]
+    assert doc["totals"]["entry"] == "total" and "wall/crit" in doc["totals"]["targets"]["checked"]
 
 
 # ---------------------------------------------------------------------------------- naive mode
@@ -265,9 +342,8 @@ def test_rows_report_the_prefix_growth_and_the_reviewers_own_reads_and_searches(
                  tool_calls=[("security", "read_file", 2), ("security", "search_code", 1), ("rules", "read_file", 1)])
     assert (r.prefix_tokens, r.related_tokens, r.reads, r.searches) == (2910, 700, 3, 1)
     assert r.prefix_growth == pytest.approx(700 / 2210)
-    import re
-    cells = [c.strip() for c in re.split(r"\|", render_markdown([r]).splitlines()[2])]
-    assert cells[19:24] == ["2910", "n/a", "700 (+32%)", "3", "1"]
+    _, body = _table_rows(render_markdown([r]), "Time and the shared prefix")
+    assert body["pr"][6:12] == ["2910", "0", "n/a", "700 (+32%)", "3", "1"]
 
 
 def test_rows_report_dollars_apart_thinking_the_summary_share_and_the_avoidable_prefix():
@@ -297,3 +373,51 @@ def test_bench_no_effort_policy_flag_turns_the_policy_off():
     sim = ["--corpus", "c", "--cachesim", "s.py"]
     assert options(parser.parse_args(["bench", *sim])).config.effort_policy is True
     assert options(parser.parse_args(["bench", *sim, "--no-effort-policy"])).config.effort_policy is False
+
+
+def test_bench_pass_flags_uniform_naive_and_batch():
+    import argparse
+
+    from reviewbot.commands.bench import options, register
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    sim = ["--corpus", "c", "--cachesim", "s.py"]
+    default = options(parser.parse_args(["bench", *sim]))
+    assert (default.uniform, default.batch, default.naive, default.time_scale) == (True, True, False, None)
+    off = options(parser.parse_args(["bench", *sim, "--no-uniform", "--no-batch", "--naive", "--time-scale", "0.1"]))
+    assert (off.uniform, off.batch, off.naive, off.time_scale) == (False, False, True, 0.1)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["bench", *sim, "--naive", "--no-naive"])
+
+
+def test_bench_uniform_and_batch_are_opt_in_against_the_real_api(monkeypatch):
+    import argparse
+
+    from reviewbot.commands.bench import options, register
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    plain = options(parser.parse_args(["bench", "--repo", ".", "HEAD"]))
+    assert (plain.uniform, plain.batch, plain.naive) == (False, False, False)
+    both = options(parser.parse_args(["bench", "--repo", ".", "HEAD", "--uniform", "--batch", "--naive"]))
+    assert (both.uniform, both.batch, both.naive) == (True, True, False)     # no naive pass against the API
+
+
+def test_the_realistic_latency_reaches_the_cachesim_it_starts(tmp_path):
+    from reviewbot.bench.cachesim import REALISTIC, Latency, started
+    server = tmp_path / "server.py"
+    seen = tmp_path / "argv.json"
+    server.write_text("import json, sys, time\n"
+                      f"open({str(seen)!r}, 'w').write(json.dumps(sys.argv[1:]))\n"
+                      "print('cachesim listening on http://127.0.0.1:1', flush=True)\ntime.sleep(30)\n")
+    with started(server, 0.5, latency=REALISTIC) as url:
+        assert url == "http://127.0.0.1:1"
+    import json
+    argv = json.loads(seen.read_text())
+    assert argv[argv.index("--time-scale") + 1] == "0.5"
+    assert argv[argv.index("--output-tps") + 1] == "60.0" and argv[argv.index("--ttft-base") + 1] == "0.8"
+    assert argv[argv.index("--prefill-tps") + 1] == "10000.0"
+    with started(server) as url:
+        pass
+    assert "--output-tps" not in json.loads(seen.read_text())               # the fast one: cachesim's own
+    assert Latency(1, 2, 3).argv() == ["--ttft-base", "1", "--prefill-tps", "2", "--output-tps", "3"]

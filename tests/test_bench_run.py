@@ -93,11 +93,13 @@ def test_bench_one_entry_against_cachesim(capsys, tmp_path):
         shutil.copy(DATA / f"express-6522{suffix}", corpus)
     out = tmp_path / "out"
     code, stdout, err = _run(capsys, "bench", "--corpus", str(corpus), "--cachesim", str(SERVER),
-                             "--out", str(out), "--warmup", "prewarm", "--reset-between")
+                             "--out", str(out), "--warmup", "prewarm", "--reset-between", "--naive",
+                             "--time-scale", "0.02")
     assert code == 0, err
     doc = json.loads((out / "bench.json").read_text())
     assert doc["settings"]["warmup"] == "prewarm" and doc["settings"]["naive_mode_compared"] is True
-    assert doc["settings"]["reset_between"] is True
+    assert doc["settings"]["reset_between"] is True and doc["settings"]["time_scale"] == 0.02
+    assert doc["settings"]["latency"] == {"ttft_base": 0.8, "prefill_tps": 10000.0, "output_tps": 60.0}
     [r] = doc["rows"]
     assert r["entry"] == "express-6522" and (r["files"], r["additions"], r["deletions"]) == (3, 8, 0)
     assert r["prewarm"] == 1 and r["calls"] >= 3 and r["errors"] == 0 and r["races"] == 0
@@ -114,6 +116,13 @@ def test_bench_one_entry_against_cachesim(capsys, tmp_path):
     assert doc["settings"]["batch_mode_compared"] is True and doc["settings"]["batch_ttl"] == "5m"
     assert r["batch_calls"] >= 2 and 0 < r["batch_usd"] < r["cost_usd"] and r["batch_over_interactive"] < 1
     assert "[batch] 1 PR(s)" in err and "batch/int" in stdout
+    # the uniform-effort pass: the same PR with every agent at the default effort (high): more thinking
+    assert doc["settings"]["uniform_effort_compared"] is True and "[uniform effort] 1 PR(s)" in err
+    assert r["uniform_thinking_tokens"] > r["thinking_tokens"] and r["uniform_usd"] > r["cost_usd"]
+    assert r["effort_ratio"] == round(r["cost_usd"] / r["uniform_usd"], 4)
+    assert set(r["targets"]["checked"]) == {"cost/oracle", "races", "avoidable", "effort", "summary", "wall/crit",
+                                            "batch/int"}
+    assert "the bench took" in err and "### Targets" in stdout
 
 
 @pytest.mark.skipif(not SERVER.is_file(), reason=f"cachesim's analyze.py is not beside {SERVER}")
@@ -148,7 +157,8 @@ def test_bench_on_your_own_ranges_against_the_api(capsys, tmp_path, monkeypatch)
     with cachesim.started(SERVER) as url:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
-        code, stdout, err = _run(capsys, "bench", "--repo", str(repo), "base..pr", "--batch", "--out", str(out))
+        code, stdout, err = _run(capsys, "bench", "--repo", str(repo), "base..pr", "--batch", "--uniform",
+                                 "--out", str(out))
     assert code == 0, err
     doc = json.loads((out / "bench.json").read_text())
     assert doc["settings"]["cachesim"] == "the real API" and doc["settings"]["batch_mode_compared"] is True
@@ -159,4 +169,25 @@ def test_bench_on_your_own_ranges_against_the_api(capsys, tmp_path, monkeypatch)
     assert r["batch_usd"] > 0 and r["batch_calls"] >= 2 and r["prefix_tokens"] > 1000
     assert 0 < r["critical"] <= r["wall"] and r["summary_share"] is not None
     assert "cost/oracle" not in (r["targets"] or {}).get("missed", [])
-    assert err.index("[batch] 1 range(s)") < err.index("[1/1] base..pr")
+    assert err.index("[batch] 1 range(s)") < err.index("[1/1] base..pr") < err.index("[uniform 1/1] base..pr")
+    assert doc["settings"]["uniform_effort_compared"] is True and r["uniform_usd"] > r["cost_usd"]
+
+
+@pytest.mark.skipif(not SERVER.is_file(), reason=f"cachesim is not at {SERVER}")
+def test_bench_with_api_url_runs_every_pass_on_that_cachesim_reset_before_each(capsys, tmp_path):
+    out = tmp_path / "out"
+    with cachesim.started(SERVER) as url:
+        code, stdout, err = _run(capsys, "bench", "express-6522", "--corpus", str(DATA), "--cachesim", str(SERVER),
+                                 "--api-url", url, "--no-batch", "--out", str(out))
+        ledger = cachesim.Cachesim(url).ledger()
+    assert code == 0, err
+    doc = json.loads((out / "bench.json").read_text())
+    assert doc["settings"]["cachesim"] == "external" and doc["settings"]["latency"] is None
+    assert doc["settings"]["uniform_effort_compared"] is True and doc["settings"]["batch_mode_compared"] is False
+    [r] = doc["rows"]
+    assert r["cost_over_oracle"] == pytest.approx(1.0, abs=0.01) and r["races"] == 0
+    assert r["uniform_usd"] > r["cost_usd"] and r["targets"]["checked"]["effort"]["value"] == r["effort_ratio"]
+    assert "batch/int" not in r["targets"]["checked"]
+    # the reset before the uniform pass: the ledger holds that pass alone (as many calls: effort adds none)
+    assert len(ledger) == r["calls"] + r["errors"]
+    assert "comparison passes on cachesim at " + url + " (reset before each pass)" in err

@@ -437,6 +437,7 @@ def test_config_keys_for_the_repository_context():
             (), Path("corpus"), Path("server.py"), None, None, False, False, False, False
         model = warmup = routing = base_ttl = repo = None
         batch, no_batch, batch_ttl = False, False, "1h"
+        naive, uniform, no_uniform = False, False, False
         out = Path("bench-out")
         related_code_tokens, no_repository, no_effort_policy = 500, True, False
     opts = options(Args())

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
@@ -24,6 +25,27 @@ from typing import IO, Any
 from reviewbot.errors import APIError, ConfigError
 
 _LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+@dataclass(frozen=True)
+class Latency:
+    """cachesim's latency model: time to first token = ttft_base + (uncached input + cache writes) /
+    prefill_tps seconds, then output tokens (thinking included) / output_tps, all times time_scale."""
+
+    ttft_base: float
+    prefill_tps: float
+    output_tps: float
+
+    def argv(self) -> list[str]:
+        return ["--ttft-base", str(self.ttft_base), "--prefill-tps", str(self.prefill_tps),
+                "--output-tps", str(self.output_tps)]
+
+
+# Today's models at the speed the API serves them (README, "Benchmark: cost and latency", for the
+# sources): about 60 output tokens/s, 1.8 s to the first token on a 10,000-token prompt. cachesim's
+# own defaults (0.05 s, 200,000 and 2,000 tokens/s) are 20-40 times faster, fine where time is no
+# figure of the run (the comparison passes) but not for wall time against the critical path.
+REALISTIC = Latency(ttft_base=0.8, prefill_tps=10_000.0, output_tps=60.0)
 
 
 def load_analyze(cachesim_dir: Path) -> ModuleType:
@@ -75,13 +97,18 @@ class Cachesim:
 
 
 @contextmanager
-def started(server: Path, time_scale: float | None = None, startup_timeout: float = 20.0) -> Iterator[str]:
-    """Run `python server.py --port 0` (a free port) until the block exits; yields its base URL."""
+def started(server: Path, time_scale: float | None = None, startup_timeout: float = 20.0,
+            latency: Latency | None = None) -> Iterator[str]:
+    """Run `python server.py --port 0` (a free port) until the block exits; yields its base URL.
+    `latency` None: cachesim's own latency model; `time_scale` multiplies it."""
     if not server.is_file():
         raise ConfigError(f"cachesim server not found: {server} (give --cachesim PATH/server.py or --api-url URL)")
+    server = server.resolve()                      # it runs with its own directory as the working directory
     argv = [sys.executable, str(server), "--host", "127.0.0.1", "--port", "0"]
     if time_scale is not None:
         argv += ["--time-scale", str(time_scale)]
+    if latency is not None:
+        argv += latency.argv()
     with tempfile.TemporaryFile("w+") as errors:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True, cwd=server.parent)
         try:

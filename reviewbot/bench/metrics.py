@@ -26,15 +26,28 @@ SUMMARY_AGENT = "summary"
 
 @dataclass(frozen=True)
 class Targets:
-    """Checked on every PR with at least `min_files` changed files."""
+    """The issue's targets, as ratios. cost/oracle, races and the avoidable prefix are checked on every PR
+    (the issue says "on every PR"); the others on every PR with at least `min_files` changed files, as
+    the earlier targets were. The totals row checks them all on the sums."""
 
     min_files: int = 3
-    min_hit_rate: float = 0.90
-    max_cost_over_oracle: float = 1.05
+    max_cost_over_oracle: float = 1.01            # billed input cost over the ideal-caching bound
     max_races: int = 0
-    max_wall_over_critical: float = 1.2
-    max_cost_over_naive: float = 0.30
+    max_avoidable_share: float = 0.05             # of the shared prefix, a leaner layout would not carry
+    max_effort_ratio: float = 0.60                # dollars with the effort policy over uniform default effort
+    max_summary_share: float = 0.25               # the summary agent's share of the wall time
+    max_wall_over_critical: float = 1.05
     max_batch_over_interactive: float = 0.55      # dollars in batch mode over the interactive review's
+
+
+@dataclass(frozen=True)
+class Check:
+    """One target on one row: its value (None: not computable, a miss) against its limit."""
+
+    name: str
+    value: float | None
+    limit: float
+    ok: bool
 
 
 DEFAULT_TARGETS = Targets()
@@ -96,6 +109,19 @@ class Row:
     batch_usd: float | None = None                # the same PR reviewed in batch mode, in dollars
     batch_output_usd: float | None = None         # of which output
     batch_calls: int = 0
+    uniform_usd: float | None = None              # the same PR at uniform default effort, in dollars
+    uniform_output_usd: float | None = None       # of which output
+    uniform_thinking_tokens: int = 0
+
+    @property
+    def effort_ratio(self) -> float | None:
+        """Dollars with the effort policy over the same review at uniform default effort."""
+        return None if self.uniform_usd is None else _ratio(self.split.total, self.uniform_usd)
+
+    @property
+    def avoidable_tokens(self) -> int:
+        """The avoidable share (measured in characters) applied to cachesim's count of the prefix."""
+        return round((self.avoidable_share or 0.0) * self.prefix_tokens)
 
     @property
     def batch_over_interactive(self) -> float | None:
@@ -295,6 +321,21 @@ def with_batch_calls(row: Row, calls: Sequence[CallRecord]) -> Row:
     return replace(row, batch_usd=split.total, batch_output_usd=split.output, batch_calls=len(calls))
 
 
+def with_uniform(row: Row, entries: Sequence[dict[str, Any]]) -> Row:
+    """The row with the dollars and thinking of the same PR reviewed at uniform default effort (the
+    effort policy off), from that review's ledger slice."""
+    split, _ = cost_split(entries)
+    thinking = sum(int((e.get("thinking") or {}).get("tokens") or 0) for e in entries if e.get("status") == 200)
+    return replace(row, uniform_usd=split.total, uniform_output_usd=split.output, uniform_thinking_tokens=thinking)
+
+
+def with_uniform_calls(row: Row, calls: Sequence[CallRecord]) -> Row:
+    """The same from the bot's call records of the uniform-effort review (the real API)."""
+    split, _ = calls_split(calls)
+    return replace(row, uniform_usd=split.total, uniform_output_usd=split.output,
+                   uniform_thinking_tokens=sum(c.usage.thinking_tokens for c in calls if c.billed))
+
+
 def totals(rows: Sequence[Row]) -> Row:
     """Sums over the rows; the ratios of the sums (not the mean of the ratios)."""
     def add(attr: str) -> Any:
@@ -316,23 +357,40 @@ def totals(rows: Sequence[Row]) -> Row:
                searches=add("searches"), thinking_tokens=add("thinking_tokens"),
                summary_seconds=add("summary_seconds"), prefix_chars=add("prefix_chars"),
                avoidable_chars=add("avoidable_chars"), batch_usd=some("batch_usd"),
-               batch_output_usd=some("batch_output_usd"), batch_calls=add("batch_calls"))
+               batch_output_usd=some("batch_output_usd"), batch_calls=add("batch_calls"),
+               uniform_usd=some("uniform_usd"), uniform_output_usd=some("uniform_output_usd"),
+               uniform_thinking_tokens=add("uniform_thinking_tokens"))
 
 
-def failures(row: Row, targets: Targets = DEFAULT_TARGETS) -> tuple[str, ...] | None:
-    """The names of the targets the row misses; None when the row is too small to be checked.
-    A ratio that cannot be computed (a zero denominator) counts as a miss. Without an oracle (the real
-    API) cost/oracle and races are not checked; batch/int only when the batch mode ran."""
-    if row.files < targets.min_files:
-        return None
-    def at_most(v: float | None, limit: float) -> bool:
-        return v is not None and v <= limit
-    simulated = row.oracle is not None
-    checks = (("hit rate", row.hit_rate is not None and row.hit_rate >= targets.min_hit_rate),
-              ("cost/oracle", not simulated or at_most(row.cost_over_oracle, targets.max_cost_over_oracle)),
-              ("races", not simulated or row.races <= targets.max_races),
-              ("batch/int", row.batch_usd is None or at_most(row.batch_over_interactive,
-                                                               targets.max_batch_over_interactive)),
-              ("wall/critical", at_most(row.wall_over_critical, targets.max_wall_over_critical)),
-              ("cost/naive", at_most(row.cost_over_naive, targets.max_cost_over_naive)))
-    return tuple(name for name, ok in checks if not ok)
+EVERY_PR = ("cost/oracle", "races", "avoidable")      # checked on every PR, whatever its size
+TARGET_NAMES = ("cost/oracle", "races", "avoidable", "effort", "summary", "wall/crit", "batch/int")
+
+
+def checks(row: Row, targets: Targets = DEFAULT_TARGETS, whole_run: bool = False) -> tuple[Check, ...]:
+    """The targets that apply to the row, each with its value and limit. cost/oracle, races and the
+    avoidable prefix apply to every PR; the others from `targets.min_files` changed files (or on the
+    totals: `whole_run`). A target whose figure was not measured is left out: cost/oracle and races
+    without an oracle (the real API), effort without the uniform-effort pass, batch/int without the
+    batch pass. A ratio with a zero denominator is a miss, never a pass."""
+    sized = whole_run or row.files >= targets.min_files
+    out: list[Check] = []
+
+    def at_most(name: str, value: float | None, limit: float) -> None:
+        out.append(Check(name, value, limit, value is not None and value <= limit))
+    if row.oracle is not None:
+        at_most("cost/oracle", row.cost_over_oracle, targets.max_cost_over_oracle)
+        at_most("races", float(row.races), targets.max_races)
+    at_most("avoidable", row.avoidable_share, targets.max_avoidable_share)
+    if sized:
+        if row.uniform_usd is not None:
+            at_most("effort", row.effort_ratio, targets.max_effort_ratio)
+        at_most("summary", row.summary_share, targets.max_summary_share)
+        at_most("wall/crit", row.wall_over_critical, targets.max_wall_over_critical)
+        if row.batch_usd is not None:
+            at_most("batch/int", row.batch_over_interactive, targets.max_batch_over_interactive)
+    return tuple(out)
+
+
+def failures(row: Row, targets: Targets = DEFAULT_TARGETS, whole_run: bool = False) -> tuple[str, ...]:
+    """The names of the targets the row misses (checks)."""
+    return tuple(c.name for c in checks(row, targets, whole_run) if not c.ok)

@@ -2,18 +2,26 @@
 
 Against cachesim (`--corpus DIR --cachesim PATH/server.py`): it clones each bundle, runs `run_review`
 in-process, slices the ledger by request number around each review, and hands everything to
-reviewbot.bench.metrics. The reviews run one after another against ONE cachesim without resets
-(unless asked), so the tools + system prefix can hit across PRs: that is part of what is measured,
-and each PR's ideal-caching bound is then its marginal one (metrics.marginal_oracle). The naive
-comparison is a second pass over the same PRs with `mode="naive"` (context in every prompt, no
-breakpoints, no warm-up). The batch comparison is a third pass, after a cache reset: every PR
-reviewed at once in batch mode (reviewbot.pipeline.batch), each PR's batch items found in the ledger
-by their custom_id.
+reviewbot.bench.metrics. The interactive pass, whose wall time and critical path are figures of the
+run, goes to a cachesim at a realistic speed (cachesim.REALISTIC, times --time-scale). The reviews
+run one after another against that ONE cachesim without resets (unless asked), so the tools + system
+prefix can hit across PRs: that is part of what is measured, and each PR's ideal-caching bound is
+then its marginal one (metrics.marginal_oracle) over that cachesim's ledger.
+
+The comparison passes, whose figures are dollars and tokens (time plays no part in them), go to a
+second cachesim at cachesim's own fast latency, each after a reset of it, each PR found in its own
+ledger: the uniform-effort pass (the same reviews, one after another, every agent at the model's
+default effort), the naive pass (`mode="naive"`: context in every prompt, no breakpoints, no
+warm-up; off by default), and the batch pass (every PR reviewed at once in batch mode,
+reviewbot.pipeline.batch, each PR's batch items found by their custom_id). With --api-url every
+pass goes to that one cachesim, reset before each comparison pass.
 
 Against the real API (`--repo DIR RANGE...`, ANTHROPIC_API_KEY; ANTHROPIC_BASE_URL is honoured): the
 user's own ranges, reviewed one after another; the numbers come from the bot's own call records
 (dollars at the model's prices, thinking, wall time against the critical path, the summary's share,
-the prefix's avoidable part); there is no oracle and no race count. `--batch` adds the batch pass.
+the prefix's avoidable part); there is no oracle and no race count. `--batch` adds the batch pass
+(first), `--uniform` the uniform-effort pass (last: it reads what the interactive pass cached, so
+its dollars, and the effort ratio's denominator, are if anything too low).
 """
 from __future__ import annotations
 
@@ -23,8 +31,8 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, fields, replace
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -46,6 +54,8 @@ from reviewbot.bench.metrics import (
     with_batch,
     with_batch_calls,
     with_naive_bot,
+    with_uniform,
+    with_uniform_calls,
 )
 from reviewbot.bench.prefix import prefix_waste
 from reviewbot.bench.report import render_markdown, to_json
@@ -76,15 +86,17 @@ class BenchOptions:
     out: Path
     entries: tuple[str, ...] = ()      # corpus entries (empty: all), or with `repo` the ranges
     cachesim: Path | None = None       # server.py; its analyze.py is used even with api_url
-    api_url: str | None = None         # a cachesim already running; else the bench starts one
-    time_scale: float | None = None    # passed to the cachesim the bench starts
+    api_url: str | None = None         # a cachesim already running; else the bench starts two
+    time_scale: float | None = None    # multiplies the interactive cachesim's latency (None: 1, real speed)
     reset_between: bool = False
-    naive: bool = True                 # also run the bot's naive mode for the comparison
+    naive: bool = False                # also run the bot's naive mode for the comparison
     verbose: bool = False
     batch: bool = True                 # also review every PR in batch mode for the comparison
     repo: Path | None = None           # the real API: ranges (`entries`) of this repository
     api_key: str | None = None         # the real API's key (ANTHROPIC_API_KEY)
-    batch_ttl: str = "1h"              # the batch items' breakpoint TTL
+    batch_ttl: str = "5m"              # the batch items' breakpoint TTL
+    uniform: bool = True               # also review every PR at uniform default effort (the effort ratio)
+    latency: sim_io.Latency | None = sim_io.REALISTIC   # the interactive cachesim's (None: cachesim's own)
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,12 @@ def clone(entry: CorpusEntry, into: Path) -> Path:
         detail = (e.stderr or str(e)).strip().splitlines()
         raise InputError(f"cannot clone {entry.bundle}: {detail[-1] if detail else e}") from None
     return dest
+
+
+def uniform_config(config: Config) -> Config:
+    """`config` with every agent at the model's default effort: no effort policy, no effort of the
+    review's or of any agent's own."""
+    return replace(config, effort=None, specialist_effort=(), summary_effort=None, effort_policy=False)
 
 
 def naive_config(config: Config) -> Config | None:
@@ -181,13 +199,25 @@ def _out_dir(out: Path) -> None:
         raise InputError(f"cannot create the output directory {out}: {e.strerror or e}") from None
 
 
+def _sequential(sim: sim_io.Cachesim, analyze: ModuleType, entries: list[CorpusEntry], changes: list[Change],
+                repos: list[Repository | None], config: Config, url: str, workspaces: Path, reset: bool,
+                on_event: OnEvent, suffix: str = "") -> Iterator[tuple[ReviewResult, float, list[dict[str, Any]],
+                                                                         dict[str, Any]]]:
+    """Every PR reviewed one after another against `sim`: the result, wall time, ledger slice and its
+    summary of each."""
+    for e, change, repo in zip(entries, changes, repos, strict=True):
+        with _naming(e.name + suffix):
+            yield _measure(sim, analyze, change, config, url, workspaces / e.name, reset, on_event, repo)
+
+
 def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
-    """Review every entry (cached mode), then again in naive mode, then all in batch mode; one Row per
-    entry. With `opts.repo`, the real API (run_api_bench)."""
+    """Review every entry (the interactive pass), then the comparison passes (uniform effort, naive mode,
+    batch mode); one Row per entry. With `opts.repo`, the real API (run_api_bench)."""
     if opts.repo is not None:
         return run_api_bench(opts, log)
     if opts.corpus is None or opts.cachesim is None:
         raise InputError("the cachesim bench needs --corpus DIR and --cachesim PATH/server.py")
+    began = time.monotonic()
     entries = corpus_entries(opts.corpus, opts.entries)
     analyze = sim_io.load_analyze(opts.cachesim.parent)
     require_matplotlib()                                   # fail before the long part, not after it
@@ -195,14 +225,27 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
     naive = naive_config(opts.config) if opts.naive else None
     if opts.naive and naive is None:
         log("reviewbot.config.Config has no 'mode' field yet: the naive-mode comparison is skipped")
+    uniform = uniform_config(opts.config) if opts.uniform else None
+    if uniform == opts.config:
+        log("the review already runs every agent at the model's default effort: the uniform-effort pass is skipped")
+        uniform = None
     def shown(event: Event) -> None:
         log(f"  {describe(event)}")
     on_event = shown if opts.verbose else ignore
-    server = sim_io.started(opts.cachesim, opts.time_scale) if opts.api_url is None else nullcontext(opts.api_url)
+    compare = uniform is not None or naive is not None or opts.batch
+    server: AbstractContextManager[str]
+    fast: AbstractContextManager[str | None]
+    if opts.api_url is None:
+        server = sim_io.started(opts.cachesim, opts.time_scale, latency=opts.latency)
+        fast = sim_io.started(opts.cachesim) if compare else nullcontext(None)
+    else:
+        server, fast = nullcontext(opts.api_url), nullcontext(opts.api_url if compare else None)
     rows: list[Row] = []
-    with server as url, tempfile.TemporaryDirectory(prefix="reviewbot-bench-") as tmp:
-        log(f"cachesim at {url}; {len(entries)} PR(s); model {opts.config.model}, warm-up {opts.config.warmup}, "
-            f"{opts.config.routing} routing")
+    with server as url, fast as fast_url, tempfile.TemporaryDirectory(prefix="reviewbot-bench-") as tmp:
+        speed = ("external" if opts.api_url else
+                 f"{_speed(opts.latency)}, time scale {opts.time_scale or 1.0:g}")
+        log(f"cachesim at {url} ({speed}); {len(entries)} PR(s); model {opts.config.model}, warm-up "
+            f"{opts.config.warmup}, {opts.config.routing} routing")
         sim = sim_io.Cachesim(url)
         changes, repos = [], []
         for e in entries:
@@ -212,11 +255,11 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
                 repos.append(local_repository(cloned, changes[-1].meta.head_sha, changes[-1].meta.base_sha)
                              if opts.config.repository else None)
         earlier: list[dict[str, Any]] = []                           # this run's entries so far, one shared cache
-        for i, (e, change, repo) in enumerate(zip(entries, changes, repos, strict=True), 1):
-            with _naming(e.name):
-                result, wall, ledger, summary = _measure(sim, analyze, change, opts.config, url,
-                                                         Path(tmp) / "ws" / e.name, opts.reset_between, on_event,
-                                                         repo)
+        t0 = time.monotonic()
+        passes = _sequential(sim, analyze, entries, changes, repos, opts.config, url, Path(tmp) / "ws",
+                             opts.reset_between, on_event)
+        for i, (e, change, repo, (result, wall, ledger, summary)) in enumerate(
+                zip(entries, changes, repos, passes, strict=True), 1):
             oracle = None if opts.reset_between else marginal_oracle(analyze.oracle_cost, earlier, ledger)
             earlier += ledger
             row = make_row(e.name, result.files_changed, result.additions, result.deletions, ledger, summary,
@@ -225,30 +268,61 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
                            tool_calls=result.tool_calls, **_waste(change, opts.config, Path(tmp) / "ws-waste" / e.name,
                                                                    repo))
             rows.append(row)
-            log(f"[{i}/{len(entries)}] {e.name}: {row.files} files, {row.calls} calls, "
-                f"hit rate {row.hit_rate or 0:.1%}, {wall:.1f}s")
-        if naive is not None:
-            for i, (e, change, repo) in enumerate(zip(entries, changes, repos, strict=True)):
-                with _naming(e.name + " (naive mode)"):
-                    _, wall, ledger, summary = _measure(sim, analyze, change, naive, url,
-                                                        Path(tmp) / "ws-naive" / e.name, opts.reset_between, on_event,
-                                                        repo)
-                rows[i] = with_naive_bot(rows[i], ledger, summary)
-                log(f"[naive {i + 1}/{len(entries)}] {e.name}: {summary['requests']} calls, {wall:.1f}s, "
-                    f"cached/naive {rows[i].vs_naive_bot or 0:.3f}")
-        if opts.batch:
-            sim.reset()                                    # the batch pass reads nothing the others wrote
-            keys = [f"b{i:03d}" for i in range(1, len(entries) + 1)]
-            jobs = [Job(k, c, Path(tmp) / "ws-batch" / k, r) for k, c, r in zip(keys, changes, repos, strict=True)]
-            connection = Connection(API_KEY, opts.config.max_retries, opts.config.timeout_seconds, base_url=url)
-            with _naming("batch mode"):
-                _, wall = asyncio.run(_batch(jobs, opts.config, opts.batch_ttl, connection, on_event,
-                                             BATCH_POLL_SECONDS))
-            ledger = sim.ledger()
-            for i, k in enumerate(keys):
-                rows[i] = with_batch(rows[i], [x for x in ledger if str(x.get("custom_id", "")).startswith(k + "-")])
-            log(f"[batch] {len(entries)} PR(s) in {wall:.1f}s: batch/interactive "
-                f"{sum(r.batch_usd or 0 for r in rows) / (sum(r.split.total for r in rows) or 1):.3f}")
+            log(f"[{i}/{len(entries)}] {e.name}: {row.files} files, {row.calls} calls, ${row.split.total:.4f}, "
+                f"{wall:.1f}s, wall/crit {row.wall_over_critical or 0:.3f}, summary {row.summary_share or 0:.0%}")
+        log(f"interactive pass: {time.monotonic() - t0:.0f}s")
+        if fast_url is not None:
+            how = "reset before each pass" if opts.api_url else "cachesim's own latency"
+            log(f"comparison passes on cachesim at {fast_url} ({how})")
+            rows = _compare(opts, sim_io.Cachesim(fast_url), analyze, entries, changes, repos, rows, fast_url,
+                            Path(tmp), uniform, naive, on_event, log)
+    log(f"the bench took {time.monotonic() - began:.0f}s")
+    return rows
+
+
+def _speed(latency: sim_io.Latency | None) -> str:
+    if latency is None:
+        return "cachesim's own latency"
+    return (f"{latency.output_tps:g} output tokens/s, first token {latency.ttft_base:g}s + input at "
+            f"{latency.prefill_tps:g} tokens/s")
+
+
+def _compare(opts: BenchOptions, sim: sim_io.Cachesim, analyze: ModuleType, entries: list[CorpusEntry],
+             changes: list[Change], repos: list[Repository | None], rows: list[Row], url: str, tmp: Path,
+             uniform: Config | None, naive: Config | None, on_event: OnEvent,
+             log: Callable[[str], None]) -> list[Row]:
+    """The comparison passes, each after a reset of `sim`: uniform effort, naive mode, batch mode."""
+    rows = list(rows)
+    if uniform is not None:
+        t0 = time.monotonic()
+        sim.reset()                                        # the same start as the interactive pass: an empty cache
+        for i, (_, _, ledger, _) in enumerate(_sequential(sim, analyze, entries, changes, repos, uniform, url,
+                                                          tmp / "ws-uniform", opts.reset_between, on_event,
+                                                          " (uniform effort)")):
+            rows[i] = with_uniform(rows[i], ledger)
+        log(f"[uniform effort] {len(entries)} PR(s) in {time.monotonic() - t0:.0f}s: policy/uniform "
+            f"{sum(r.split.total for r in rows) / (sum(r.uniform_usd or 0 for r in rows) or 1):.3f}")
+    if naive is not None:
+        sim.reset()
+        for i, (_, wall, ledger, summary) in enumerate(_sequential(sim, analyze, entries, changes, repos, naive,
+                                                                   url, tmp / "ws-naive", opts.reset_between,
+                                                                   on_event, " (naive mode)")):
+            rows[i] = with_naive_bot(rows[i], ledger, summary)
+            log(f"[naive {i + 1}/{len(entries)}] {entries[i].name}: {summary['requests']} calls, {wall:.1f}s, "
+                f"cached/naive {rows[i].vs_naive_bot or 0:.3f}")
+    if opts.batch:
+        sim.reset()                                        # the batch pass reads nothing the others wrote
+        keys = [f"b{i:03d}" for i in range(1, len(entries) + 1)]
+        jobs = [Job(k, c, tmp / "ws-batch" / k, r) for k, c, r in zip(keys, changes, repos, strict=True)]
+        connection = Connection(API_KEY, opts.config.max_retries, opts.config.timeout_seconds, base_url=url)
+        with _naming("batch mode"):
+            _, wall = asyncio.run(_batch(jobs, opts.config, opts.batch_ttl, connection, on_event,
+                                         BATCH_POLL_SECONDS))
+        ledger = sim.ledger()
+        for i, k in enumerate(keys):
+            rows[i] = with_batch(rows[i], [x for x in ledger if str(x.get("custom_id", "")).startswith(k + "-")])
+        log(f"[batch] {len(entries)} PR(s) in {wall:.1f}s: batch/interactive "
+            f"{sum(r.batch_usd or 0 for r in rows) / (sum(r.split.total for r in rows) or 1):.3f}")
     return rows
 
 
@@ -321,29 +395,50 @@ def run_api_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
                 f"{wall:.1f}s")
         if batched:
             rows = [with_batch_calls(r, batched[key].calls) for r, key in zip(rows, keys, strict=True)]
+        uniform = uniform_config(c)
+        if opts.uniform and uniform != c:
+            by_key = {it.key: (it, repo) for it, repo in zip(items, repos, strict=True)}
+            for i, key in enumerate(keys):
+                it, repo = by_key[key]
+
+                async def again(change: Change = it.change, repo: Repository | None = repo,
+                                key: str = key) -> ReviewResult:
+                    async with connect_anthropic(connection) as transport:
+                        return await run_review(change, uniform, transport, Path(tmp) / "ws-uniform" / key,
+                                                on_event, repo=repo)
+                with _naming(it.spec + " (uniform effort)"):
+                    rows[i] = with_uniform_calls(rows[i], asyncio.run(again()).calls)
+                log(f"[uniform {i + 1}/{len(keys)}] {it.spec}: ${rows[i].uniform_usd or 0:.4f}")
     return rows
 
 
-def settings(opts: BenchOptions, naive_ran: bool, batch_ran: bool = False) -> dict[str, Any]:
+def settings(opts: BenchOptions, naive_ran: bool, batch_ran: bool = False,
+             uniform_ran: bool = False) -> dict[str, Any]:
     c = opts.config
     where = ("the real API" if opts.repo is not None else "external" if opts.api_url else "started by the bench")
+    simulated = opts.repo is None and opts.api_url is None
     return {"model": c.model, "warmup": c.warmup, "base_ttl": c.base_ttl, "routing": c.routing,
-            "time_scale": opts.time_scale, "batch_ttl": opts.batch_ttl if batch_ran else None,
+            "effort_policy": c.effort_policy,
+            "time_scale": (opts.time_scale or 1.0) if simulated else None,
+            "latency": asdict(opts.latency) if simulated and opts.latency is not None else None,
+            "batch_ttl": opts.batch_ttl if batch_ran else None,
             "reset_between": opts.reset_between, "naive_mode_compared": naive_ran, "batch_mode_compared": batch_ran,
-            "cachesim": where}
+            "uniform_effort_compared": uniform_ran, "cachesim": where}
 
 
 def write_outputs(rows: list[Row], opts: BenchOptions, targets: Targets = DEFAULT_TARGETS) -> str:
     """bench.json, bench.md and bench.png in opts.out; returns the markdown table."""
     ran_naive = bool(rows) and all(r.naive_bot is not None for r in rows)
     ran_batch = bool(rows) and all(r.batch_usd is not None for r in rows)
+    ran_uniform = bool(rows) and all(r.uniform_usd is not None for r in rows)
     c = opts.config
-    title = f"reviewbot bench: {c.model}, warm-up {c.warmup}, base TTL {c.base_ttl}, {c.routing} routing"
+    title = (f"reviewbot bench: {c.model}, warm-up {c.warmup}, base TTL {c.base_ttl}, {c.routing} routing"
+             + ("" if c.effort_policy else ", uniform effort"))
     md = render_markdown(rows, targets, title)
     _out_dir(opts.out)
     try:
-        (opts.out / "bench.json").write_text(json.dumps(to_json(rows, targets, settings(opts, ran_naive, ran_batch)),
-                                                        indent=2) + "\n")
+        doc = to_json(rows, targets, settings(opts, ran_naive, ran_batch, ran_uniform))
+        (opts.out / "bench.json").write_text(json.dumps(doc, indent=2) + "\n")
         (opts.out / "bench.md").write_text(md)
         write_chart(rows, opts.out / "bench.png", title)
     except OSError as e:

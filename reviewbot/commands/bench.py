@@ -44,11 +44,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b = sub.add_parser(
         "bench", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=exit_code_help(EXIT_MEANINGS),
         description=textwrap.fill("With --corpus DIR --cachesim PATH/server.py: review every corpus entry "
-                                  "(NAME.bundle with branches base and pr) against cachesim and print hit rate, cost "
-                                  "against the ideal-caching oracle and against no caching, races, dollars (input "
-                                  "and output apart), thinking, wall time against the critical path, per PR, and "
-                                  "the same PRs in batch mode. With --repo DIR RANGE...: your own ranges against the "
-                                  "real API (ANTHROPIC_API_KEY; no oracle there).", 100))
+                                  "(NAME.bundle with branches base and pr) against cachesim at a realistic speed and "
+                                  "print, per PR: dollars (input and output apart), thinking, the same reviews at "
+                                  "uniform default effort and in batch mode, cost against the ideal-caching oracle, "
+                                  "races, wall time against the critical path, the summary's share of it and the "
+                                  "prefix's avoidable tokens, with the targets met or missed. With --repo DIR "
+                                  "RANGE...: your own ranges against the real API (ANTHROPIC_API_KEY; no oracle "
+                                  "there).", 100))
     b.add_argument("entries", nargs="*", metavar="ENTRY|RANGE",
                    help="corpus entries to run (default: all), or with --repo the ranges (BASE..HEAD or REV)")
     b.add_argument("--corpus", type=Path, metavar="DIR", help="corpus directory of NAME.bundle (+ NAME.json)")
@@ -59,13 +61,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "ANTHROPIC_BASE_URL is honoured)")
     b.add_argument("--batch", action="store_true", help="with --repo: also review the ranges in batch mode")
     b.add_argument("--no-batch", action="store_true", help="skip the batch-mode pass (cachesim)")
+    b.add_argument("--uniform", action="store_true",
+                   help="with --repo: also review the ranges at uniform default effort (the effort ratio)")
+    b.add_argument("--no-uniform", action="store_true",
+                   help="skip the pass at uniform default effort (cachesim; the effort ratio is then n/a)")
     b.add_argument("--batch-ttl", choices=("5m", "1h"), default="5m",
                    help="TTL of the cache breakpoints in the batch pass (default: 5m)")
     b.add_argument("--api-url", help="use a cachesim already running at this URL instead of starting one")
-    b.add_argument("--time-scale", type=float, help="cachesim latency multiplier (default: cachesim's, 1.0)")
+    b.add_argument("--time-scale", type=float,
+                   help="multiplier of the interactive pass's latency (default 1.0: the real API's speed, about "
+                        "60 output tokens/s; 0.1 runs ten times faster)")
     b.add_argument("--reset-between", action="store_true",
                    help="reset cachesim before each review (default: one cache for the whole run)")
-    b.add_argument("--no-naive", action="store_true", help="skip the second pass in the bot's naive mode")
+    naive = b.add_mutually_exclusive_group()
+    naive.add_argument("--naive", action="store_true",
+                       help="also review every PR in the bot's naive mode (no caching; the 'vs naive bot' column)")
+    naive.add_argument("--no-naive", action="store_true", help="no naive-mode pass (the default)")
     b.add_argument("--model", help="model id (default: the configuration's, claude-sonnet-5-5 unless set)")
     b.add_argument("--warmup", choices=WARMUP_STRATEGIES, help="warm-up strategy (default: the configuration's)")
     b.add_argument("--routing", choices=ROUTINGS, help="which specialists run (default: the configuration's)")
@@ -116,9 +127,10 @@ def options(args: argparse.Namespace) -> BenchOptions:
     return BenchOptions(corpus=args.corpus, config=config, out=args.out,
                         entries=tuple(args.entries), cachesim=args.cachesim,
                         api_url=args.api_url, time_scale=args.time_scale, reset_between=args.reset_between,
-                        naive=not args.no_naive and args.repo is None, verbose=args.verbose and not args.quiet,
+                        naive=args.naive and args.repo is None, verbose=args.verbose and not args.quiet,
                         batch=args.batch if args.repo is not None else not args.no_batch, repo=args.repo,
-                        api_key=api_key, batch_ttl=args.batch_ttl)
+                        api_key=api_key, batch_ttl=args.batch_ttl,
+                        uniform=args.uniform if args.repo is not None else not args.no_uniform)
 
 
 def run(args: argparse.Namespace) -> Outcome:

@@ -69,7 +69,7 @@ def test_dry_run_layout_and_estimate_from_count_tokens_only(repo, capsys):
         effort = Config().effort_for(c["label"].split("#")[0]) or "high"
         assert c["effort"] == effort and c["thinking_tokens"] == THINKING_ESTIMATE[effort]
         assert c["output_tokens"] == THINKING_ESTIMATE[effort] + 800
-    assert {c["effort"] for c in plan["calls"]} >= {"high", "low"}
+    assert {c["effort"] for c in plan["calls"]} >= {"medium", "low"}          # correctness at medium, others low
     assert cached == {"input_tokens": deltas, "cache_write_5m": prefix, "cache_read": prefix * (n - 1),
                       "output_tokens": output, "thinking_tokens": sum(c["thinking_tokens"] for c in plan["calls"])}
     assert est["without_caching"]["input_tokens"] == prefix * n + deltas

@@ -148,3 +148,13 @@ def test_state_saved_before_to_json_still_reads():
     from reviewbot.domain.findings import Finding
     one = f(line=11)
     assert Finding.from_json(asdict(one)) == one            # pipeline/resume's earlier format
+
+
+def test_the_summary_answer_is_short_in_the_schema_and_in_the_validation():
+    from reviewbot.domain.findings import OVERVIEW_CHARS, REASON_CHARS, SUBMISSION_SCHEMA
+    props = SUBMISSION_SCHEMA["properties"]
+    assert props["overview"]["maxLength"] == OVERVIEW_CHARS == 1000 and "sentences" in props["overview"]["description"]
+    assert props["rejected"]["items"]["properties"]["reason"]["maxLength"] == REASON_CHARS == 200
+    sub, errors = parse_submission({"findings": [], "verdict": "minor_issues", "overview": "x" * 5000,
+                                    "rejected": [{"id": "F1", "reason": "r" * 900}]}, "summary")
+    assert not errors and len(sub.overview) <= OVERVIEW_CHARS and len(sub.rejected[0][1]) <= REASON_CHARS == 200

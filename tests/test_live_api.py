@@ -164,7 +164,8 @@ def test_a_refusal_without_fallback_is_a_labelled_partial_review(tmp_path):
 
 
 def test_max_tokens_inside_the_thinking_is_asked_again_with_a_larger_budget(tmp_path):
-    result = _review(tmp_path, "max_tokens", replace(BASE, max_output_tokens=1200))
+    # uniform high (1,500 thinking tokens +-20%): every reviewer's thinking outgrows 1,200
+    result = _review(tmp_path, "max_tokens", replace(BASE, max_output_tokens=1200, effort_policy=False))
     calls = _interactions("max_tokens")
     assert all(status == 200 for _, status, _ in calls)
     cut = [(r, _sse_message(b)) for r, _, b in calls if _sse_message(b)["stop_reason"] == "max_tokens"]

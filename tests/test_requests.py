@@ -71,6 +71,25 @@ def test_breakpoints_system_preloaded_reads_and_newest_block(tmp_path):
     assert _breakpoints(build_prewarm(prefix).body) == [("system", 0), (1, 1), (2, 1)]
 
 
+def test_breakpoint_1b_is_on_the_last_read_call_every_review_makes():
+    from reviewbot.agents.requests import Prefix
+    from reviewbot.repo.related import RELATED_FILE
+
+    def marked(*paths):
+        uses = Prefix("claude-sonnet-5-5", "s", "o", tuple((p, "text") for p in paths)).messages()[1]["content"]
+        return [u["input"]["path"] for u in uses if "cache_control" in u]
+    # the related-code call (only a change with related code makes it) comes after 1b, so the prefix up
+    # to 1b is the same whether the next PR has related code or not
+    assert marked(CONTEXT_FILE, PRELOADED_FILE, RELATED_FILE) == [PRELOADED_FILE]
+    assert marked(CONTEXT_FILE, PRELOADED_FILE) == [PRELOADED_FILE]
+    assert marked(CONTEXT_FILE, RELATED_FILE) == [CONTEXT_FILE]            # nothing pre-read: the context call
+    assert marked(CONTEXT_FILE) == [CONTEXT_FILE]
+    with_related = Prefix("claude-sonnet-5-5", "s", "o", ((CONTEXT_FILE, "c"), (PRELOADED_FILE, "p"),
+                                                          (RELATED_FILE, "r"))).messages()
+    without = Prefix("claude-sonnet-5-5", "s", "o", ((CONTEXT_FILE, "c"), (PRELOADED_FILE, "p"))).messages()
+    assert with_related[:1] == without[:1] and with_related[1]["content"][:2] == without[1]["content"]
+
+
 def test_preload_budget_leaves_the_rest_to_read_file(tmp_path):
     ch = change(file_change("src/app.py"), file_change("src/b.py"), file_change("src/c.py"))
     size = len(ch.files[0].patch) + 1

@@ -54,6 +54,16 @@ def test_a_secret_is_a_finding_and_never_echoed_whole(tmp_path, scripted):
     assert GH_TOKEN not in json.dumps([f.__dict__ for s in result.raw.values() if s for f in s.findings])
 
 
+
+def test_only_a_scanner_finding_calls_no_summary_agent_and_sets_the_verdict_floor(tmp_path, scripted):
+    t = scripted({"*": submit()})              # the specialists raise nothing; the scanner finds the token
+    result = asyncio.run(run_review(_change([f'TOKEN = "{GH_TOKEN}"']), Config(routing="all"), t, tmp_path / "ws"))
+    assert "summary" not in {who for who, _, _ in t.requests} and result.summary is None
+    assert [f.specialist for f in result.findings] == ["secret-scan"]
+    assert result.verdict != "no_issues"                      # derived from the scanner's finding
+    assert any("summary agent was not run: nothing to verify" in n for n in result.notes)
+
+
 # ---------------------------------------------------------------------------------------------
 # detection: the twelve styles of the hostile corpus, every naming style, and what is not a secret
 

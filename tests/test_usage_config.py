@@ -2,6 +2,7 @@
 import pytest
 
 from reviewbot.config import Config, config_from_mapping, load_config
+from reviewbot.domain.specialists import NAMES
 from reviewbot.errors import ConfigError
 from reviewbot.llm.models import Price, model_info
 from reviewbot.llm.usage import CallRecord, Usage, cost, naive_cost, price_of, summarize, usage_from_api
@@ -142,11 +143,12 @@ def test_the_effort_policy_is_the_default_where_nothing_else_is_set(tmp_path):
     from reviewbot.config import EFFORT_POLICY, check_models
     c = Config()
     assert c.effort_for("documentation") == "low" and c.effort_for("summary") == "low"
-    assert c.effort_for("security") is None and c.effort_for("correctness") is None    # the model's default
+    assert c.effort_for("correctness") == "medium" and c.effort_for("security") == "low"
+    assert {c.effort_for(n) for n in NAMES} <= {"low", "medium"}          # every specialist has a level
     assert Config(effort_policy=False).effort_for("documentation") is None
     assert Config(effort="high").effort_for("documentation") is None                  # a review-wide effort wins
     assert Config(specialist_effort=(("documentation", "max"),)).effort_for("documentation") == "max"
-    assert dict(EFFORT_POLICY)["performance"] == "medium"
+    assert dict(EFFORT_POLICY)["performance"] == "low"
     check_models(Config(model="claude-sonnet-4-6"))          # a model without effort: the policy is not an error
     p = tmp_path / "c.toml"
     p.write_text("effort_policy = false\n")

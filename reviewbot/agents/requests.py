@@ -6,8 +6,8 @@ Layout of every request of a review (the seven specialists, the summary, the pre
     system     base prompt                       <- breakpoint 1  |  byte-identical in every call:
     user       opening line                                       |  written to the cache once,
     assistant  tool_use read_file(shared-mr-context.txt),         |  read by all the others
-               tool_use read_file(preloaded-patches.txt), ...     |
-                                                 <- bp 1b        |  (up to 1b: the same in every PR)
+               tool_use read_file(preloaded-patches.txt) <- bp 1b |  (up to 1b: the same in every PR)
+               tool_use read_file(related-code.txt)  (if any)     |
     user       tool_results: the context, the patches <- bp 2    /
     system     (empty; output_config.effort: this agent's effort, where it differs from the review's
                and the model takes per-message effort)
@@ -15,9 +15,10 @@ Layout of every request of a review (the seven specialists, the summary, the pre
     ...        the agent's own turns             <- breakpoint 3 on the newest block, from turn 2
 
 Breakpoint 1 (tools + system) is what calls of other top-level efforts still share (batch items of
-different efforts); 1b, on the last pre-read call, ends the part that names nothing of the change
-(the opening and the fixed file names), so the reviews of the next PR read it instead of writing it
-again; 2 ends this review's shared prefix.
+different efforts); 1b, on the last pre-read call every review makes (not the related-code call,
+which only a change with related code makes), ends the part that names nothing of the change (the
+opening and the fixed file names), so the reviews of the next PR, with related code or without, read
+it instead of writing it again; 2 ends this review's shared prefix.
 
 The orchestrator pre-fills the reads every reviewer would make (the shared context and the
 reviewed patches, within a budget), so they are paid for once and read by everyone at the cache
@@ -72,6 +73,7 @@ from reviewbot.agents.tools import READ_FILE_NAME, TOOLS
 from reviewbot.llm.models import model_info
 from reviewbot.llm.transport import Body
 from reviewbot.output.safety import fence
+from reviewbot.repo.related import RELATED_FILE
 from reviewbot.templates import render
 
 PRELOAD_ID = "toolu_reviewbot_preload_{:03d}"
@@ -121,9 +123,14 @@ class Prefix:
         return [{"type": "text", "text": self.system_text, "cache_control": self._base_cc()}]
 
     def messages(self) -> list[Message]:
-        """The three prefix messages: the opening, the pre-filled reads (breakpoint 1b on the last read
-        call: the opening and the calls name no file of the change, so the prefix up to there is the
-        same in every review of the same model and settings, across PRs), their results (breakpoint 2).
+        """The three prefix messages: the opening, the pre-filled reads, their results (breakpoint 2).
+
+        Breakpoint 1b sits on the last read call that every review makes: the context file's and, when
+        the change has patches to pre-read, preloaded-patches.txt's. The opening and these calls name
+        no file of the change, so the prefix up to there is the same in every review of the same model
+        and settings, across PRs. The related-code call comes after it: only a change with related code
+        makes it, and a breakpoint on it would leave the next PR without related code nothing to read
+        but breakpoint 1 (a lookup looks back, never forward).
 
         Naive mode: one user message with the files' texts embedded (what a bot without caching sends)."""
         if self.naive:
@@ -134,7 +141,7 @@ class Prefix:
                                       for i, (path, _) in zip(ids, self.reads, strict=True)]
         results: list[dict[str, Any]] = [{"type": "tool_result", "tool_use_id": i, "content": text}
                                          for i, (_, text) in zip(ids, self.reads, strict=True)]
-        uses[-1]["cache_control"] = self._base_cc()
+        uses[_last_common(self.reads)]["cache_control"] = self._base_cc()
         results[-1]["cache_control"] = dict(EPHEMERAL)
         return [{"role": "user", "content": [{"type": "text", "text": self.opening}]},
                 {"role": "assistant", "content": uses},
@@ -147,6 +154,12 @@ class Prefix:
         if self.effort:
             body["effort"] = self.effort
         return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _last_common(reads: tuple[tuple[str, str], ...]) -> int:
+    """The index of the last pre-read call that every review makes (breakpoint 1b): the last one that
+    is not the related-code call (the context file's call is always first)."""
+    return max(i for i, (path, _) in enumerate(reads) if i == 0 or path != RELATED_FILE)
 
 
 def effort_message(prefix: Prefix, effort: str | None) -> Message | None:

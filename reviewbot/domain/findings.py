@@ -31,7 +31,9 @@ from reviewbot.domain.schema import field_errors, refuse, tool_schema
 # The limits of a submission: the schema's maxLength/maxItems and the validation's, one set.
 MAX_FINDINGS = 50
 TITLE_CHARS, CATEGORY_CHARS, EXPLANATION_CHARS, SUGGESTION_CHARS = 200, 60, 4000, 4000
-OVERVIEW_CHARS, REASON_CHARS = 3000, 300
+# The summary's answer is kept short (it is output, billed at 5x the input price, and on the critical
+# path): an overview of a few sentences, a reason of a few words per rejected id.
+OVERVIEW_CHARS, REASON_CHARS = 1000, 200
 
 
 def reaches(severities: Iterable[str], fail_on: str | None) -> bool:
@@ -203,7 +205,8 @@ class FindingInput(BaseModel):          # one finding as the model reports it
 
 class Rejection(BaseModel):
     id: str = Field(description="Finding id, e.g. F3")
-    reason: Annotated[str, Field(max_length=REASON_CHARS), BeforeValidator(_text(REASON_CHARS))]
+    reason: Annotated[str, Field(max_length=REASON_CHARS, description="A few words: why it is not worth keeping."),
+                      BeforeValidator(_text(REASON_CHARS))]
 
 
 class Duplicate(BaseModel):
@@ -220,7 +223,8 @@ class SubmissionInput(BaseModel):
     verdict: Annotated[Verdict | None, Field(description="Summary reviewer only: the overall state of the change."),
                        BeforeValidator(_or_none(_choice(Verdict)))] = None
     overview: Annotated[str | None, Field(max_length=OVERVIEW_CHARS, description=(
-        "Summary reviewer only: a short overview of the change and the review, in markdown.")),
+        "Summary reviewer only: two or three sentences on what the change does and its state, naming the "
+        "most important problem; no list of findings.")),
         BeforeValidator(_or_none(_text(OVERVIEW_CHARS)))] = None
     rejected: Annotated[list[Rejection] | None, Field(
         description="Summary reviewer only: findings you judge false positives."),

@@ -92,3 +92,25 @@ def recording_http_client():
     transport = httpx2.AsyncHTTPTransport()
     transport._pool = Tolerant(transport._pool)
     return httpx2.AsyncClient(transport=transport, timeout=60)
+
+
+def rehost(response: dict, urls: set[str], replay: str) -> dict:
+    """A recorded response as the replay sees it: every simulator URL in `urls` (the ports this
+    recording ran on) replaced by `replay` in the body and the Link headers, Content-Length kept
+    right, and no token (reviewbot.llm.cassettes.scrub_response). The GitHub tests' cassettes then
+    replay at one fixed address whatever ports they were recorded on."""
+    from reviewbot.llm.cassettes import scrub_response
+    response = scrub_response(response)
+    body = response.get("body", {}).get("string")
+    headers = response.get("headers", {})
+    for url in urls - {replay}:
+        if isinstance(body, bytes) and url.encode() in body:
+            body = body.replace(url.encode(), replay.encode())
+            response["body"]["string"] = body
+            for key in list(headers):
+                if key.lower() == "content-length":
+                    headers[key] = [str(len(body))]
+        for key in list(headers):
+            if key.lower() == "link":
+                headers[key] = [v.replace(url, replay) for v in headers[key]]
+    return response

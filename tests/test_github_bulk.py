@@ -16,7 +16,7 @@ import urllib.request
 from contextlib import asynccontextmanager
 
 import pytest
-from cassette import CASSETTES, RECORDING, api_key, api_url, recorder, reset_cachesim
+from cassette import CASSETTES, RECORDING, api_key, api_url, recorder, rehost, reset_cachesim
 
 from reviewbot.cli import main
 from reviewbot.commands import bulk as bulk_command
@@ -46,20 +46,7 @@ def _no_control(request):
 
 def _canonical_host(response):
     """Answers name ghsim as the replay does (its URLs point back at it), and keep no token."""
-    from reviewbot.llm.cassettes import scrub_response
-    response = scrub_response(response)
-    body = response.get("body", {}).get("string")
-    if RECORDING and GHSIM != REPLAY:
-        if isinstance(body, bytes) and GHSIM.encode() in body:
-            body = body.replace(GHSIM.encode(), REPLAY.encode())
-            response["body"]["string"] = body
-            for key in list(response.get("headers", {})):
-                if key.lower() == "content-length":
-                    response["headers"][key] = [str(len(body))]
-        for key in list(response.get("headers", {})):
-            if key.lower() == "link":
-                response["headers"][key] = [v.replace(GHSIM, REPLAY) for v in response["headers"][key]]
-    return response
+    return rehost(response, {GHSIM} if RECORDING else set(), REPLAY)
 
 
 def cassette(name: str):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cassette import CASSETTES, RECORDING, api_key, api_url, recorder, reset_cachesim
+from cassette import CASSETTES, RECORDING, api_key, api_url, recorder, rehost, reset_cachesim
 from github import Auth, Github
 
 from reviewbot.cli import main
@@ -72,20 +72,7 @@ REPLAY_GHSIM = "http://127.0.0.1:8810"
 def _canonical_host(response):
     """Answers recorded on another port name ghsim as the replay does (its URLs point back at it),
     and keep no token (reviewbot.llm.cassettes.scrub_response)."""
-    from reviewbot.llm.cassettes import scrub_response
-    response = scrub_response(response)
-    body = response.get("body", {}).get("string")
-    for url in {GHSIM, GHSIM_SMALL} - {REPLAY_GHSIM}:
-        if RECORDING and isinstance(body, bytes) and url.encode() in body:
-            body = body.replace(url.encode(), REPLAY_GHSIM.encode())
-            response["body"]["string"] = body
-            for key in list(response.get("headers", {})):
-                if key.lower() == "content-length":
-                    response["headers"][key] = [str(len(body))]
-        for key in list(response.get("headers", {})):
-            if key.lower() == "link":
-                response["headers"][key] = [v.replace(url, REPLAY_GHSIM) for v in response["headers"][key]]
-    return response
+    return rehost(response, {GHSIM, GHSIM_SMALL} if RECORDING else set(), REPLAY_GHSIM)
 
 
 def cassette(name: str):

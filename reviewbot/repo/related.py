@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -77,15 +78,15 @@ class Item:
 
 
 class _Text:
-    """A file's text, split into lines only when a snippet of it is shown (most changed files never
-    are, and a list of lines costs several times the text)."""
+    """A file's text, decoded and split into lines only when a snippet of it is shown (most changed
+    files never are, and a list of lines costs several times the bytes)."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
     @cached_property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        return self.data.decode("utf-8", "replace").splitlines()
 
 
 def _numbered(text: _Text, start: int, end: int, cap: int | None = None) -> str:
@@ -125,19 +126,30 @@ class _Files:
                 data = self.tree.read(path) if supported(path) else None
             except ValueError:          # a symlink out of the tree
                 data = None
-            if data is None or b"\0" in data[:8000]:
-                self._cache[path] = None
-            else:
-                self._cache[path] = (_Text(data.decode("utf-8", "replace")), extract(path, data))
+            self._cache[path] = _parsed(path, data)
         return self._cache[path]
+
+    def stream(self, paths: list[str]) -> Iterator[tuple[_Text, FileSymbols] | None]:
+        """What `get` gives for each path, in order, read in one stream and kept nowhere: the changed
+        files are parsed once each, and a large change's files are never all in memory at once."""
+        for path, data in self.tree.blobs(paths):
+            yield _parsed(path, data)
+
+
+def _parsed(path: str, data: bytes | None) -> tuple[_Text, FileSymbols] | None:
+    if data is None or b"\0" in data[:8000]:
+        return None
+    return _Text(data), extract(path, data)
 
 
 def _touched(f: FileChange, symbols: FileSymbols, side: str) -> list[Symbol]:
     """Innermost definitions holding a changed line: added lines (head) or removed lines (base)."""
+    if not symbols.definitions:
+        return []
     if side == "head":
-        lines = sorted({ln.new_no for h in f.hunks for ln in h.lines if ln.kind == "+" and ln.new_no})
+        lines = sorted({ln.new_no for h in f.hunks for ln in h.iter_lines() if ln.kind == "+" and ln.new_no})
     else:
-        lines = sorted({ln.old_no for h in f.hunks for ln in h.lines if ln.kind == "-" and ln.old_no})
+        lines = sorted({ln.old_no for h in f.hunks for ln in h.iter_lines() if ln.kind == "-" and ln.old_no})
     out: list[Symbol] = []
     for n in lines:
         s = symbols.enclosing(n)
@@ -159,9 +171,10 @@ def build_related(change: Change, repo: Repository | None, budget: int) -> Relat
 
 def _build(change: Change, repo: Repository, budget: int) -> Related:
     head, base = _Files(repo.head), _Files(repo.base) if repo.base is not None else None
-    repo.head.prefetch(f.path for f in change.files)
-    if repo.base is not None:
-        repo.base.prefetch(f.old_path or f.path for f in change.files)
+    code = [f for f in change.files
+            if supported(f.path) and not f.is_binary and "120000" not in (f.new_mode, f.old_mode)]
+    heads = head.stream([f.path for f in code if f.status != "deleted"])
+    bases = base.stream([f.old_path or f.path for f in code if f.status != "added"]) if base is not None else None
     items: list[Item] = []
     touched: list[tuple[str, Symbol]] = []          # (path, symbol) at head, in change order
     removed: list[tuple[str, Symbol]] = []          # definitions gone from head
@@ -169,8 +182,8 @@ def _build(change: Change, repo: Repository, budget: int) -> Related:
     for fi, f in enumerate(change.files):
         if not supported(f.path) or f.is_binary or "120000" in (f.new_mode, f.old_mode):
             continue                                 # a symlink's patch is its target, not code
-        now = head.get(f.path) if f.status != "deleted" else None
-        old = base.get(f.old_path or f.path) if base is not None and f.status != "added" else None
+        now = next(heads) if f.status != "deleted" else None
+        old = next(bases) if bases is not None and f.status != "added" else None
         if now is not None:
             lines, syms = now
             shown = f.commentable_lines               # new-file lines the patch already shows
@@ -180,7 +193,7 @@ def _build(change: Change, repo: Repository, budget: int) -> Related:
                     items.append(Item(DEFINITION, (fi, s.start), f.path, s.start, s.end, _title(s),
                                       _numbered(lines, s.start, s.end, MAX_DEFINITION_LINES)))
             referenced = {r.line for r in syms.references}       # the added lines that matter here
-            added = {ln.new_no for h in f.hunks for ln in h.lines if ln.kind == "+" and ln.new_no in referenced}
+            added = {ln.new_no for h in f.hunks for ln in h.iter_lines() if ln.kind == "+" and ln.new_no in referenced}
             known = {s.name for s in syms.definitions} | ({r.name for r in old[1].references} if old else set())
             for r in syms.references:
                 if r.line in added and r.name not in known and r.name not in new_names:

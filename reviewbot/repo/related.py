@@ -179,6 +179,7 @@ def _build(change: Change, repo: Repository, budget: int) -> Related:
     touched: list[tuple[str, Symbol]] = []          # (path, symbol) at head, in change order
     removed: list[tuple[str, Symbol]] = []          # definitions gone from head
     new_names: list[str] = []
+    seen_new: set[str] = set()                      # new_names as a set (a large change has thousands)
     for fi, f in enumerate(change.files):
         if not supported(f.path) or f.is_binary or "120000" in (f.new_mode, f.old_mode):
             continue                                 # a symlink's patch is its target, not code
@@ -196,8 +197,9 @@ def _build(change: Change, repo: Repository, budget: int) -> Related:
             added = {ln.new_no for h in f.hunks for ln in h.iter_lines() if ln.kind == "+" and ln.new_no in referenced}
             known = {s.name for s in syms.definitions} | ({r.name for r in old[1].references} if old else set())
             for r in syms.references:
-                if r.line in added and r.name not in known and r.name not in new_names:
+                if r.line in added and r.name not in known and r.name not in seen_new:
                     new_names.append(r.name)
+                    seen_new.add(r.name)
         if old is not None:
             alive = {s.name for s in now[1].definitions} if now is not None else set()
             for s in _touched(f, old[1], "base"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -27,7 +28,7 @@ from reviewbot.errors import RepoError
 
 SYMLINK, SUBMODULE = "120000", "160000"
 GREP_TIMEOUT = 20.0
-CACHE_BYTES = 8 * 1024 * 1024      # blobs kept for later reads, per tree (oldest dropped first)
+CACHE_BYTES = 4 * 1024 * 1024      # blobs kept for later reads, per tree (oldest dropped first)
 _PINNED = ("-c", "core.quotepath=false", "-c", "grep.lineNumber=false", "-c", "grep.fullName=false",
            "-c", "grep.column=false", "-c", "grep.extendedRegexp=false", "-c", "color.ui=never",
            "-c", "grep.fallbackToNoIndex=false")
@@ -189,11 +190,10 @@ class GitTree:
         `limit` of them, and whether there were more. Symlinks are not searched."""
         args = ["grep", "-z", "-n", "-I", "--no-color", "--full-name", "-E" if regex else "-F"]
         args += ["-w"] * word + ["-i"] * ignore_case + ["-e", pattern, self.commit, "--"]
-        raw = git(self.git_dir, *args, timeout=GREP_TIMEOUT, nothing_found=True)
         prefix = self.commit.encode() + b":"
         matches: list[Match] = []
-        for rec in raw.split(b"\n"):
-            parts = rec.split(b"\0", 2)
+        for rec in _lines_of(self.git_dir, args, GREP_TIMEOUT):     # read until one past the limit
+            parts = rec.removesuffix(b"\n").split(b"\0", 2)
             if len(parts) != 3 or not parts[0].startswith(prefix):
                 continue
             path = parts[0][len(prefix):].decode("utf-8", "surrogateescape")
@@ -204,6 +204,39 @@ class GitTree:
                 return matches, True
             matches.append(Match(path, int(parts[1]), parts[2].decode("utf-8", "replace")))
         return matches, False
+
+
+def _lines_of(git_dir: Path, args: list[str], timeout: float) -> Iterator[bytes]:
+    """The lines of a `git grep`'s output as it writes them (a reader that stops early ends it: a
+    large repository's matches are never all in memory); exit code 1 without a message is no match,
+    any other failure RepoError, as from `git`."""
+    cmd = ["git", f"--git-dir={git_dir}", "--no-pager", *_PINNED, *args]
+    env = {**os.environ, "LC_ALL": "C", "GIT_PAGER": "cat"}
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env)
+        timed_out = threading.Event()
+
+        def stop() -> None:
+            timed_out.set()
+            proc.kill()
+        timer = threading.Timer(timeout, stop)
+        timer.start()
+        assert proc.stdout is not None
+        try:
+            yield from proc.stdout
+        finally:
+            timer.cancel()
+            proc.stdout.close()
+            code = proc.wait()
+        if timed_out.is_set():
+            raise RepoError(f"git {args[0]} took longer than {timeout:.0f}s")
+        err.seek(0)
+        stderr = err.read()
+        if code == 1 and not stderr.strip():
+            return
+        if code != 0:
+            msg = stderr.decode("utf-8", "replace").strip().splitlines()
+            raise RepoError(f"git {args[0]} failed: {msg[-1] if msg else code}")
 
 
 def _cat_file(git_dir: Path, shas: list[str], timeout: float = 120.0) -> Iterator[tuple[str, bytes | None]]:

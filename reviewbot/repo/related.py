@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -176,8 +177,7 @@ def _build(change: Change, repo: Repository, budget: int) -> Related:
     heads = head.stream([f.path for f in code if f.status != "deleted"])
     bases = base.stream([f.old_path or f.path for f in code if f.status != "added"]) if base is not None else None
     items: list[Item] = []
-    touched: list[tuple[str, Symbol]] = []          # (path, symbol) at head, in change order
-    removed: list[tuple[str, Symbol]] = []          # definitions gone from head
+    touched, removed = _Found(), _Found()           # definitions at head in change order; gone from head
     new_names: list[str] = []
     seen_new: set[str] = set()                      # new_names as a set (a large change has thousands)
     for fi, f in enumerate(change.files):
@@ -189,7 +189,7 @@ def _build(change: Change, repo: Repository, budget: int) -> Related:
             lines, syms = now
             shown = f.commentable_lines               # new-file lines the patch already shows
             for s in _touched(f, syms, "head"):
-                touched.append((f.path, s))
+                touched.add(f.path, s)
                 if not all(n in shown for n in range(s.start, s.end + 1)):
                     items.append(Item(DEFINITION, (fi, s.start), f.path, s.start, s.end, _title(s),
                                       _numbered(lines, s.start, s.end, MAX_DEFINITION_LINES)))
@@ -204,16 +204,44 @@ def _build(change: Change, repo: Repository, budget: int) -> Related:
             alive = {s.name for s in now[1].definitions} if now is not None else set()
             for s in _touched(f, old[1], "base"):
                 if s.name not in alive:
-                    removed.append((f.old_path or f.path, s))
-    names = _names([s.name for _, s in removed] + [s.name for _, s in touched] + new_names)
+                    removed.add(f.old_path or f.path, s)
+    names = _names(removed.names + touched.names + new_names)
     hits = _grep(repo.head, names)
+    chosen = set(names)                # only these have hits: the others' symbols would add nothing
     repo.head.prefetch(sorted({path for found in hits.values() for path, _ in found})[:MAX_PREFETCH])
     changed_paths = {f.path for f in change.files}
-    items += _callers(head, hits, removed, REMOVED_CALLER, changed_paths)
-    items += _callers(head, hits, touched, CALLER, changed_paths)
+    items += _callers(head, hits, removed.of(chosen), REMOVED_CALLER, changed_paths)
+    items += _callers(head, hits, touched.of(chosen), CALLER, changed_paths)
     items += _definitions(head, hits, [n for n in new_names if n in names], changed_paths)
-    items += _tests(head, hits, [s.name for _, s in touched + removed], changed_paths)
+    items += _tests(head, hits, [n for n in touched.names + removed.names if n in chosen], changed_paths)
     return _cut(_dedupe(items), budget)
+
+
+class _Found:
+    """(path, symbol) pairs in the order found, held as columns (names, kinds and paths are shared
+    strings, lines in arrays): a large change touches tens of thousands of definitions, and a record
+    each, kept while its files' parses come and go, would pin memory far beyond its size."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.names: list[str] = []
+        self._kinds: list[str] = []
+        self._parents: list[str] = []
+        self._lines = array("q")
+
+    def add(self, path: str, s: Symbol) -> None:
+        self.paths.append(path)
+        self.names.append(s.name)
+        self._kinds.append(s.kind)
+        self._parents.append(s.parent)
+        self._lines.extend((s.start, s.end))
+
+    def of(self, names: set[str]) -> Iterator[tuple[str, Symbol]]:
+        """The pairs whose symbol has one of `names`, in order, one at a time."""
+        for i, name in enumerate(self.names):
+            if name in names:
+                yield self.paths[i], Symbol(name, self._kinds[i], self._lines[2 * i], self._lines[2 * i + 1],
+                                            self._parents[i])
 
 
 def _title(s: Symbol, note: str = "") -> str:
@@ -245,7 +273,8 @@ def _grep(tree: RepoTree, names: list[str]) -> _Hits:
     return found
 
 
-def _callers(files: _Files, hits: _Hits, symbols: list[tuple[str, Symbol]], rank: int, changed: set[str]) -> list[Item]:
+def _callers(files: _Files, hits: _Hits, symbols: Iterable[tuple[str, Symbol]], rank: int,
+             changed: set[str]) -> list[Item]:
     items: list[Item] = []
     for si, (def_path, sym) in enumerate(symbols):
         shown = 0

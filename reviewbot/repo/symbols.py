@@ -104,6 +104,7 @@ def extract(path: str, source: bytes) -> FileSymbols:
         name = _text(names[0])
         for capture, nodes in captures.items():
             kind_group, _, kind = capture.partition(".")
+            kind = sys.intern(kind)                # kept with each touched definition: one string
             if kind_group == "definition":
                 node = nodes[0]
                 key = (node.start_point[0], node.end_point[0], name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -34,7 +35,7 @@ _PINNED = ("-c", "core.quotepath=false", "-c", "grep.lineNumber=false", "-c", "g
            "-c", "grep.fallbackToNoIndex=false")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)     # one per file of the tree: a large repository has many
 class Entry:
     path: str
     mode: str            # "100644", "100755", "120000" (symlink), "160000" (submodule)
@@ -112,7 +113,7 @@ class GitTree:
             meta, _, path = rec.partition(b"\t")
             mode, _kind, sha, size = meta.split()
             name = path.decode("utf-8", "surrogateescape")
-            out[name] = Entry(name, mode.decode(), sha.decode(), int(size) if size != b"-" else 0)
+            out[name] = Entry(name, sys.intern(mode.decode()), sha.decode(), int(size) if size != b"-" else 0)
         return out
 
     def entries(self) -> dict[str, Entry]:

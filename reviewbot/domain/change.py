@@ -3,6 +3,10 @@
 Everything downstream (workspace, specialists, finding placement, publishing) speaks these types,
 never unidiff's or GitPython's or PyGithub's objects, so the sources stay at the edge.
 All records are frozen: a change, once read, is a value.
+
+A large change stays small in memory: a parsed ``Hunk`` holds offsets into its file's ``patch`` and
+reads its ``Line`` records from there when asked (none is kept), and the commentable and added lines
+are ``LineSet`` runs, not a set entry per line.
 """
 from __future__ import annotations
 

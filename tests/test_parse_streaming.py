@@ -9,6 +9,7 @@ import pytest
 
 from reviewbot.change import parse
 from reviewbot.change.parse import parse_diff
+from reviewbot.domain.change import Hunk, Line, LineSet
 from reviewbot.errors import DiffParseError, InputError
 
 detect = importlib.import_module("reviewbot.secrets.detect")   # the module (the package exports the function)
@@ -124,3 +125,27 @@ def test_detect_secrets_in_chunks_sees_the_same_context(monkeypatch: pytest.Monk
     chunked = list(detect.detect("app.py", lines))
     assert chunked == whole
     assert {n for n, _, _ in whole} == {26}
+
+
+def test_parsed_hunks_hold_offsets_into_the_patch_not_line_records() -> None:
+    text = ("diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1,3 +1,4 @@ def f\n a\n-b\n\\ No newline at end of file\n"
+            "+c\n+d\n\n@@ -10,2 +11,1 @@\n-y\n z\n")
+    (f,) = parse_diff(text)
+    first, second = f.hunks
+    assert "_given" in Hunk.__slots__ and first._given is None      # no Line tuple kept
+    assert first.lines == (Line(" ", 1, 1, "a"), Line("-", 2, None, "b"), Line("+", None, 2, "c"),
+                           Line("+", None, 3, "d"), Line(" ", 3, 4, ""))
+    assert list(second.iter_lines()) == [Line("-", 10, None, "y"), Line(" ", 11, 11, "z")]
+    assert first == Hunk(1, 3, 1, 4, "def f", first.lines)           # equal to the same hunk built from lines
+    assert (f.additions, f.deletions) == (2, 2)
+    assert f.commentable_lines == {1, 2, 3, 4, 11} and f.added_lines == frozenset({2, 3})
+    assert f.hunk_index(4) == 0 and f.hunk_index(11) == 1 and f.hunk_index(5) is None
+
+
+def test_line_sets_are_runs_that_compare_like_sets() -> None:
+    s = LineSet([(5, 8), (1, 3), (3, 4), (20, 21), (9, 9)])
+    assert list(s) == [1, 2, 3, 5, 6, 7, 20] and len(s) == 7
+    assert s == {1, 2, 3, 5, 6, 7, 20} and frozenset({1, 2, 3, 5, 6, 7, 20}) == s and s != {1, 2}
+    assert 4 not in s and 7 in s and 8 not in s and "7" not in s and 0 not in s
+    many = LineSet([(1, 200_001)])
+    assert len(many) == 200_000 and 200_000 in many and len(many._starts) == 1   # one run, not 200,000 entries

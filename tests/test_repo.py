@@ -113,6 +113,20 @@ def test_reads_head_and_base_from_git_objects_not_the_working_tree(shop, repo):
         _git(shop, "checkout", "-q", "--", "src/pricing.py")
 
 
+def test_blobs_stream_in_order_and_the_blob_cache_is_bounded(repo):
+    tree = GitTree(repo.head.git_dir, repo.head.commit, cache_bytes=len(HEAD_FILES["src/cart.py"]) + 10)
+    got = list(tree.blobs(["big.txt", "nothing.py", "link-in.py", "link-out", "src", "src/cart.py", "big.txt"]))
+    assert [p for p, _ in got] == ["big.txt", "nothing.py", "link-in.py", "link-out", "src", "src/cart.py", "big.txt"]
+    assert [d if d is None else d.decode() for _, d in got] == [
+        HEAD_FILES["big.txt"], None, HEAD_FILES["src/pricing.py"], None, None, HEAD_FILES["src/cart.py"],
+        HEAD_FILES["big.txt"]]
+    streamed = {tree.entries()[p].sha for p in ("big.txt", "src/cart.py")}
+    assert not streamed & set(tree._blobs)                  # streamed blobs are not kept (the links were read)
+    tree.prefetch(["big.txt", "src/cart.py", "src/pricing.py"])              # big.txt is over the bound
+    assert tree._cached <= tree.cache_bytes and tree.entries()["big.txt"].sha not in tree._blobs
+    assert tree.read("big.txt").decode() == HEAD_FILES["big.txt"]              # still read, one at a time
+
+
 @pytest.mark.parametrize("link", ["link-out", "link-abs"])
 def test_a_symlink_out_of_the_repository_is_refused(repo, link):
     with pytest.raises(RepoError, match="leads outside the repository"):

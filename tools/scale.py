@@ -16,6 +16,11 @@ prints the ratios against the targets:
 The shapes: ``dir1`` / ``dir30`` (3,000 modified files, ~6 changed lines each), and three 10 MB
 diffs: ``small`` (~5,000 files of ~2 KB of diff each), ``huge`` (one added file of 10 MB), ``mixed``
 (one 5 MB file plus ~2,500 small ones). ``--diff-mode`` reviews the same diffs with ``--diff FILE``.
+
+Measured on the 2-core development machine (issue 14): peak RSS small / huge / mixed 132 / 109 / 124 MB
+with --dry-run and 143 / 123 / 135 MB against cachesim (276-306 / 174-214 / 214-246 MB before the
+lazy hunks, the streamed related-code reads and the streamed secret scans); 1 dir / 30 dirs time
+ratio 1.00 (dry-run) and 0.97 (cachesim). Use a port of your own with ``--port`` when others run it.
 """
 from __future__ import annotations
 

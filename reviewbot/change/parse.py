@@ -7,8 +7,9 @@ same records and the same git-style patch text whatever the change came from.
 
 The parser reads the text once, one file at a time, with unidiff's rules (file boundaries, hunks,
 line numbers, binary markers, git modes; hunk line counts validated against their ``@@`` headers)
-but none of its objects: the lines are offsets into the one text, each hunk line becomes a ``Line``
-record as it is read, and each file's ``patch`` is one slice of the text. Time and memory are
+but none of its objects: the lines are offsets into the one text, each hunk line is checked and
+counted as it is read but not kept, and each file's ``patch`` is one slice of the text, which its
+hunks read their ``Line`` records from when asked (reviewbot.domain.change.Hunk). Time and memory are
 linear in the diff (a 10 MB diff is not held as a list of line strings or a tree of parser objects).
 What unidiff's model lacks is written here too, in small functions:
 
@@ -44,7 +45,6 @@ from reviewbot.domain.change import (
     FileChange,
     FileStatus,
     Hunk,
-    Line,
 )
 from reviewbot.errors import DiffParseError, InputError
 
@@ -197,6 +197,22 @@ class _Lines:
         return self.text[self.starts[start]:self.starts[end]]
 
 
+@dataclass(frozen=True, slots=True)
+class _RawHunk:
+    """A hunk as the parser reads it: its header's numbers, and its body as lines first..end-1 of the
+    input and its counts (its Hunk, which reads its lines from the patch text, is made with the file)."""
+
+    old_start: int
+    old_len: int
+    new_start: int
+    new_len: int
+    section: str
+    first: int
+    end: int
+    added: int
+    removed: int
+
+
 @dataclass
 class _File:
     """One file while it is being parsed (what unidiff's PatchedFile held, hunks as records)."""
@@ -207,7 +223,7 @@ class _File:
     source_mode: str | None = None
     target_mode: str | None = None
     is_binary_file: bool = False
-    hunks: list[Hunk] = field(default_factory=list)
+    hunks: list[_RawHunk] = field(default_factory=list)
     last_numbered: int = 0                # 1-based number of its last hunk line (0: no hunk line)
 
 
@@ -217,7 +233,7 @@ def _iter_files(lines: _Lines) -> Iterator[_File]:
 
     The state machine is unidiff's (``PatchSet._parse``: git headers, ``---``/``+++``
     pairs, hunks validated against their ``@@`` counts, binary markers, "\\ No newline" markers),
-    with the hunk lines turned into ``Line`` records as they are read.
+    with the hunk lines checked and counted as they are read (no record per line).
     """
     current: _File | None = None
     in_info = False                       # unidiff's "patch_info is not None"
@@ -311,26 +327,23 @@ def _parse_hunk(lines: _Lines, i: int, header: re.Match[str], f: _File) -> int:
                                               for k, default in ((1, 0), (2, 1), (3, 0), (4, 1)))
     old_no, new_no = old_start, new_start
     old_end, new_end = old_no + old_len, new_no + new_len
-    out: list[Line] = []
-    n = len(lines)
+    first, n = i, len(lines)
+    text, starts = lines.text, lines.starts
+    added = removed = 0
     while i < n:
-        line = lines[i]
+        kind = text[starts[i]:starts[i] + 1]
         i += 1
-        kind = line[:1]
-        if kind in _BODY_KINDS:
-            value = line[1:]
-        elif m := _RE_HUNK_EMPTY_BODY_LINE.match(line):
-            kind, value = " ", m.group("value")
-        else:
-            raise DiffParseError(f"Hunk diff line expected: {line}", i)
+        if kind not in _BODY_KINDS:
+            if not _RE_HUNK_EMPTY_BODY_LINE.match(kind):
+                raise DiffParseError(f"Hunk diff line expected: {lines[i - 1]}", i)
+            kind = " "
         if kind == "+":
-            out.append(Line("+", None, new_no, value.removesuffix("\n")))
             new_no += 1
+            added += 1
         elif kind == "-":
-            out.append(Line("-", old_no, None, value.removesuffix("\n")))
             old_no += 1
+            removed += 1
         elif kind == " ":
-            out.append(Line(" ", old_no, new_no, value.removesuffix("\n")))
             old_no += 1
             new_no += 1
         if old_no > old_end or new_no > new_end:
@@ -340,8 +353,7 @@ def _parse_hunk(lines: _Lines, i: int, header: re.Match[str], f: _File) -> int:
             break
     if old_no < old_end or new_no < new_end:
         raise DiffParseError("Hunk is shorter than expected", i)
-    f.hunks.append(Hunk(old_start=old_start, old_len=old_len, new_start=new_start, new_len=new_len,
-                        section=header.group(5), lines=tuple(out)))
+    f.hunks.append(_RawHunk(old_start, old_len, new_start, new_len, header.group(5), first, i, added, removed))
     return i
 
 
@@ -425,18 +437,21 @@ def _file_change(lines: _Lines, pf: _File, start: int, limit: int) -> FileChange
     old, new, status = _paths_and_status(header or [lines[start]], pf)
     if not new:
         raise InputError(f"malformed diff: a file header without a file name (line {start + 1})")
-    hunks = tuple(pf.hunks)
+    patch = _terminated(lines.joined(start, end))
+    base = lines.starts[start]
+    hunks = tuple(Hunk(h.old_start, h.old_len, h.new_start, h.new_len, h.section, text=patch,
+                       start=lines.starts[h.first] - base, end=lines.starts[h.end] - base) for h in pf.hunks)
     return FileChange(
         path=old if status == DELETED else new,
         status=status,
-        patch=_terminated(lines.joined(start, end)),
+        patch=patch,
         hunks=hunks,
         old_path=old if status in (RENAMED, COPIED) else None,
         is_binary=pf.is_binary_file,
         old_mode=pf.source_mode,
         new_mode=pf.target_mode,
-        additions=sum(ln.kind == "+" for h in hunks for ln in h.lines),
-        deletions=sum(ln.kind == "-" for h in hunks for ln in h.lines),
+        additions=sum(h.added for h in pf.hunks),
+        deletions=sum(h.removed for h in pf.hunks),
     )
 
 

@@ -122,7 +122,7 @@ class _Track:
                     break
                 out.append(item)
                 pos += 1
-            for ln in h.lines:
+            for ln in h.iter_lines():
                 if ln.kind == "+":
                     out.append(("n", ln.text))
                     continue

@@ -85,7 +85,7 @@ def scan(change: Change) -> tuple[Finding, ...]:
             out.append(_finding(f"the file name {_shown(f.path)!r}", _snippet(_shown(f.path), *hit.span()), f.path, 0,
                                 FILE))
         for h in f.hunks:
-            hits = [(ln.new_no, ln.text, hit) for ln in h.lines
+            hits = [(ln.new_no, ln.text, hit) for ln in h.iter_lines()
                     if ln.kind == "+" and ln.new_no is not None and (hit := PATTERNS.search(ln.text))]
             if hits:
                 number, text, hit = hits[0]

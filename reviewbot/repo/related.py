@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -77,15 +79,15 @@ class Item:
 
 
 class _Text:
-    """A file's text, split into lines only when a snippet of it is shown (most changed files never
-    are, and a list of lines costs several times the text)."""
+    """A file's text, decoded and split into lines only when a snippet of it is shown (most changed
+    files never are, and a list of lines costs several times the bytes)."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
     @cached_property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        return self.data.decode("utf-8", "replace").splitlines()
 
 
 def _numbered(text: _Text, start: int, end: int, cap: int | None = None) -> str:
@@ -125,19 +127,30 @@ class _Files:
                 data = self.tree.read(path) if supported(path) else None
             except ValueError:          # a symlink out of the tree
                 data = None
-            if data is None or b"\0" in data[:8000]:
-                self._cache[path] = None
-            else:
-                self._cache[path] = (_Text(data.decode("utf-8", "replace")), extract(path, data))
+            self._cache[path] = _parsed(path, data)
         return self._cache[path]
+
+    def stream(self, paths: list[str]) -> Iterator[tuple[_Text, FileSymbols] | None]:
+        """What `get` gives for each path, in order, read in one stream and kept nowhere: the changed
+        files are parsed once each, and a large change's files are never all in memory at once."""
+        for path, data in self.tree.blobs(paths):
+            yield _parsed(path, data)
+
+
+def _parsed(path: str, data: bytes | None) -> tuple[_Text, FileSymbols] | None:
+    if data is None or b"\0" in data[:8000]:
+        return None
+    return _Text(data), extract(path, data)
 
 
 def _touched(f: FileChange, symbols: FileSymbols, side: str) -> list[Symbol]:
     """Innermost definitions holding a changed line: added lines (head) or removed lines (base)."""
+    if not symbols.definitions:
+        return []
     if side == "head":
-        lines = sorted({ln.new_no for h in f.hunks for ln in h.lines if ln.kind == "+" and ln.new_no})
+        lines = sorted({ln.new_no for h in f.hunks for ln in h.iter_lines() if ln.kind == "+" and ln.new_no})
     else:
-        lines = sorted({ln.old_no for h in f.hunks for ln in h.lines if ln.kind == "-" and ln.old_no})
+        lines = sorted({ln.old_no for h in f.hunks for ln in h.iter_lines() if ln.kind == "-" and ln.old_no})
     out: list[Symbol] = []
     for n in lines:
         s = symbols.enclosing(n)
@@ -159,46 +172,76 @@ def build_related(change: Change, repo: Repository | None, budget: int) -> Relat
 
 def _build(change: Change, repo: Repository, budget: int) -> Related:
     head, base = _Files(repo.head), _Files(repo.base) if repo.base is not None else None
-    repo.head.prefetch(f.path for f in change.files)
-    if repo.base is not None:
-        repo.base.prefetch(f.old_path or f.path for f in change.files)
+    code = [f for f in change.files
+            if supported(f.path) and not f.is_binary and "120000" not in (f.new_mode, f.old_mode)]
+    heads = head.stream([f.path for f in code if f.status != "deleted"])
+    bases = base.stream([f.old_path or f.path for f in code if f.status != "added"]) if base is not None else None
     items: list[Item] = []
-    touched: list[tuple[str, Symbol]] = []          # (path, symbol) at head, in change order
-    removed: list[tuple[str, Symbol]] = []          # definitions gone from head
+    touched, removed = _Found(), _Found()           # definitions at head in change order; gone from head
     new_names: list[str] = []
+    seen_new: set[str] = set()                      # new_names as a set (a large change has thousands)
     for fi, f in enumerate(change.files):
         if not supported(f.path) or f.is_binary or "120000" in (f.new_mode, f.old_mode):
             continue                                 # a symlink's patch is its target, not code
-        now = head.get(f.path) if f.status != "deleted" else None
-        old = base.get(f.old_path or f.path) if base is not None and f.status != "added" else None
+        now = next(heads) if f.status != "deleted" else None
+        old = next(bases) if bases is not None and f.status != "added" else None
         if now is not None:
             lines, syms = now
             shown = f.commentable_lines               # new-file lines the patch already shows
             for s in _touched(f, syms, "head"):
-                touched.append((f.path, s))
+                touched.add(f.path, s)
                 if not all(n in shown for n in range(s.start, s.end + 1)):
                     items.append(Item(DEFINITION, (fi, s.start), f.path, s.start, s.end, _title(s),
                                       _numbered(lines, s.start, s.end, MAX_DEFINITION_LINES)))
             referenced = {r.line for r in syms.references}       # the added lines that matter here
-            added = {ln.new_no for h in f.hunks for ln in h.lines if ln.kind == "+" and ln.new_no in referenced}
+            added = {ln.new_no for h in f.hunks for ln in h.iter_lines() if ln.kind == "+" and ln.new_no in referenced}
             known = {s.name for s in syms.definitions} | ({r.name for r in old[1].references} if old else set())
             for r in syms.references:
-                if r.line in added and r.name not in known and r.name not in new_names:
+                if r.line in added and r.name not in known and r.name not in seen_new:
                     new_names.append(r.name)
+                    seen_new.add(r.name)
         if old is not None:
             alive = {s.name for s in now[1].definitions} if now is not None else set()
             for s in _touched(f, old[1], "base"):
                 if s.name not in alive:
-                    removed.append((f.old_path or f.path, s))
-    names = _names([s.name for _, s in removed] + [s.name for _, s in touched] + new_names)
+                    removed.add(f.old_path or f.path, s)
+    names = _names(removed.names + touched.names + new_names)
     hits = _grep(repo.head, names)
+    chosen = set(names)                # only these have hits: the others' symbols would add nothing
     repo.head.prefetch(sorted({path for found in hits.values() for path, _ in found})[:MAX_PREFETCH])
     changed_paths = {f.path for f in change.files}
-    items += _callers(head, hits, removed, REMOVED_CALLER, changed_paths)
-    items += _callers(head, hits, touched, CALLER, changed_paths)
+    items += _callers(head, hits, removed.of(chosen), REMOVED_CALLER, changed_paths)
+    items += _callers(head, hits, touched.of(chosen), CALLER, changed_paths)
     items += _definitions(head, hits, [n for n in new_names if n in names], changed_paths)
-    items += _tests(head, hits, [s.name for _, s in touched + removed], changed_paths)
+    items += _tests(head, hits, [n for n in touched.names + removed.names if n in chosen], changed_paths)
     return _cut(_dedupe(items), budget)
+
+
+class _Found:
+    """(path, symbol) pairs in the order found, held as columns (names, kinds and paths are shared
+    strings, lines in arrays): a large change touches tens of thousands of definitions, and a record
+    each, kept while its files' parses come and go, would pin memory far beyond its size."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.names: list[str] = []
+        self._kinds: list[str] = []
+        self._parents: list[str] = []
+        self._lines = array("q")
+
+    def add(self, path: str, s: Symbol) -> None:
+        self.paths.append(path)
+        self.names.append(s.name)
+        self._kinds.append(s.kind)
+        self._parents.append(s.parent)
+        self._lines.extend((s.start, s.end))
+
+    def of(self, names: set[str]) -> Iterator[tuple[str, Symbol]]:
+        """The pairs whose symbol has one of `names`, in order, one at a time."""
+        for i, name in enumerate(self.names):
+            if name in names:
+                yield self.paths[i], Symbol(name, self._kinds[i], self._lines[2 * i], self._lines[2 * i + 1],
+                                            self._parents[i])
 
 
 def _title(s: Symbol, note: str = "") -> str:
@@ -230,7 +273,8 @@ def _grep(tree: RepoTree, names: list[str]) -> _Hits:
     return found
 
 
-def _callers(files: _Files, hits: _Hits, symbols: list[tuple[str, Symbol]], rank: int, changed: set[str]) -> list[Item]:
+def _callers(files: _Files, hits: _Hits, symbols: Iterable[tuple[str, Symbol]], rank: int,
+             changed: set[str]) -> list[Item]:
     items: list[Item] = []
     for si, (def_path, sym) in enumerate(symbols):
         shown = 0

@@ -11,6 +11,7 @@ no symbols.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
@@ -35,7 +36,7 @@ _LANGUAGES = {
 MAX_PARSE_BYTES = 1_000_000       # larger files are not parsed (generated code, bundles)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)     # a large change's touched definitions are kept: small records
 class Symbol:
     """A definition: `kind` is the tags query's (function, method, class, interface, module, macro,
     constant); lines are 1-based and inclusive, the whole definition."""
@@ -47,7 +48,7 @@ class Symbol:
     parent: str = ""      # the enclosing definition's name (a method's class), when there is one
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reference:
     name: str
     kind: str             # call, class, type, implementation
@@ -103,6 +104,7 @@ def extract(path: str, source: bytes) -> FileSymbols:
         name = _text(names[0])
         for capture, nodes in captures.items():
             kind_group, _, kind = capture.partition(".")
+            kind = sys.intern(kind)                # kept with each touched definition: one string
             if kind_group == "definition":
                 node = nodes[0]
                 key = (node.start_point[0], node.end_point[0], name)
@@ -131,4 +133,5 @@ def _with_parent(s: Symbol, ordered: list[Symbol]) -> Symbol:
 
 
 def _text(node: ts.Node) -> str:
-    return (node.text or b"").decode("utf-8", "replace")
+    # interned: the same names recur in every file, and a large change's touched definitions are kept
+    return sys.intern((node.text or b"").decode("utf-8", "replace"))

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable
+import sys
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from functools import cached_property
@@ -26,12 +29,13 @@ from reviewbot.errors import RepoError
 
 SYMLINK, SUBMODULE = "120000", "160000"
 GREP_TIMEOUT = 20.0
+CACHE_BYTES = 4 * 1024 * 1024      # blobs kept for later reads, per tree (oldest dropped first)
 _PINNED = ("-c", "core.quotepath=false", "-c", "grep.lineNumber=false", "-c", "grep.fullName=false",
            "-c", "grep.column=false", "-c", "grep.extendedRegexp=false", "-c", "color.ui=never",
            "-c", "grep.fallbackToNoIndex=false")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)     # one per file of the tree: a large repository has many
 class Entry:
     path: str
     mode: str            # "100644", "100755", "120000" (symlink), "160000" (submodule)
@@ -63,6 +67,8 @@ class RepoTree(Protocol):
 
     def prefetch(self, paths: Iterable[str]) -> None: ...
 
+    def blobs(self, paths: Iterable[str]) -> Iterator[tuple[str, bytes | None]]: ...
+
     def grep(self, pattern: str, *, regex: bool = False, glob: str = "", word: bool = False,
              ignore_case: bool = False, limit: int = 200) -> tuple[list[Match], bool]: ...
 
@@ -88,11 +94,14 @@ def git(git_dir: Path, *args: str, timeout: float = 120.0, nothing_found: bool =
 
 class GitTree:
     """The tree of `commit` in the git object database at `git_dir` (a `.git` directory or a bare
-    repository). Construction does no I/O; the listing is read once, when first needed."""
+    repository). Construction does no I/O; the listing is read once, when first needed. Blobs read
+    are kept for the next reads up to `cache_bytes` (the oldest go first), so a large change's files
+    are never all in memory at once; `blobs` streams many without keeping them."""
 
-    def __init__(self, git_dir: str | Path, commit: str):
-        self.git_dir, self.commit = Path(git_dir), commit
+    def __init__(self, git_dir: str | Path, commit: str, cache_bytes: int = CACHE_BYTES):
+        self.git_dir, self.commit, self.cache_bytes = Path(git_dir), commit, cache_bytes
         self._blobs: dict[str, bytes] = {}
+        self._cached = 0
 
     @cached_property
     def _entries(self) -> dict[str, Entry]:
@@ -104,7 +113,7 @@ class GitTree:
             meta, _, path = rec.partition(b"\t")
             mode, _kind, sha, size = meta.split()
             name = path.decode("utf-8", "surrogateescape")
-            out[name] = Entry(name, mode.decode(), sha.decode(), int(size) if size != b"-" else 0)
+            out[name] = Entry(name, sys.intern(mode.decode()), sha.decode(), int(size) if size != b"-" else 0)
         return out
 
     def entries(self) -> dict[str, Entry]:
@@ -137,27 +146,43 @@ class GitTree:
         return sorted(names)
 
     def prefetch(self, paths: Iterable[str]) -> None:
-        """Read the blobs of these paths in one `git cat-file --batch` (reads after it are free)."""
+        """Read the blobs of these paths in one `git cat-file --batch` and keep them for the reads that
+        follow (as many as `cache_bytes` holds: ask for a few hundred files at a time)."""
         shas = sorted({e.sha for p in paths if (e := self._entries.get(p)) is not None and e.is_file
                        and e.sha not in self._blobs})
-        if not shas:
+        for sha, data in _cat_file(self.git_dir, shas):
+            if data is not None:
+                self._keep(sha, data)
+
+    def blobs(self, paths: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+        """(path, what `read` gives) of each path, in order: the regular files from one `git cat-file
+        --batch` read as a stream and kept nowhere; a symlink through `read` (None when it leads out
+        of the tree)."""
+        wanted = [(p, self._entries.get(p)) for p in paths]
+        found = _cat_file(self.git_dir, [e.sha for _, e in wanted if e is not None and e.is_file])
+        for path, e in wanted:
+            if e is not None and e.is_file:
+                yield path, next(found)[1]              # cat-file answers in the order asked
+            else:
+                try:
+                    yield path, self.read(path)
+                except RepoError:
+                    yield path, None
+
+    def _keep(self, sha: str, data: bytes) -> None:
+        if len(data) > self.cache_bytes:
             return
-        raw = git(self.git_dir, "cat-file", "--batch", stdin=("\n".join(shas) + "\n").encode())
-        pos = 0
-        while pos < len(raw):
-            end = raw.index(b"\n", pos)
-            header = raw[pos:end].split()
-            if len(header) != 3:                # "<sha> missing"
-                pos = end + 1
-                continue
-            size = int(header[2])
-            self._blobs[header[0].decode()] = raw[end + 1:end + 1 + size]
-            pos = end + 1 + size + 1
+        while self._blobs and self._cached + len(data) > self.cache_bytes:
+            self._cached -= len(self._blobs.pop(next(iter(self._blobs))))
+        self._blobs[sha] = data
+        self._cached += len(data)
 
     def _blob(self, sha: str) -> bytes:
-        if sha not in self._blobs:
-            self._blobs[sha] = git(self.git_dir, "cat-file", "blob", sha)
-        return self._blobs[sha]
+        data = self._blobs.get(sha)
+        if data is None:
+            data = git(self.git_dir, "cat-file", "blob", sha)
+            self._keep(sha, data)
+        return data
 
     def grep(self, pattern: str, *, regex: bool = False, glob: str = "", word: bool = False,
              ignore_case: bool = False, limit: int = 200) -> tuple[list[Match], bool]:
@@ -166,11 +191,10 @@ class GitTree:
         `limit` of them, and whether there were more. Symlinks are not searched."""
         args = ["grep", "-z", "-n", "-I", "--no-color", "--full-name", "-E" if regex else "-F"]
         args += ["-w"] * word + ["-i"] * ignore_case + ["-e", pattern, self.commit, "--"]
-        raw = git(self.git_dir, *args, timeout=GREP_TIMEOUT, nothing_found=True)
         prefix = self.commit.encode() + b":"
         matches: list[Match] = []
-        for rec in raw.split(b"\n"):
-            parts = rec.split(b"\0", 2)
+        for rec in _lines_of(self.git_dir, args, GREP_TIMEOUT):     # read until one past the limit
+            parts = rec.removesuffix(b"\n").split(b"\0", 2)
             if len(parts) != 3 or not parts[0].startswith(prefix):
                 continue
             path = parts[0][len(prefix):].decode("utf-8", "surrogateescape")
@@ -181,6 +205,74 @@ class GitTree:
                 return matches, True
             matches.append(Match(path, int(parts[1]), parts[2].decode("utf-8", "replace")))
         return matches, False
+
+
+def _lines_of(git_dir: Path, args: list[str], timeout: float) -> Iterator[bytes]:
+    """The lines of a `git grep`'s output as it writes them (a reader that stops early ends it: a
+    large repository's matches are never all in memory); exit code 1 without a message is no match,
+    any other failure RepoError, as from `git`."""
+    cmd = ["git", f"--git-dir={git_dir}", "--no-pager", *_PINNED, *args]
+    env = {**os.environ, "LC_ALL": "C", "GIT_PAGER": "cat"}
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env)
+        timed_out = threading.Event()
+
+        def stop() -> None:
+            timed_out.set()
+            proc.kill()
+        timer = threading.Timer(timeout, stop)
+        timer.start()
+        assert proc.stdout is not None
+        try:
+            yield from proc.stdout
+        finally:
+            timer.cancel()
+            proc.stdout.close()
+            code = proc.wait()
+        if timed_out.is_set():
+            raise RepoError(f"git {args[0]} took longer than {timeout:.0f}s")
+        err.seek(0)
+        stderr = err.read()
+        if code == 1 and not stderr.strip():
+            return
+        if code != 0:
+            msg = stderr.decode("utf-8", "replace").strip().splitlines()
+            raise RepoError(f"git {args[0]} failed: {msg[-1] if msg else code}")
+
+
+def _cat_file(git_dir: Path, shas: list[str], timeout: float = 120.0) -> Iterator[tuple[str, bytes | None]]:
+    """(sha, bytes) of each object, in the order asked, from one `git cat-file --batch` whose output
+    is read one object at a time (None: missing from the database). RepoError when git fails."""
+    if not shas:
+        return
+    with tempfile.TemporaryFile() as ask, tempfile.TemporaryFile() as err:
+        ask.write(("\n".join(shas) + "\n").encode())
+        ask.seek(0)
+        cmd = ["git", f"--git-dir={git_dir}", "--no-pager", *_PINNED, "cat-file", "--batch"]
+        env = {**os.environ, "LC_ALL": "C", "GIT_PAGER": "cat"}
+        proc = subprocess.Popen(cmd, stdin=ask, stdout=subprocess.PIPE, stderr=err, env=env)
+        assert proc.stdout is not None
+        try:
+            while header := proc.stdout.readline():
+                parts = header.split()
+                if len(parts) != 3:                 # "<sha> missing"
+                    yield parts[0].decode() if parts else "", None
+                    continue
+                data = proc.stdout.read(int(parts[2]))
+                proc.stdout.read(1)                 # the newline after the object
+                yield parts[0].decode(), data
+        finally:
+            proc.stdout.close()
+            try:
+                code = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise RepoError(f"git cat-file took longer than {timeout:.0f}s") from None
+        if code != 0:
+            err.seek(0)
+            msg = err.read().decode("utf-8", "replace").strip().splitlines()
+            raise RepoError(f"git cat-file failed: {msg[-1] if msg else code}")
 
 
 def _join(folder: str, target: str) -> str | None:

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 
 from reviewbot.domain.change import Change, FileChange
 from reviewbot.domain.enums import FILE, INLINE, Severity
@@ -68,8 +69,34 @@ def _rank(kind: str) -> int:
     return 2 if kind.startswith(_GENERIC) else 1 if kind == "password in a URL" else 0
 
 
-def _lines_secrets(path: str, lines: list[tuple[int, str]]) -> Iterator[tuple[int, str, str]]:
-    """(line, kind, value) of every secret in `lines` of `path`: detect-secrets, own rules, key blocks."""
+class _Numbered:
+    """(number, text) lines made afresh each time they are iterated: a large file's lines are read one
+    at a time from its patch or its text, never held as a list (the scans read them three times)."""
+
+    def __init__(self, make: Callable[[], Iterator[tuple[int, str]]]) -> None:
+        self._make = make
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        return self._make()
+
+
+def _text_lines(text: str) -> Iterator[tuple[int, str]]:
+    """enumerate(text.split("\n"), 1), one part at a time."""
+    start, number = 0, 1
+    while (end := text.find("\n", start)) >= 0:
+        yield number, text[start:end]
+        start, number = end + 1, number + 1
+    yield number, text[start:]
+
+
+def _diff_lines(f: FileChange) -> Iterator[tuple[int, str]]:
+    """Every line of a file's hunks (added, removed, context), numbered in diff order."""
+    return enumerate((ln.text for h in f.hunks for ln in h.iter_lines()), 1)
+
+
+def _lines_secrets(path: str, lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, str]]:
+    """(line, kind, value) of every secret in `lines` of `path`: detect-secrets, own rules, key blocks.
+    `lines` is iterated three times (a list, or a _Numbered)."""
     for number, text in lines:
         for kind, value in scan_line(text, path):
             yield number, kind, value
@@ -93,12 +120,13 @@ def _best(found: Iterable[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-def _added(f: FileChange) -> list[tuple[int, str]]:
-    return [(ln.new_no, ln.text) for h in f.hunks for ln in h.lines if ln.kind == "+" and ln.new_no is not None]
+def _added(f: FileChange) -> _Numbered:
+    return _Numbered(lambda: ((ln.new_no, ln.text) for h in f.hunks for ln in h.iter_lines()
+                              if ln.kind == "+" and ln.new_no is not None))
 
 
-def _removed_text(f: FileChange) -> str:
-    return "\n".join(ln.text for h in f.hunks for ln in h.lines if ln.kind == "-")
+def _on_removed_line(f: FileChange, value: str) -> bool:
+    return any(value in ln.text for h in f.hunks for ln in h.iter_lines() if ln.kind == "-")
 
 
 def scan(change: Change) -> tuple[Secret, ...]:
@@ -106,10 +134,9 @@ def scan(change: Change) -> tuple[Secret, ...]:
     series that a later commit removed."""
     found: list[Secret] = []
     for f in change.files:
-        removed = _removed_text(f)
         for number, kind, value in _best(_lines_secrets(f.path, _added(f))):
             note = ("the same value is on a removed line too: it was in the repository before and is "
-                    "committed again here" if value in removed else "")
+                    "committed again here" if _on_removed_line(f, value) else "")
             found.append(Secret(kind, value, f.path, number, note))
     seen = {s.value for s in found}
     for subject, files in change.history:
@@ -122,16 +149,16 @@ def scan(change: Change) -> tuple[Secret, ...]:
     return tuple(found)
 
 
-def _texts(change: Change) -> Iterator[tuple[str, list[tuple[int, str]]]]:
+def _texts(change: Change) -> Iterator[tuple[str, Iterable[tuple[int, str]]]]:
     """(name, numbered lines) of every text of the change: each file's diff lines, the lines each
     commit of a series added, the full files, and the metadata."""
     for f in change.files:
-        yield f.path, [(i, ln.text) for i, ln in enumerate((ln for h in f.hunks for ln in h.lines), 1)]
+        yield f.path, _Numbered(partial(_diff_lines, f))
     for _, files in change.history:
         for f in files:
             yield f.path, _added(f)
     for path, text in change.sources:
-        yield path, list(enumerate(text.split("\n"), 1))
+        yield path, _Numbered(partial(_text_lines, text))
     m = change.meta
     for name, text in (("title.txt", m.title), ("description.md", m.description), ("author.txt", m.author),
                        *((f"commit-{i}.txt", c) for i, c in enumerate(m.commits)),

@@ -14,7 +14,7 @@ assigned (`x = "..."`, `key: ...`): a hash in prose is not a credential.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from detect_secrets.core.potential_secret import PotentialSecret
 from detect_secrets.core.scan import scan_diff
@@ -46,13 +46,28 @@ def _widen(line: str, value: str) -> str:
     return line[i:i + len(value) + (len(tail.group(0)) if tail else 0)]
 
 
-def _chunks(todo: list[tuple[int, str]]) -> Iterator[tuple[int, int, int, int]]:
-    """(first, last) lines to scan and (first, last) lines to give detect-secrets, CHUNK_LINES at a
-    time: each chunk carries CONTEXT_LINES lines of context each side, the snippet detect-secrets'
-    filters look at (e.g. an allowlist comment on the line before), so chunking changes no result."""
-    for first in range(0, len(todo), CHUNK_LINES):
-        last = min(first + CHUNK_LINES, len(todo))
-        yield first, last, max(0, first - CONTEXT_LINES), min(len(todo), last + CONTEXT_LINES)
+def _windows(todo: Iterable[tuple[int, str]]) -> Iterator[tuple[int, int, int, list[tuple[int, str]]]]:
+    """(first, last, lo, lines lo..hi-1): the lines first..last-1 to scan, CHUNK_LINES at a time, and
+    the lines to give detect-secrets for them, which carry CONTEXT_LINES lines of context each side,
+    the snippet its filters look at (e.g. an allowlist comment on the line before), so chunking
+    changes no result. `todo` is read as a stream: only one chunk and its context are held."""
+    buf: list[tuple[int, str]] = []
+    base = first = 0                       # buf[0] is line `base` of todo
+    for item in todo:
+        buf.append(item)
+        if base + len(buf) >= first + CHUNK_LINES + CONTEXT_LINES:
+            lo = max(0, first - CONTEXT_LINES)
+            yield first, first + CHUNK_LINES, lo, buf[lo - base:first + CHUNK_LINES + CONTEXT_LINES - base]
+            first += CHUNK_LINES
+            drop = max(0, first - CONTEXT_LINES) - base
+            del buf[:drop]
+            base += drop
+    total = base + len(buf)
+    while first < total:
+        last = min(first + CHUNK_LINES, total)
+        lo = max(0, first - CONTEXT_LINES)
+        yield first, last, lo, buf[lo - base:min(total, last + CONTEXT_LINES) - base]
+        first = last
 
 
 def _scan(name: str, lines: list[tuple[int, str]]) -> list[PotentialSecret]:
@@ -67,16 +82,16 @@ def _scan(name: str, lines: list[tuple[int, str]]) -> list[PotentialSecret]:
             get_filters.cache_clear()
 
 
-def detect(path: str, lines: list[tuple[int, str]]) -> Iterator[tuple[int, str, str]]:
+def detect(path: str, lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, str]]:
     """(line number, kind, value) of what detect-secrets finds in `lines` ((number, text) pairs) of `path`.
 
-    The lines go to detect-secrets in chunks (a synthesized diff of each), so its memory stays that
-    of a few thousand lines whatever the size of the change."""
-    todo = [(n, _SPLITTERS.sub(" ", text)) for n, text in lines if text.strip() and len(text) <= MAX_LINE]
+    The lines are read as a stream and go to detect-secrets in chunks (a synthesized diff of each),
+    so its memory stays that of a few thousand lines whatever the size of the change."""
+    todo = ((n, _SPLITTERS.sub(" ", text)) for n, text in lines if text.strip() and len(text) <= MAX_LINE)
     name = _UNSAFE_NAME.sub("_", path) or "file"
-    for first, last, lo, hi in _chunks(todo):
-        found = [s for s in _scan(name, todo[lo:hi]) if first <= lo + s.line_number - 1 < last]
-        yield from _normalised(todo, lo, found)
+    for first, last, lo, chunk in _windows(todo):
+        found = [s for s in _scan(name, chunk) if first <= lo + s.line_number - 1 < last]
+        yield from _normalised(chunk, 0, found)
 
 
 def _normalised(todo: list[tuple[int, str]], offset: int,

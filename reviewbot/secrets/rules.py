@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 
 # Provider formats: (kind, pattern); the whole match is the secret. Bounded by lookarounds on
@@ -182,17 +182,15 @@ def url_password(value: str) -> bool:
     return len(value) >= 8 and not placeholder(value) and entropy(value) >= 3.0
 
 
-def private_key_blocks(lines: list[tuple[int, str]]) -> Iterator[tuple[int, list[str]]]:
-    """(line number of BEGIN, body lines) of each private key block in consecutive lines."""
-    i = 0
-    while i < len(lines):
-        number, text = lines[i]
+def private_key_blocks(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, list[str]]]:
+    """(line number of BEGIN, body lines) of each private key block in consecutive lines (read as a
+    stream: a block is at most 199 lines; its END line, or the 200th, is not looked at again)."""
+    it = iter(lines)
+    for number, text in it:
         if PRIVATE_KEY_BEGIN.search(text):
             body = []
-            j = i + 1
-            while j < len(lines) and "-----END " not in lines[j][1] and j - i < 200:
-                body.append(lines[j][1].strip().strip("\"',+\\n"))
-                j += 1
+            for k, (_, line) in enumerate(it, start=1):
+                if "-----END " in line or k >= 200:
+                    break
+                body.append(line.strip().strip("\"',+\\n"))
             yield number, [b for b in body if b and ":" not in b]
-            i = j
-        i += 1

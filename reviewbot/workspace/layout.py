@@ -85,12 +85,17 @@ def preload_text(pf: PlannedFile) -> str:
     f = pf.file
     if f.status != "deleted" or not f.hunks:
         return pf.patch_text
-    removed = [ln.text for h in f.hunks for ln in h.lines if ln.kind == "-"]
-    head = "".join(f"-{t}\n" for t in removed[:DELETED_HEAD_LINES])
-    rest = len(removed) - min(len(removed), DELETED_HEAD_LINES)
+    first: list[str] = []
+    count = size = 0
+    for ln in (ln for h in f.hunks for ln in h.iter_lines() if ln.kind == "-"):     # one line at a time
+        if count < DELETED_HEAD_LINES:
+            first.append(ln.text)
+        count += 1
+        size += len(ln.text.encode("utf-8", "surrogateescape")) + 1
+    head = "".join(f"-{t}\n" for t in first)
+    rest = count - min(count, DELETED_HEAD_LINES)
     more = f"# [reviewbot] {rest} more deleted line(s): read_file {pf.patch_file} for the whole body\n" if rest else ""
-    size = sum(len(t.encode("utf-8", "surrogateescape")) + 1 for t in removed)
-    return f"# deleted file {f.path}: {len(removed)} line(s), {size} bytes; its first lines:\n{head}{more}"
+    return f"# deleted file {f.path}: {count} line(s), {size} bytes; its first lines:\n{head}{more}"
 
 
 def preloaded_bundle(plan: Plan) -> str:

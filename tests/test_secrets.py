@@ -212,3 +212,26 @@ def test_an_inline_comment_whose_hunk_shows_a_secret_is_detected():
     known = known_secrets(c)
     assert not hunk_shows_secret(c, "a.py", 1, known)
     assert hunk_shows_secret(c, "a.py", 2, known) and hunk_shows_secret(c, "a.py", 3, known)
+
+
+def test_scans_in_threads_at_once_find_what_one_scan_finds():
+    # detect-secrets keeps its settings in process-wide globals; the reviews of a bulk run scan in
+    # worker threads at once. Unlocked, concurrent scans dropped secrets (a third to most of them).
+    import threading
+
+    from reviewbot.secrets.detect import detect
+    lines = [(i, f'password = "Xk9#{i}vQ2mLp8Zr4"' if i % 7 == 0 else f"x{i} = compute({i})")
+             for i in range(1, 3000)]
+    expected = list(detect("app.py", lines))
+    results: list[list[tuple[int, str, str]]] = []
+
+    def scan() -> None:
+        for _ in range(3):
+            results.append(list(detect("app.py", lines)))
+    threads = [threading.Thread(target=scan) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(expected) == 428 and len(results) == 24
+    assert all(r == expected for r in results)

@@ -14,6 +14,7 @@ assigned (`x = "..."`, `key: ...`): a hash in prose is not a credential.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator
 
 from detect_secrets.core.potential_secret import PotentialSecret
@@ -36,6 +37,10 @@ _UNSAFE_NAME = re.compile(r"[\s\"\\]")
 MAX_LINE = 20_000      # longer lines (minified code, data) are checked by reviewbot's own rules only
 CHUNK_LINES = 2_000    # lines per detect-secrets call
 CONTEXT_LINES = 5      # the context its filters see on each side of a line (get_code_snippet)
+# detect-secrets keeps its settings and filter cache in process-wide globals: two scans at once (the
+# reviews of a bulk run each scan in a worker thread) would read each other's half-made settings and
+# drop or invent findings. One scan at a time.
+_SETTINGS_LOCK = threading.Lock()
 
 
 def _widen(line: str, value: str) -> str:
@@ -73,7 +78,7 @@ def _windows(todo: Iterable[tuple[int, str]]) -> Iterator[tuple[int, int, int, l
 def _scan(name: str, lines: list[tuple[int, str]]) -> list[PotentialSecret]:
     body = "".join("+" + text + "\n" for _, text in lines)
     diff = f"--- a/{name}\n+++ b/{name}\n@@ -0,0 +1,{len(lines)} @@\n{body}"
-    with default_settings():
+    with _SETTINGS_LOCK, default_settings():
         get_settings().disable_filters("detect_secrets.filters.common.is_invalid_file")
         get_filters.cache_clear()
         try:

@@ -4,7 +4,7 @@ README's bench markers with docs/bench.md, its headings one level down, under a 
 command and how long it took. Outside the wheel, like tools/scale.py; it needs ../shared (the
 corpus and cachesim) and the `bench` extra (matplotlib).
 
-    python tools/bench_readme.py                      # every corpus PR at real speed (~15 minutes)
+    python tools/bench_readme.py                      # every corpus PR at real speed (~7 minutes)
     python tools/bench_readme.py -- --time-scale 0.1  # anything after -- goes to `reviewbot bench`
 
 The splice (`splice`) is pure; the rest runs the bench as a child process and writes the README.

@@ -142,3 +142,21 @@ def test_record_and_replay_are_exclusive(capsys):
 
 def test_secret_headers_cover_keys_and_ids():
     assert {"x-api-key", "authorization", "cookie", "set-cookie", "request-id"} <= set(SECRET_HEADERS)
+
+
+def test_a_local_review_loads_no_github_client(repo, tmp_path):
+    """A whole local review (replayed, in a fresh interpreter) never imports PyGithub: its 40 MB are
+    no part of a local review's memory (README "At scale")."""
+    import subprocess
+    (tmp_path / "all.toml").write_text('routing = "all"\n')
+    code = f"""
+import sys
+from reviewbot.cli import main
+rc = main(["review", "--repo", {str(repo)!r}, "--base", "base", "--head", "pr", "-q", "--format", "json",
+           "--config", {str(tmp_path / "all.toml")!r},
+           "--replay-cassette", {str(CASSETTES / "test_e2e_review_unidiff-126.yaml")!r}])
+print(rc, "github" in sys.modules, "reviewbot.github.api" in sys.modules, "anthropic" in sys.modules,
+      file=sys.stderr)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stderr.strip().splitlines()[-1] == "0 False False True", out.stderr

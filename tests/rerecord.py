@@ -9,9 +9,13 @@ Starts cachesim (../shared/cachesim) and three ghsim (../shared/ghsim, with the 
 tokens of tests/data/github/README.md; the second with --max-patch-lines 12, GitHub omitting a
 patch; the third serving the test PR as acme/widgets#7 and #8, for `reviewbot bulk --github`) on free
 loopback ports, runs the tests that own a cassette
-with REVIEWBOT_RECORD=1 pointed at them, and stops both. Each recording test resets the simulators
+with REVIEWBOT_RECORD=1 pointed at them, and stops them all. Each recording test resets the simulators
 first (POST /_reset), so they are this script's own and nobody else's. Run it after any change to
 the prompts, the request layout, the default model or the config defaults, then the suite offline.
+
+It is a script, never collected by pytest, so the offline suite needs no ../shared: only re-recording
+does. In a clone without ../shared beside it, it stops before starting anything, with a one-line
+message naming the missing simulator (exit 1), and skips no test.
 """
 from __future__ import annotations
 

@@ -54,8 +54,8 @@ interactive tool results carry, each whole inside one `fence` (safety.fence, the
 context file's untrusted parts go through), and the batch note (prompts/batch_system.md.j2) says
 that they are data, not instructions: in the system prompt they no longer arrive as tool output, so
 the fence is what marks them. The layout is the same in every round of a review, so a thinking block
-sent back in round 2 follows the prefix it was produced after. 1h breakpoints precede the batch_ttl
-ones, as the API requires.
+sent back in round 2 follows the prefix it was produced after. Every breakpoint of an item is at the
+review's batch_ttl (one TTL, so none of them can precede a shorter one).
 
 Each request comes out as a `Request`: the body as sent, how many of its messages are the shared
 prefix and the effort its reply is written at, so the scheduler prices and paces it from these
@@ -203,11 +203,19 @@ def build_request(prefix: Prefix, delta: str, history: list[Message], max_tokens
     messages += copy.deepcopy(history)
     if history and not prefix.naive:
         messages[-1]["content"][-1]["cache_control"] = dict(EPHEMERAL)
+    body = _body(prefix, max_tokens, prefix.system(), messages, _settings(prefix), diagnostics)
+    return Request(body, _shared(prefix), effort_in_force(prefix, effort))
+
+
+def _body(prefix: Prefix, max_tokens: int, system: list[dict[str, Any]], messages: list[Message],
+          settings: dict[str, Any], diagnostics: dict[str, Any] | None = None) -> Body:
+    """One request body, in the order the cache keys it (tools, system, messages) and with the top-level
+    settings; the diagnostics object where the model has cache diagnostics. Every builder's one body."""
     body: Body = {"model": prefix.model, "max_tokens": max_tokens, "tools": [dict(t) for t in prefix.tools],
-                  "system": prefix.system(), "messages": messages, **_settings(prefix)}
+                  "system": system, "messages": messages, **settings}
     if diagnostics is not None and model_info(prefix.model).diagnostics:
         body["diagnostics"] = diagnostics
-    return Request(body, _shared(prefix), effort_in_force(prefix, effort))
+    return body
 
 
 def _shared(prefix: Prefix) -> int:
@@ -221,8 +229,7 @@ def build_prewarm(prefix: Prefix) -> Request:
     batch layout it reads (and so refreshes) the system part: a keep-warm while a batch runs."""
     if prefix.batch_ttl is not None and not prefix.naive:
         return build_batch_prewarm(prefix)
-    body: Body = {"model": prefix.model, "max_tokens": 0, "tools": [dict(t) for t in prefix.tools],
-                  "system": prefix.system(), "messages": prefix.messages(), **_settings(prefix)}
+    body = _body(prefix, 0, prefix.system(), prefix.messages(), _settings(prefix))
     return Request(body, _shared(prefix), effort_in_force(prefix, None))
 
 
@@ -274,18 +281,14 @@ def build_batch_request(prefix: Prefix, delta: str, history: list[Message], max_
     messages += copy.deepcopy(history)
     if history:
         messages[-1]["content"][-1]["cache_control"] = _cc(prefix.batch_ttl or "5m")
-    body: Body = {"model": prefix.model, "max_tokens": max_tokens, "tools": [dict(t) for t in prefix.tools],
-                  "system": batch_system(prefix), "messages": messages, **_batch_settings(prefix, effort)}
-    if diagnostics is not None and model_info(prefix.model).diagnostics:
-        body["diagnostics"] = diagnostics
+    body = _body(prefix, max_tokens, batch_system(prefix), messages, _batch_settings(prefix, effort), diagnostics)
     return Request(body, 0, effort_in_force(prefix, effort))
 
 
 def build_batch_prewarm(prefix: Prefix) -> Request:
     """The batch layout's max_tokens=0 call (a keep-warm, sent interactively: a batch cannot take it): it
     reads the system part, which refreshes both of its entries, and writes nothing more."""
-    body: Body = {"model": prefix.model, "max_tokens": 0, "tools": [dict(t) for t in prefix.tools],
-                  "system": batch_system(prefix), "messages": batch_messages(prefix), **_batch_settings(prefix, None)}
+    body = _body(prefix, 0, batch_system(prefix), batch_messages(prefix), _batch_settings(prefix, None))
     return Request(body, 0, effort_in_force(prefix, None))
 
 

@@ -63,7 +63,7 @@ from reviewbot.change.gitsource import read_local_change
 from reviewbot.change.ranges import read_ranges
 from reviewbot.config import Config
 from reviewbot.domain.change import Change
-from reviewbot.domain.enums import Mode
+from reviewbot.domain.enums import DEFAULT_BATCH_TTL, Mode
 from reviewbot.domain.events import Event, OfReview, OnEvent, ignore
 from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import InputError, ReviewbotError
@@ -94,7 +94,7 @@ class BenchOptions:
     batch: bool = True                 # also review every PR in batch mode for the comparison
     repo: Path | None = None           # the real API: ranges (`entries`) of this repository
     api_key: str | None = None         # the real API's key (ANTHROPIC_API_KEY)
-    batch_ttl: str = "5m"              # the batch items' breakpoint TTL
+    batch_ttl: str = DEFAULT_BATCH_TTL      # the batch items' breakpoint TTL
     uniform: bool = True               # also review every PR at uniform default effort (the effort ratio)
     latency: sim_io.Latency | None = sim_io.REALISTIC   # the interactive cachesim's (None: cachesim's own)
 

@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reviewbot.domain.enums import ROUTINGS, TTLS, WARMUP_STRATEGIES
+from reviewbot.domain.enums import DEFAULT_BATCH_TTL, ROUTINGS, TTLS, WARMUP_STRATEGIES
 from reviewbot.errors import (
     EXIT_API,
     EXIT_INPUT,
@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="with --repo: also review the ranges at uniform default effort (the effort ratio)")
     b.add_argument("--no-uniform", action="store_true",
                    help="skip the pass at uniform default effort (cachesim; the effort ratio is then n/a)")
-    b.add_argument("--batch-ttl", choices=("5m", "1h"), default="5m",
+    b.add_argument("--batch-ttl", choices=TTLS, default=DEFAULT_BATCH_TTL,
                    help="TTL of the cache breakpoints in the batch pass (default: 5m)")
     b.add_argument("--api-url", help="use a cachesim already running at this URL instead of starting one")
     b.add_argument("--time-scale", type=float,

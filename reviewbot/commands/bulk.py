@@ -23,7 +23,7 @@ from typing import Any
 
 from reviewbot.commands.github import throttle
 from reviewbot.commands.options import QUIET_HELP, VERBOSE_HELP
-from reviewbot.domain.enums import SEVERITIES
+from reviewbot.domain.enums import DEFAULT_BATCH_TTL, SEVERITIES, TTLS
 from reviewbot.errors import (
     EXIT_API,
     EXIT_FINDINGS,
@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help=f"exit {EXIT_FINDINGS} when some review reports a finding of this severity or worse")
     b.add_argument("--poll-seconds", type=float, default=1.0, metavar="S",
                    help="first wait before polling a batch; each wait is 1.5x the last, at most 60s (default: 1)")
-    b.add_argument("--batch-ttl", choices=("5m", "1h"), default="5m",
+    b.add_argument("--batch-ttl", choices=TTLS, default=DEFAULT_BATCH_TTL,
                    help="TTL of the cache breakpoints of the batch items (the tools and base prompt, each review's "
                         "pre-read files). Default 5m: it writes at 1.25x instead of 2x, a review's items are adjacent "
                         "in a batch, and keep-warm refreshes it while a batch runs, so it is the cheaper choice "

@@ -72,3 +72,6 @@ WARMUP_STRATEGIES: tuple[Warmup, ...] = tuple(Warmup)
 ROUTINGS: tuple[Routing, ...] = tuple(Routing)
 MODES: tuple[Mode, ...] = tuple(Mode)
 TTLS: tuple[BaseTTL, ...] = tuple(BaseTTL)
+# Every breakpoint of a batch item (pipeline/batch.py; README "Batch mode"): here, so the flags of
+# `bulk` and `bench` name it without importing the pipeline.
+DEFAULT_BATCH_TTL = BaseTTL.FIVE_MINUTES

@@ -50,7 +50,7 @@ from typing import Any
 
 from reviewbot.config import Config
 from reviewbot.domain.change import Change
-from reviewbot.domain.enums import BaseTTL, Warmup
+from reviewbot.domain.enums import DEFAULT_BATCH_TTL, BaseTTL, Warmup
 from reviewbot.domain.events import BatchReviewFailed, Event, OnEvent, ignore
 from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import APIError, BudgetExceeded, ConfigError, CredentialsError
@@ -64,8 +64,6 @@ from reviewbot.repo.tree import Repository
 
 BATCH_DEADLINE_SECONDS = 25 * 3600.0       # a batch expires after 24 h; the review waits that long
 ONE_HOUR_OVER_5M = 12                      # the 1h TTL in units of the 5-minute one (cache_ttl_seconds)
-DEFAULT_BATCH_TTL = "5m"                   # the review's own part (module docstring; README "Batch mode")
-BATCH_TTLS = ("5m", "1h")
 SETTLE_TICKS = 50                          # event-loop turns with no new request before a batch is sent
 SETTLE_SECONDS = 0.05
 ITEM_FAILURE = "batch-item"                # APIError.kind of an item that ended errored, expired or canceled
@@ -81,8 +79,8 @@ def check_batch_target(target: providers.Target) -> None:
 
 
 def batch_config(config: Config, ttl: str = DEFAULT_BATCH_TTL) -> Config:
-    """The configuration a review runs with in batch mode (module docstring): the batch layout with the
-    review's part at `ttl`, whose lifetime times the keep-warm; no leader; the batch's deadline."""
+    """The configuration a review runs with in batch mode (module docstring): the batch layout with its
+    breakpoints at `ttl`, whose lifetime times the keep-warm; no leader; the batch's deadline."""
     scale = ONE_HOUR_OVER_5M if ttl == "1h" else 1
     return replace(config, warmup=Warmup.NONE, batch_ttl=BaseTTL(ttl),
                    cache_ttl_seconds=config.cache_ttl_seconds * scale,
@@ -228,8 +226,8 @@ async def run_batch_reviews(jobs: Sequence[Job], config: Config, queue: BatchQue
                             ttl: str = DEFAULT_BATCH_TTL) -> list[ReviewResult]:
     """Review every job, all at once, through `queue`; one ReviewResult per job, in order.
     `interactive(key)` gives the review's interactive sender (keep-warm, token counts); `wrap` lets the
-    caller meter a review's transport; `ttl` is the TTL of each review's own part (the tools and base
-    prompt are at 1h; module docstring). A refused key ends the run (CredentialsError)."""
+    caller meter a review's transport; `ttl` is the TTL of every breakpoint of the items (module
+    docstring). A refused key ends the run (CredentialsError)."""
     bconfig = batch_config(config, ttl)
     limit = keep_warm_limit(config.model, ttl)
 

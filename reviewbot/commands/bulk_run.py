@@ -29,7 +29,8 @@ from reviewbot.llm import providers
 from reviewbot.llm.batches import ConnectBatches, connect_anthropic_batches
 from reviewbot.llm.transport import Connect, Connection, connect_anthropic
 from reviewbot.llm.usage import CallRecord, call_cost, interactive_cost, summarize
-from reviewbot.output.render import render
+from reviewbot.output.files import out_dir, write_review
+from reviewbot.output.render import review_line
 from reviewbot.output.terminal import QUIET, ProgressPrinter, progress_level
 from reviewbot.pipeline.batch import BatchQueue, Job, check_batch_target, run_batch_reviews
 from reviewbot.pipeline.metered import Metered
@@ -38,9 +39,6 @@ from reviewbot.secrets import known_secrets
 
 if TYPE_CHECKING:
     import argparse
-
-EXTENSIONS = {"markdown": "md", "json": "json", "sarif": "sarif"}
-
 
 def file_stem(item: RangeChange) -> str:
     return f"{item.key[1:]}-{re.sub(r'[^A-Za-z0-9._-]+', '_', item.spec)[:60]}"
@@ -53,10 +51,7 @@ def exit_code(results: list[ReviewResult], fail_on: str | None) -> int:
 
 
 def summary_line(item: RangeChange, result: ReviewResult, path: Path) -> str:
-    run = summarize(result.calls)
-    state = "complete" if result.complete else f"PARTIAL: {result.partial_reason or 'a reviewer failed'}"
-    return (f"{item.spec}: {result.verdict or 'no verdict'}, {len(result.findings)} finding(s), "
-            f"{run.calls} call(s), ${run.cost:.4f}, {state} -> {path}")
+    return f"{item.spec}: {review_line(result)} -> {path}"
 
 
 def run_usage(calls: list[CallRecord]) -> str:
@@ -110,21 +105,14 @@ def bulk(args: argparse.Namespace, connect: Connect = connect_anthropic,
     if empty:
         progress(RangesSkipped(empty))
     todo = [it for it in items if it.change.files]
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot create the output directory {args.out}: {e.strerror or e}") from None
+    out_dir(args.out)
     connection = Connection.of(config, api_key, target)
     with tempfile.TemporaryDirectory(prefix="reviewbot-bulk-") as tmp:
         results = asyncio.run(_review_all(todo, config, repo, connection, progress, args.poll_seconds, Path(tmp),
                                           connect, connect_batches, args.batch_ttl)) if todo else []
     calls: list[CallRecord] = []
     for it, result in zip(todo, results, strict=True):
-        path = args.out / f"{file_stem(it)}.{EXTENSIONS[args.format]}"
-        try:
-            path.write_text(render(result, args.format))
-        except OSError as e:
-            raise InputError(f"cannot write {path}: {e.strerror or e}") from None
+        path = write_review(result, args.format, args.out, file_stem(it))
         print(summary_line(it, result, path))
         calls += result.calls
     if progress.level > QUIET:

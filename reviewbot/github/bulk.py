@@ -40,7 +40,6 @@ from reviewbot.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
     ConfigError,
-    InputError,
     MissingCredentials,
     Outcome,
     ReviewbotError,
@@ -51,13 +50,12 @@ from reviewbot.github.run import Out, Ran, Ready, prepare, publish_review, pull_
 from reviewbot.llm import providers
 from reviewbot.llm.batches import ConnectBatches
 from reviewbot.llm.transport import Connect, Connection
-from reviewbot.llm.usage import CallRecord, summarize
-from reviewbot.output.render import render
+from reviewbot.llm.usage import CallRecord
+from reviewbot.output.files import out_dir, write_review
+from reviewbot.output.render import review_line
 from reviewbot.output.terminal import QUIET, ProgressPrinter, progress_level
 from reviewbot.pipeline.batch import BatchQueue, Job, check_batch_target, run_batch_reviews
 from reviewbot.pipeline.metered import Metered
-
-EXTENSIONS = {"markdown": "md", "json": "json", "sarif": "sarif"}
 
 
 def pull_numbers(specs: list[str]) -> tuple[int, ...]:
@@ -96,10 +94,7 @@ class PullRun:
         status = self.out.status or "nothing to do"
         if result is None:
             return f"{self.title}: {status}"
-        run = summarize(result.calls)
-        state = "complete" if result.complete else f"PARTIAL: {result.partial_reason or 'a reviewer failed'}"
-        return (f"{self.title}: {result.verdict or 'no verdict'}, {len(result.findings)} finding(s), "
-                f"{run.calls} call(s), ${run.cost:.4f}, {state}; {status} -> {self.path}")
+        return f"{self.title}: {review_line(result)}; {status} -> {self.path}"
 
     def exit_code(self) -> int:
         if self.error is not None:
@@ -158,10 +153,7 @@ def bulk_github(args: argparse.Namespace, connect: Connect, connect_batches: Con
     # the step outputs and job summary are one PR's (reviewbot github); the bulk run's report is its lines
     env = replace(ActionsEnv.from_environ(os.environ), output="", step_summary="")
     first = pull_api(gargs, env, gargs.repo, numbers[0])          # one client for every PR (api.sibling)
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot create the output directory {args.out}: {e.strerror or e}") from None
+    out_dir(args.out)
 
     prs = [PullRun(i, n, f"{gargs.repo}#{n}", Out(env, args.quiet, args.verbose))
            for i, n in enumerate(numbers, 1)]
@@ -181,11 +173,7 @@ def bulk_github(args: argparse.Namespace, connect: Connect, connect_batches: Con
         if result is not None:
             result = redacted(result, pr.out)
             calls += result.calls
-            pr.path = args.out / f"{pr.index:03d}-pr{pr.number}.{EXTENSIONS[args.format]}"
-            try:
-                pr.path.write_text(render(result, args.format))
-            except OSError as e:
-                raise InputError(f"cannot write {pr.path}: {e.strerror or e}") from None
+            pr.path = write_review(result, args.format, args.out, f"{pr.index:03d}-pr{pr.number}")
         try:
             pr.ran = publish_review(gargs, pr.ready, result, pr.out, pr.title, recheck_head=True)
         except ReviewbotError as e:

@@ -66,6 +66,15 @@ def to_json(result: ReviewResult) -> dict[str, Any]:
     }
 
 
+def review_line(result: ReviewResult) -> str:
+    """One review in one line (a bulk run's stdout): verdict, findings, calls, cost, and complete or why
+    not."""
+    run = summarize(result.calls)
+    state = "complete" if result.complete else f"PARTIAL: {result.partial_reason or 'a reviewer failed'}"
+    return (f"{result.verdict or 'no verdict'}, {len(result.findings)} finding(s), {run.calls} call(s), "
+            f"${run.cost:.4f}, {state}")
+
+
 def usage_line(result: ReviewResult) -> str:
     run = summarize(result.calls)
     if not run.calls:

@@ -69,6 +69,7 @@ from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import InputError, ReviewbotError
 from reviewbot.llm.batches import connect_anthropic_batches
 from reviewbot.llm.transport import Connection, connect_anthropic
+from reviewbot.output.files import out_dir
 from reviewbot.output.terminal import describe
 from reviewbot.pipeline.batch import BatchQueue, Job, run_batch_reviews
 from reviewbot.pipeline.review import prepare, run_review
@@ -192,13 +193,6 @@ def _naming(entry: str) -> Iterator[None]:
         raise type(e)(f"{entry}: {e}") from None
 
 
-def _out_dir(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot create the output directory {out}: {e.strerror or e}") from None
-
-
 def _sequential(sim: sim_io.Cachesim, analyze: ModuleType, entries: list[CorpusEntry], changes: list[Change],
                 repos: list[Repository | None], config: Config, url: str, workspaces: Path, reset: bool,
                 on_event: OnEvent, suffix: str = "") -> Iterator[tuple[ReviewResult, float, list[dict[str, Any]],
@@ -221,7 +215,7 @@ def run_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
     entries = corpus_entries(opts.corpus, opts.entries)
     analyze = sim_io.load_analyze(opts.cachesim.parent)
     require_matplotlib()                                   # fail before the long part, not after it
-    _out_dir(opts.out)
+    out_dir(opts.out)
     naive = naive_config(opts.config) if opts.naive else None
     if opts.naive and naive is None:
         log("reviewbot.config.Config has no 'mode' field yet: the naive-mode comparison is skipped")
@@ -344,7 +338,7 @@ def run_api_bench(opts: BenchOptions, log: Callable[[str], None]) -> list[Row]:
         raise InputError("the real-API bench needs --repo DIR and its ranges")
     items = read_ranges(opts.repo, list(opts.entries))
     require_matplotlib()
-    _out_dir(opts.out)
+    out_dir(opts.out)
     def shown(event: Event) -> None:
         log(f"  {describe(event)}")
     on_event = shown if opts.verbose else ignore
@@ -435,7 +429,7 @@ def write_outputs(rows: list[Row], opts: BenchOptions, targets: Targets = DEFAUL
     title = (f"reviewbot bench: {c.model}, warm-up {c.warmup}, base TTL {c.base_ttl}, {c.routing} routing"
              + ("" if c.effort_policy else ", uniform effort"))
     md = render_markdown(rows, targets, title)
-    _out_dir(opts.out)
+    out_dir(opts.out)
     try:
         doc = to_json(rows, targets, settings(opts, ran_naive, ran_batch, ran_uniform))
         (opts.out / "bench.json").write_text(json.dumps(doc, indent=2) + "\n")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewbot.commands.github import throttle
-from reviewbot.commands.options import QUIET_HELP, VERBOSE_HELP
+from reviewbot.commands.options import add_noise
 from reviewbot.domain.enums import DEFAULT_BATCH_TTL, SEVERITIES, TTLS
 from reviewbot.errors import (
     EXIT_API,
@@ -102,9 +102,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gh.add_argument("--github-throttle", type=throttle, default=(0.25, 1.0), metavar="SECONDS[,WRITE_SECONDS]",
                     help="with --github: pause between GitHub requests and between writes (default: 0.25,1)")
     providers.add_arguments(b)
-    noise = b.add_mutually_exclusive_group()
-    noise.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
-    noise.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+    add_noise(b)
     b.set_defaults(run=run)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from reviewbot.commands.options import add_noise
 from reviewbot.domain.enums import EFFORTS
 from reviewbot.errors import EXIT_API, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, Outcome, exit_code_help
 
@@ -67,9 +68,7 @@ examples:
                    help="GitHub API (default: $GITHUB_API_URL, else https://api.github.com)")
     e.add_argument("--github-throttle", type=float, default=0.25, metavar="SECONDS",
                    help="pause between GitHub requests (default: 0.25, PyGithub's)")
-    noise = e.add_mutually_exclusive_group()
-    noise.add_argument("-q", "--quiet", action="store_true", help="nothing on stderr but errors")
-    noise.add_argument("-v", "--verbose", action="store_true", help="also each review's events and each API call")
+    add_noise(e, verbose_help="also each review's events and each API call")
     e.set_defaults(run=run)
 
 

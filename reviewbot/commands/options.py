@@ -1,5 +1,6 @@
-"""The flags `reviewbot review` and `reviewbot github` share, defined once: the same names, the same
-meaning, the same help (BRIEF: `--dry-run`, `--keep-workspace DIR`, `-q/--quiet`, `-v/--verbose`).
+"""The flags the commands share, defined once: the same names, the same meaning, the same help.
+review and github take all of them (`--dry-run`, `--keep-workspace DIR`, `-q/--quiet`,
+`-v/--verbose`); bulk and eval take -q/-v.
 """
 from __future__ import annotations
 
@@ -23,7 +24,12 @@ def add_common(parser: argparse.ArgumentParser,
     (parser if dry_run_in is None else dry_run_in).add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
     kept = parser.add_mutually_exclusive_group()
     kept.add_argument("--keep-workspace", type=Path, metavar="DIR", help=KEEP_WORKSPACE_HELP)
+    add_noise(parser)
+    return kept
+
+
+def add_noise(parser: argparse.ArgumentParser, verbose_help: str = VERBOSE_HELP) -> None:
+    """Adds -q/--quiet and -v/--verbose, which exclude each other (review, github, bulk, eval)."""
     noise = parser.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
-    noise.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
-    return kept
+    noise.add_argument("-v", "--verbose", action="store_true", help=verbose_help)

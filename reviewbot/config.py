@@ -310,11 +310,13 @@ def load_config(repo_dir: Path, explicit: Path | None = None) -> Config:
 # whole corpus against cachesim in one run (Sonnet 5.5, tiered routing; `reviewbot bench --no-naive
 # --no-batch` against the same with --no-effort-policy), dollars per review against the model's uniform
 # default effort (high): correctness and security at the default, the rest at low 0.69x; correctness at
-# medium 0.65x; both at medium 0.61x; correctness at medium and security at low (this table) 0.59x, with
-# thinking tokens 115k -> 16k and output $ 1.38 -> 0.40. Correctness keeps the most thinking: logic
-# errors are most of what a review finds, and it runs only where code changed; security runs on every
-# change and is backed by the deterministic secret and manipulation scanners. A review-wide `effort`,
-# an agent's own `specialist_effort` or `summary_effort`, or `effort_policy = false` replaces it.
+# medium 0.65x; correctness at high and the rest at low 0.62x (the summary's share of the wall time
+# 23%, against 33% with this table: README, "Reading the results"); both at medium 0.61x; correctness
+# at medium and security at low (this table) 0.58x, with thinking tokens 115k -> 16k and output $ 1.38
+# -> 0.40. Correctness keeps the most thinking: logic errors are most of what a review finds, and it
+# runs only where code changed; security runs on every change and is backed by the deterministic secret
+# and manipulation scanners. A review-wide `effort`, an agent's own `specialist_effort` or
+# `summary_effort`, or `effort_policy = false` replaces it.
 EFFORT_POLICY: tuple[tuple[str, str], ...] = (
     ("security", "low"), ("correctness", "medium"), ("performance", "low"), ("maintainability", "low"),
     ("documentation", "low"), ("release", "low"), ("rules", "low"), ("summary", "low"))

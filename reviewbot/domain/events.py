@@ -182,6 +182,15 @@ class BatchSubmitted:
 
 
 @dataclass(frozen=True)
+class BatchFollowed:
+    """An earlier run's Message Batch (in the --state-dir journal) is followed instead of submitting
+    these requests again."""
+
+    batch_id: str
+    requests: int
+
+
+@dataclass(frozen=True)
 class BatchEnded:
     """A Message Batch ended: how long it took and how its items came out."""
 
@@ -309,7 +318,7 @@ Event = (
     | LeaderFailed | DeadlineReached | SecretsFound | ManipulationFound | SummarySkipped | AgentRefused | FileRead
     | CodeSearched | Pacing | StreamRetried | KeepWarm | CallFinished | TokensCounting | EvalStarted | EvalCell
     | EvalReviewReused | EvalReviewing | EvalReviewed | EvalJudging | EvalScored | EvalFailed | EvalCellScored
-    | BatchSubmitted | BatchEnded | BatchReviewFailed | BatchesSent | RangesSkipped | OfReview
+    | BatchSubmitted | BatchFollowed | BatchEnded | BatchReviewFailed | BatchesSent | RangesSkipped | OfReview
 )
 """Every kind of event (`typing.get_args(Event)` lists them)."""
 

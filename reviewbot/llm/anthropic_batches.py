@@ -1,5 +1,6 @@
-"""The Anthropic implementation of reviewbot.llm.batches.Batches: create a Message Batch, poll it with
-backoff, read its results. With reviewbot.llm.anthropic_transport, the only modules that import the SDK.
+"""The Anthropic implementation of reviewbot.llm.batches.Batches: create a Message Batch (or retrieve
+one an earlier run created), poll it with backoff, read its results. With
+reviewbot.llm.anthropic_transport, the only modules that import the SDK.
 
 It builds nothing: the items arrive complete (reviewbot.pipeline.batch assembles them from the
 interactive request builders). A succeeded item carries the same `Reply` an interactive call gives
@@ -77,6 +78,21 @@ class BatchClient:
         except anthropic.APIError as e:
             raise _api_error(e) from None
         on_event(BatchSubmitted(batch.id, len(items)))
+        return await self._finish(batch, created, [cid for cid, _ in items], on_event)
+
+    async def follow(self, batch_id: str, custom_ids: Sequence[str],
+                     on_event: OnEvent = ignore) -> tuple[BatchInfo, dict[str, ItemResult]]:
+        """Wait for the existing batch `batch_id` to end and return its items' results, as `run` does."""
+        created = self._clock()
+        try:
+            batch = await self._client.messages.batches.retrieve(batch_id)
+        except anthropic.APIError as e:
+            raise _api_error(e) from None
+        return await self._finish(batch, created, custom_ids, on_event)
+
+    async def _finish(self, batch: Any, created: float, custom_ids: Sequence[str],
+                      on_event: OnEvent) -> tuple[BatchInfo, dict[str, ItemResult]]:
+        """Poll `batch` until it has ended, then read every item's result."""
         polls, wait = 0, self.poll_seconds
         while batch.processing_status != ENDED:
             await self._sleep(wait)
@@ -106,7 +122,7 @@ class BatchClient:
             raise _api_error(e) from None
         except anthropic.AnthropicError as e:            # e.g. an ended batch without a results_url
             raise APIError(f"Anthropic API error: the results of batch {batch.id} cannot be read ({e})") from None
-        for cid, _ in items:
+        for cid in custom_ids:
             results.setdefault(cid, ItemResult(cid, "expired", error="batch item missing from the results"))
         return BatchInfo(batch.id, created, ended, polls), results
 

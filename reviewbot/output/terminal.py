@@ -27,6 +27,7 @@ from reviewbot.domain.events import (
     AgentStarted,
     BatchEnded,
     BatchesSent,
+    BatchFollowed,
     BatchReviewFailed,
     BatchSubmitted,
     CallFinished,
@@ -181,6 +182,8 @@ def describe(event: Event) -> str:
                     f"reviewing ${review_cost:.4f}, judging ${judge_cost:.4f}")
         case BatchSubmitted(batch_id, requests):
             return f"batch {batch_id}: {requests} request(s) submitted"
+        case BatchFollowed(batch_id, requests):
+            return f"batch {batch_id}: {requests} request(s) sent by an earlier run, followed (not sent again)"
         case BatchEnded(batch_id, seconds, succeeded, errored, expired, canceled):
             return (f"batch {batch_id}: ended after {seconds:.1f}s ({succeeded} succeeded, {errored} errored, "
                     f"{expired} expired, {canceled} canceled)")

@@ -36,6 +36,11 @@ prefix, best-effort as the docs say); the deadline becomes the batch's own 24 ho
 ends errored, expired or canceled is that agent's failure (the review is partial, exit 5); a review
 all of whose items failed is kept as a partial review with the reason, never lost. Only a batch that
 cannot be created or read (a refused key, the API down) fails them all.
+
+A batch outlives the process that sent it. With a journal (`bulk --state-dir`, `review --batch
+--keep-workspace`; reviewbot.pipeline.journal) each batch is written down as soon as the API accepts
+it, and a re-run of a killed run, whose requests are the same bytes and so have the same custom_ids,
+follows those batches instead of paying for their items again (`BatchQueue._results`).
 """
 from __future__ import annotations
 
@@ -51,7 +56,7 @@ from typing import Any
 from reviewbot.config import Config
 from reviewbot.domain.change import Change
 from reviewbot.domain.enums import DEFAULT_BATCH_TTL, BaseTTL, Warmup
-from reviewbot.domain.events import BatchReviewFailed, Event, OnEvent, ignore
+from reviewbot.domain.events import BatchFollowed, BatchReviewFailed, BatchSubmitted, Event, OnEvent, ignore
 from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import APIError, BudgetExceeded, ConfigError, CredentialsError
 from reviewbot.llm import providers
@@ -59,6 +64,7 @@ from reviewbot.llm.batches import Batches, BatchInfo, ItemResult
 from reviewbot.llm.models import BATCH_FACTOR
 from reviewbot.llm.transport import Body, OnStart, Reply, Start, Transport, betas_for
 from reviewbot.llm.usage import price_of
+from reviewbot.pipeline.journal import BatchJournal
 from reviewbot.pipeline.review import run_review
 from reviewbot.repo.tree import Repository
 
@@ -67,6 +73,7 @@ ONE_HOUR_OVER_5M = 12                      # the 1h TTL in units of the 5-minute
 SETTLE_TICKS = 50                          # event-loop turns with no new request before a batch is sent
 SETTLE_SECONDS = 0.05
 ITEM_FAILURE = "batch-item"                # APIError.kind of an item that ended errored, expired or canceled
+LOST = frozenset({"expired", "canceled"})  # item results a re-run asks for again (an errored one would err again)
 
 
 def check_batch_target(target: providers.Target) -> None:
@@ -120,11 +127,15 @@ class _Round:
 
 class BatchQueue:
     """Collects the requests of every review of a run and submits them as Message Batches (module
-    docstring); `batches` lists each batch sent."""
+    docstring); `batches` lists each batch sent or followed. With a `journal` (an open BatchJournal),
+    each batch is written down as soon as the API accepts it, and a request an earlier run already
+    sent is read from that run's batch instead of being sent again; one that batch lost (expired,
+    canceled, or the whole batch gone from the API) is sent again."""
 
     def __init__(self, client: Batches, on_event: OnEvent = ignore,
-                 settle_ticks: int = SETTLE_TICKS, settle_seconds: float = SETTLE_SECONDS):
-        self._client, self._on_event = client, on_event
+                 settle_ticks: int = SETTLE_TICKS, settle_seconds: float = SETTLE_SECONDS,
+                 journal: BatchJournal | None = None):
+        self._client, self._on_event, self._journal = client, on_event, journal
         self._ticks, self._seconds = settle_ticks, settle_seconds
         self._round = _Round()
         self._generation = 0
@@ -154,7 +165,7 @@ class BatchQueue:
         this, self._round, self._settling = self._round, _Round(), None
         items, betas = assemble(this.items)
         try:
-            info, results = await self._client.run(items, betas, self._on_event)
+            results = await self._results(items, betas)
         except BaseException as e:
             for futures in this.waiting.values():
                 for f in futures:
@@ -163,11 +174,47 @@ class BatchQueue:
             if not isinstance(e, Exception):
                 raise
             return
-        self.batches.append((info, len(items)))
         for cid, futures in sorted(this.waiting.items()):
             for f in futures:
                 if not f.done():
                     f.set_result(results[cid])
+
+
+    async def _results(self, items: list[tuple[str, dict[str, Any]]], betas: list[str]) -> dict[str, ItemResult]:
+        """Every item's result: those the journal names from their earlier batch, the rest from a new one
+        (all at once), then the items an earlier batch lost from one more new batch."""
+        earlier = self._journal.sent(cid for cid, _ in items) if self._journal is not None else {}
+        followed = {cid for cids in earlier.values() for cid in cids}
+        fresh = [(cid, params) for cid, params in items if cid not in followed]
+        parts = await asyncio.gather(*(self._follow(batch, cids) for batch, cids in earlier.items()),
+                                     *([self._send(fresh, betas)] if fresh else []))
+        results = {cid: r for part in parts for cid, r in part.items()}
+        lost = [(cid, params) for cid, params in items if cid in followed and results[cid].kind in LOST]
+        if lost:
+            results.update(await self._send(lost, betas))
+        return results
+
+    async def _send(self, items: list[tuple[str, dict[str, Any]]], betas: list[str]) -> dict[str, ItemResult]:
+        cids = [cid for cid, _ in items]
+
+        def accepted(event: Event) -> None:       # journalled before the first poll
+            if isinstance(event, BatchSubmitted) and self._journal is not None:
+                self._journal.record(event.batch_id, cids)
+            self._on_event(event)
+        info, results = await self._client.run(items, betas, accepted)
+        self.batches.append((info, len(items)))
+        return results
+
+    async def _follow(self, batch_id: str, cids: list[str]) -> dict[str, ItemResult]:
+        self._on_event(BatchFollowed(batch_id, len(cids)))
+        try:
+            info, results = await self._client.follow(batch_id, cids, self._on_event)
+        except APIError as e:
+            if e.status != 404:
+                raise
+            return {cid: ItemResult(cid, "expired", error=f"batch {batch_id} is gone: {e}") for cid in cids}
+        self.batches.append((info, len(cids)))
+        return {cid: results[cid] for cid in cids}
 
 
 class BatchTransport:
@@ -208,6 +255,7 @@ class Job:
     repo: Repository | None = None
     known: tuple[str, ...] | None = None
     keep_state: bool = False                # save each finished agent in workspace/state (--keep-workspace)
+    resume: bool = False                    # reuse the agents saved there (--resume)
 
 
 def failed_review(change: Change, reason: str) -> ReviewResult:
@@ -236,7 +284,7 @@ async def run_batch_reviews(jobs: Sequence[Job], config: Config, queue: BatchQue
         try:
             return await run_review(job.change, bconfig, transport, job.workspace,
                                     lambda event: on_event(job.key, event), keep_state=job.keep_state,
-                                    known=job.known, repo=job.repo)
+                                    resume=job.resume, known=job.known, repo=job.repo)
         except APIError as e:
             if e.kind != ITEM_FAILURE or isinstance(e, CredentialsError):
                 raise                     # the batch itself failed (a refused key, the API down)

@@ -319,18 +319,6 @@ def test_bulk_bad_input_is_one_line_and_an_exit_code(tmp_path, capsys, monkeypat
     assert not (tmp_path / "o").exists()
 
 
-def test_review_batch_does_not_resume(tmp_path, capsys, monkeypatch):
-    from corpus import clone
-    from helpers import run_cli
-    repo, _ = clone("unidiff-126", tmp_path)
-    kept = tmp_path / "kept"
-    kept.mkdir()
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
-    got, _, err = run_cli(capsys, "review", "--repo", str(repo), "--base", "base", "--head", "pr", "--batch",
-                          "--resume", str(kept))
-    assert got == 2 and "--batch does not resume" in err
-
-
 class ScriptedBatches:
     """A Batches that answers every item with the scripted transport (as a batch item: `batch=True`);
     `connect` is the ConnectBatches a command is passed."""

@@ -2,12 +2,15 @@
 recorded against cachesim (its batches emulation: items in order, billed at 50%)."""
 import json
 import subprocess
+from contextlib import asynccontextmanager
 
 import pytest
 from cassette import api_key, api_url, cassette, reset_cachesim
 from corpus import GIT_ENV, clone
 
 from reviewbot.cli import main
+from reviewbot.domain.events import BatchSubmitted, ignore
+from reviewbot.llm.batches import connect_anthropic_batches
 
 FAST = {"time_scale": 0.1, "batch_delay": 0.05}
 
@@ -122,3 +125,49 @@ def test_review_batch_tool_rounds_send_thinking_back_over_the_same_prefix(tmp_pa
     first = next(c for c in calls if c["cache_write_5m"])
     system_part = first["cache_write_5m"]
     assert all(c["cache_read"] >= system_part for c in later)     # the review's part, read in every round
+
+
+def _killed_once_the_first_batch_is_accepted(connection, poll_seconds):
+    """The real Message Batches client, but the run stops (as a killed job) the moment the API has
+    accepted its first batch: the batch goes on without it."""
+    @asynccontextmanager
+    async def opened():
+        async with connect_anthropic_batches(connection, poll_seconds) as inner:
+            class Killed:
+                async def run(self, items, betas=(), on_event=ignore):
+                    def seen(event):
+                        on_event(event)
+                        if isinstance(event, BatchSubmitted):
+                            raise KeyboardInterrupt
+                    return await inner.run(items, betas, seen)
+
+                async def follow(self, batch_id, custom_ids, on_event=ignore):
+                    return await inner.follow(batch_id, custom_ids, on_event)
+            yield Killed()
+    return opened()
+
+
+def test_bulk_killed_after_its_first_batch_follows_that_batch_when_run_again(tmp_path, capsys, env):
+    reset_cachesim(FAST)
+    repo, _ = clone("unidiff-126", tmp_path)
+    _commit_on_pr(repo)
+    state, out_dir = tmp_path / "state", tmp_path / "reviews"
+    argv = ["bulk", "--repo", str(repo), "base..pr~1", "pr", "--format", "json", "--out", str(out_dir),
+            "--poll-seconds", "0.05", "--state-dir", str(state)]
+    with cassette("test_batch_bulk_killed.yaml"):
+        code = main(argv, connect_batches=_killed_once_the_first_batch_is_accepted)
+        killed = capsys.readouterr()
+        assert code == 130 and not any(out_dir.iterdir())                    # no review written
+        first = [json.loads(line) for line in (state / "batches.jsonl").read_text().splitlines()]
+        assert len(first) == 1 and first[0]["batch"] in killed.err          # journalled before the first poll
+        code = main(argv)
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    reviews = [json.loads(p.read_text()) for p in sorted(out_dir.iterdir())]
+    assert len(reviews) == 2 and all(r["complete"] for r in reviews)
+    # the killed run's batch is read, not sent again: this run submits only the summaries' batch
+    assert f"batch {first[0]['batch']}: {len(first[0]['items'])} request(s) sent by an earlier run, followed" \
+        in out.err
+    assert out.err.count("request(s) submitted") == 1
+    journal = [json.loads(line) for line in (state / "batches.jsonl").read_text().splitlines()]
+    assert journal[0] == first[0] and len(journal) == 2

@@ -44,7 +44,8 @@ EXIT_MEANINGS = {
     EXIT_FINDINGS: "--fail-on threshold reached in some review (wins over 5)",
     EXIT_USAGE: "usage or configuration error (bad flag, range or PR number, ANTHROPIC_API_KEY or GITHUB_TOKEN "
                 "missing); with --github, a PR whose base branch has a bad config (the others go on)",
-    EXIT_INPUT: "a range cannot be read (nothing was sent), or a review cannot be written",
+    EXIT_INPUT: "a range cannot be read (nothing was sent), a review cannot be written, or the --state-dir journal "
+                "cannot be opened or is another run's (no model call)",
     EXIT_API: "the batch failed: the API refused the key, or failed after retries; with --github, a PR GitHub "
               "would not give or take (not found, no access, a failed post: the others go on; wins over 1 and 5)",
     EXIT_PARTIAL: "some review is partial (a batch item errored, expired or was canceled, or a reviewer "
@@ -56,7 +57,8 @@ examples:
   reviewbot bulk main..feature-a main..feature-b --out reviews/
   reviewbot bulk $(git rev-list --since=yesterday main) --format json --out nightly/
   reviewbot bulk --github OWNER/NAME 12 15 31               # three PRs: one batch run, three reviews posted
-  reviewbot bulk --github OWNER/NAME 12 15 31 --no-post     # reviewed and written to --out; nothing posted"""
+  reviewbot bulk --github OWNER/NAME 12 15 31 --no-post     # reviewed and written to --out; nothing posted
+  reviewbot bulk --state-dir .reviewbot-bulk $(git rev-list --since=yesterday main)   # re-run it after a kill"""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -89,6 +91,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "pre-read files). Default 5m: it writes at 1.25x instead of 2x, a review's items are adjacent "
                         "in a batch, and keep-warm refreshes it while a batch runs, so it is the cheaper choice "
                         "while a review's rounds come within about 30 minutes; 1h for slower batches")
+    b.add_argument("--state-dir", type=Path, metavar="DIR",
+                   help="journal the batches in DIR (created if missing): run again with the same RANGEs (or PRs), "
+                        "in the same order, and DIR after a killed or failed run, and the batches that run sent "
+                        "are followed, not paid for again")
     gh = b.add_argument_group("pull requests (--github)")
     gh.add_argument("--github", metavar="OWNER/NAME",
                     help="review these pull requests of the GitHub repository (GITHUB_TOKEN) and post each review "

@@ -6,8 +6,10 @@ OWNER/NAME` the arguments are pull requests, and the run is reviewbot.github.bul
 Config is read once, from --config or the working tree. Every range is read before any call (a range
 that cannot be read is exit 3, nothing sent). The transports are opened from one Connection and
 passed in: `connect` for what a batch cannot take (token counts, a keep-warm), `connect_batches` for
-the Message Batches client. Each call is metered (pipeline.metered: one CallFinished each, at the
-batch price); progress is one ProgressPrinter, each review's events named by its range (OfReview).
+the Message Batches client. With --state-dir the batches are journalled there (pipeline.journal), so
+a re-run after a kill follows them instead of paying again. Each call is metered (pipeline.metered:
+one CallFinished each, at the batch price); progress is one ProgressPrinter, each review's events
+named by its range (OfReview).
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from reviewbot.output.files import out_dir, write_review
 from reviewbot.output.render import review_line
 from reviewbot.output.terminal import QUIET, ProgressPrinter, progress_level
 from reviewbot.pipeline.batch import BatchQueue, Job, check_batch_target, run_batch_reviews
+from reviewbot.pipeline.journal import journal_of
 from reviewbot.pipeline.metered import Metered
 from reviewbot.repo.local import local_repository
 from reviewbot.secrets import known_secrets
@@ -63,18 +66,19 @@ def run_usage(calls: list[CallRecord]) -> str:
 
 async def _review_all(items: list[RangeChange], config: Config, repo: Path, connection: Connection,
                       progress: ProgressPrinter, poll_seconds: float, workspaces: Path, connect: Connect,
-                      connect_batches: ConnectBatches, ttl: str) -> list[ReviewResult]:
-    async with connect(connection) as transport, connect_batches(connection, poll_seconds) as client:
-        queue = BatchQueue(client, progress)
-        jobs = [Job(it.key, it.change, workspaces / it.key,
-                    local_repository(repo, it.change.meta.head_sha, it.change.meta.base_sha)
-                    if config.repository else None, known_secrets(it.change)) for it in items]
-        names = {it.key: it.spec for it in items}
-        results = await run_batch_reviews(jobs, config, queue, lambda _: transport,
-                                          lambda key, event: progress(OfReview(names[key], event)),
-                                          lambda t: Metered(t, progress), ttl=ttl)
-        progress(BatchesSent(tuple((info.batch_id, n) for info, n in queue.batches)))
-        return results
+                      connect_batches: ConnectBatches, ttl: str, state_dir: Path | None) -> list[ReviewResult]:
+    with journal_of(state_dir) as journal:            # locked first: a second run stops before any model call
+        async with connect(connection) as transport, connect_batches(connection, poll_seconds) as client:
+            queue = BatchQueue(client, progress, journal=journal)
+            jobs = [Job(it.key, it.change, workspaces / it.key,
+                        local_repository(repo, it.change.meta.head_sha, it.change.meta.base_sha)
+                        if config.repository else None, known_secrets(it.change)) for it in items]
+            names = {it.key: it.spec for it in items}
+            results = await run_batch_reviews(jobs, config, queue, lambda _: transport,
+                                              lambda key, event: progress(OfReview(names[key], event)),
+                                              lambda t: Metered(t, progress), ttl=ttl)
+            progress(BatchesSent(tuple((info.batch_id, n) for info, n in queue.batches)))
+            return results
 
 
 def bulk(args: argparse.Namespace, connect: Connect = connect_anthropic,
@@ -109,7 +113,7 @@ def bulk(args: argparse.Namespace, connect: Connect = connect_anthropic,
     connection = Connection.of(config, api_key, target)
     with tempfile.TemporaryDirectory(prefix="reviewbot-bulk-") as tmp:
         results = asyncio.run(_review_all(todo, config, repo, connection, progress, args.poll_seconds, Path(tmp),
-                                          connect, connect_batches, args.batch_ttl)) if todo else []
+                                          connect, connect_batches, args.batch_ttl, args.state_dir)) if todo else []
     calls: list[CallRecord] = []
     for it, result in zip(todo, results, strict=True):
         path = write_review(result, args.format, args.out, file_stem(it))

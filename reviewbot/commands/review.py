@@ -89,8 +89,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                f"(prompt, config, model, change) fails with exit {EXIT_API}; no API key needed")
     r.add_argument("--batch", action="store_true",
                    help="send the model calls through the Message Batches API: every token at half the price, "
-                        "the review in minutes to hours (one batch per tool round, then the summary); "
-                        "not with --resume")
+                        "the review in minutes to hours (one batch per tool round, then the summary); with "
+                        "--keep-workspace DIR the batches are journalled in DIR, and --resume DIR follows them "
+                        "instead of paying again")
     providers.add_arguments(r)
     r.set_defaults(run=run)
 

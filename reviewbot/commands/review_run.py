@@ -7,7 +7,9 @@ and errors go to stderr, so a machine format on stdout is never mixed with anyth
 `--dry-run` stops before the first /v1/messages call: it builds the workspace, counts every first
 request's tokens with the count_tokens endpoint and prints the layout and the estimated cost.
 `--batch` sends the calls through the Message Batches API (reviewbot.pipeline.batch): the same review
-at half the price. `--record-cassette` / `--replay-cassette` wrap the whole run in a vcrpy cassette
+at half the price; with --keep-workspace DIR the batches are journalled in DIR/state, so --resume DIR
+follows the batches a killed run sent (reviewbot.pipeline.journal) instead of paying for them again.
+`--record-cassette` / `--replay-cassette` wrap the whole run in a vcrpy cassette
 (reviewbot.llm.cassettes).
 """
 from __future__ import annotations
@@ -46,9 +48,10 @@ from reviewbot.output.render import empty_result, render, usage_line
 from reviewbot.output.terminal import QUIET, ProgressPrinter, progress_level, write_review
 from reviewbot.pipeline import dryrun
 from reviewbot.pipeline.batch import BatchQueue, Job, check_batch_target, run_batch_reviews
+from reviewbot.pipeline.journal import BatchJournal
 from reviewbot.pipeline.keep import write_kept
 from reviewbot.pipeline.metered import Metered
-from reviewbot.pipeline.resume import redact_saved
+from reviewbot.pipeline.resume import STATE, redact_saved
 from reviewbot.pipeline.review import run_review
 from reviewbot.repo.local import local_repository
 from reviewbot.secrets import known_secrets, redact_json, redact_output
@@ -104,12 +107,16 @@ async def _review(change: Change, config: Config, api_key: str | None, workspace
     Message Batches API, the interactive transport keeps the calls a batch cannot take."""
     connection = _connection(config, api_key, cassette is not None, target)
     if batches is not None:
+        # A kept workspace keeps the batch journal too (opened at the first batch, once the workspace
+        # is written): --resume follows the batches this run sent.
+        journal = BatchJournal(workspace / STATE) if keep_state else None
         async with connect(connection) as transport, batches(connection, 1.0) as client:
-            job = Job("review", change, workspace, repo, progress.known, keep_state)
-            queue = BatchQueue(client, progress)
-            return (await run_batch_reviews([job], config, queue, lambda _: transport,
-                                            lambda _, event: progress(event),
-                                            lambda t: Metered(t, progress, cassette)))[0]
+            with contextlib.closing(journal) if journal is not None else contextlib.nullcontext():
+                job = Job("review", change, workspace, repo, progress.known, keep_state, resume)
+                queue = BatchQueue(client, progress, journal=journal)
+                return (await run_batch_reviews([job], config, queue, lambda _: transport,
+                                                lambda _, event: progress(event),
+                                                lambda t: Metered(t, progress, cassette)))[0]
     async with connect(connection) as transport:
         return await run_review(change, config, Metered(transport, progress, cassette), workspace,
                                 progress, keep_state=keep_state, resume=resume, known=progress.known,
@@ -148,8 +155,6 @@ def review(args: argparse.Namespace, connect: Connect = connect_anthropic,
     target = providers.resolve(config, os.environ)     # a model the platform lacks: one line, before any call
     config = providers.apply(config, target)
     if args.batch and not args.dry_run:
-        if args.resume:
-            raise ConfigError("--batch does not resume a kept run (--resume): run it without --batch")
         check_batch_target(target)
     known = known_secrets(change)            # redacted from every line written: stderr, files, cassettes
     progress.known = known

@@ -55,6 +55,7 @@ from reviewbot.output.files import out_dir, write_review
 from reviewbot.output.render import review_line
 from reviewbot.output.terminal import QUIET, ProgressPrinter, progress_level
 from reviewbot.pipeline.batch import BatchQueue, Job, check_batch_target, run_batch_reviews
+from reviewbot.pipeline.journal import journal_of
 from reviewbot.pipeline.metered import Metered
 
 
@@ -165,8 +166,8 @@ def bulk_github(args: argparse.Namespace, connect: Connect, connect_batches: Con
     calls: list[CallRecord] = []
     with tempfile.TemporaryDirectory(prefix="reviewbot-bulk-") as tmp:
         reviewing = [pr for pr in todo if pr.ready is not None and pr.ready.source.change.files]
-        results = asyncio.run(_review_all(reviewing, gargs, Path(tmp), progress, connect, connect_batches)
-                              ) if reviewing else {}
+        results = asyncio.run(_review_all(reviewing, gargs, Path(tmp), progress, connect, connect_batches,
+                                          args.state_dir)) if reviewing else {}
     for pr in todo:
         assert pr.ready is not None
         result = results.get(pr.key)
@@ -190,8 +191,10 @@ def bulk_github(args: argparse.Namespace, connect: Connect, connect_batches: Con
 
 
 async def _review_all(prs: list[PullRun], gargs: argparse.Namespace, tmp: Path, progress: ProgressPrinter,
-                      connect: Connect, connect_batches: ConnectBatches) -> dict[str, ReviewResult]:
-    """Every PR's review in one batch run; the results by PR key."""
+                      connect: Connect, connect_batches: ConnectBatches,
+                      state_dir: Path | None) -> dict[str, ReviewResult]:
+    """Every PR's review in one batch run (its batches journalled in `state_dir`, when given: a re-run
+    follows them); the results by PR key."""
     readies = [pr.ready for pr in prs if pr.ready is not None]
     lead = readies[0].source
     connection = Connection.of(lead.config, readies[0].api_key, lead.target)
@@ -208,14 +211,15 @@ async def _review_all(prs: list[PullRun], gargs: argparse.Namespace, tmp: Path, 
         else:
             group.append(job)
     results: dict[str, ReviewResult] = {}
-    async with connect(connection) as transport, connect_batches(connection, gargs.poll_seconds) as client:
-        queue = BatchQueue(client, progress)
+    with journal_of(state_dir) as journal:            # locked first: a second run stops before any model call
+        async with connect(connection) as transport, connect_batches(connection, gargs.poll_seconds) as client:
+            queue = BatchQueue(client, progress, journal=journal)
 
-        async def review(config: Config, jobs: list[Job]) -> None:
-            done = await run_batch_reviews(jobs, config, queue, lambda _: transport,
-                                           lambda key, event: progress(OfReview(names[key], event)),
-                                           lambda t: Metered(t, progress), ttl=gargs.batch_ttl)
-            results.update(zip((j.key for j in jobs), done, strict=True))
-        await asyncio.gather(*(review(c, jobs) for c, jobs in groups))
-        progress(BatchesSent(tuple((info.batch_id, n) for info, n in queue.batches)))
-    return results
+            async def review(config: Config, jobs: list[Job]) -> None:
+                done = await run_batch_reviews(jobs, config, queue, lambda _: transport,
+                                               lambda key, event: progress(OfReview(names[key], event)),
+                                               lambda t: Metered(t, progress), ttl=gargs.batch_ttl)
+                results.update(zip((j.key for j in jobs), done, strict=True))
+            await asyncio.gather(*(review(c, jobs) for c, jobs in groups))
+            progress(BatchesSent(tuple((info.batch_id, n) for info, n in queue.batches)))
+        return results

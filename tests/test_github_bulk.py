@@ -107,10 +107,15 @@ def assert_replayed(cass) -> None:
 # ------------------------------------------------------------------------------------ end to end
 
 
-def test_bulk_posts_one_review_per_pr_from_one_batch_run_and_a_rerun_posts_nothing(tmp_path, capsys, env):
+def test_bulk_posts_one_review_per_pr_from_one_batch_run_and_a_rerun_posts_nothing(tmp_path, capsys, env,
+                                                                                      monkeypatch):
     reset()
+    summary = tmp_path / "step-summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     with cassette("test_github_bulk.yaml") as cass:
         first = bulk(capsys, tmp_path / "out", "7", "8")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     assert_replayed(cass)
     with cassette("test_github_bulk_again.yaml") as cass_again:     # ghsim keeps what the first run posted
         again = bulk(capsys, tmp_path / "again", "7", "#8", "7", "--fail-on", "nit")
@@ -135,6 +140,12 @@ def test_bulk_posts_one_review_per_pr_from_one_batch_run_and_a_rerun_posts_nothi
     assert files == ["001-pr7.md", "002-pr8.md"]
     assert (tmp_path / "out" / "001-pr7.md").read_text().startswith("# reviewbot: Add volume discounts")
     assert "usage: 8 calls over all reviews" in err and "batch discount $" in err
+    # the job summary: appended, one item per PR (its stdout line) and the run's usage line
+    job = summary.read_text().splitlines()
+    assert job[:3] == ["earlier step", f"### reviewbot bulk: {REPO}, 2 pull request(s)", ""]
+    assert [line.split(": ", 1)[0] for line in job[3:5]] == [f"- {REPO}#7", f"- {REPO}#8"]
+    assert all("complete; Posted " in line for line in job[3:5]) and job[5] == ""
+    assert job[6].startswith("usage: 8 calls over all reviews") and len(job) == 7
 
     # the same PRs again (#8 twice, as #8): both heads are reviewed, nothing posted, nothing paid; --fail-on holds
     code, out, err = again

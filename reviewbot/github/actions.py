@@ -1,11 +1,14 @@
 """What a run leaves for GitHub Actions: the step outputs ($GITHUB_OUTPUT) and the job summary
 ($GITHUB_STEP_SUMMARY).
 
-`outputs` and `step_summary` build them from values (pure); `write_outputs` and `write_step_summary`
-append them to the files the runner names, through outgoing.outgoing (the one gate for text bound
-for GitHub: control characters out, the change's secrets redacted).
+`outputs`, `step_summary` and `bulk_step_summary` (a `reviewbot bulk --github` run's) build them
+from values (pure); `write_outputs`, `write_step_summary` and `append_step_summary` append them to
+the files the runner names, through outgoing.outgoing (the one gate for text bound for GitHub:
+control characters out, the change's secrets redacted).
 """
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from reviewbot.github.outgoing import outgoing, unfoldable
 from reviewbot.llm.usage import CallRecord, summarize
@@ -35,6 +38,24 @@ def step_summary(title: str, status: str, out: dict[str, str], details: str = ""
         lines += ["", "<details><summary>Full review</summary>", "", unfoldable(prose(details)).strip(), "",
                   "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def bulk_step_summary(repo: str, lines: Sequence[str], usage: str) -> str:
+    """Markdown for $GITHUB_STEP_SUMMARY of a `reviewbot bulk --github` run: each PR's line of stdout
+    (what was reviewed, posted, or why not) and the run's usage line, defused as posted text is."""
+    out = [f"### reviewbot bulk: {prose(repo)}, {len(lines)} pull request(s)", ""]
+    out += [f"- {unfoldable(prose(line))}" for line in lines]
+    if usage:
+        out += ["", unfoldable(prose(usage))]
+    return "\n".join(out) + "\n"
+
+
+def append_step_summary(path: str, text: str, known: tuple[str, ...]) -> None:
+    """Append `text` (a summary built above) to $GITHUB_STEP_SUMMARY, cut to what GitHub keeps."""
+    if len(text) > STEP_SUMMARY_MAX:
+        text = text[:STEP_SUMMARY_MAX - 20] + "\n\n[truncated]\n"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(outgoing(text, known))
 
 
 def write_outputs(path: str, out: dict[str, str], known: tuple[str, ...]) -> None:

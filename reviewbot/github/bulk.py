@@ -17,7 +17,8 @@ The sequence, per PR, is the single run's (github/run.py), split where the batch
    again first (`recheck_head`): a head that moved while the batch ran gets the review of the head
    that was read, on that commit and marked as that head's, never as the new one's; the next run
    reviews the commits pushed since. `--no-post` posts nothing.
-stdout gets one line per PR, in the order given; stderr the progress of the batch and each PR's status.
+stdout gets one line per PR, in the order given; stderr the progress of the batch and each PR's status;
+on Actions the job summary gets the same lines and the usage line (github.actions.bulk_step_summary).
 The exit code: a PR that failed gives its error's code (2, 3 or 4; the first failure's), over 1 (--fail-on
 reached on some PR), over 5 (some review partial), over 0.
 """
@@ -44,6 +45,7 @@ from reviewbot.errors import (
     Outcome,
     ReviewbotError,
 )
+from reviewbot.github.actions import append_step_summary, bulk_step_summary
 from reviewbot.github.api import PullRequestApi
 from reviewbot.github.event import ActionsEnv, manual_event
 from reviewbot.github.run import Out, Ran, Ready, prepare, publish_review, pull_api, pull_repository, redacted
@@ -151,8 +153,10 @@ def bulk_github(args: argparse.Namespace, connect: Connect, connect_batches: Con
     check_batch_target(providers.resolve(defaults, os.environ))     # a platform without batches: exit 2 up front
     if not os.environ.get("ANTHROPIC_API_KEY", "").strip():
         raise MissingCredentials("ANTHROPIC_API_KEY is not set")
-    # the step outputs and job summary are one PR's (reviewbot github); the bulk run's report is its lines
-    env = replace(ActionsEnv.from_environ(os.environ), output="", step_summary="")
+    # the step outputs and job summary of `reviewbot github` are one PR's: not written per PR; the run's
+    # job summary is its lines (bulk_step_summary)
+    actions = ActionsEnv.from_environ(os.environ)
+    env = replace(actions, output="", step_summary="")
     first = pull_api(gargs, env, gargs.repo, numbers[0])          # one client for every PR (api.sibling)
     out_dir(args.out)
 
@@ -180,10 +184,15 @@ def bulk_github(args: argparse.Namespace, connect: Connect, connect_batches: Con
         except ReviewbotError as e:
             _fail(pr, e)
             pr.ran = Ran(Outcome(e.exit_code), result)
-    for pr in prs:
-        print(pr.line())
-    if progress.level > QUIET and calls:
-        print(f"reviewbot: {usage(calls)}", file=sys.stderr)
+    lines = [pr.line() for pr in prs]
+    for line in lines:
+        print(line)
+    used = usage(calls) if calls else ""
+    if progress.level > QUIET and used:
+        print(f"reviewbot: {used}", file=sys.stderr)
+    if actions.step_summary:
+        known = tuple(dict.fromkeys(s for pr in prs for s in pr.out.known))
+        append_step_summary(actions.step_summary, bulk_step_summary(gargs.repo, lines, used), known)
     code = exit_code(prs)
     failed = [pr.title for pr in prs if pr.error is not None]
     return Outcome(code, f"{len(failed)} of {len(prs)} pull request(s) failed: {', '.join(failed)}"

@@ -192,6 +192,20 @@ def test_bulk_no_post_writes_each_review_and_posts_nothing(tmp_path, capsys, env
     assert err.count("--no-post: would post ") == 2
 
 
+def test_bulk_whose_state_dir_another_run_holds_stops_before_any_model_call(tmp_path, capsys, env):
+    from reviewbot.pipeline.journal import BatchJournal
+    reset()
+    with cassette("test_github_bulk_no_post.yaml") as cass, BatchJournal(tmp_path / "state"):
+        code, out, err = bulk(capsys, tmp_path / "out", "7", "8", "--no-post", "--state-dir", str(tmp_path / "state"))
+    assert code == EXIT_INPUT and out == ""
+    assert err.rstrip().splitlines()[-1].endswith("is the state directory of another reviewbot run that is still "
+                                                  "going; wait for it, or give this run another --state-dir")
+    played = [urllib.parse.urlparse(r.uri).path for i, r in enumerate(cass.requests) if cass.play_counts[i]]
+    assert played and not [p for p in played if p.startswith("/v1/")]          # the PRs were read, no more
+    assert all(r.method == "GET" or r.uri.endswith("/graphql")
+               for i, r in enumerate(cass.requests) if cass.play_counts[i])
+
+
 class _PushDuringBatch:
     """The batches client, which pushes `pr2` to PR #8 (on ghsim, while recording) once the first
     batch has ended: the PR's head moves while the bulk run is reviewing it."""

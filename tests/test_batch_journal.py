@@ -212,6 +212,9 @@ def test_review_batch_killed_after_a_batch_was_accepted_resumes_without_paying_a
     assert code == 130 and len(api.sent) == killed_in
     capsys.readouterr()
     api.kill_after = None
+    with BatchJournal(kept / "state"):                                  # another run is resuming it
+        code = main([*argv, "--resume", str(kept)], connect=t.connect, connect_batches=api.connect)
+    assert code == 3 and "still going" in capsys.readouterr().err and len(api.sent) == killed_in
     code = main([*argv, "--resume", str(kept)], connect=t.connect, connect_batches=api.connect)
     out = capsys.readouterr()
     assert code == 0, out.err

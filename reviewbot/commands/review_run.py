@@ -112,6 +112,8 @@ async def _review(change: Change, config: Config, api_key: str | None, workspace
         journal = BatchJournal(workspace / STATE) if keep_state else None
         async with connect(connection) as transport, batches(connection, 1.0) as client:
             with contextlib.closing(journal) if journal is not None else contextlib.nullcontext():
+                if journal is not None and resume:
+                    journal.open()        # another run resuming DIR: exit 3 here, before any call
                 job = Job("review", change, workspace, repo, progress.known, keep_state, resume)
                 queue = BatchQueue(client, progress, journal=journal)
                 return (await run_batch_reviews([job], config, queue, lambda _: transport,

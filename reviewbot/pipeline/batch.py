@@ -179,7 +179,6 @@ class BatchQueue:
                 if not f.done():
                     f.set_result(results[cid])
 
-
     async def _results(self, items: list[tuple[str, dict[str, Any]]], betas: list[str]) -> dict[str, ItemResult]:
         """Every item's result: those the journal names from their earlier batch, the rest from a new one
         (all at once), then the items an earlier batch lost from one more new batch."""

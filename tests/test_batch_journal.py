@@ -70,6 +70,7 @@ class Api:
     def __init__(self, kill_after=None, lose=(), gone=False):
         self.batches, self.sent, self.followed = {}, [], []
         self.kill_after, self.lose, self.gone = kill_after, set(lose), gone
+        self.lost_as = "expired"
 
     async def run(self, items, betas=(), on_event=lambda e: None):
         batch_id = f"msgbatch_{len(self.batches) + 1}"
@@ -87,7 +88,7 @@ class Api:
         if self.gone or batch_id not in self.batches:
             raise APIError(f"Anthropic API error 404: batch {batch_id} not found", 404)
         got = {cid: r if r.reply is None or r.reply.content[0]["text"].split("@")[0] not in self.lose
-               else ItemResult(cid, "expired", error="batch item expired")
+               else ItemResult(cid, self.lost_as, error=f"batch item {self.lost_as}")
                for cid, r in self.batches[batch_id].items()}
         return BatchInfo(batch_id, 0.0, 1.0, 1), got
 
@@ -133,11 +134,12 @@ def test_only_the_requests_the_journal_lacks_are_sent(tmp_path):
     assert api.followed == ["msgbatch_1"]
 
 
-def test_what_an_earlier_batch_lost_is_sent_again_and_journalled(tmp_path):
+@pytest.mark.parametrize("lost_as", ["expired", "canceled", "errored"])
+def test_what_an_earlier_batch_lost_is_sent_again_and_journalled(tmp_path, lost_as):
     api = Api(kill_after=1)
     with pytest.raises(KeyboardInterrupt):
         _run(api, tmp_path, ["a", "b"])
-    api.kill_after, api.lose = None, {"b"}
+    api.kill_after, api.lose, api.lost_as = None, {"b"}, lost_as
     got, _ = _run(api, tmp_path, ["a", "b"])
     assert got == ["a@msgbatch_1", "b@msgbatch_2"] and api.sent == [["a", "b"], ["b"]]
     api.lose = set()

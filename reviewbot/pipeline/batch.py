@@ -73,7 +73,7 @@ ONE_HOUR_OVER_5M = 12                      # the 1h TTL in units of the 5-minute
 SETTLE_TICKS = 50                          # event-loop turns with no new request before a batch is sent
 SETTLE_SECONDS = 0.05
 ITEM_FAILURE = "batch-item"                # APIError.kind of an item that ended errored, expired or canceled
-LOST = frozenset({"expired", "canceled"})  # item results a re-run asks for again (an errored one would err again)
+SUCCEEDED = "succeeded"                    # an item result a re-run reuses; any other is asked for again
 
 
 def check_batch_target(target: providers.Target) -> None:
@@ -129,8 +129,9 @@ class BatchQueue:
     """Collects the requests of every review of a run and submits them as Message Batches (module
     docstring); `batches` lists each batch sent or followed. With a `journal` (an open BatchJournal),
     each batch is written down as soon as the API accepts it, and a request an earlier run already
-    sent is read from that run's batch instead of being sent again; one that batch lost (expired,
-    canceled, or the whole batch gone from the API) is sent again."""
+    sent is read from that run's batch instead of being sent again; one that did not succeed there
+    (errored, whose cause may have passed, as an overload does; expired; canceled: none carries an
+    answer) or whose batch the API no longer has is sent again."""
 
     def __init__(self, client: Batches, on_event: OnEvent = ignore,
                  settle_ticks: int = SETTLE_TICKS, settle_seconds: float = SETTLE_SECONDS,
@@ -188,7 +189,7 @@ class BatchQueue:
         parts = await asyncio.gather(*(self._follow(batch, cids) for batch, cids in earlier.items()),
                                      *([self._send(fresh, betas)] if fresh else []))
         results = {cid: r for part in parts for cid, r in part.items()}
-        lost = [(cid, params) for cid, params in items if cid in followed and results[cid].kind in LOST]
+        lost = [(cid, params) for cid, params in items if cid in followed and results[cid].kind != SUCCEEDED]
         if lost:
             results.update(await self._send(lost, betas))
         return results

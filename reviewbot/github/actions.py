@@ -51,7 +51,8 @@ def bulk_step_summary(repo: str, lines: Sequence[str], usage: str) -> str:
 
 
 def append_step_summary(path: str, text: str, known: tuple[str, ...]) -> None:
-    """Append `text` (a summary built above) to $GITHUB_STEP_SUMMARY, cut to what GitHub keeps."""
+    """Append `text` (a summary built above) to $GITHUB_STEP_SUMMARY through the outgoing gate, cut to
+    what GitHub keeps (write_step_summary cuts its review to fit first)."""
     if len(text) > STEP_SUMMARY_MAX:
         text = text[:STEP_SUMMARY_MAX - 20] + "\n\n[truncated]\n"
     with open(path, "a", encoding="utf-8") as fh:
@@ -71,5 +72,4 @@ def write_step_summary(path: str, title: str, status: str, out: dict[str, str], 
     text = step_summary(title, status, out, details)
     if len(text) > STEP_SUMMARY_MAX:
         text = step_summary(title, status, out, details[:STEP_SUMMARY_MAX - 4000] + "\n\n[truncated]")
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(outgoing(text, known))
+    append_step_summary(path, text, known)

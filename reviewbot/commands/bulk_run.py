@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from reviewbot.change.ranges import RangeChange, read_ranges
 from reviewbot.config import Config, load_config, with_overrides
-from reviewbot.domain.events import BatchesSent, OfReview, RangesSkipped
+from reviewbot.domain.events import OfReview, RangesSkipped
 from reviewbot.domain.findings import reaches
 from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, ConfigError, InputError, MissingCredentials, Outcome
@@ -34,8 +34,7 @@ from reviewbot.llm.usage import CallRecord, call_cost, interactive_cost, summari
 from reviewbot.output.files import out_dir, write_review
 from reviewbot.output.render import review_line
 from reviewbot.output.terminal import QUIET, ProgressPrinter, progress_level
-from reviewbot.pipeline.batch import BatchQueue, Job, check_batch_target, run_batch_reviews
-from reviewbot.pipeline.journal import journal_of
+from reviewbot.pipeline.batch import Job, batch_run, check_batch_target, run_batch_reviews
 from reviewbot.pipeline.metered import Metered
 from reviewbot.repo.local import local_repository
 from reviewbot.secrets import known_secrets
@@ -67,18 +66,15 @@ def run_usage(calls: list[CallRecord]) -> str:
 async def _review_all(items: list[RangeChange], config: Config, repo: Path, connection: Connection,
                       progress: ProgressPrinter, poll_seconds: float, workspaces: Path, connect: Connect,
                       connect_batches: ConnectBatches, ttl: str, state_dir: Path | None) -> list[ReviewResult]:
-    with journal_of(state_dir) as journal:            # locked first: a second run stops before any model call
-        async with connect(connection) as transport, connect_batches(connection, poll_seconds) as client:
-            queue = BatchQueue(client, progress, journal=journal)
-            jobs = [Job(it.key, it.change, workspaces / it.key,
-                        local_repository(repo, it.change.meta.head_sha, it.change.meta.base_sha)
-                        if config.repository else None, known_secrets(it.change)) for it in items]
-            names = {it.key: it.spec for it in items}
-            results = await run_batch_reviews(jobs, config, queue, lambda _: transport,
-                                              lambda key, event: progress(OfReview(names[key], event)),
-                                              lambda t: Metered(t, progress), ttl=ttl)
-            progress(BatchesSent(tuple((info.batch_id, n) for info, n in queue.batches)))
-            return results
+    async with batch_run(connect, connect_batches, connection, poll_seconds, progress,
+                         state_dir) as (transport, queue):
+        jobs = [Job(it.key, it.change, workspaces / it.key,
+                    local_repository(repo, it.change.meta.head_sha, it.change.meta.base_sha)
+                    if config.repository else None, known_secrets(it.change)) for it in items]
+        names = {it.key: it.spec for it in items}
+        return await run_batch_reviews(jobs, config, queue, lambda _: transport,
+                                       lambda key, event: progress(OfReview(names[key], event)),
+                                       lambda t: Metered(t, progress), ttl=ttl)
 
 
 def bulk(args: argparse.Namespace, connect: Connect = connect_anthropic,

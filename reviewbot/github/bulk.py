@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reviewbot.config import Config, with_overrides
-from reviewbot.domain.events import BatchesSent, OfReview
+from reviewbot.domain.events import OfReview
 from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import (
     EXIT_FINDINGS,
@@ -56,8 +56,7 @@ from reviewbot.llm.usage import CallRecord
 from reviewbot.output.files import out_dir, write_review
 from reviewbot.output.render import review_line
 from reviewbot.output.terminal import QUIET, ProgressPrinter, progress_level
-from reviewbot.pipeline.batch import BatchQueue, Job, check_batch_target, run_batch_reviews
-from reviewbot.pipeline.journal import journal_of
+from reviewbot.pipeline.batch import Job, batch_run, check_batch_target, run_batch_reviews
 from reviewbot.pipeline.metered import Metered
 
 
@@ -220,15 +219,12 @@ async def _review_all(prs: list[PullRun], gargs: argparse.Namespace, tmp: Path, 
         else:
             group.append(job)
     results: dict[str, ReviewResult] = {}
-    with journal_of(state_dir) as journal:            # locked first: a second run stops before any model call
-        async with connect(connection) as transport, connect_batches(connection, gargs.poll_seconds) as client:
-            queue = BatchQueue(client, progress, journal=journal)
-
-            async def review(config: Config, jobs: list[Job]) -> None:
-                done = await run_batch_reviews(jobs, config, queue, lambda _: transport,
-                                               lambda key, event: progress(OfReview(names[key], event)),
-                                               lambda t: Metered(t, progress), ttl=gargs.batch_ttl)
-                results.update(zip((j.key for j in jobs), done, strict=True))
-            await asyncio.gather(*(review(c, jobs) for c, jobs in groups))
-            progress(BatchesSent(tuple((info.batch_id, n) for info, n in queue.batches)))
-        return results
+    async with batch_run(connect, connect_batches, connection, gargs.poll_seconds, progress,
+                         state_dir) as (transport, queue):
+        async def review(config: Config, jobs: list[Job]) -> None:
+            done = await run_batch_reviews(jobs, config, queue, lambda _: transport,
+                                           lambda key, event: progress(OfReview(names[key], event)),
+                                           lambda t: Metered(t, progress), ttl=gargs.batch_ttl)
+            results.update(zip((j.key for j in jobs), done, strict=True))
+        await asyncio.gather(*(review(c, jobs) for c, jobs in groups))
+    return results

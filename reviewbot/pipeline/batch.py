@@ -48,7 +48,8 @@ import asyncio
 import hashlib
 import json
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -56,15 +57,23 @@ from typing import Any
 from reviewbot.config import Config
 from reviewbot.domain.change import Change
 from reviewbot.domain.enums import DEFAULT_BATCH_TTL, BaseTTL, Warmup
-from reviewbot.domain.events import BatchFollowed, BatchReviewFailed, BatchSubmitted, Event, OnEvent, ignore
+from reviewbot.domain.events import (
+    BatchesSent,
+    BatchFollowed,
+    BatchReviewFailed,
+    BatchSubmitted,
+    Event,
+    OnEvent,
+    ignore,
+)
 from reviewbot.domain.result import ReviewResult
 from reviewbot.errors import APIError, BudgetExceeded, ConfigError, CredentialsError
 from reviewbot.llm import providers
-from reviewbot.llm.batches import Batches, BatchInfo, ItemResult
+from reviewbot.llm.batches import Batches, BatchInfo, ConnectBatches, ItemResult
 from reviewbot.llm.models import BATCH_FACTOR
-from reviewbot.llm.transport import Body, OnStart, Reply, Start, Transport, betas_for
+from reviewbot.llm.transport import Body, Connect, Connection, OnStart, Reply, Start, Transport, betas_for
 from reviewbot.llm.usage import price_of
-from reviewbot.pipeline.journal import BatchJournal
+from reviewbot.pipeline.journal import BatchJournal, journal_of
 from reviewbot.pipeline.review import run_review
 from reviewbot.repo.tree import Repository
 
@@ -243,6 +252,19 @@ class BatchTransport:
 
     async def count_tokens(self, request: Body) -> int:
         return await self.interactive.count_tokens(request)
+
+
+@asynccontextmanager
+async def batch_run(connect: Connect, connect_batches: ConnectBatches, connection: Connection, poll_seconds: float,
+                    on_event: OnEvent, state_dir: Path | None = None) -> AsyncIterator[tuple[Transport, BatchQueue]]:
+    """What a bulk run reviews through: the interactive transport (keep-warms, token counts) and one
+    BatchQueue over the Message Batches client, its batches journalled in `state_dir` when given (the
+    journal locked first, so a second run stops before any model call); BatchesSent once it is over."""
+    with journal_of(state_dir) as journal:
+        async with connect(connection) as transport, connect_batches(connection, poll_seconds) as client:
+            queue = BatchQueue(client, on_event, journal=journal)
+            yield transport, queue
+            on_event(BatchesSent(tuple((info.batch_id, n) for info, n in queue.batches)))
 
 
 @dataclass(frozen=True)

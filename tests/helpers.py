@@ -1,8 +1,11 @@
-"""Small builders for tests: a FileChange with real hunks, a Change around it, and the CLI run in-process."""
+"""Small builders for tests: a FileChange with real hunks, a Change around it, a batch item's answer and
+an interactive transport a batch review must not use, and the CLI run in-process."""
 from __future__ import annotations
 
 from reviewbot.cli import main
 from reviewbot.domain.change import Change, ChangeMeta, FileChange, Hunk, Line
+from reviewbot.llm.transport import Reply
+from reviewbot.llm.usage import Usage
 
 
 def file_change(path: str = "src/app.py", added=(10, 11, 12), context=(8, 9, 13), status="modified",
@@ -24,6 +27,22 @@ def change(*files: FileChange, **meta) -> Change:
                     repository="acme/widgets")
     defaults.update(meta)
     return Change(ChangeMeta(**defaults), files or (file_change(),))
+
+
+def batch_reply(text: str) -> Reply:
+    """A batch item's answer: one text block, a few tokens, priced as a batch call."""
+    return Reply(({"type": "text", "text": text},), "end_turn", Usage(input_tokens=10, output_tokens=5), "m",
+                 0.0, 1.0, 1.0, "msg_" + text, batch=True)
+
+
+class NoInteractive:
+    """The interactive transport of a batch review that must not be used."""
+
+    async def send(self, request, on_start=None):
+        raise AssertionError("no interactive call expected")
+
+    async def count_tokens(self, request):
+        raise AssertionError
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import pytest
-from helpers import model_finding, submit
+from helpers import NoInteractive, batch_reply, model_finding, submit
 
 from reviewbot.agents.requests import Prefix, build_prewarm, build_request, effort_in_force
 from reviewbot.change.ranges import parse_range
@@ -18,7 +18,6 @@ from reviewbot.domain.events import BatchEnded, BatchSubmitted
 from reviewbot.errors import APIError, BudgetExceeded, ConfigError
 from reviewbot.llm.batches import BatchInfo, ItemResult
 from reviewbot.llm.models import BETA_PER_MESSAGE_EFFORT
-from reviewbot.llm.transport import Reply
 from reviewbot.llm.usage import CallRecord, Usage, call_cost, factor, interactive_cost, price_of, usage_json
 from reviewbot.output.safety import fence
 from reviewbot.pipeline.batch import (
@@ -169,10 +168,6 @@ def test_keep_warm_refreshes_per_batch_round_cost_less_than_writing_the_part_aga
         assert n * p.read <= write < (n + 1) * p.read
 
 
-def _reply(text):
-    return Reply(({"type": "text", "text": text},), "end_turn", Usage(input_tokens=10, output_tokens=5), "m",
-                 0.0, 1.0, 1.0, "msg_" + text, batch=True)
-
 
 class FakeBatches:
     """Answers each item with a reply naming its round, or errors the ids in `errored`."""
@@ -187,16 +182,9 @@ class FakeBatches:
         n = len(self.rounds)
         return BatchInfo(f"b{n}", 0.0, 1.0, 0), {
             cid: ItemResult(cid, "errored", error="batch item errored: overloaded_error: Overloaded", status=529)
-            if params.get("tag") in self.errored else ItemResult(cid, "succeeded", _reply(f"{params['tag']}@{n}"))
+            if params.get("tag") in self.errored else ItemResult(cid, "succeeded", batch_reply(f"{params['tag']}@{n}"))
             for cid, params in items}
 
-
-class NoInteractive:
-    async def send(self, request, on_start=None):
-        raise AssertionError("no interactive call expected")
-
-    async def count_tokens(self, request):
-        raise AssertionError
 
 
 def _req(tag):
@@ -252,7 +240,7 @@ def test_a_batch_that_cannot_be_created_fails_every_waiting_call():
 def test_a_prewarm_goes_to_the_interactive_transport():
     class Interactive(NoInteractive):
         async def send(self, request, on_start=None):
-            return _reply("interactive")
+            return batch_reply("interactive")
 
     async def main():
         q = BatchQueue(FakeBatches(), settle_seconds=0.01)
@@ -266,7 +254,7 @@ def test_keep_warms_stop_at_the_limit_within_one_round_and_start_again_with_the_
 
         async def send(self, request, on_start=None):
             Interactive.sent += 1
-            return _reply("warm")
+            return batch_reply("warm")
 
     async def main():
         q = BatchQueue(FakeBatches(), settle_seconds=0.01)

@@ -6,14 +6,12 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import pytest
-from helpers import model_finding, run_cli, submit
+from helpers import NoInteractive, batch_reply, model_finding, run_cli, submit
 
 from reviewbot.cli import main
 from reviewbot.domain.events import BatchEnded, BatchFollowed, BatchSubmitted
 from reviewbot.errors import APIError, InputError
 from reviewbot.llm.batches import BatchInfo, ItemResult
-from reviewbot.llm.transport import Reply
-from reviewbot.llm.usage import Usage
 from reviewbot.pipeline.batch import BatchQueue, BatchTransport
 from reviewbot.pipeline.journal import JOURNAL_FILE, BatchJournal, journal_line, parse_journal
 
@@ -57,10 +55,6 @@ def test_two_runs_cannot_share_a_state_directory_and_a_finished_one_leaves_no_lo
         assert j.sent(["a"]) == {"b1": ["a"]}
 
 
-def _reply(text):
-    return Reply(({"type": "text", "text": text},), "end_turn", Usage(input_tokens=10, output_tokens=5), "m",
-                 0.0, 1.0, 1.0, "msg_" + text, batch=True)
-
 
 class Api:
     """The Message Batches API as a run sees it, kept across runs: the batches it accepted and their
@@ -74,7 +68,7 @@ class Api:
 
     async def run(self, items, betas=(), on_event=lambda e: None):
         batch_id = f"msgbatch_{len(self.batches) + 1}"
-        self.batches[batch_id] = {cid: ItemResult(cid, "succeeded", _reply(f"{p['tag']}@{batch_id}"))
+        self.batches[batch_id] = {cid: ItemResult(cid, "succeeded", batch_reply(f"{p['tag']}@{batch_id}"))
                                   for cid, p in items}
         self.sent.append([p["tag"] for _, p in items])
         on_event(BatchSubmitted(batch_id, len(items)))
@@ -92,13 +86,6 @@ class Api:
                for cid, r in self.batches[batch_id].items()}
         return BatchInfo(batch_id, 0.0, 1.0, 1), got
 
-
-class NoInteractive:
-    async def send(self, request, on_start=None):
-        raise AssertionError("no interactive call expected")
-
-    async def count_tokens(self, request):
-        raise AssertionError
 
 
 def _run(api, state, tags, events=None):

@@ -2,6 +2,8 @@
 an interactive transport a batch review must not use, and the CLI run in-process."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from reviewbot.cli import main
 from reviewbot.domain.change import Change, ChangeMeta, FileChange, Hunk, Line
 from reviewbot.llm.transport import Reply
@@ -27,6 +29,14 @@ def change(*files: FileChange, **meta) -> Change:
                     repository="acme/widgets")
     defaults.update(meta)
     return Change(ChangeMeta(**defaults), files or (file_change(),))
+
+
+def one_hunk_patch(directory: Path) -> Path:
+    """DIRECTORY/change.patch: a one-hunk change of app.py (a line that calls eval), for `review --diff`."""
+    patch = directory / "change.patch"
+    patch.write_text("diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
+                     "@@ -1,1 +1,2 @@\n x = 1\n+y = eval(x)\n")
+    return patch
 
 
 def batch_reply(text: str) -> Reply:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import pytest
-from helpers import NoInteractive, batch_reply, model_finding, submit
+from helpers import NoInteractive, batch_reply, model_finding, one_hunk_patch, submit
 
 from reviewbot.agents.requests import Prefix, build_prewarm, build_request, effort_in_force
 from reviewbot.change.ranges import parse_range
@@ -333,9 +333,7 @@ class ScriptedBatches:
 
 def test_review_batch_opens_the_batches_client_it_is_passed_and_prices_each_call_at_half(tmp_path, monkeypatch,
                                                                                         capsys, scripted):
-    patch = tmp_path / "change.patch"
-    patch.write_text("diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
-                     "@@ -1,1 +1,2 @@\n x = 1\n+y = eval(x)\n")
+    patch = one_hunk_patch(tmp_path)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")      # nothing listens: the SDK is never used
     t = scripted({"*": submit(model_finding(path="app.py", line=2))})

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import pytest
-from helpers import NoInteractive, batch_reply, model_finding, run_cli, submit
+from helpers import NoInteractive, batch_reply, model_finding, one_hunk_patch, run_cli, submit
 
 from reviewbot.cli import main
 from reviewbot.domain.events import BatchEnded, BatchFollowed, BatchSubmitted
@@ -181,13 +181,6 @@ class ApiForTheCli:
         return opened()
 
 
-def _patch(tmp_path):
-    patch = tmp_path / "change.patch"
-    patch.write_text("diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
-                     "@@ -1,1 +1,2 @@\n x = 1\n+y = eval(x)\n")
-    return patch
-
-
 @pytest.mark.parametrize("killed_in", [1, 2])        # the specialists' batch, the summary's
 def test_review_batch_killed_after_a_batch_was_accepted_resumes_without_paying_again(tmp_path, monkeypatch, capsys,
                                                                                      scripted, killed_in):
@@ -196,7 +189,7 @@ def test_review_batch_killed_after_a_batch_was_accepted_resumes_without_paying_a
     t = scripted({"*": submit(model_finding(path="app.py", line=2))})
     api = ApiForTheCli(t, kill_after=killed_in)
     kept = tmp_path / "kept"
-    argv = ["review", "--repo", str(tmp_path), "--diff", str(_patch(tmp_path)), "--format", "json", "--batch"]
+    argv = ["review", "--repo", str(tmp_path), "--diff", str(one_hunk_patch(tmp_path)), "--format", "json", "--batch"]
     code = main([*argv, "--keep-workspace", str(kept)], connect=t.connect, connect_batches=api.connect)
     assert code == 130 and len(api.sent) == killed_in
     capsys.readouterr()

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from helpers import model_finding, submit
+from helpers import model_finding, one_hunk_patch, submit
 
 from reviewbot.cli import main
 from reviewbot.config import Config
@@ -25,9 +25,7 @@ def test_the_cli_and_the_pipeline_start_without_the_sdk():
 
 
 def test_a_command_opens_the_transport_it_is_passed_with_the_runs_settings(tmp_path, monkeypatch, capsys, scripted):
-    patch = tmp_path / "change.patch"
-    patch.write_text("diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
-                     "@@ -1,1 +1,2 @@\n x = 1\n+y = eval(x)\n")
+    patch = one_hunk_patch(tmp_path)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")      # nothing listens: the SDK is never used
     t = scripted({"*": submit(model_finding(path="app.py", line=2))})
